@@ -1,0 +1,52 @@
+"""aioxend: an async client SDK for the Xen management daemon, xend."""
+
+from aioxend.errors import (
+    ConnectError,
+    ConnectTimeout,
+    Fault,
+    HTTPStatusError,
+    InternalError,
+    InvalidDomain,
+    LimitExceeded,
+    LocalProtocolError,
+    MethodNotSupported,
+    OperationFailed,
+    PoolTimeout,
+    ProtocolError,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    Timeout,
+    TransportError,
+    UnsupportedOperation,
+    WriteError,
+    WriteTimeout,
+    XendError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConnectError",
+    "ConnectTimeout",
+    "Fault",
+    "HTTPStatusError",
+    "InternalError",
+    "InvalidDomain",
+    "LimitExceeded",
+    "LocalProtocolError",
+    "MethodNotSupported",
+    "OperationFailed",
+    "PoolTimeout",
+    "ProtocolError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "Timeout",
+    "TransportError",
+    "UnsupportedOperation",
+    "WriteError",
+    "WriteTimeout",
+    "XendError",
+    "__version__",
+]

@@ -1,0 +1,226 @@
+"""Every exception aioxend raises, in one tree.
+
+::
+
+    XendError
+    ├── ProtocolError                  bytes that are not valid XML-RPC, SXP or HTTP
+    │   ├── LimitExceeded              a size/depth/count limit was crossed (.limit)
+    │   ├── LocalProtocolError         we were asked to send what cannot be sent (ValueError)
+    │   └── RemoteProtocolError        the peer sent garbage HTTP
+    ├── TransportError                 moving bytes failed
+    │   ├── ConnectError               socket missing, refused, permission denied (ConnectionError)
+    │   ├── ReadError                  the peer closed or failed while we read
+    │   ├── WriteError                 the peer closed or failed while we wrote
+    │   └── Timeout                    also the builtin TimeoutError
+    │       ├── ConnectTimeout
+    │       ├── ReadTimeout
+    │       ├── WriteTimeout
+    │       └── PoolTimeout
+    ├── Fault                          xend answered with an error (.code, .string)
+    │   ├── InternalError              code 1: a Python error inside xend
+    │   ├── OperationFailed            code 2: XendError and its subclasses
+    │   ├── InvalidDomain              code 3: no such domain (also LookupError)
+    │   └── MethodNotSupported         the server does not know the method
+    ├── HTTPStatusError                an HTTP status the protocol gives no meaning to (.status)
+    └── UnsupportedOperation           the operation does not exist on this protocol
+
+Misuse of the API, such as a call on a closed client, is a plain ``RuntimeError``.
+The codecs raise only ``ProtocolError`` and its subclasses (and ``Fault`` for a
+well-formed fault response); the transports only ``TransportError``,
+``RemoteProtocolError`` and ``LimitExceeded``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "ConnectError",
+    "ConnectTimeout",
+    "Fault",
+    "HTTPStatusError",
+    "InternalError",
+    "InvalidDomain",
+    "LimitExceeded",
+    "LocalProtocolError",
+    "MethodNotSupported",
+    "OperationFailed",
+    "PoolTimeout",
+    "ProtocolError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "Timeout",
+    "TransportError",
+    "UnsupportedOperation",
+    "WriteError",
+    "WriteTimeout",
+    "XendError",
+]
+
+
+class XendError(Exception):
+    """The root of every exception aioxend raises on purpose."""
+
+
+class ProtocolError(XendError):
+    """Bytes that are not valid XML-RPC, SXP or HTTP.
+
+    ``offset`` is the byte offset in the input where the problem was found, when known.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        if offset is not None:
+            message = f"{message} (at byte {offset})"
+        super().__init__(message)
+        self.offset = offset
+
+
+class LimitExceeded(ProtocolError):
+    """Input crossed one of the configured limits; ``limit`` names it."""
+
+    def __init__(self, limit: str, value: int, *, offset: int | None = None) -> None:
+        super().__init__(f"limit {limit}={value} exceeded", offset=offset)
+        self.limit = limit
+        self.value = value
+
+
+class LocalProtocolError(ProtocolError, ValueError):
+    """We were asked to send something the protocol cannot carry; nothing was sent."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent bytes that are not valid HTTP."""
+
+
+class TransportError(XendError):
+    """Moving bytes to or from xend failed."""
+
+
+class ConnectError(TransportError, builtins.ConnectionError):
+    """The connection could not be opened; the message says where and why."""
+
+
+class ReadError(TransportError):
+    """The connection failed or closed while a response was being read."""
+
+
+class WriteError(TransportError):
+    """The connection failed or closed while a request was being written."""
+
+
+class Timeout(TransportError, builtins.TimeoutError):
+    """A time limit ran out; ``except TimeoutError`` catches it too."""
+
+
+class ConnectTimeout(Timeout):
+    """Opening the connection took longer than the connect timeout."""
+
+
+class ReadTimeout(Timeout):
+    """No bytes arrived within the read timeout, or the total deadline passed."""
+
+
+class WriteTimeout(Timeout):
+    """The request could not be written within the timeout."""
+
+
+class PoolTimeout(Timeout):
+    """No pooled connection became free in time."""
+
+
+class Fault(XendError):
+    """xend answered with an error: an XML-RPC fault, or its legacy HTTP equivalent.
+
+    ``code`` is the XML-RPC fault code and ``string`` xend's own text (a list for
+    some CPU-pool errors). ``method`` and ``dom`` name the operation and domain when the
+    client knows them, so the message a user sees says what failed.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        string: str | list[object],
+        *,
+        method: str | None = None,
+        dom: str | None = None,
+    ) -> None:
+        self.code = code
+        self.string = string
+        self.method = method
+        self.dom = dom
+        super().__init__(code, string)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.method is not None:
+            where = self.method if self.dom is None else f"{self.method}({self.dom!r})"
+            where += ": "
+        return f"{where}{self.string} (fault {self.code})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, string={self.string!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_fault, (type(self), self.code, self.string, self.method, self.dom))
+
+
+def _rebuild_fault(
+    cls: type[Fault], code: int, string: str | list[object], method: str | None, dom: str | None
+) -> Fault:
+    return cls(code, string, method=method, dom=dom)
+
+
+class InternalError(Fault):
+    """Fault code 1: xend hit an unexpected error (``ERROR_INTERNAL``)."""
+
+
+class OperationFailed(Fault):
+    """Fault code 2: xend refused or failed the operation (``ERROR_GENERIC``)."""
+
+
+class InvalidDomain(Fault, LookupError):
+    """Fault code 3: the named domain does not exist (``ERROR_INVALID_DOMAIN``)."""
+
+    def __str__(self) -> str:
+        where = f"{self.method}: " if self.method is not None else ""
+        return f"{where}domain {self.string!r} does not exist (fault {self.code})"
+
+
+class MethodNotSupported(Fault):
+    """The server does not know the method (``MESSAGE_METHOD_UNKNOWN`` or a 501)."""
+
+
+class HTTPStatusError(XendError):
+    """An HTTP status the protocol gives no meaning to, with the body's start."""
+
+    def __init__(self, status: int, reason: str = "", body: bytes = b"") -> None:
+        self.status = status
+        self.reason = reason
+        self.body = body
+        text = body[:200].decode("utf-8", "replace")
+        super().__init__(f"HTTP {status} {reason}".rstrip() + (f": {text}" if text else ""))
+
+
+class UnsupportedOperation(XendError, NotImplementedError):
+    """The operation does not exist on the protocol in use."""
+
+    def __init__(self, operation: str, protocol: str) -> None:
+        self.operation = operation
+        self.protocol = protocol
+        super().__init__(f"{operation} is not available over the {protocol} protocol")
+
+
+FAULT_CLASSES: dict[int, type[Fault]] = {
+    1: InternalError,
+    2: OperationFailed,
+    3: InvalidDomain,
+}
+
+
+def fault_for(
+    code: int, string: str | list[object], *, method: str | None = None, dom: str | None = None
+) -> Fault:
+    """Build the most specific ``Fault`` subclass for a fault code."""
+    cls = FAULT_CLASSES.get(code, Fault)
+    return cls(code, string, method=method, dom=dom)

@@ -1,0 +1,62 @@
+"""The layering rules of STYLE.md, checked by reading every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "aioxend"
+
+# For each layer: the aioxend modules it may import, and third-party I/O it must not.
+ALLOWED = {
+    "xmlrpc": {"aioxend.errors", "aioxend.xmlrpc"},
+    "sxp": {"aioxend.errors", "aioxend.sxp"},
+    "transport": {"aioxend.errors", "aioxend.transport"},
+}
+IO_MODULES = {"asyncio", "anyio", "aiohttp", "socket", "ssl", "trio", "h11", "selectors"}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every absolute module name a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def layer_files(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_what_it_may(layer: str) -> None:
+    files = layer_files(layer)
+    assert files, f"aioxend/{layer} has no modules"
+    allowed = ALLOWED[layer]
+    for path in files:
+        for name in imports_of(path):
+            if name.startswith("aioxend"):
+                assert any(name == a or name.startswith(a + ".") for a in allowed), (
+                    f"{path.relative_to(PACKAGE)} imports {name}"
+                )
+
+
+@pytest.mark.parametrize("layer", ["xmlrpc", "sxp"])
+def test_codecs_do_no_io(layer: str) -> None:
+    for path in layer_files(layer):
+        top = {name.split(".")[0] for name in imports_of(path)}
+        assert not top & IO_MODULES, f"{path.relative_to(PACKAGE)} imports {top & IO_MODULES}"
+
+
+def test_transport_knows_no_codec() -> None:
+    for path in layer_files("transport"):
+        for name in imports_of(path):
+            assert not name.startswith(("aioxend.xmlrpc", "aioxend.sxp", "xmlrpc", "sexpdata")), (
+                f"{path.relative_to(PACKAGE)} imports {name}"
+            )
