@@ -1,0 +1,526 @@
+"""Call rate, latency and client CPU per call: aioxend against the XML-RPC clients people use.
+
+Operations: a ``pause``/``unpause`` pair (two small calls, counted as one pair) and
+``domains()`` returning 50 full domain records. Each runs on a UNIX socket and on TCP, at
+concurrency 1, 16 and 128, for aioxend (each transport: ``aiohttp`` and ``raw``), the
+standard library's ``ServerProxy`` (a custom UNIX transport; one proxy per thread in a
+thread pool for concurrency), aioxmlrpc (an injected ``httpx.AsyncClient`` for UNIX
+sockets, with ``Content-Type: text/xml`` put back) and aiohttp-xmlrpc (an injected
+``aiohttp.ClientSession``). Servers: the canned-answer server and the emulator, each in its
+own process, so the client process's CPU time is the client's alone.
+
+The figure the targets are set in is **calls per second of client CPU** (``1e6 / CPU µs
+per call``); ratios are against ``ServerProxy`` in threads and against the best of the two
+async libraries in the same scenario. Each run lasts a fixed wall time after a warm-up;
+the "limit" column says whether the client or the server kept its core busy, or neither
+(round-trip latency).
+
+``--profile`` runs aioxend under cProfile on the canned server instead and prints where its
+CPU time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import gc
+import http.client
+import io
+import os
+import pstats
+import socket
+import sys
+import tempfile
+import threading
+import time
+import xmlrpc.client
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from _harness import Sample, Table, machine_description, now_utc, write_markdown
+from canned_server import CannedServer, ServerProcess
+
+DOMAINS = 50
+OPS = ("pause_pair", "domains")
+ASYNC_COMPETITORS = ("aioxmlrpc", "aiohttp-xmlrpc")
+
+AsyncCall = Callable[[int], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a server listens: ``kind`` is ``unix`` or ``tcp``."""
+
+    kind: str
+    url: str
+
+    @property
+    def path(self) -> str:
+        """The UNIX socket path of an ``httpu://`` / ``unix://`` URL."""
+        return self.url.split("://", 1)[1]
+
+    @property
+    def http_url(self) -> str:
+        """An ``http://`` URL the competitors accept (host ignored on UNIX sockets)."""
+        if self.kind == "unix":
+            return "http://localhost/RPC2"
+        return self.url.rstrip("/") + "/RPC2"
+
+
+def _dom_for(worker: int) -> int:
+    """The guest domain id a worker pauses: 1..49, never Domain-0."""
+    return 1 + worker % (DOMAINS - 1)
+
+
+# --- the standard library, in threads -------------------------------------------------------
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost")
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """What a ServerProxy user writes to reach xend's UNIX socket (xm's own UnixTransport)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        if self._connection and host == self._connection[0] and self._connection[1]:
+            return self._connection[1]
+        connection = _UnixHTTPConnection(self._path)
+        self._connection = host, connection
+        return connection
+
+
+def _stdlib_proxy(endpoint: Endpoint) -> xmlrpc.client.ServerProxy:
+    if endpoint.kind == "unix":
+        return xmlrpc.client.ServerProxy(
+            endpoint.http_url, transport=UnixTransport(endpoint.path), allow_none=True
+        )
+    return xmlrpc.client.ServerProxy(endpoint.http_url, allow_none=True)
+
+
+def _stdlib_op(proxy: xmlrpc.client.ServerProxy, op: str, worker: int) -> object:
+    if op == "pause_pair":
+        dom = _dom_for(worker)
+        proxy.xend.domain.pause(dom)
+        return proxy.xend.domain.unpause(dom)
+    return proxy.xend.domains_with_state(True, "all", False)
+
+
+def run_stdlib(
+    endpoint: Endpoint, op: str, concurrency: int, duration: float, server: ServerProcess
+) -> Sample:
+    """ServerProxy, one per thread, ``concurrency`` threads (the main thread alone for 1)."""
+    proxies = [_stdlib_proxy(endpoint) for _ in range(concurrency)]
+    for i, proxy in enumerate(proxies):  # warm-up: connect every proxy
+        _stdlib_op(proxy, op, i)
+    latencies: list[float] = []
+    errors = [0]
+    start = threading.Barrier(concurrency + 1)
+    deadline = [0.0]
+
+    def loop(i: int) -> None:
+        proxy = proxies[i]
+        if concurrency > 1:
+            start.wait()
+        while time.perf_counter() < deadline[0]:
+            t0 = time.perf_counter()
+            try:
+                _stdlib_op(proxy, op, i)
+            except (xmlrpc.client.Error, OSError, http.client.HTTPException):
+                errors[0] += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(concurrency)]
+    if concurrency > 1:
+        for t in threads:
+            t.start()
+    gc.collect()
+    cpu0, srv0, wall0 = time.process_time(), server.cpu_seconds(), time.perf_counter()
+    deadline[0] = wall0 + duration
+    if concurrency > 1:
+        start.wait()
+        for t in threads:
+            t.join()
+    else:
+        loop(0)
+    wall = time.perf_counter() - wall0
+    sample = Sample(
+        len(latencies),
+        wall,
+        time.process_time() - cpu0,
+        server.cpu_seconds() - srv0,
+        latencies,
+        errors[0],
+    )
+    for proxy in proxies:
+        proxy("close")()
+    return sample
+
+
+# --- async clients --------------------------------------------------------------------------
+
+
+async def _measure_async(
+    call: AsyncCall, concurrency: int, duration: float, server: ServerProcess
+) -> Sample:
+    await asyncio.gather(*(call(i) for i in range(concurrency)))  # warm-up: open connections
+    latencies: list[float] = []
+    errors = 0
+    gc.collect()
+    cpu0, srv0, wall0 = time.process_time(), server.cpu_seconds(), time.perf_counter()
+    deadline = wall0 + duration
+
+    async def worker(i: int) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            try:
+                await call(i)
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    wall = time.perf_counter() - wall0
+    return Sample(
+        len(latencies),
+        wall,
+        time.process_time() - cpu0,
+        server.cpu_seconds() - srv0,
+        latencies,
+        errors,
+    )
+
+
+@contextlib.asynccontextmanager
+async def aioxend_call(
+    endpoint: Endpoint, op: str, transport: str, concurrency: int
+) -> AsyncIterator[AsyncCall]:
+    """An aioxend client on ``transport`` and the operation as one awaitable per call."""
+    import aioxend
+
+    async with aioxend.connect(
+        endpoint.url,
+        protocol="xmlrpc",
+        transport=transport,
+        max_connections=max(100, concurrency),
+    ) as client:
+
+        async def pause_pair(worker: int) -> object:
+            dom = _dom_for(worker)
+            await client.pause(dom)
+            return await client.unpause(dom)
+
+        async def domains(worker: int) -> object:
+            return await client.domains()
+
+        yield pause_pair if op == "pause_pair" else domains
+
+
+@contextlib.asynccontextmanager
+async def aioxmlrpc_call(endpoint: Endpoint, op: str, concurrency: int) -> AsyncIterator[AsyncCall]:
+    """aioxmlrpc with an injected httpx client, as its users must do for UNIX sockets."""
+    import httpx
+    from aioxmlrpc.client import ServerProxy
+
+    limits = httpx.Limits(max_connections=max(100, concurrency), max_keepalive_connections=None)
+    transport = httpx.AsyncHTTPTransport(
+        uds=endpoint.path if endpoint.kind == "unix" else None, limits=limits
+    )
+    headers = {"Content-Type": "text/xml", "Accept": "text/xml", "User-Agent": "aioxmlrpc"}
+    async with httpx.AsyncClient(transport=transport, headers=headers, timeout=60) as session:
+        proxy = ServerProxy(endpoint.http_url, allow_none=True, session=session, timeout=60)
+
+        async def pause_pair(worker: int) -> object:
+            dom = _dom_for(worker)
+            await proxy.xend.domain.pause(dom)
+            return await proxy.xend.domain.unpause(dom)
+
+        async def domains(worker: int) -> object:
+            return await proxy.xend.domains_with_state(True, "all", False)
+
+        yield pause_pair if op == "pause_pair" else domains
+
+
+@contextlib.asynccontextmanager
+async def aiohttp_xmlrpc_call(
+    endpoint: Endpoint, op: str, concurrency: int
+) -> AsyncIterator[AsyncCall]:
+    """aiohttp-xmlrpc with an injected aiohttp session (a UnixConnector for UNIX sockets)."""
+    import aiohttp
+    from aiohttp_xmlrpc.client import ServerProxy
+
+    limit = max(100, concurrency)
+    connector: aiohttp.BaseConnector
+    if endpoint.kind == "unix":
+        connector = aiohttp.UnixConnector(endpoint.path, limit=limit)
+    else:
+        connector = aiohttp.TCPConnector(limit=limit)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        proxy = ServerProxy(endpoint.http_url, client=session)
+
+        async def pause_pair(worker: int) -> object:
+            dom = _dom_for(worker)
+            await proxy.xend.domain.pause(dom)
+            return await proxy.xend.domain.unpause(dom)
+
+        async def domains(worker: int) -> object:
+            return await proxy.xend.domains_with_state(True, "all", False)
+
+        yield pause_pair if op == "pause_pair" else domains
+
+
+def _client_cm(
+    client: str, endpoint: Endpoint, op: str, concurrency: int
+) -> contextlib.AbstractAsyncContextManager[AsyncCall]:
+    if client == "aioxend-aiohttp":
+        return aioxend_call(endpoint, op, "aiohttp", concurrency)
+    if client == "aioxend-raw":
+        return aioxend_call(endpoint, op, "raw", concurrency)
+    if client == "aioxmlrpc":
+        return aioxmlrpc_call(endpoint, op, concurrency)
+    if client == "aiohttp-xmlrpc":
+        return aiohttp_xmlrpc_call(endpoint, op, concurrency)
+    raise ValueError(client)
+
+
+def run_async(
+    client: str,
+    endpoint: Endpoint,
+    op: str,
+    concurrency: int,
+    duration: float,
+    server: ServerProcess,
+) -> Sample:
+    """One async client on a fresh event loop."""
+
+    async def main() -> Sample:
+        async with _client_cm(client, endpoint, op, concurrency) as call:
+            return await _measure_async(call, concurrency, duration, server)
+
+    return asyncio.run(main())
+
+
+CLIENTS = ("aioxend-aiohttp", "aioxend-raw", "ServerProxy+threads", *ASYNC_COMPETITORS)
+
+
+def run_one(
+    client: str,
+    endpoint: Endpoint,
+    op: str,
+    concurrency: int,
+    duration: float,
+    server: ServerProcess,
+) -> Sample:
+    """One client in one scenario."""
+    if client == "ServerProxy+threads":
+        return run_stdlib(endpoint, op, concurrency, duration, server)
+    return run_async(client, endpoint, op, concurrency, duration, server)
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def servers(tmp: str, which: Sequence[str]) -> Iterator[list[tuple[str, ServerProcess]]]:
+    """The canned server and the emulator, each in its own process."""
+    with contextlib.ExitStack() as stack:
+        started: list[tuple[str, ServerProcess]] = []
+        if "canned" in which:
+            canned = stack.enter_context(
+                CannedServer(os.path.join(tmp, "canned.sock"), domains=DOMAINS)
+            )
+            started.append(("canned", canned))
+        if "emulator" in which:
+            argv = [
+                sys.executable,
+                "-m",
+                "aioxend.emulator",
+                "--xmlrpc-unix",
+                os.path.join(tmp, "emu.sock"),
+                "--xmlrpc-tcp",
+                "127.0.0.1:0",
+                "--domains",
+                str(DOMAINS - 1),
+                "--seed",
+                "0",
+            ]
+            try:
+                emulator = stack.enter_context(ServerProcess(argv, expect_urls=2))
+            except (RuntimeError, OSError) as exc:
+                print(f"emulator unavailable, skipped: {exc}", file=sys.stderr)
+            else:
+                started.append(("emulator", emulator))
+        yield started
+
+
+def endpoints(server: ServerProcess) -> list[Endpoint]:
+    """The UNIX and TCP endpoints of a server."""
+    found = []
+    for url in server.urls:
+        kind = "tcp" if url.startswith(("http://", "https://")) else "unix"
+        found.append(Endpoint(kind, url))
+    return sorted(found, key=lambda e: e.kind != "unix")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def _ratio(ours: Sample | None, theirs: Sample | None) -> str:
+    if ours is None or theirs is None or not ours.calls or not theirs.calls:
+        return "-"
+    return f"{ours.per_cpu_second / theirs.per_cpu_second:.2f}x"
+
+
+def benchmark(
+    which_servers: Sequence[str],
+    ops: Sequence[str],
+    concurrencies: Sequence[int],
+    clients: Sequence[str],
+    duration: float,
+) -> list[Table]:
+    """Every scenario; one table per (server, op)."""
+    tables: list[Table] = []
+    with tempfile.TemporaryDirectory() as tmp, servers(tmp, which_servers) as started:
+        for server_name, server in started:
+            for op in ops:
+                table = Table(
+                    f"bench_calls: {op} against the {server_name} server"
+                    + (f" ({DOMAINS} domains)" if op == "domains" else ""),
+                    [
+                        "socket",
+                        "conc.",
+                        "client",
+                        "calls/s",
+                        "p50 ms",
+                        "p99 ms",
+                        "CPU µs/call",
+                        "calls/CPU-s",
+                        "vs ServerProxy",
+                        "vs best async",
+                        "errors",
+                        "limited by",
+                    ],
+                )
+                table.header()
+                tables.append(table)
+                for endpoint in endpoints(server):
+                    for concurrency in concurrencies:
+                        samples: dict[str, Sample | None] = {}
+                        for client in clients:
+                            try:
+                                samples[client] = run_one(
+                                    client, endpoint, op, concurrency, duration, server
+                                )
+                            except Exception as exc:
+                                samples[client] = None
+                                table.note(
+                                    f"{endpoint.kind} c={concurrency} {client}: failed: "
+                                    f"{type(exc).__name__}: {exc}"
+                                )
+                        stdlib = samples.get("ServerProxy+threads")
+                        best_async = max(
+                            (s for c in ASYNC_COMPETITORS if (s := samples.get(c)) and s.calls),
+                            key=lambda s: s.per_cpu_second,
+                            default=None,
+                        )
+                        for client in clients:
+                            s = samples.get(client)
+                            if s is None:
+                                continue
+                            table.add(
+                                endpoint.kind,
+                                concurrency,
+                                client,
+                                s.rate,
+                                s.p50_ms,
+                                s.p99_ms,
+                                s.cpu_us,
+                                s.per_cpu_second,
+                                _ratio(s, stdlib),
+                                _ratio(s, best_async),
+                                s.errors,
+                                s.limit,
+                            )
+                table.note(
+                    "calls/CPU-s = calls per second of client CPU (the target's unit); ratios "
+                    "are of calls/CPU-s. A pause_pair is two calls counted once."
+                )
+    return tables
+
+
+def profile(op: str, transport: str, concurrency: int, duration: float, top: int) -> None:
+    """Run aioxend under cProfile against the canned server and print the hot spots."""
+    with tempfile.TemporaryDirectory() as tmp, servers(tmp, ["canned"]) as started:
+        _, server = started[0]
+        endpoint = endpoints(server)[0]
+        profiler = cProfile.Profile()
+
+        async def main() -> Sample:
+            async with aioxend_call(endpoint, op, transport, concurrency) as call:
+                await call(0)
+                profiler.enable()
+                try:
+                    return await _measure_async(call, concurrency, duration, server)
+                finally:
+                    profiler.disable()
+
+        sample = asyncio.run(main())
+        print(
+            f"aioxend-{transport} {op} c={concurrency}: {sample.calls} calls, "
+            f"{sample.cpu_us:.0f} µs CPU/call (profiled, so slower than unprofiled)"
+        )
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+            print(out.getvalue())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; ``--quick`` for a short pass."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, fewer scenarios")
+    parser.add_argument("--markdown", help="write the tables to this Markdown file")
+    parser.add_argument("--duration", type=float, help="seconds per run")
+    parser.add_argument("--servers", default="canned,emulator")
+    parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--concurrency", default="1,16,128")
+    parser.add_argument("--clients", default=",".join(CLIENTS))
+    parser.add_argument("--profile", metavar="OP", help="profile aioxend on OP instead")
+    parser.add_argument("--profile-transport", default="aiohttp")
+    args = parser.parse_args(argv)
+    duration = args.duration or (0.4 if args.quick else 2.0)
+    if args.profile:
+        concurrency = int(args.concurrency.split(",")[-1]) if "," not in args.concurrency else 16
+        profile(args.profile, args.profile_transport, concurrency, duration, 30)
+        return 0
+    print(f"bench_calls on {machine_description()}, {now_utc()}, {duration:.1f} s per run")
+    tables = benchmark(
+        args.servers.split(","),
+        args.ops.split(","),
+        [int(c) for c in args.concurrency.split(",")],
+        args.clients.split(","),
+        duration,
+    )
+    write_markdown(args.markdown, tables)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
