@@ -64,6 +64,8 @@ LIST_ROW_FORMAT = "%-40s %5s %5d %5d %10s %8.1f"
 VCPU_HEADER_FORMAT = "%-32s %5s %5s %5s %5s %9s %s"
 VCPU_ROW_FORMAT = "%-32s %5s %5s %5s %5s %9.1f %s"
 SCHED_CREDIT_FORMAT = "%-33s %4s %6s %4s"
+#: Xen's largest NR_CPUS; bounds what a CPU list may name (and the memory parsing takes).
+MAX_CPUS = 4096
 
 Handler = Callable[[XendClient, argparse.Namespace, TextIO], Awaitable[None]]
 
@@ -120,7 +122,8 @@ def format_cpumap(cpumap: Sequence[int], nr_cpus: int | None) -> str:
 def parse_cpus(spec: str, nr_cpus: int | None = None) -> list[int]:
     """Parse xm's CPU list syntax: ``all``, ``3``, ``0-3``, ``0-7,^2`` (``^`` excludes).
 
-    ``all`` needs ``nr_cpus``. Raises ``ValueError`` with the offending part.
+    ``all`` needs ``nr_cpus``. CPU numbers must be below ``MAX_CPUS``. Raises
+    ``ValueError`` with the offending part.
     """
     spec = spec.strip()
     if spec == "all":
@@ -140,7 +143,7 @@ def parse_cpus(spec: str, nr_cpus: int | None = None) -> list[int]:
             last = int(high) if sep else first
         except ValueError:
             raise ValueError(f"invalid CPU list part {raw!r} in {spec!r}") from None
-        if first < 0 or last < first:
+        if first < 0 or last < first or last >= MAX_CPUS:
             raise ValueError(f"invalid CPU range {raw!r} in {spec!r}")
         target.update(range(first, last + 1))
     result = sorted(chosen - excluded)
