@@ -31,7 +31,7 @@ from canned_server import CannedServer, domain_records
 TICK = 0.010
 FetchFactory = Callable[
     [Endpoint], contextlib.AbstractAsyncContextManager[Callable[[], Awaitable[object]]]
-]  # noqa: E501
+]
 
 
 def domains_for(megabytes: float) -> int:
