@@ -1,0 +1,858 @@
+"""``XendClient``: every xend operation as a typed async method, over either protocol.
+
+    async with aioxend.connect("httpu:///var/run/xend/xmlrpc.sock") as client:
+        for dom in await client.domains():
+            print(dom.name, dom.state)
+        await client.pause("vm1")
+
+The client owns one transport (a pool of connections shared by every task using the
+client) and one protocol backend. With ``protocol="auto"`` it asks the endpoint once,
+on entering ``async with`` or on first use, whether it speaks XML-RPC; when the answer
+shows it does not (404/405/501, HTML, an S-expression), the client speaks the legacy
+SXP/HTTP protocol for the rest of its life. A fault or a timeout is never taken for
+"not XML-RPC". ``client.protocol`` says which was chosen.
+
+Every method takes a keyword ``timeout``: seconds for the whole operation (all its
+requests), ``None`` for no limit, or left out for the client's ``timeout``. Running out
+raises ``aioxend.ReadTimeout`` (or the transport's more specific ``Timeout``), which is
+also the builtin ``TimeoutError``. Reads (``domain``, ``domains``, ``node_info``, the
+``*_get`` family...) may be resent once when a kept-alive connection turns out dead;
+operations that change anything never are.
+
+Cancelling a call (e.g. with ``anyio.move_on_after``) abandons its connection and
+leaves the client healthy for the next call.
+"""
+
+# The per-call ``timeout`` keyword is this API's contract (CLIENT_API.md); each method
+# applies it with ``anyio.fail_after`` inside, as ASYNC109 would have callers do outside.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import inspect
+import math
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Final, Literal, Self, cast
+
+import anyio
+
+from aioxend import sxp
+from aioxend.errors import (
+    Fault,
+    HTTPStatusError,
+    ProtocolError,
+    ReadTimeout,
+    Timeout,
+    UnsupportedOperation,
+)
+from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
+from aioxend.protocols import (
+    OPS,
+    Backend,
+    Call,
+    Config,
+    Credit2Params,
+    CreditParams,
+    DeviceRef,
+    NotXmlRpcServer,
+    PciDevice,
+    SedfParams,
+    SxpBackend,
+    XmlRpcBackend,
+)
+from aioxend.protocols._base import dom_text
+from aioxend.transport import Limits, Timeouts, Transport
+
+__all__ = ["XendClient", "connect"]
+
+Dom = str | int | uuid.UUID
+Protocol = Literal["auto", "xmlrpc", "sxp"]
+SxpConfig = str | bytes | Sequence[Any]
+
+
+class _Default:
+    """The marker for "use the client's timeout"."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+TimeoutArg = float | None | _Default
+
+
+def _check_dom(dom: object) -> Dom:
+    if isinstance(dom, bool) or not isinstance(dom, (str, int, uuid.UUID)):
+        raise TypeError(f"dom must be a name, a domid or a UUID, not {type(dom).__name__}")
+    if isinstance(dom, str) and not dom:
+        raise ValueError("dom must not be empty")
+    return dom
+
+
+def _config(config: SxpConfig, what: str = "config") -> Config:
+    """An S-expression given as text or as nested lists, checked before sending."""
+    if isinstance(config, (str, bytes)):
+        expr = sxp.loads(config)
+    elif isinstance(config, Sequence):
+        expr = [_config_item(item, what) for item in config]
+    else:
+        raise TypeError(f"{what} must be SXP text or a nested list, not {type(config).__name__}")
+    if not isinstance(expr, list) or not expr or not isinstance(expr[0], str):
+        raise ValueError(f"{what} must be a list with a tag first, such as (vm ...)")
+    return Config(expr)
+
+
+def _config_item(item: object, what: str) -> Any:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, bool):
+        return "1" if item else "0"
+    if isinstance(item, (int, float)):
+        return str(item)
+    if isinstance(item, Sequence) and not isinstance(item, bytes):
+        return [_config_item(sub, what) for sub in item]
+    raise TypeError(f"{what} may hold only text, numbers and lists, not {type(item).__name__}")
+
+
+def _int(name: str, value: object, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _cpumap(cpus: Sequence[int]) -> str:
+    """CPUs as the comma-separated text ``pincpu`` takes (``"0,2,3"``)."""
+    if isinstance(cpus, (str, bytes)):
+        raise TypeError("cpus must be a sequence of CPU numbers")
+    numbers = [_int("cpu", cpu, 0) for cpu in cpus]
+    if not numbers:
+        raise ValueError("cpus must name at least one CPU")
+    return ",".join(str(n) for n in numbers)
+
+
+class XendClient:
+    """An async client for one xend; see the module docstring. Use ``async with``.
+
+    ``url`` as ``aioxend.connect`` takes it (``None``: ``$XM_SERVER``, else xm's UNIX
+    socket). ``transport`` is ``"aiohttp"``, ``"raw"`` (anyio; runs under trio; needed
+    for ``ssh://``) or a ready ``Transport`` object, which the client then owns and closes.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        protocol: Protocol = "auto",
+        transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
+        timeout: float | None = 60.0,
+        connect_timeout: float | None = 10.0,
+        ssl_context: Any = None,
+        verify: bool = True,
+        ssh_command: Sequence[str] | str | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        from aioxend.transport import parse_url
+
+        if protocol not in ("auto", "xmlrpc", "sxp"):
+            raise ValueError(f"protocol must be 'auto', 'xmlrpc' or 'sxp', not {protocol!r}")
+        if isinstance(transport, str) and transport not in ("aiohttp", "raw"):
+            raise ValueError(f"transport must be 'aiohttp' or 'raw', not {transport!r}")
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
+        self._endpoint = parse_url(url)
+        self.url: str = self._endpoint.url
+        self._requested: Protocol = protocol
+        self._kind = transport
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._ssl_context = ssl_context
+        self._verify = verify
+        self._ssh_command = ssh_command
+        self._limits = Limits(max_connections=max_connections)
+        self._transport: Transport | None = transport if isinstance(transport, Transport) else None
+        self._backend: Backend | None = None
+        self._lock = anyio.Lock()
+        self._closed = False
+
+    # -- life cycle ------------------------------------------------------------------
+
+    @property
+    def protocol(self) -> str:
+        """``"xmlrpc"`` or ``"sxp"`` once known; ``"auto"`` before the first exchange."""
+        return self._backend.protocol if self._backend is not None else self._requested
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` was called."""
+        return self._closed
+
+    async def __aenter__(self) -> Self:
+        await self._ready(self._timeouts(DEFAULT), DEFAULT)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection; later calls raise ``RuntimeError``."""
+        self._closed = True
+        transport, self._transport = self._transport, None
+        self._backend = None
+        if transport is not None:
+            await transport.aclose()
+
+    def _timeouts(self, timeout: TimeoutArg) -> Timeouts:
+        total = self._timeout if isinstance(timeout, _Default) else timeout
+        connect = self._connect_timeout
+        if total is not None and (connect is None or connect > total):
+            connect = total
+        return Timeouts(connect=connect, read=total, write=total, pool=total, total=total)
+
+    async def _open_transport(self) -> Transport:
+        from aioxend.transport import open_transport
+
+        kind = self._kind if isinstance(self._kind, str) else "aiohttp"
+        made: Any = open_transport(
+            self.url,
+            kind=kind,
+            timeouts=self._timeouts(DEFAULT),
+            limits=self._limits,
+            ssl_context=self._ssl_context,
+            verify=self._verify,
+            ssh_command=self._ssh_command,
+        )
+        if inspect.isawaitable(made):
+            made = await made
+        return cast(Transport, made)
+
+    async def _ready(self, timeouts: Timeouts, timeout: TimeoutArg) -> Backend:
+        """The backend, opening the transport and settling the protocol on first use."""
+        if self._closed:
+            raise RuntimeError("this XendClient is closed")
+        if self._backend is not None:
+            return self._backend
+        with self._deadline(timeout, "connect", None):
+            async with self._lock:
+                if self._closed:
+                    raise RuntimeError("this XendClient is closed")
+                if self._backend is None:
+                    if self._transport is None:
+                        self._transport = await self._open_transport()
+                    self._backend = await self._choose(self._transport, timeouts)
+        return self._backend
+
+    def _sxp_root(self) -> str:
+        path = self._endpoint.path.rstrip("/")
+        return path if path.startswith("/xend") else "/xend"
+
+    async def _choose(self, transport: Transport, timeouts: Timeouts) -> Backend:
+        if self._requested == "xmlrpc":
+            return XmlRpcBackend(transport, self._endpoint.path or "/RPC2")
+        sxp_backend = SxpBackend(transport, self._sxp_root())
+        if self._requested == "sxp":
+            return sxp_backend
+        xml = XmlRpcBackend(transport, self._endpoint.path or "/RPC2")
+        try:
+            await xml.call_method("system.listMethods", (), read=True, timeouts=timeouts)
+        except NotXmlRpcServer as not_xml:
+            try:
+                await sxp_backend.request(
+                    "GET", sxp_backend.root + "/", [], read=True, timeouts=timeouts, label="probe"
+                )
+            except (HTTPStatusError, ProtocolError) as exc:
+                raise ProtocolError(
+                    f"{self.url} speaks neither XML-RPC ({not_xml}) nor xend's SXP/HTTP ({exc})"
+                ) from None
+            return sxp_backend
+        except Fault:
+            pass  # a fault is an XML-RPC answer too
+        return xml
+
+    @contextmanager
+    def _deadline(self, timeout: TimeoutArg, label: str, dom: Dom | None) -> Iterator[None]:
+        seconds = self._timeout if isinstance(timeout, _Default) else timeout
+        if seconds is None:
+            yield
+            return
+        try:
+            with anyio.fail_after(seconds):
+                yield
+        except TimeoutError as exc:
+            if isinstance(exc, Timeout):
+                raise
+            where = label if dom is None else f"{label}({dom_text(dom)!r})"
+            raise ReadTimeout(f"{where}: no answer within {seconds} s") from None
+
+    async def _run(
+        self,
+        name: str,
+        dom: Dom | None = None,
+        args: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> Any:
+        op = OPS[name]
+        if dom is not None:
+            dom = _check_dom(dom)
+        timeouts = self._timeouts(timeout)
+        with self._deadline(timeout, name, dom):
+            backend = await self._ready(timeouts, None)
+            call = Call(op, dom, dict(args or {}), timeouts)
+            try:
+                value = await backend.invoke(call)
+            except NotXmlRpcServer as exc:
+                raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
+        return op.result(value, call.args)
+
+    def _sxp(self) -> bool:
+        return self._backend is not None and self._backend.protocol == "sxp"
+
+    # -- raw calls -------------------------------------------------------------------
+
+    async def call(self, method: str, *params: object, timeout: TimeoutArg = DEFAULT) -> object:
+        """Call any XML-RPC method and return its decoded result (a top-level string
+        unescaped as xend escaped it). Not available over the legacy protocol."""
+        timeouts = self._timeouts(timeout)
+        with self._deadline(timeout, method, None):
+            backend = await self._ready(timeouts, None)
+            if not isinstance(backend, XmlRpcBackend):
+                raise UnsupportedOperation("call", backend.protocol)
+            wire = [sxp.to_xmlrpc(p.expr) if isinstance(p, Config) else p for p in params]
+            try:
+                return await backend.call_method(method, wire, timeouts=timeouts)
+            except NotXmlRpcServer as exc:
+                why = f"{self.url} is no XML-RPC server ({exc})"
+                raise ProtocolError(f"{method}: {why}") from None
+
+    # -- domains ---------------------------------------------------------------------
+
+    async def domains(
+        self, state: str | int = "all", *, full: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> list[DomainInfo]:
+        """Every domain in ``state`` (``"all"`` as ``xm list``; a name or 0-6 as xend
+        takes it), sorted as xend sorts them. ``full`` adds device entries."""
+        args = {"detail": True, "state": state, "full": bool(full)}
+        return cast(list[DomainInfo], await self._run("domains", None, args, timeout))
+
+    async def domain_names(
+        self, state: str | int = "all", *, timeout: TimeoutArg = DEFAULT
+    ) -> list[str]:
+        """The names of the domains in ``state``."""
+        args = {"detail": False, "state": state, "full": False}
+        return cast(list[str], await self._run("domain_names", None, args, timeout))
+
+    async def domain(
+        self, dom: Dom, *, full: bool = True, timeout: TimeoutArg = DEFAULT
+    ) -> DomainInfo:
+        """One domain's record; ``full=False`` leaves out its devices."""
+        return cast(DomainInfo, await self._run("domain", dom, {"full": bool(full)}, timeout))
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def create(
+        self, config: SxpConfig, *, paused: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> DomainInfo:
+        """Create and start a domain from a ``(vm ...)`` config; as ``xm create`` did, wait
+        for its devices and unpause it unless ``paused``. Returns its record after that."""
+        with self._deadline(timeout, "create", None):
+            info = cast(
+                DomainInfo, await self._run("create", None, {"config": _config(config)}, None)
+            )
+            ref: Dom = info.domid if info.domid is not None else info.name
+            await self._run("wait_for_devices", ref, None, None)
+            if not paused:
+                await self._run("unpause", ref, None, None)
+            return cast(DomainInfo, await self._run("domain", ref, {"full": True}, None))
+
+    async def new(self, config: SxpConfig, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Define a managed domain from a ``(vm ...)`` config without starting it."""
+        await self._run("new", None, {"config": _config(config)}, timeout)
+
+    async def start(self, dom: Dom, *, paused: bool = False, timeout: TimeoutArg = DEFAULT) -> None:
+        """Start a managed (halted) domain, running unless ``paused``."""
+        await self._run("start", dom, {"paused": bool(paused)}, timeout)
+
+    async def delete(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Forget a halted managed domain."""
+        await self._run("delete", dom, None, timeout)
+
+    async def pause(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Pause a running domain."""
+        await self._run("pause", dom, None, timeout)
+
+    async def unpause(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Let a paused domain run again."""
+        await self._run("unpause", dom, None, timeout)
+
+    async def shutdown(
+        self, dom: Dom, reason: str = "poweroff", *, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Ask a domain to shut down; ``reason`` is poweroff, reboot, suspend, crash or halt."""
+        if not isinstance(reason, str):
+            raise TypeError("reason must be a str")
+        await self._run("shutdown", dom, {"reason": reason}, timeout)
+
+    async def reboot(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Ask a domain to reboot (a shutdown with reason ``reboot``)."""
+        await self._run("reboot", dom, {"reason": "reboot"}, timeout)
+
+    async def destroy(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Stop a domain at once, as pulling its plug."""
+        await self._run("destroy", dom, None, timeout)
+
+    async def reset(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Reset a domain, as pressing its reset button."""
+        await self._run("reset", dom, None, timeout)
+
+    async def suspend(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Suspend a managed domain to disk (XML-RPC only)."""
+        await self._run("suspend", dom, None, timeout)
+
+    async def resume(
+        self, dom: Dom, *, paused: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Resume a suspended managed domain (XML-RPC only)."""
+        await self._run("resume", dom, {"paused": bool(paused)}, timeout)
+
+    async def save(
+        self, dom: Dom, path: str, *, checkpoint: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Save a domain's state to ``path`` on the xend host (it stops unless ``checkpoint``)."""
+        await self._run("save", dom, {"path": str(path), "checkpoint": bool(checkpoint)}, timeout)
+
+    async def restore(
+        self, path: str, *, paused: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> DomainInfo:
+        """Restore a domain from a save file on the xend host; returns its record."""
+        args = {"path": str(path), "paused": bool(paused)}
+        return cast(DomainInfo, await self._run("restore", None, args, timeout))
+
+    async def dump(
+        self,
+        dom: Dom,
+        path: str,
+        *,
+        live: bool = False,
+        crash: bool = False,
+        reset: bool = False,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Write a domain's core dump to ``path`` on the xend host."""
+        args = {"path": str(path), "live": bool(live), "crash": bool(crash), "reset": bool(reset)}
+        await self._run("dump", dom, args, timeout)
+
+    async def migrate(
+        self,
+        dom: Dom,
+        destination: str,
+        *,
+        live: bool = False,
+        port: int = 0,
+        node: int = -1,
+        ssl: bool = False,
+        change_home_server: bool = False,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Move a domain to another host's xend (port 0: its relocation port)."""
+        args = {
+            "destination": str(destination),
+            "live": bool(live),
+            "port": _int("port", port, 0),
+            "node": _int("node", node, -1),
+            "ssl": bool(ssl),
+            "change_home_server": bool(change_home_server),
+        }
+        await self._run("migrate", dom, args, timeout)
+
+    async def rename(self, dom: Dom, new_name: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Give a domain a new name."""
+        await self._run("rename", dom, {"new_name": str(new_name)}, timeout)
+
+    # -- resources -------------------------------------------------------------------
+
+    async def set_memory(self, dom: Dom, mib: int, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Set a domain's memory target (balloon) in MiB."""
+        await self._run("set_memory", dom, {"mib": _int("mib", mib, 0)}, timeout)
+
+    async def set_maxmem(self, dom: Dom, mib: int, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Set a domain's memory ceiling in MiB."""
+        await self._run("set_maxmem", dom, {"mib": _int("mib", mib, 0)}, timeout)
+
+    async def set_vcpus(self, dom: Dom, count: int, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Set how many VCPUs a domain has online."""
+        await self._run("set_vcpus", dom, {"count": _int("count", count, 1)}, timeout)
+
+    async def pin_vcpu(
+        self,
+        dom: Dom,
+        vcpu: int | Literal["all"],
+        cpus: Sequence[int],
+        *,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Let VCPU ``vcpu`` (or ``"all"``) run only on the physical ``cpus``."""
+        if vcpu != "all":
+            vcpu = _int("vcpu", vcpu, 0)
+        await self._run("pin_vcpu", dom, {"vcpu": vcpu, "cpumap": _cpumap(cpus)}, timeout)
+
+    async def vcpu_info(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> list[VcpuInfo]:
+        """Each VCPU of a domain: online, running, CPU time, where it runs and may run."""
+        return cast(list[VcpuInfo], await self._run("vcpu_info", dom, None, timeout))
+
+    async def sched_credit_get(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> CreditParams:
+        """A domain's credit-scheduler weight and cap."""
+        return cast(CreditParams, await self._run("sched_credit_get", dom, None, timeout))
+
+    async def sched_credit_set(
+        self,
+        dom: Dom,
+        *,
+        weight: int | None = None,
+        cap: int | None = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Change a domain's credit weight and/or cap; ``None`` leaves one as it is."""
+        if weight is not None:
+            weight = _int("weight", weight)
+        if cap is not None:
+            cap = _int("cap", cap)
+        with self._deadline(timeout, "sched_credit_set", dom):
+            await self._ready(self._timeouts(timeout), None)
+            if self._sxp() and (weight is None or cap is None):
+                # The legacy op needs both fields; fill the missing one, as libvirt did.
+                current = await self.sched_credit_get(dom, timeout=None)
+                weight = current.weight if weight is None else weight
+                cap = current.cap if cap is None else cap
+            await self._run("sched_credit_set", dom, {"weight": weight, "cap": cap}, None)
+
+    async def sched_credit2_get(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> Credit2Params:
+        """A domain's credit2-scheduler weight."""
+        return cast(Credit2Params, await self._run("sched_credit2_get", dom, None, timeout))
+
+    async def sched_credit2_set(
+        self, dom: Dom, *, weight: int | None = None, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Change a domain's credit2 weight."""
+        if weight is not None:
+            weight = _int("weight", weight)
+        await self._run("sched_credit2_set", dom, {"weight": weight}, timeout)
+
+    async def sched_sedf_get(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> SedfParams:
+        """A domain's SEDF-scheduler parameters."""
+        return cast(SedfParams, await self._run("sched_sedf_get", dom, None, timeout))
+
+    async def sched_sedf_set(
+        self,
+        dom: Dom,
+        *,
+        period: int,
+        slice: int,
+        latency: int,
+        extratime: int,
+        weight: int,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Set a domain's SEDF-scheduler parameters (all of them, as xend requires)."""
+        args = {
+            "period": _int("period", period),
+            "slice": _int("slice", slice),
+            "latency": _int("latency", latency),
+            "extratime": _int("extratime", extratime),
+            "weight": _int("weight", weight),
+        }
+        await self._run("sched_sedf_set", dom, args, timeout)
+
+    # -- devices ---------------------------------------------------------------------
+
+    async def device_create(
+        self, dom: Dom, config: SxpConfig, *, timeout: TimeoutArg = DEFAULT
+    ) -> DeviceRef:
+        """Attach a device described by an S-expression such as ``(vbd (uname ...) ...)``."""
+        args = {"config": _config(config, "device config")}
+        return cast(DeviceRef, await self._run("device_create", dom, args, timeout))
+
+    async def device_configure(
+        self,
+        dom: Dom,
+        config: SxpConfig,
+        devid: int | str | None = None,
+        *,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> bool:
+        """Change an attached device (e.g. a CD-ROM's media)."""
+        args = {"config": _config(config, "device config"), "devid": devid}
+        return cast(bool, await self._run("device_configure", dom, args, timeout))
+
+    async def device_destroy(
+        self,
+        dom: Dom,
+        dev_class: str,
+        devid: int | str,
+        *,
+        force: bool = False,
+        rm_cfg: bool = False,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> None:
+        """Detach a device (``dev_class`` such as ``vbd`` or ``vif``; ``devid`` its id or name)."""
+        args = {
+            "dev_class": dev_class,
+            "devid": devid,
+            "force": bool(force),
+            "rm_cfg": bool(rm_cfg),
+        }
+        await self._run("device_destroy", dom, args, timeout)
+
+    async def device_sxprs(
+        self, dom: Dom, dev_class: str, *, timeout: TimeoutArg = DEFAULT
+    ) -> list[Any]:
+        """The devices of one class as xend describes them (``[[devid, [[k, v], ...]], ...]``)."""
+        return cast(
+            list[Any], await self._run("device_sxprs", dom, {"dev_class": dev_class}, timeout)
+        )
+
+    async def block_device_class(
+        self, dom: Dom, devid: int | str, *, timeout: TimeoutArg = DEFAULT
+    ) -> str:
+        """Which block class (``vbd``, ``tap``, ``tap2``) device ``devid`` belongs to."""
+        return cast(str, await self._run("block_device_class", dom, {"devid": devid}, timeout))
+
+    async def wait_for_devices(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Wait until a domain's devices are connected."""
+        await self._run("wait_for_devices", dom, None, timeout)
+
+    async def restart_count(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> int | None:
+        """How often xend restarted the domain, or ``None`` if never recorded."""
+        return cast("int | None", await self._run("restart_count", dom, None, timeout))
+
+    # -- signals and flags -----------------------------------------------------------
+
+    async def send_sysrq(self, dom: Dom, key: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Send a magic SysRq key (one character) to a domain."""
+        if not isinstance(key, str) or len(key) != 1:
+            raise ValueError(f"key must be one character, not {key!r}")
+        await self._run("send_sysrq", dom, {"key": key}, timeout)
+
+    async def send_trigger(
+        self, dom: Dom, trigger: str, vcpu: int = 0, *, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Send a trigger (nmi, reset, init, s3resume, power) to an HVM domain."""
+        await self._run(
+            "send_trigger", dom, {"trigger": trigger, "vcpu": _int("vcpu", vcpu, 0)}, timeout
+        )
+
+    async def set_pause_flag(self, dom: Dom, flag: bool, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Set the flag that keeps a domain paused."""
+        await self._run("set_pause_flag", dom, {"flag": bool(flag)}, timeout)
+
+    async def get_pause_flag(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> bool:
+        """The flag that keeps a domain paused."""
+        return cast(bool, await self._run("get_pause_flag", dom, None, timeout))
+
+    async def shadow_mem_get(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """A domain's shadow memory in MiB."""
+        return cast(int, await self._run("shadow_mem_get", dom, None, timeout))
+
+    async def shadow_mem_set(self, dom: Dom, mib: int, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Set a domain's shadow memory in MiB."""
+        await self._run("shadow_mem_set", dom, {"mib": _int("mib", mib, 0)}, timeout)
+
+    async def shadow_control(self, dom: Dom, op: int, *, timeout: TimeoutArg = DEFAULT) -> object:
+        """A raw shadow-paging control operation."""
+        return await self._run("shadow_control", dom, {"op": _int("op", op)}, timeout)
+
+    async def usb_add(self, dom: Dom, dev_id: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Pass a host USB device through to an HVM domain."""
+        await self._run("usb_add", dom, {"dev_id": dev_id}, timeout)
+
+    async def usb_del(self, dom: Dom, dev_id: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Take a passed-through USB device away from a domain."""
+        await self._run("usb_del", dom, {"dev_id": dev_id}, timeout)
+
+    async def ioport_range_enable(
+        self, dom: Dom, first: int, last: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Give a domain access to I/O ports ``first``..``last``."""
+        args = {"first": _int("first", first, 0), "last": _int("last", last, 0)}
+        await self._run("ioport_range_enable", dom, args, timeout)
+
+    async def ioport_range_disable(
+        self, dom: Dom, first: int, last: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Take I/O ports ``first``..``last`` away from a domain."""
+        args = {"first": _int("first", first, 0), "last": _int("last", last, 0)}
+        await self._run("ioport_range_disable", dom, args, timeout)
+
+    # -- the node --------------------------------------------------------------------
+
+    async def node_info(self, *, show_numa: bool = True, timeout: TimeoutArg = DEFAULT) -> NodeInfo:
+        """The host: CPUs, memory, Xen version, scheduler (``xm info``)."""
+        return cast(
+            NodeInfo, await self._run("node_info", None, {"show_numa": bool(show_numa)}, timeout)
+        )
+
+    async def node_log(self, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """The whole xend log."""
+        return cast(str, await self._run("node_log", None, None, timeout))
+
+    async def dmesg(self, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """Xen's console ring."""
+        return cast(str, await self._run("dmesg", None, None, timeout))
+
+    async def dmesg_clear(self, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """Clear Xen's console ring; returns what it held."""
+        return cast(str, await self._run("dmesg_clear", None, None, timeout))
+
+    async def pci_info(self, *, timeout: TimeoutArg = DEFAULT) -> list[PciDevice]:
+        """The host's PCI devices."""
+        return cast(list[PciDevice], await self._run("pci_info", None, None, timeout))
+
+    async def send_debug_keys(self, keys: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Send debug keys to the hypervisor (``xm debug-keys``)."""
+        await self._run("send_debug_keys", None, {"keys": str(keys)}, timeout)
+
+    async def tmem_list(
+        self, cli_id: int = -1, use_long: bool = False, *, timeout: TimeoutArg = DEFAULT
+    ) -> str:
+        """Transcendent-memory statistics of a client (``-1``: all)."""
+        args = {"cli_id": _int("cli_id", cli_id), "use_long": bool(use_long)}
+        return cast(str, await self._run("tmem_list", None, args, timeout))
+
+    async def tmem_freeze(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+        """Freeze a tmem client."""
+        return await self._run("tmem_freeze", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+
+    async def tmem_thaw(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+        """Thaw a tmem client."""
+        return await self._run("tmem_thaw", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+
+    async def tmem_flush(
+        self, cli_id: int = -1, pages: int = -1, *, timeout: TimeoutArg = DEFAULT
+    ) -> object:
+        """Flush a tmem client's pages."""
+        args = {"cli_id": _int("cli_id", cli_id), "pages": _int("pages", pages)}
+        return await self._run("tmem_flush", None, args, timeout)
+
+    async def tmem_destroy(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+        """Destroy a tmem client's pools."""
+        return await self._run("tmem_destroy", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+
+    async def tmem_set_weight(
+        self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> object:
+        """Set a tmem client's weight."""
+        args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
+        return await self._run("tmem_set_weight", None, args, timeout)
+
+    async def tmem_set_cap(
+        self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> object:
+        """Set a tmem client's cap."""
+        args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
+        return await self._run("tmem_set_cap", None, args, timeout)
+
+    async def tmem_set_compress(
+        self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> object:
+        """Turn a tmem client's compression on or off."""
+        args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
+        return await self._run("tmem_set_compress", None, args, timeout)
+
+    async def tmem_query_freeable_mb(self, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """How many MiB tmem could free."""
+        return cast(int, await self._run("tmem_query_freeable_mb", None, None, timeout))
+
+    async def tmem_shared_auth(
+        self, cli_id: int, uuid_str: str, auth: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> object:
+        """Allow or forbid a client a shared tmem pool."""
+        args = {
+            "cli_id": _int("cli_id", cli_id),
+            "uuid_str": str(uuid_str),
+            "auth": _int("auth", auth),
+        }
+        return await self._run("tmem_shared_auth", None, args, timeout)
+
+    # -- CPU pools -------------------------------------------------------------------
+
+    async def cpu_pool_create(self, config: SxpConfig, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Create and start a CPU pool from a ``(pool ...)`` config."""
+        await self._run("cpu_pool_create", None, {"config": _config(config)}, timeout)
+
+    async def cpu_pool_new(self, config: SxpConfig, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """Define a CPU pool; returns its UUID."""
+        return cast(
+            str, await self._run("cpu_pool_new", None, {"config": _config(config)}, timeout)
+        )
+
+    async def cpu_pool_start(self, pool: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Start a defined CPU pool."""
+        await self._run("cpu_pool_start", None, {"pool": pool}, timeout)
+
+    async def cpu_pool_list(
+        self, names: Sequence[str] = (), *, timeout: TimeoutArg = DEFAULT
+    ) -> list[Any]:
+        """CPU pools (all, or those named) as ``[[uuid, [key, value], ...], ...]``."""
+        return cast(
+            list[Any], await self._run("cpu_pool_list", None, {"names": list(names)}, timeout)
+        )
+
+    async def cpu_pool_destroy(self, pool: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Stop a CPU pool."""
+        await self._run("cpu_pool_destroy", None, {"pool": pool}, timeout)
+
+    async def cpu_pool_delete(self, pool: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Forget a stopped CPU pool."""
+        await self._run("cpu_pool_delete", None, {"pool": pool}, timeout)
+
+    async def cpu_pool_cpu_add(self, pool: str, cpu: int, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Add a physical CPU to a pool."""
+        await self._run(
+            "cpu_pool_cpu_add", None, {"pool": pool, "cpu": _int("cpu", cpu, 0)}, timeout
+        )
+
+    async def cpu_pool_cpu_remove(
+        self, pool: str, cpu: int, *, timeout: TimeoutArg = DEFAULT
+    ) -> None:
+        """Take a physical CPU out of a pool."""
+        await self._run(
+            "cpu_pool_cpu_remove", None, {"pool": pool, "cpu": _int("cpu", cpu, 0)}, timeout
+        )
+
+    async def cpu_pool_migrate(self, dom: str, pool: str, *, timeout: TimeoutArg = DEFAULT) -> None:
+        """Move a domain into a CPU pool."""
+        await self._run("cpu_pool_migrate", None, {"domain": str(dom), "pool": pool}, timeout)
+
+
+def connect(
+    url: str | None = None,
+    *,
+    protocol: Protocol = "auto",
+    transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
+    timeout: float | None = 60.0,
+    connect_timeout: float | None = 10.0,
+    ssl_context: Any = None,
+    verify: bool = True,
+    ssh_command: Sequence[str] | str | None = None,
+    max_connections: int = 100,
+) -> XendClient:
+    """A client for the xend at ``url``; open it with ``async with``."""
+    return XendClient(
+        url,
+        protocol=protocol,
+        transport=transport,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        ssl_context=ssl_context,
+        verify=verify,
+        ssh_command=ssh_command,
+        max_connections=max_connections,
+    )

@@ -1,0 +1,613 @@
+"""One table of every xend operation the client knows, for both protocols.
+
+Each ``Op`` says, for one Python-level operation:
+
+* how XML-RPC carries it: the method name and the order of its arguments after ``dom``
+  (protocol reference sections 1.4 and 3.3);
+* how the legacy SXP/HTTP protocol carries it, or that it cannot (``sxp=None``): GET or
+  POST, which resource, which ``op=`` and which form fields;
+* whether it only reads (then a dead kept-alive connection may be retried once);
+* how its answer becomes a typed value.
+
+The backends turn an answer into one neutral shape before conversion: XML-RPC values go
+through ``aioxend.sxp.from_xmlrpc`` (numbers become atoms, structs become pair lists)
+and SXP bodies are parsed, so each converter below reads a single shape and a caller gets
+the same result over either protocol. A converter is given the call's arguments too, so
+e.g. ``domain(full=False)`` drops device entries that the legacy server always sends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aioxend import models
+from aioxend.errors import ProtocolError
+from aioxend.protocols._results import (
+    Credit2Params,
+    CreditParams,
+    DeviceRef,
+    PciDevice,
+    SedfParams,
+)
+
+__all__ = [
+    "OPS",
+    "Args",
+    "Config",
+    "Dom",
+    "Op",
+    "SxpSpec",
+    "as_bool",
+    "as_int",
+    "pairs",
+]
+
+Dom = str | int | uuid.UUID
+Args = Mapping[str, object]
+Converter = Callable[[object, Args], object]
+
+
+@dataclass(frozen=True)
+class Config:
+    """An S-expression argument (a ``(vm ...)`` config, a device): sent as nested
+    XML-RPC arrays over XML-RPC and as SXP text in a legacy form field."""
+
+    expr: list[Any]
+
+
+@dataclass(frozen=True)
+class SxpSpec:
+    """How the legacy protocol carries an operation.
+
+    ``where`` picks the resource: ``domain`` is ``/xend/domain/<dom>``, ``domains`` the
+    directory ``/xend/domain``, ``node`` ``/xend/node``, and ``dmesg``/``log`` below it.
+    ``fields`` maps form fields (query parameters for GET) to argument names, each with
+    an optional encoder; ``special`` means the backend runs its own sequence of requests.
+    """
+
+    verb: Literal["GET", "POST"]
+    where: Literal["domain", "domains", "node", "dmesg", "log"]
+    op: str | None = None
+    fields: tuple[tuple[str, str, Callable[[object], str] | None], ...] = ()
+    special: bool = False
+    text: bool = False
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: its Python name, both wire forms, and its result conversion."""
+
+    name: str
+    method: str
+    xml_args: tuple[str, ...] = ()
+    has_dom: bool = True
+    sxp: SxpSpec | None = None
+    result: Converter = field(default=lambda value, args: None)
+    read: bool = False
+    # Returns the name of an argument combination the legacy protocol cannot express.
+    sxp_refuses: Callable[[Args], str | None] | None = None
+
+
+# -- converters ------------------------------------------------------------------------
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_int(value: object) -> int:
+    """An integer from an atom or a native value; anything else is a ``ProtocolError``."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 10)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                pass
+            else:
+                if number.is_integer():
+                    return int(number)
+    raise ProtocolError(f"expected an integer in xend's answer, got {_describe(value)}")
+
+
+def as_bool(value: object) -> bool:
+    """A boolean from xend's spellings (``True``, ``1``, ``yes``...) or a native value."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off", ""):
+            return False
+    raise ProtocolError(f"expected a boolean in xend's answer, got {_describe(value)}")
+
+
+_DICT_ITEM = re.compile(r"""['"]([^'"]*)['"]\s*:\s*('[^']*'|"[^"]*"|[^,}]+)""")
+
+
+def pairs(value: object) -> dict[str, object]:
+    """Key/value pairs from a struct, a ``[[key, value], ...]`` list (with or without a
+    head tag), or the text of a Python dict, which is how xend's SXP server prints one."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    if isinstance(value, str):
+        found = {k: v.strip().strip("'\"") for k, v in _DICT_ITEM.findall(value)}
+        if not found and value.strip() not in ("{}", ""):
+            raise ProtocolError(
+                f"expected key/value pairs in xend's answer, got {_describe(value)}"
+            )
+        return dict(found)
+    if isinstance(value, list):
+        out: dict[str, object] = {}
+        for item in value:
+            if isinstance(item, list) and len(item) >= 2 and isinstance(item[0], str):
+                out.setdefault(item[0], item[1])
+        return out
+    raise ProtocolError(f"expected key/value pairs in xend's answer, got {_describe(value)}")
+
+
+def _need(found: Mapping[str, object], key: str, what: str) -> object:
+    try:
+        return found[key]
+    except KeyError:
+        raise ProtocolError(f"{what} answer lacks {key!r}: {_describe(dict(found))}") from None
+
+
+def _none(value: object, args: Args) -> None:
+    return None
+
+
+def _strip(expr: object, keys: tuple[str, ...]) -> object:
+    if not isinstance(expr, list):
+        return expr
+    return [item for item in expr if not (isinstance(item, list) and item and item[0] in keys)]
+
+
+def _domain(value: object, args: Args) -> models.DomainInfo:
+    if not args.get("full", True):
+        value = _strip(value, ("device",))
+    return models.DomainInfo.from_sxp(value)
+
+
+def _domains(value: object, args: Args) -> list[models.DomainInfo]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProtocolError(f"expected a list of domains, got {_describe(value)}")
+    return [_domain(item, args) for item in value]
+
+
+def _names(value: object, args: Args) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProtocolError(f"expected a list of domain names, got {_describe(value)}")
+    return [str(v) for v in value]
+
+
+def _node(value: object, args: Args) -> models.NodeInfo:
+    if not args.get("show_numa", True):
+        value = _strip(value, ("cpu_topology", "numa_info"))
+    return models.NodeInfo.from_sxp(value)
+
+
+def _vcpus(value: object, args: Args) -> list[models.VcpuInfo]:
+    return models.VcpuInfo.list_from_sxp(value)
+
+
+def _text(value: object, args: Args) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ProtocolError(f"expected text in xend's answer, got {_describe(value)}")
+    return value
+
+
+def _int(value: object, args: Args) -> int:
+    return as_int(value)
+
+
+def _opt_int(value: object, args: Args) -> int | None:
+    if value is None or value == "None" or value == "":
+        return None
+    return as_int(value)
+
+
+def _bool(value: object, args: Args) -> bool:
+    return as_bool(value)
+
+
+def _expr(value: object, args: Args) -> object:
+    return [] if value is None else value
+
+
+def _credit(value: object, args: Args) -> CreditParams:
+    found = pairs(value)
+    return CreditParams(
+        weight=as_int(_need(found, "weight", "sched_credit_get")),
+        cap=as_int(_need(found, "cap", "sched_credit_get")),
+    )
+
+
+def _credit2(value: object, args: Args) -> Credit2Params:
+    found = pairs(value)
+    return Credit2Params(weight=as_int(_need(found, "weight", "sched_credit2_get")))
+
+
+def _sedf(value: object, args: Args) -> SedfParams:
+    found = pairs(value)
+    return SedfParams(
+        **{
+            key: as_int(_need(found, key, "sched_sedf_get"))
+            for key in ("period", "slice", "latency", "extratime", "weight")
+        }
+    )
+
+
+def _flatten(value: object) -> list[object]:
+    out: list[object] = []
+    todo = [value]
+    while todo:
+        item = todo.pop(0)
+        if isinstance(item, list):
+            todo[:0] = item
+        else:
+            out.append(item)
+    return out
+
+
+def _device_ref(value: object, args: Args) -> DeviceRef:
+    if not isinstance(value, list) or not value or not isinstance(value[0], str):
+        raise ProtocolError(f"expected a device reference, got {_describe(value)}")
+    atoms = _flatten(value[1:])
+    found: dict[str, object] = {}
+    for key, item in itertools.pairwise(atoms):
+        if isinstance(key, str) and key in ("dom", "id", "devid") and key not in found:
+            found[key] = item
+    devid = found.get("id", found.get("devid"))
+    devid_value: int | str | None
+    try:
+        devid_value = None if devid is None else as_int(devid)
+    except ProtocolError:
+        devid_value = str(devid)
+    domid = found.get("dom")
+    return DeviceRef(value[0], None if domid is None else as_int(domid), devid_value)
+
+
+def _pci(value: object, args: Args) -> list[PciDevice]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProtocolError(f"expected a list of PCI devices, got {_describe(value)}")
+    out = []
+    for item in value:
+        found = pairs(item)
+        out.append(
+            PciDevice(*(str(found.get(key, "")) for key in ("domain", "bus", "slot", "func")))
+        )
+    return out
+
+
+# -- form-field encoders ---------------------------------------------------------------
+
+
+def _char_code(value: object) -> str:
+    """The legacy ``sysrq`` op wants the key's numeric code (``int(key)`` in xend)."""
+    if isinstance(value, str) and len(value) == 1:
+        return str(ord(value))
+    return str(value)
+
+
+def _flag(name: str) -> Callable[[Args], str | None]:
+    def refuses(args: Args) -> str | None:
+        return f"{name}=True" if args.get(name) else None
+
+    return refuses
+
+
+# -- the table -------------------------------------------------------------------------
+
+_D = "xend.domain."
+
+
+def _post(
+    op: str, *fields: str | tuple[str, str] | tuple[str, str, Callable[[object], str]]
+) -> SxpSpec:
+    spec: list[tuple[str, str, Callable[[object], str] | None]] = []
+    for item in fields:
+        if isinstance(item, str):
+            spec.append((item, item, None))
+        elif len(item) == 2:
+            spec.append((item[0], item[1], None))
+        else:
+            spec.append((item[0], item[1], item[2]))
+    return SxpSpec("POST", "domain", op, tuple(spec))
+
+
+_TABLE: list[Op] = [
+    # listing and records
+    Op(
+        "domains",
+        "xend.domains_with_state",
+        ("detail", "state", "full"),
+        has_dom=False,
+        sxp=SxpSpec("GET", "domains", special=True),
+        result=_domains,
+        read=True,
+    ),
+    Op(
+        "domain_names",
+        "xend.domains_with_state",
+        ("detail", "state", "full"),
+        has_dom=False,
+        sxp=SxpSpec("GET", "domains", fields=(("state", "state", None),)),
+        result=_names,
+        read=True,
+    ),
+    Op("domain", "xend.domain", ("full",), sxp=SxpSpec("GET", "domain"), result=_domain, read=True),
+    # lifecycle
+    Op(
+        "create",
+        _D + "create",
+        ("config",),
+        has_dom=False,
+        sxp=SxpSpec("POST", "domains", "create", (("config", "config", None),)),
+        result=_domain,
+    ),
+    Op(
+        "new",
+        _D + "new",
+        ("config",),
+        has_dom=False,
+        sxp=SxpSpec("POST", "domains", "new", (("config", "config", None),)),
+    ),
+    Op(
+        "start",
+        _D + "start",
+        ("paused",),
+        sxp=_post("start", "paused"),
+        sxp_refuses=_flag("paused"),
+    ),
+    Op("delete", _D + "delete", sxp=_post("delete")),
+    Op("pause", _D + "pause", sxp=_post("pause")),
+    Op("unpause", _D + "unpause", sxp=_post("unpause")),
+    Op("shutdown", _D + "shutdown", ("reason",), sxp=_post("shutdown", "reason")),
+    Op("reboot", _D + "shutdown", ("reason",), sxp=_post("shutdown", "reason")),
+    Op("destroy", _D + "destroy", sxp=_post("destroy")),
+    Op("reset", _D + "reset", sxp=_post("reset")),
+    Op("suspend", _D + "suspend"),
+    Op("resume", _D + "resume", ("paused",)),
+    Op(
+        "save",
+        _D + "save",
+        ("path", "checkpoint"),
+        sxp=_post("save", ("file", "path")),
+        sxp_refuses=_flag("checkpoint"),
+    ),
+    Op(
+        "restore",
+        _D + "restore",
+        ("path", "paused"),
+        has_dom=False,
+        sxp=SxpSpec("POST", "domains", "restore", (("file", "path", None),), special=True),
+        result=_domain,
+        sxp_refuses=_flag("paused"),
+    ),
+    Op(
+        "dump",
+        _D + "dump",
+        ("path", "live", "crash", "reset"),
+        sxp=_post("dump", ("file", "path"), "live", "crash", "reset"),
+    ),
+    Op(
+        "migrate",
+        _D + "migrate",
+        ("destination", "live", "port", "node", "ssl", "change_home_server"),
+        sxp=_post("migrate", "destination", "live", "port", "node", "ssl", "change_home_server"),
+    ),
+    Op("rename", _D + "setName", ("new_name",), sxp=_post("rename", ("name", "new_name"))),
+    Op("wait_for_devices", _D + "waitForDevices", sxp=_post("wait_for_devices")),
+    # resources
+    Op(
+        "set_memory",
+        _D + "setMemoryTarget",
+        ("mib",),
+        sxp=_post("mem_target_set", ("target", "mib")),
+    ),
+    Op("set_maxmem", _D + "maxmem_set", ("mib",), sxp=_post("maxmem_set", ("memory", "mib"))),
+    Op("set_vcpus", _D + "setVCpuCount", ("count",), sxp=_post("set_vcpus", ("vcpus", "count"))),
+    Op("pin_vcpu", _D + "pincpu", ("vcpu", "cpumap"), sxp=_post("pincpu", "vcpu", "cpumap")),
+    Op(
+        "vcpu_info",
+        _D + "getVCPUInfo",
+        sxp=SxpSpec("GET", "domain", "vcpuinfo"),
+        result=_vcpus,
+        read=True,
+    ),
+    Op(
+        "sched_credit_get",
+        _D + "sched_credit_get",
+        sxp=_post("domain_sched_credit_get"),
+        result=_credit,
+        read=True,
+    ),
+    Op(
+        "sched_credit_set",
+        _D + "sched_credit_set",
+        ("weight", "cap"),
+        sxp=_post("domain_sched_credit_set", "weight", "cap"),
+    ),
+    Op(
+        "sched_credit2_get",
+        _D + "sched_credit2_get",
+        sxp=_post("domain_sched_credit2_get"),
+        result=_credit2,
+        read=True,
+    ),
+    Op(
+        "sched_credit2_set",
+        _D + "sched_credit2_set",
+        ("weight",),
+        sxp=_post("domain_sched_credit2_set", "weight"),
+    ),
+    Op("sched_sedf_get", _D + "cpu_sedf_get", sxp=_post("cpu_sedf_get"), result=_sedf, read=True),
+    Op(
+        "sched_sedf_set",
+        _D + "cpu_sedf_set",
+        ("period", "slice", "latency", "extratime", "weight"),
+        sxp=_post("cpu_sedf_set", "period", "slice", "latency", "extratime", "weight"),
+    ),
+    # devices
+    Op(
+        "device_create",
+        _D + "device_create",
+        ("config",),
+        sxp=_post("device_create", "config"),
+        result=_device_ref,
+    ),
+    Op(
+        "device_configure",
+        _D + "device_configure",
+        ("config", "devid"),
+        sxp=_post("device_configure", "config", ("dev", "devid")),
+        result=_bool,
+    ),
+    Op(
+        "device_destroy",
+        _D + "destroyDevice",
+        ("dev_class", "devid", "force", "rm_cfg"),
+        sxp=_post("device_destroy", ("type", "dev_class"), ("dev", "devid"), "force", "rm_cfg"),
+    ),
+    Op(
+        "device_sxprs",
+        _D + "getDeviceSxprs",
+        ("dev_class",),
+        sxp=_post("devices", ("type", "dev_class")),
+        result=_expr,
+        read=True,
+    ),
+    Op("block_device_class", _D + "getBlockDeviceClass", ("devid",), result=_text, read=True),
+    Op("restart_count", _D + "getRestartCount", result=_opt_int, read=True),
+    # signals and flags
+    Op("send_sysrq", _D + "send_sysrq", ("key",), sxp=_post("sysrq", ("key", "key", _char_code))),
+    Op("send_trigger", _D + "send_trigger", ("trigger", "vcpu")),
+    Op("set_pause_flag", _D + "setpauseflag", ("flag",)),
+    Op("get_pause_flag", _D + "getpauseflag", result=_bool, read=True),
+    Op("shadow_mem_get", _D + "shadow_mem_get", result=_int, read=True),
+    Op("shadow_mem_set", _D + "shadow_mem_set", ("mib",)),
+    Op("shadow_control", _D + "shadow_control", ("op",), result=_expr),
+    Op("usb_add", _D + "usb_add", ("dev_id",)),
+    Op("usb_del", _D + "usb_del", ("dev_id",)),
+    Op("ioport_range_enable", _D + "ioport_range_enable", ("first", "last")),
+    Op("ioport_range_disable", _D + "ioport_range_disable", ("first", "last")),
+    # the node
+    Op(
+        "node_info",
+        "xend.node.info",
+        ("show_numa",),
+        has_dom=False,
+        sxp=SxpSpec("GET", "node"),
+        result=_node,
+        read=True,
+    ),
+    Op(
+        "node_log",
+        "xend.node.log",
+        has_dom=False,
+        sxp=SxpSpec("GET", "log", text=True),
+        result=_text,
+        read=True,
+    ),
+    Op(
+        "dmesg",
+        "xend.node.dmesg.info",
+        has_dom=False,
+        sxp=SxpSpec("GET", "dmesg", text=True),
+        result=_text,
+        read=True,
+    ),
+    Op(
+        "dmesg_clear",
+        "xend.node.dmesg.clear",
+        has_dom=False,
+        sxp=SxpSpec("POST", "dmesg", "clear", special=True, text=True),
+        result=_text,
+    ),
+    Op("pci_info", "xend.node.pciinfo", has_dom=False, result=_pci, read=True),
+    Op("send_debug_keys", "xend.node.send_debug_keys", ("keys",), has_dom=False),
+    Op(
+        "tmem_list",
+        "xend.node.tmem_list",
+        ("cli_id", "use_long"),
+        has_dom=False,
+        result=_text,
+        read=True,
+    ),
+    Op("tmem_freeze", "xend.node.tmem_freeze", ("cli_id",), has_dom=False, result=_expr),
+    Op("tmem_thaw", "xend.node.tmem_thaw", ("cli_id",), has_dom=False, result=_expr),
+    Op("tmem_flush", "xend.node.tmem_flush", ("cli_id", "pages"), has_dom=False, result=_expr),
+    Op("tmem_destroy", "xend.node.tmem_destroy", ("cli_id",), has_dom=False, result=_expr),
+    Op(
+        "tmem_set_weight",
+        "xend.node.tmem_set_weight",
+        ("cli_id", "value"),
+        has_dom=False,
+        result=_expr,
+    ),
+    Op("tmem_set_cap", "xend.node.tmem_set_cap", ("cli_id", "value"), has_dom=False, result=_expr),
+    Op(
+        "tmem_set_compress",
+        "xend.node.tmem_set_compress",
+        ("cli_id", "value"),
+        has_dom=False,
+        result=_expr,
+    ),
+    Op(
+        "tmem_query_freeable_mb",
+        "xend.node.tmem_query_freeable_mb",
+        has_dom=False,
+        result=_int,
+        read=True,
+    ),
+    Op(
+        "tmem_shared_auth",
+        "xend.node.tmem_shared_auth",
+        ("cli_id", "uuid_str", "auth"),
+        has_dom=False,
+        result=_expr,
+    ),
+    # CPU pools
+    Op("cpu_pool_create", "xend.cpu_pool.create", ("config",), has_dom=False),
+    Op("cpu_pool_new", "xend.cpu_pool.new", ("config",), has_dom=False, result=_text),
+    Op("cpu_pool_start", "xend.cpu_pool.start", ("pool",), has_dom=False),
+    Op("cpu_pool_list", "xend.cpu_pool.list", ("names",), has_dom=False, result=_expr, read=True),
+    Op("cpu_pool_destroy", "xend.cpu_pool.destroy", ("pool",), has_dom=False),
+    Op("cpu_pool_delete", "xend.cpu_pool.delete", ("pool",), has_dom=False),
+    Op("cpu_pool_cpu_add", "xend.cpu_pool.cpu_add", ("pool", "cpu"), has_dom=False),
+    Op("cpu_pool_cpu_remove", "xend.cpu_pool.cpu_remove", ("pool", "cpu"), has_dom=False),
+    Op("cpu_pool_migrate", "xend.cpu_pool.migrate", ("domain", "pool"), has_dom=False),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+"""Every operation by its Python name."""
+
+assert len(OPS) == len(_TABLE), "duplicate operation name"
