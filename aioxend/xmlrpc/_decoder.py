@@ -1,0 +1,1066 @@
+"""A streaming XML-RPC decoder: bytes in, chunk by chunk, Python values out.
+
+Strategy. The decoder is a hand-written scanner over a ``str`` buffer with a flat,
+explicit stack; it never recurses, so depth costs memory, not Python stack.
+
+Bytes. The first bytes decide the character encoding: a UTF-8 byte order mark, or an
+XML declaration naming it (UTF-8, US-ASCII, ISO-8859-*, windows-125*), else UTF-8. Bytes
+then go through an incremental decoder, so a chunk may end inside a multi-byte
+character. Each decoded chunk is searched once for characters XML forbids.
+
+Text. Two regular expressions share the work:
+
+* a "fast" one whose alternatives each match a whole common construct at once, with the
+  whitespace around it: ``<value><string>text</string></value>`` (text without ``&``),
+  an int, a double, a boolean, a nil, an untyped value, the opening
+  ``<value><array><data>`` and closing ``</data></array></value>`` of an array, a
+  struct's opening, ``<member><name>key</name>`` and the closings. One match and a few
+  list operations per value; the stdlib's expat route pays three Python callbacks per
+  element.
+* a general tokenizer (text, start tag, end tag, comment, CDATA; anything else such as a
+  DOCTYPE or processing instruction is refused) driving the same state machine element
+  by element. It takes over wherever the fast expression does not match: entities,
+  CDATA, comments, attributes, odd spacing, and the incomplete token at a chunk's end.
+
+The two agree by construction: a fast match performs exactly the stack operations the
+general path would for the same elements, after the same validity check.
+
+The stack holds one entry per open element, as two parallel lists: ``kinds`` (an int
+naming the element and how far its content has got) and ``objs`` (its list, dict, text
+parts, key or finished value). Element text is kept raw as a list of parts, so a huge
+string fed in small chunks costs linear time; entities and end-of-line handling are
+applied once, when the element closes (CDATA is stored pre-escaped so the same pass
+handles it). Between feeds the decoder keeps only the unfinished token: at most one tag
+(refused beyond ``_MAX_TAG`` characters), the two last characters of an open CDATA
+section or comment, or nothing when it is inside text.
+
+Errors. Everything malformed raises ``ProtocolError`` with the byte offset; a crossed
+limit raises ``LimitExceeded``. ``feed`` and ``close`` convert any other exception from
+the internals to ``ProtocolError`` at one boundary, so nothing else escapes. A decoder
+that has raised stays failed.
+
+Early refusal. The first byte that cannot start an XML-RPC document (anything but
+whitespace, a byte order mark, or ``<``), and a root element other than
+``methodResponse``/``methodCall``, raise at once from ``feed``: a client can tell an
+endpoint that does not speak XML-RPC from the first chunk of its answer.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import datetime
+import re
+from typing import Any, Final
+
+from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
+from aioxend.xmlrpc._limits import Limits
+
+__all__ = ["Decoder", "loads"]
+
+_MAX_TAG: Final = 4096
+_MAX_DECL: Final = 1024
+
+# Element kinds on the stack. A name ending in an underscore state says how far the
+# element's content has got.
+(
+    K_DOC,  # before the root element
+    K_END,  # after it
+    K_CALL_NAME,  # <methodCall>, expecting <methodName>
+    K_CALL_PARAMS,  # <methodCall>, expecting <params> or the end
+    K_CALL_DONE,
+    K_RESP,  # <methodResponse>, expecting <params> or <fault>
+    K_RESP_DONE,
+    K_METHODNAME,
+    K_PARAMS,
+    K_PARAM,
+    K_PARAM_DONE,
+    K_FAULT,
+    K_FAULT_DONE,
+    K_VALUE,  # <value> before any typed child: its text may be an untyped string
+    K_VALUE_TYPED,  # a typed child is open
+    K_VALUE_DONE,  # the typed child is done; objs holds the value
+    K_STRING,
+    K_INT,
+    K_I4,
+    K_I8,
+    K_EX_I8,
+    K_BOOLEAN,
+    K_DOUBLE,
+    K_DATETIME,
+    K_BASE64,
+    K_NIL,
+    K_EX_NIL,
+    K_ARRAY,  # expecting <data>
+    K_ARRAY_DONE,  # <data> seen and closed (or open: K_DATA above it)
+    K_DATA,
+    K_STRUCT,
+    K_MEMBER,  # expecting <name>
+    K_MEMBER_VALUE,  # name known (in objs), expecting <value>
+    K_MEMBER_DONE,
+    K_NAME,
+) = range(35)
+
+_TAG_OF: Final = {
+    K_CALL_NAME: "methodCall",
+    K_CALL_PARAMS: "methodCall",
+    K_CALL_DONE: "methodCall",
+    K_RESP: "methodResponse",
+    K_RESP_DONE: "methodResponse",
+    K_METHODNAME: "methodName",
+    K_PARAMS: "params",
+    K_PARAM: "param",
+    K_PARAM_DONE: "param",
+    K_FAULT: "fault",
+    K_FAULT_DONE: "fault",
+    K_VALUE: "value",
+    K_VALUE_TYPED: "value",
+    K_VALUE_DONE: "value",
+    K_STRING: "string",
+    K_INT: "int",
+    K_I4: "i4",
+    K_I8: "i8",
+    K_EX_I8: "ex:i8",
+    K_BOOLEAN: "boolean",
+    K_DOUBLE: "double",
+    K_DATETIME: "dateTime.iso8601",
+    K_BASE64: "base64",
+    K_NIL: "nil",
+    K_EX_NIL: "ex:nil",
+    K_ARRAY: "array",
+    K_ARRAY_DONE: "array",
+    K_DATA: "data",
+    K_STRUCT: "struct",
+    K_MEMBER: "member",
+    K_MEMBER_VALUE: "member",
+    K_MEMBER_DONE: "member",
+    K_NAME: "name",
+}
+
+_SCALAR_KIND: Final = {
+    "string": K_STRING,
+    "int": K_INT,
+    "i4": K_I4,
+    "i8": K_I8,
+    "ex:i8": K_EX_I8,
+    "boolean": K_BOOLEAN,
+    "double": K_DOUBLE,
+    "dateTime.iso8601": K_DATETIME,
+    "base64": K_BASE64,
+    "nil": K_NIL,
+    "ex:nil": K_EX_NIL,
+}
+
+# Kinds whose content is character data, kept as raw parts in objs.
+_TEXT_KINDS: Final = frozenset(
+    {K_VALUE, K_METHODNAME, K_NAME, K_STRING, K_INT, K_I4, K_I8, K_EX_I8}
+    | {K_BOOLEAN, K_DOUBLE, K_DATETIME, K_BASE64}
+)
+# Kinds whose end tag just closes them.
+_CLOSE_PLAIN: Final = frozenset(
+    {K_DATA, K_MEMBER_DONE, K_PARAM_DONE, K_PARAMS, K_FAULT_DONE}
+    | {K_CALL_PARAMS, K_CALL_DONE, K_RESP_DONE}
+)
+# Kinds a <value> may appear in.
+_VALUE_PARENTS: Final = frozenset({K_DATA, K_PARAM, K_MEMBER_VALUE, K_FAULT})
+
+# --- the fast expression --------------------------------------------------------------
+_W = r"[ \t\r\n]*"
+# Text with entity and character references but no markup: checked when expanded.
+_TEXT = r"[^<&]*(?:&[#A-Za-z0-9]+;[^<&]*)*"
+# Alternatives after "<value>" share that prefix, so the engine matches it once.
+_AFTER_VALUE = [
+    ("UNTYPED", rf"({_TEXT})</value>"),
+    ("STR", rf"{_W}<string>({_TEXT})</string>{_W}</value>"),
+    (
+        "INT",
+        rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}){_W}</(?P=ITYPE)>"
+        rf"{_W}</value>",
+    ),
+    ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
+    ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]+){_W}</double>{_W}</value>"),
+    ("OPEN_STRUCT", rf"{_W}<struct>"),
+    ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
+    ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
+]
+_OTHERS = [
+    ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
+    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>"),
+    ("END_MEMBER", r"</member>"),
+    ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
+]
+
+
+def _alternatives(items: list[tuple[str, str]]) -> str:
+    return "|".join(f"(?P<{name}>{body})" for name, body in items)
+
+
+_FAST = re.compile(rf"{_W}(?:<value>(?:{_alternatives(_AFTER_VALUE)})|{_alternatives(_OTHERS)})")
+_G = _FAST.groupindex
+G_STR: Final = _G["STR"]
+G_INT: Final = _G["INT"]
+G_OPEN_ARRAY: Final = _G["OPEN_ARRAY"]
+G_CLOSE_ARRAY: Final = _G["CLOSE_ARRAY"]
+G_UNTYPED: Final = _G["UNTYPED"]
+G_DOUBLE: Final = _G["DOUBLE"]
+G_MEMBER: Final = _G["MEMBER"]
+G_END_MEMBER: Final = _G["END_MEMBER"]
+G_OPEN_STRUCT: Final = _G["OPEN_STRUCT"]
+G_CLOSE_STRUCT: Final = _G["CLOSE_STRUCT"]
+G_BOOLEAN: Final = _G["BOOLEAN"]
+G_NIL: Final = _G["NIL"]
+
+# --- the general tokenizer ------------------------------------------------------------
+_NAME = r"[A-Za-z_][A-Za-z0-9_.:-]*"
+_START_TAG = re.compile(
+    rf"<({_NAME})((?:[ \t\r\n]+{_NAME}[ \t\r\n]*=[ \t\r\n]*"
+    r"""(?:"[^"<]*"|'[^'<]*'))*)[ \t\r\n]*(/?)>"""
+)
+_END_TAG = re.compile(rf"</({_NAME})[ \t\r\n]*>")
+_TEXT_END = re.compile("<")
+_NOT_SPACE = re.compile(r"[^ \t\r\n]")
+_ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#x([0-9A-Fa-f]{1,7})|(lt|gt|amp|quot|apos));")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPACE_CHARS = " \t\r\n"
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+_XML_DECL = re.compile(
+    rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(['\"])1\.[0-9]+\1"
+    rb"(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(['\"])([A-Za-z][A-Za-z0-9._-]*)\2)?"
+    rb"(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(['\"])(?:yes|no)\4)?"
+    rb"[ \t\r\n]*\?>"
+)
+
+_INT_TEXT = re.compile(r"[ \t\r\n]*([-+]?[0-9]+)[ \t\r\n]*\Z")
+_DOUBLE_TEXT = re.compile(
+    r"[ \t\r\n]*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?(?:inf|infinity|nan))[ \t\r\n]*\Z",
+    re.IGNORECASE,
+)
+_DATETIME_TEXT = re.compile(
+    r"[ \t\r\n]*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):?([0-9]{2}):?([0-9]{2})"
+    r"(?:[.,]([0-9]{1,9}))?(Z|[-+][0-9]{2}(?::?[0-9]{2})?)?[ \t\r\n]*\Z"
+)
+_B64_SPACE = re.compile(r"[ \t\r\n]+")
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
+_SINGLE_BYTE = frozenset({"ascii", "latin-1"})
+
+
+def _encoding_for(name: str) -> str | None:
+    """The codec name for a declared encoding we accept, or None."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    if codec in ("utf-8", "ascii", "latin-1") or codec.startswith(("iso8859-", "cp125")):
+        return codec
+    return None
+
+
+def _sub_entity(match: re.Match[str]) -> str:
+    dec, hexa, named = match.groups()
+    if named is not None:
+        return _PREDEFINED[named]
+    code = int(dec) if dec is not None else int(hexa, 16)
+    if code > 0x10FFFF:
+        raise _Malformed("character reference beyond U+10FFFF")
+    char = chr(code)
+    if _BAD_CHAR.match(char):
+        raise _Malformed(f"character reference to U+{code:04X}, which XML forbids")
+    return char
+
+
+class _Malformed(Exception):
+    """Private: raised deep inside, turned into ProtocolError with an offset."""
+
+
+def _text_of(parts: list[str]) -> str:
+    """The character data of raw parts: end-of-line handling, then references."""
+    text = parts[0] if len(parts) == 1 else "".join(parts)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in text:
+        expanded = _ENTITY.sub(_sub_entity, text)
+        if "&" in _ENTITY.sub("", text):
+            raise _Malformed("'&' that starts no known entity or character reference")
+        text = expanded
+    return text
+
+
+def _to_int(text: str) -> int:
+    match = _INT_TEXT.match(text)
+    if match is None:
+        raise _Malformed(f"bad integer {text[:40]!r}")
+    digits = match.group(1)
+    if len(digits) > 21:
+        raise _Malformed("integer beyond 64 bits")
+    value = int(digits)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise _Malformed("integer beyond 64 bits")
+    return value
+
+
+def _to_bool(text: str) -> bool:
+    stripped = text.strip(_SPACE_CHARS)
+    if stripped == "1":
+        return True
+    if stripped == "0":
+        return False
+    raise _Malformed(f"bad boolean {text[:40]!r}")
+
+
+def _to_double(text: str) -> float:
+    match = _DOUBLE_TEXT.match(text)
+    if match is None:
+        raise _Malformed(f"bad double {text[:40]!r}")
+    return float(match.group(1))
+
+
+def _to_datetime(text: str) -> datetime.datetime:
+    match = _DATETIME_TEXT.match(text)
+    if match is None:
+        raise _Malformed(f"bad dateTime.iso8601 {text[:40]!r}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    tzinfo: datetime.tzinfo | None = None
+    if zone == "Z":
+        tzinfo = datetime.UTC
+    elif zone is not None:
+        sign = -1 if zone[0] == "-" else 1
+        hours, minutes = int(zone[1:3]), int(zone[-2:]) if len(zone) > 3 else 0
+        if hours > 23 or minutes > 59:
+            raise _Malformed(f"bad time zone in {text[:40]!r}")
+        tzinfo = datetime.timezone(sign * datetime.timedelta(hours=hours, minutes=minutes))
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo
+        )
+    except ValueError as exc:
+        raise _Malformed(f"bad dateTime.iso8601 {text[:40]!r}: {exc}") from None
+
+
+def _to_base64(text: str) -> bytes:
+    compact = _B64_SPACE.sub("", text) if text else text
+    try:
+        return binascii.a2b_base64(compact, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _Malformed(f"bad base64: {exc}") from None
+
+
+class Decoder:
+    """Decode one XML-RPC document fed in chunks: ``feed`` each chunk, then ``close``.
+
+    ``close`` returns ``(params, methodname)`` as ``loads`` does (``methodname`` is None
+    for a response) or raises the ``Fault`` a fault response carries. Chunks may split the
+    document anywhere. ``root`` names the root element once it has been read.
+    """
+
+    def __init__(self, limits: Limits = Limits()) -> None:  # noqa: B008 (frozen, shared)
+        self.limits = limits
+        self.root: str | None = None
+        self._kinds: list[int] = [K_DOC]
+        self._objs: list[Any] = [None]
+        self._params: list[Any] = []
+        self._methodname: str | None = None
+        self._fault: Any = None
+        self._is_fault = False
+        self._count = 0
+        self._depth = 0
+        self._text_len = 0
+        self._fed = 0  # bytes fed so far
+        self._head = b""  # bytes held back until the encoding is known
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._encoding = "utf-8"
+        self._force_utf8 = False
+        self._buf = ""  # the unfinished token
+        self._consumed = 0  # bytes of text already dropped from _buf
+        self._special: str | None = None  # "cdata" or "comment" while one is open
+        self._error: ProtocolError | None = None
+        self._closed = False
+
+    # --- public ---------------------------------------------------------------------
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Decode as much of ``chunk`` as can be, keeping only an unfinished token."""
+        if self._closed:
+            raise RuntimeError("Decoder.feed() after close()")
+        if self._error is not None:
+            raise ProtocolError(f"decoder already failed: {self._error}")
+        try:
+            self._feed(chunk, final=False)
+        except (ProtocolError, MemoryError) as exc:
+            self._fail(exc)
+            raise
+        except Exception as exc:
+            err = ProtocolError(f"malformed XML-RPC ({type(exc).__name__}: {exc})")
+            self._fail(err)
+            raise err from exc
+
+    def close(self) -> tuple[tuple[Any, ...], str | None]:
+        """Finish the document: return ``(params, methodname)`` or raise its ``Fault``."""
+        if self._closed:
+            raise RuntimeError("Decoder.close() called twice")
+        if self._error is not None:
+            raise ProtocolError(f"decoder already failed: {self._error}")
+        self._closed = True
+        try:
+            self._feed(b"", final=True)
+            return self._result()
+        except (ProtocolError, Fault, MemoryError) as exc:
+            if not isinstance(exc, Fault):
+                self._fail(exc)
+            raise
+        except Exception as exc:
+            err = ProtocolError(f"malformed XML-RPC ({type(exc).__name__}: {exc})")
+            self._fail(err)
+            raise err from exc
+
+    # --- bytes to text --------------------------------------------------------------
+    def _fail(self, exc: BaseException) -> None:
+        self._error = exc if isinstance(exc, ProtocolError) else ProtocolError(repr(exc))
+        self._buf = ""
+        self._kinds = [K_DOC]
+        self._objs = [None]
+        self._params = []
+
+    def _feed(self, chunk: bytes | bytearray | memoryview, final: bool) -> None:
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"feed() takes bytes, not {type(chunk).__name__}")
+        if isinstance(chunk, memoryview):
+            chunk = chunk.tobytes()
+        size = len(chunk)
+        # Deleting the C0 controls XML forbids is the fastest test for them; the encodings
+        # accepted are all ASCII-compatible, so a forbidden byte is a forbidden character.
+        forbidden = len(chunk.translate(None, _CONTROL_BYTES)) != size
+        start = self._fed
+        self._fed += size
+        if self._fed > self.limits.max_bytes:
+            raise LimitExceeded("max_bytes", self.limits.max_bytes, offset=self.limits.max_bytes)
+        decoder = self._decoder
+        if decoder is None:
+            self._head += bytes(chunk)
+            if not self._sniff(final):
+                return
+            decoder = self._decoder
+            assert decoder is not None
+            chunk, self._head = self._head, b""
+            start = self._consumed
+            forbidden = len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
+        try:
+            text = decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            held = len(decoder.getstate()[0])
+            offset = max(0, start - held + exc.start)
+            raise ProtocolError(
+                f"bytes not valid {self._encoding}: {exc.reason}", offset=offset
+            ) from None
+        if text:
+            if (forbidden or not text.isascii()) and (
+                forbidden or "\ufffe" in text or "\uffff" in text
+            ):
+                bad = _BAD_CHAR.search(text) or _BAD_CHAR.search("\x00")
+                assert bad is not None
+                base = self._offset(self._buf, len(self._buf))
+                raise ProtocolError(
+                    f"character U+{ord(bad.group()):04X}, which XML forbids",
+                    offset=base + self._bytelen(text[: bad.start()]),
+                )
+            self._parse(self._buf + text if self._buf else text)
+        if final:
+            self._finish()
+
+    def _sniff(self, final: bool) -> bool:
+        """Pick the encoding from a byte order mark or XML declaration; False: need more."""
+        head = self._head
+        if head.startswith((b"\xfe\xff", b"\xff\xfe")):
+            raise ProtocolError("UTF-16 documents are not supported", offset=0)
+        skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+        if (
+            len(head) < skip + 6
+            and b"\xef\xbb\xbf<?xml "[: len(head)] != head[:6]
+            and not (skip == 0 and b"<?xml "[: len(head)] == head)
+        ):
+            pass  # cannot be a declaration: decide now
+        elif len(head) < skip + 6 and not final and b"<?xml"[: len(head) - skip] == head[skip:]:
+            return False
+        if head.startswith(b"\xef\xbb\xbf"[: len(head)]) and len(head) < 3 and not final:
+            return False
+        body = head[skip:]
+        encoding = "utf-8"
+        if body.startswith(b"<?xml") and body[5:6] in (b" ", b"\t", b"\r", b"\n"):
+            end = body.find(b"?>")
+            if end < 0:
+                if len(body) > _MAX_DECL:
+                    raise ProtocolError("XML declaration too long", offset=skip)
+                if not final:
+                    return False
+                raise ProtocolError("truncated XML declaration", offset=len(head))
+            decl = _XML_DECL.fullmatch(body, 0, end + 2)
+            if decl is None:
+                raise ProtocolError("malformed XML declaration", offset=skip)
+            if decl.group(3) is not None and not self._force_utf8:
+                name = decl.group(3).decode("ascii")
+                found = _encoding_for(name)
+                if found is None or (skip and found != "utf-8"):
+                    raise ProtocolError(f"unsupported encoding {name!r}", offset=skip)
+                encoding = found
+            skip += end + 2
+        self._encoding = encoding
+        self._decoder = codecs.getincrementaldecoder(encoding)("strict")
+        self._head = head[skip:]
+        self._consumed = skip
+        return True
+
+    def _bytelen(self, text: str) -> int:
+        if text.isascii() or self._encoding in _SINGLE_BYTE:
+            return len(text)
+        return len(text.encode(self._encoding, "surrogatepass"))
+
+    def _offset(self, buf: str, pos: int) -> int:
+        """The byte offset of ``buf[pos]`` in the input."""
+        return self._consumed + self._bytelen(buf[:pos])
+
+    def _error_at(self, buf: str, pos: int, message: str) -> ProtocolError:
+        return ProtocolError(message, offset=self._offset(buf, pos))
+
+    # --- the scanner ----------------------------------------------------------------
+    def _parse(self, buf: str) -> None:
+        """Consume ``buf`` as far as complete tokens go; keep the rest in ``_buf``."""
+        pos = 0
+        if self._special is not None:
+            pos = self._continue_special(buf, 0)
+        kinds = self._kinds
+        objs = self._objs
+        end = len(buf) if self._special is None else pos
+        match = _FAST.match
+        value_parents = _VALUE_PARENTS
+        deliver = self._deliver
+        check_len = end > self.limits.max_string
+        max_depth = self.limits.max_depth
+        count = self._count
+        depth = self._depth
+        k = kinds[-1]
+        top = objs[-1]
+        try:
+            while pos < end:
+                m = match(buf, pos)
+                if m is None:
+                    self._count = count
+                    self._depth = depth
+                    new = self._step(buf, pos)
+                    count = self._count
+                    depth = self._depth
+                    k = kinds[-1]
+                    top = objs[-1]
+                    if new < 0:
+                        break
+                    pos = new
+                    if self._special is not None:
+                        break
+                    continue
+                g = m.lastindex
+                if g == G_STR:
+                    v: Any = m.group(g + 1)
+                    if "\r" in v or "&" in v:
+                        v = self._fast_text(v, buf, m.start(g))
+                    if check_len and len(v) > self.limits.max_string:
+                        raise self._limit("max_string", buf, pos)
+                elif g == G_INT:
+                    digits = m.group(g + 2)
+                    v = int(digits)
+                    if len(digits) > 18 and not _INT64_MIN <= v <= _INT64_MAX:
+                        raise self._error_at(buf, pos, "integer beyond 64 bits")
+                elif g == G_OPEN_ARRAY:
+                    if k not in value_parents:
+                        raise self._unexpected(buf, m.start(g), "<value>", k)
+                    count += 1
+                    depth += 1
+                    if depth > max_depth:
+                        raise self._limit("max_depth", buf, pos)
+                    # One collapsed frame stands for <value><array><data> (see _end).
+                    top = []
+                    kinds.append(K_DATA)
+                    objs.append(top)
+                    k = K_DATA
+                    pos = m.end()
+                    continue
+                elif g == G_CLOSE_ARRAY:
+                    if k != K_DATA:
+                        raise self._unexpected(buf, m.start(g), "</data>", k)
+                    v = top
+                    if kinds[-2] == K_ARRAY_DONE:  # opened element by element
+                        del kinds[-3:]
+                        del objs[-3:]
+                    else:
+                        kinds.pop()
+                        objs.pop()
+                    depth -= 1
+                    k = kinds[-1]
+                    top = objs[-1]
+                    if k == K_DATA:
+                        top.append(v)
+                    else:
+                        deliver(v)
+                        k = kinds[-1]
+                        top = objs[-1]
+                    pos = m.end()
+                    continue
+                elif g == G_UNTYPED:
+                    v = m.group(g + 1)
+                    if "\r" in v or "&" in v:
+                        v = self._fast_text(v, buf, m.start(g))
+                    if check_len and len(v) > self.limits.max_string:
+                        raise self._limit("max_string", buf, pos)
+                elif g == G_DOUBLE:
+                    try:
+                        v = _to_double(m.group(g + 1))
+                    except _Malformed as exc:
+                        raise self._error_at(buf, m.start(g + 1), str(exc)) from None
+                elif g == G_MEMBER:
+                    if k != K_STRUCT:
+                        raise self._unexpected(buf, m.start(g), "<member>", k)
+                    key = m.group(g + 1)
+                    if "\r" in key or "&" in key:
+                        key = self._fast_text(key, buf, m.start(g))
+                    if check_len and len(key) > self.limits.max_string:
+                        raise self._limit("max_string", buf, pos)
+                    kinds.append(K_MEMBER_VALUE)
+                    objs.append(key)
+                    k = K_MEMBER_VALUE
+                    top = key
+                    pos = m.end()
+                    continue
+                elif g == G_END_MEMBER:
+                    if k != K_MEMBER_DONE:
+                        raise self._unexpected(buf, m.start(g), "</member>", k)
+                    kinds.pop()
+                    objs.pop()
+                    k = K_STRUCT
+                    top = objs[-1]
+                    pos = m.end()
+                    continue
+                elif g == G_OPEN_STRUCT:
+                    if k not in value_parents:
+                        raise self._unexpected(buf, m.start(g), "<value>", k)
+                    count += 1
+                    depth += 1
+                    if depth > max_depth:
+                        raise self._limit("max_depth", buf, pos)
+                    # One collapsed frame stands for <value><struct> (see _end).
+                    top = {}
+                    kinds.append(K_STRUCT)
+                    objs.append(top)
+                    k = K_STRUCT
+                    pos = m.end()
+                    continue
+                elif g == G_CLOSE_STRUCT:
+                    if k != K_STRUCT:
+                        raise self._unexpected(buf, m.start(g), "</struct>", k)
+                    v = top
+                    if kinds[-2] == K_VALUE_TYPED:  # opened element by element
+                        del kinds[-2:]
+                        del objs[-2:]
+                    else:
+                        kinds.pop()
+                        objs.pop()
+                    depth -= 1
+                    deliver(v)
+                    k = kinds[-1]
+                    top = objs[-1]
+                    pos = m.end()
+                    continue
+                elif g == G_BOOLEAN:
+                    v = m.group(g + 1) == "1"
+                else:  # G_NIL
+                    v = None
+                # A scalar value: deliver it to the open array, member, param or fault.
+                if k == K_DATA:
+                    top.append(v)
+                elif k in value_parents:
+                    deliver(v)
+                    k = kinds[-1]
+                    top = objs[-1]
+                else:
+                    raise self._unexpected(buf, m.start(), "<value>", k)
+                count += 1
+                pos = m.end()
+        finally:
+            self._count = count
+            self._depth = depth
+        if count > self.limits.max_elements:
+            raise self._limit("max_elements", buf, pos)
+        if pos < len(buf):
+            rest = buf[pos:]
+            if len(rest) > _MAX_TAG and self._special is None:
+                raise self._error_at(buf, pos, f"unterminated tag longer than {_MAX_TAG}")
+        else:
+            rest = ""
+        self._consumed += self._bytelen(buf[:pos]) if pos else 0
+        self._buf = rest
+
+    def _fast_text(self, raw: str, buf: str, pos: int) -> str:
+        try:
+            return _text_of([raw])
+        except _Malformed as exc:
+            raise self._error_at(buf, pos, str(exc)) from None
+
+    def _limit(self, name: str, buf: str, pos: int) -> LimitExceeded:
+        return LimitExceeded(name, getattr(self.limits, name), offset=self._offset(buf, pos))
+
+    def _unexpected(self, buf: str, pos: int, what: str, kind: int) -> ProtocolError:
+        where = "outside the root element" if kind in (K_DOC, K_END) else f"in <{_TAG_OF[kind]}>"
+        return self._error_at(buf, pos, f"unexpected {what} {where}")
+
+    def _deliver(self, v: Any) -> None:
+        """Hand a finished value to the element that holds it (top of the stack)."""
+        kinds = self._kinds
+        k = kinds[-1]
+        if k == K_DATA:
+            self._objs[-1].append(v)
+        elif k == K_MEMBER_VALUE:
+            objs = self._objs
+            objs[-2][objs[-1]] = v
+            kinds[-1] = K_MEMBER_DONE
+        elif k == K_PARAM:
+            self._objs[-1].append(v)
+            kinds[-1] = K_PARAM_DONE
+        elif k == K_FAULT:
+            self._fault = v
+            kinds[-1] = K_FAULT_DONE
+        else:  # the callers check; kept as a guard for the state machine itself
+            raise _Malformed(f"a value cannot go in <{_TAG_OF.get(k, '?')}>")
+
+    def _add_text(self, text: str, buf: str, pos: int) -> None:
+        self._objs[-1].append(text)
+        self._text_len += len(text)
+        if self._text_len > self.limits.max_string:
+            raise self._limit("max_string", buf, pos)
+
+    def _step(self, buf: str, pos: int) -> int:
+        """One token by the general path: the new position, or -1 to wait for more."""
+        kinds = self._kinds
+        k = kinds[-1]
+        if buf[pos] != "<":
+            found = buf.find("<", pos)
+            stop = len(buf) if found < 0 else found
+            if k in _TEXT_KINDS:
+                self._add_text(buf[pos:stop], buf, pos)
+                return stop
+            bad = _NOT_SPACE.search(buf, pos, stop)
+            if bad is not None:
+                at = bad.start()
+                if k == K_DOC:
+                    raise self._error_at(buf, at, "not an XML-RPC document (expected '<')")
+                if k == K_END:
+                    raise self._error_at(buf, at, "trailing data after the document")
+                raise self._error_at(buf, at, "text where none belongs")
+            return stop
+        if buf.startswith("</", pos):
+            m = _END_TAG.match(buf, pos)
+            if m is None:
+                return self._incomplete_tag(buf, pos)
+            self._end(m.group(1), buf, pos)
+            return m.end()
+        if buf.startswith("<!", pos):
+            return self._markup(buf, pos)
+        if buf.startswith("<?", pos):
+            raise self._error_at(buf, pos, "processing instructions are refused")
+        m = _START_TAG.match(buf, pos)
+        if m is None:
+            return self._incomplete_tag(buf, pos)
+        self._start(m.group(1), m.group(3) == "/", buf, pos)
+        return m.end()
+
+    def _incomplete_tag(self, buf: str, pos: int) -> int:
+        if buf.find(">", pos) < 0 and len(buf) - pos <= _MAX_TAG:
+            return -1
+        raise self._error_at(buf, pos, "malformed tag")
+
+    def _markup(self, buf: str, pos: int) -> int:
+        """A comment, a CDATA section, or a refused declaration, at ``buf[pos]``."""
+        if buf.startswith("<!--", pos):
+            self._special = "comment"
+            return self._continue_special(buf, pos + 4)
+        if buf.startswith("<![CDATA[", pos):
+            if self._kinds[-1] not in _TEXT_KINDS:
+                raise self._error_at(buf, pos, "CDATA where no text belongs")
+            self._special = "cdata"
+            return self._continue_special(buf, pos + 9)
+        rest = buf[pos : pos + 9]
+        if "<!--"[: len(rest)] == rest or "<![CDATA["[: len(rest)] == rest:
+            return -1  # too short to tell yet
+        raise self._error_at(buf, pos, "DOCTYPE, DTD and entity declarations are refused")
+
+    def _continue_special(self, buf: str, pos: int) -> int:
+        """Inside an open comment or CDATA section: its end, or as far as is safe.
+
+        While the section stays open, the returned position leaves its last two
+        characters unconsumed: they may begin the terminator.
+        """
+        special = self._special
+        terminator = "-->" if special == "comment" else "]]>"
+        found = buf.find(terminator, pos)
+        stop = found if found >= 0 else max(pos, len(buf) - 2)
+        if special == "cdata":
+            if stop > pos:
+                self._add_text(buf[pos:stop].replace("&", "&amp;"), buf, pos)
+        elif buf.find("--", pos, stop + 1 if found < 0 else stop) >= 0:
+            raise self._error_at(buf, pos, "'--' inside a comment")
+        if found >= 0:
+            self._special = None
+            return found + 3
+        return stop
+
+    def _start(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        kinds = self._kinds
+        objs = self._objs
+        k = kinds[-1]
+        if k in _VALUE_PARENTS:
+            if name != "value":
+                raise self._unexpected(buf, pos, f"<{name}>", k)
+            self._count += 1
+            if empty:
+                self._deliver("")
+                return
+            kinds.append(K_VALUE)
+            objs.append([])
+            self._text_len = 0
+            return
+        if k == K_VALUE:
+            parts = objs[-1]
+            if parts and _NOT_SPACE.search("".join(parts)):
+                raise self._error_at(buf, pos, f"text before <{name}> in <value>")
+            kind = _SCALAR_KIND.get(name)
+            kinds[-1] = K_VALUE_TYPED
+            objs[-1] = None
+            if kind is not None:
+                if empty:
+                    self._finish_scalar(kind, [], buf, pos)
+                    return
+                kinds.append(kind)
+                objs.append([] if kind in _TEXT_KINDS else None)
+                self._text_len = 0
+                return
+            if name == "array" or name == "struct":
+                self._depth += 1
+                if self._depth > self.limits.max_depth:
+                    raise self._limit("max_depth", buf, pos)
+                if name == "array":
+                    if empty:
+                        raise self._error_at(buf, pos, "<array/> without <data>")
+                    kinds.append(K_ARRAY)
+                    objs.append([])
+                elif empty:
+                    self._depth -= 1
+                    kinds[-1] = K_VALUE_DONE
+                    objs[-1] = {}
+                else:
+                    kinds.append(K_STRUCT)
+                    objs.append({})
+                return
+            raise self._error_at(buf, pos, f"unknown value type <{name}>")
+        if k == K_ARRAY and name == "data":
+            kinds[-1] = K_ARRAY_DONE
+            if not empty:
+                kinds.append(K_DATA)
+                objs.append(objs[-1])
+            return
+        if k == K_STRUCT and name == "member":
+            if empty:
+                raise self._error_at(buf, pos, "<member/> without name and value")
+            kinds.append(K_MEMBER)
+            objs.append(None)
+            return
+        if k == K_MEMBER and name == "name":
+            kinds[-1] = K_MEMBER_VALUE
+            if empty:
+                objs[-1] = ""
+                return
+            kinds.append(K_NAME)
+            objs.append([])
+            self._text_len = 0
+            return
+        if k == K_PARAMS and name == "param":
+            if empty:
+                raise self._error_at(buf, pos, "<param/> without a value")
+            kinds.append(K_PARAM)
+            objs.append(self._params)
+            return
+        if k == K_DOC:
+            if name == "methodResponse":
+                self.root = name
+                kinds[-1] = K_END
+                if not empty:
+                    kinds.append(K_RESP)
+                    objs.append(None)
+                    return
+                raise self._error_at(buf, pos, "empty <methodResponse/>")
+            if name == "methodCall":
+                self.root = name
+                kinds[-1] = K_END
+                if not empty:
+                    kinds.append(K_CALL_NAME)
+                    objs.append(None)
+                    return
+                raise self._error_at(buf, pos, "empty <methodCall/>")
+            raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
+        if k == K_CALL_NAME and name == "methodName":
+            kinds[-1] = K_CALL_PARAMS
+            if empty:
+                raise self._error_at(buf, pos, "empty <methodName/>")
+            kinds.append(K_METHODNAME)
+            objs.append([])
+            self._text_len = 0
+            return
+        if (k in (K_CALL_PARAMS, K_RESP)) and name == "params":
+            kinds[-1] = K_CALL_DONE if k == K_CALL_PARAMS else K_RESP_DONE
+            if not empty:
+                kinds.append(K_PARAMS)
+                objs.append(None)
+            return
+        if k == K_RESP and name == "fault":
+            kinds[-1] = K_RESP_DONE
+            self._is_fault = True
+            if empty:
+                raise self._error_at(buf, pos, "<fault/> without a value")
+            kinds.append(K_FAULT)
+            objs.append(None)
+            return
+        raise self._unexpected(buf, pos, f"<{name}>", k)
+
+    def _finish_scalar(self, kind: int, parts: list[str], buf: str, pos: int) -> None:
+        """Convert a typed element's text and hand it to its <value>."""
+        try:
+            if kind in (K_NIL, K_EX_NIL):
+                v: Any = None
+            else:
+                text = _text_of(parts) if parts else ""
+                if kind == K_STRING:
+                    v = text
+                elif kind <= K_EX_I8:
+                    v = _to_int(text)
+                elif kind == K_DOUBLE:
+                    v = _to_double(text)
+                elif kind == K_BOOLEAN:
+                    v = _to_bool(text)
+                elif kind == K_DATETIME:
+                    v = _to_datetime(text)
+                else:
+                    v = _to_base64(text)
+        except _Malformed as exc:
+            raise self._error_at(buf, pos, str(exc)) from None
+        self._kinds[-1] = K_VALUE_DONE
+        self._objs[-1] = v
+
+    def _end(self, name: str, buf: str, pos: int) -> None:
+        kinds = self._kinds
+        objs = self._objs
+        k = kinds[-1]
+        expected = _TAG_OF.get(k)
+        if name != expected:
+            if expected is None:
+                raise self._error_at(buf, pos, f"unexpected </{name}> outside the root element")
+            raise self._error_at(buf, pos, f"mismatched </{name}>, expected </{expected}>")
+        if k in (K_VALUE, K_VALUE_DONE):
+            if k == K_VALUE:
+                parts = objs[-1]
+                try:
+                    v = _text_of(parts) if parts else ""
+                except _Malformed as exc:
+                    raise self._error_at(buf, pos, str(exc)) from None
+            else:
+                v = objs[-1]
+            kinds.pop()
+            objs.pop()
+            self._deliver(v)
+        elif k in _TEXT_KINDS or k in (K_NIL, K_EX_NIL):
+            if k in (K_NAME, K_METHODNAME):
+                try:
+                    text = _text_of(objs[-1]) if objs[-1] else ""
+                except _Malformed as exc:
+                    raise self._error_at(buf, pos, str(exc)) from None
+                kinds.pop()
+                objs.pop()
+                if k == K_NAME:
+                    objs[-1] = text
+                else:
+                    self._methodname = text
+                return
+            parts = objs.pop()
+            kinds.pop()
+            self._finish_scalar(k, parts or [], buf, pos)
+        elif k in (K_ARRAY_DONE, K_STRUCT):
+            v = objs[-1]
+            self._depth -= 1
+            if k == K_ARRAY_DONE or kinds[-2] == K_VALUE_TYPED:
+                kinds.pop()
+                objs.pop()
+            # else: a collapsed <value><struct> frame becomes the finished <value>
+            kinds[-1] = K_VALUE_DONE
+            objs[-1] = v
+        elif k == K_DATA and kinds[-2] != K_ARRAY_DONE:
+            # A collapsed <value><array><data> frame: expand what remains open.
+            array = objs[-1]
+            kinds[-1] = K_VALUE_TYPED
+            objs[-1] = None
+            kinds.append(K_ARRAY_DONE)
+            objs.append(array)
+        elif k in _CLOSE_PLAIN:
+            kinds.pop()
+            objs.pop()
+        elif k == K_CALL_NAME:
+            raise self._error_at(buf, pos, "<methodCall> without <methodName>")
+        elif k == K_RESP:
+            raise self._error_at(buf, pos, "<methodResponse> without <params> or <fault>")
+        elif k == K_ARRAY:
+            raise self._error_at(buf, pos, "<array> without <data>")
+        elif k in (K_MEMBER, K_MEMBER_VALUE):
+            raise self._error_at(buf, pos, "<member> without a name and a value")
+        else:
+            raise self._error_at(buf, pos, f"</{name}> before its value")
+
+    # --- the end --------------------------------------------------------------------
+    def _finish(self) -> None:
+        buf = self._buf
+        if self._decoder is None:
+            raise ProtocolError("empty document", offset=self._fed)
+        if self._special is not None or buf:
+            raise ProtocolError("truncated document", offset=self._fed)
+        if self._kinds[-1] != K_END or len(self._kinds) != 1:
+            if self._kinds[-1] == K_DOC:
+                raise ProtocolError("empty document", offset=self._fed)
+            raise ProtocolError("truncated document", offset=self._fed)
+
+    def _result(self) -> tuple[tuple[Any, ...], str | None]:
+        if self._is_fault:
+            fault = self._fault
+            if not isinstance(fault, dict):
+                raise ProtocolError("fault value is not a struct")
+            code = fault.get("faultCode")
+            string = fault.get("faultString")
+            if isinstance(code, bool) or not isinstance(code, int):
+                raise ProtocolError(f"fault without an int faultCode: {fault!r:.200}")
+            if not isinstance(string, (str, list)):
+                raise ProtocolError(f"fault without a faultString: {fault!r:.200}")
+            raise fault_for(code, string)
+        return tuple(self._params), self._methodname
+
+
+def loads(data: bytes | str) -> tuple[tuple[Any, ...], str | None]:
+    """Decode a whole XML-RPC document: ``(params, methodname)``, or raise its ``Fault``.
+
+    ``methodname`` is None for a response. A ``str`` is read as text, whatever encoding
+    its XML declaration names.
+    """
+    decoder = Decoder()
+    if isinstance(data, str):
+        decoder._force_utf8 = True
+        try:
+            data = data.encode("utf-8", "surrogatepass")
+        except UnicodeEncodeError as exc:  # pragma: no cover - surrogatepass encodes all
+            raise ProtocolError(str(exc)) from None
+    decoder.feed(data)
+    return decoder.close()

@@ -1,0 +1,338 @@
+"""XML-RPC encoding: Python values to a UTF-8 ``methodCall`` or ``methodResponse``.
+
+Strategy. The encoder is built for speed on the common case and for a precise message
+on the rare one, so it works in two passes that never both run on good input:
+
+1. A fast pass walks the values with type checks on ``type(v) is ...`` (the exact
+   builtin types come first, subclasses after) and appends text pieces to one list. It
+   does not track where it is. When it meets anything it cannot encode (a type it does
+   not know, an int beyond 64 bits, a non-finite float, a non-string key, nesting deeper
+   than ``MAX_DEPTH``, which is also how a recursive container shows up) it raises a
+   private signal.
+2. Characters XML cannot carry (NUL and the other C0 controls but tab, newline and
+   carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once in the
+   finished UTF-8 document, not per string: markup is plain ASCII, so any such
+   character came from a value. Finished pieces for strings and small ints are cached
+   per call, since xend's records repeat their keys.
+
+Either failure runs a slow, iterative checker over the same values that keeps the path
+of each value (``params[0]['disks'][2]``) and raises ``LocalProtocolError`` naming the
+first bad one. Nothing is returned, so nothing half-encoded can be sent.
+
+Strings keep every character XML can carry: ``&``, ``<`` and ``>`` become entities and
+a carriage return becomes ``&#13;`` (a raw one would be turned into a newline by the
+reader's end-of-line handling). Ints within 32 bits go out as ``<int>``, up to 64 bits as
+``<i8>``; ``None`` as ``<nil/>`` when ``allow_none`` is true.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from aioxend.errors import Fault, LocalProtocolError
+from aioxend.xmlrpc._limits import Limits
+
+__all__ = ["MAX_DEPTH", "dumps"]
+
+#: Deepest nesting of arrays and structs the encoder writes: what our decoder reads.
+MAX_DEPTH = Limits().max_depth
+
+_INT32_MIN = -(2**31)
+_INT32_MAX = 2**31 - 1
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+# Characters outside XML 1.0's Char production (tab, LF and CR are allowed).
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\r]")
+_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+
+_FALSE = "<value><boolean>0</boolean></value>"
+# C0 controls XML forbids, for a bytes.translate check of the whole document.
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
+_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+class _Refused(Exception):
+    """Private signal from the fast pass: the checker will say what and where."""
+
+
+def _sub_entity(match: re.Match[str]) -> str:
+    return _ENTITY[match.group()]
+
+
+def escape(text: str) -> str:
+    """Escape ``&``, ``<``, ``>`` and CR for XML character data."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return _SPECIAL.sub(_sub_entity, text)
+    return text
+
+
+def _format_datetime(value: datetime.datetime) -> str:
+    if value.tzinfo is not None:
+        raise _Refused
+    return (
+        f"{value.year:04d}{value.month:02d}{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+
+
+def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
+    """The fast pass: append the ``<value>`` text of each item of ``values``."""
+    isfinite = math.isfinite
+    # Per-call caches of finished pieces: xend's records repeat their keys ("domid",
+    # "name", "backend", ...) and small ints, and a dict hit beats escaping and formatting.
+    strings: dict[str, str] = {}
+    ints: dict[int, str] = {}
+    string_piece = strings.get
+    int_piece = ints.get
+
+    def enc(v: Any, depth: int) -> None:
+        t = type(v)
+        if t is list or t is tuple:
+            if depth >= MAX_DEPTH:
+                raise _Refused
+            append("<value><array><data>")
+            depth += 1
+            for x in v:
+                # The two commonest leaves inline: a call per leaf costs more than this.
+                tx = type(x)
+                if tx is str:
+                    piece = string_piece(x)
+                    if piece is None:
+                        y = x
+                        if "&" in y or "<" in y or ">" in y or "\r" in y:
+                            y = _SPECIAL.sub(_sub_entity, y)
+                        piece = strings[x] = f"<value><string>{y}</string></value>"
+                    append(piece)
+                elif tx is int and _INT32_MIN <= x <= _INT32_MAX:
+                    piece = int_piece(x)
+                    if piece is None:
+                        piece = ints[x] = f"<value><int>{x}</int></value>"
+                    append(piece)
+                else:
+                    enc(x, depth)
+            append("</data></array></value>")
+        elif t is str:
+            piece = string_piece(v)
+            if piece is None:
+                y = v
+                if "&" in y or "<" in y or ">" in y or "\r" in y:
+                    y = _SPECIAL.sub(_sub_entity, y)
+                piece = strings[v] = f"<value><string>{y}</string></value>"
+            append(piece)
+        elif t is int:
+            if _INT32_MIN <= v <= _INT32_MAX:
+                append(f"<value><int>{v}</int></value>")
+            elif _INT64_MIN <= v <= _INT64_MAX:
+                append(f"<value><i8>{v}</i8></value>")
+            else:
+                raise _Refused
+        elif t is dict:
+            if depth >= MAX_DEPTH:
+                raise _Refused
+            append("<value><struct>")
+            depth += 1
+            for k, x in v.items():
+                if type(k) is not str:
+                    if not isinstance(k, str):
+                        raise _Refused
+                    k = str.__str__(k)
+                if "&" in k or "<" in k or ">" in k or "\r" in k:
+                    k = _SPECIAL.sub(_sub_entity, k)
+                append(f"<member><name>{k}</name>")
+                enc(x, depth)
+                append("</member>")
+            append("</struct></value>")
+        elif t is float:
+            if not isfinite(v):
+                raise _Refused
+            append(f"<value><double>{v!r}</double></value>")
+        elif t is bool:
+            append("<value><boolean>1</boolean></value>" if v else _FALSE)
+        elif v is None:
+            if not allow_none:
+                raise _Refused
+            append("<value><nil/></value>")
+        elif t is bytes or t is bytearray or t is memoryview:
+            append(f"<value><base64>{base64.b64encode(v).decode('ascii')}</base64></value>")
+        elif t is datetime.datetime:
+            append(f"<value><dateTime.iso8601>{_format_datetime(v)}</dateTime.iso8601></value>")
+        else:
+            enc(_plain(v), depth)
+
+    for item in values:
+        enc(item, 0)
+
+
+def _plain(v: Any) -> Any:
+    """The builtin equivalent of a subclass or Mapping; ``_Refused`` for the rest."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str.__str__(v)
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    if isinstance(v, Mapping):
+        return dict(v)
+    if isinstance(v, datetime.datetime):
+        return datetime.datetime(
+            v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.tzinfo
+        )
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    raise _Refused
+
+
+def _describe_char(text: str) -> str | None:
+    match = _NOT_XML_CHAR.search(text)
+    if match is None:
+        return None
+    return f"U+{ord(match.group()):04X} at index {match.start()}, which XML cannot carry"
+
+
+def _problem(v: Any, allow_none: bool) -> str | None:
+    """Why the scalar ``v`` cannot be encoded, or None if it can (containers: None)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        if _INT64_MIN <= v <= _INT64_MAX:
+            return None
+        return "int beyond 64 bits, which XML-RPC cannot carry"
+    if isinstance(v, float):
+        return None if math.isfinite(v) else f"non-finite float {v!r}"
+    if isinstance(v, str):
+        return _describe_char(v)
+    if v is None:
+        return None if allow_none else "None (pass allow_none=True to send <nil/>)"
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is not None:
+            return "timezone-aware datetime (XML-RPC dates carry no zone; convert it first)"
+        return None
+    if isinstance(v, (bytes, bytearray, memoryview, list, tuple, Mapping)):
+        return None
+    return f"value of type {type(v).__name__}, which XML-RPC cannot carry"
+
+
+def _locate(roots: list[tuple[Any, str]], allow_none: bool) -> NoReturn:
+    """The slow pass: walk iteratively with paths and raise for the first bad value."""
+    exit_marker = object()
+    stack: list[tuple[Any, str, int]] = [(v, p, 0) for v, p in reversed(roots)]
+    on_path: set[int] = set()
+    while stack:
+        v, path, depth = stack.pop()
+        if v is exit_marker:
+            on_path.discard(depth)
+            continue
+        problem = _problem(v, allow_none)
+        if problem is not None:
+            raise LocalProtocolError(f"cannot encode {path}: {problem}")
+        if isinstance(v, (list, tuple, Mapping)):
+            if id(v) in on_path:
+                raise LocalProtocolError(f"cannot encode {path}: recursive container")
+            if depth >= MAX_DEPTH:
+                raise LocalProtocolError(
+                    f"cannot encode {path}: nested deeper than {MAX_DEPTH} arrays/structs"
+                )
+            on_path.add(id(v))
+            stack.append((exit_marker, path, id(v)))
+            children: list[tuple[Any, str, int]] = []
+            if isinstance(v, Mapping):
+                for key, x in v.items():
+                    if not isinstance(key, str):
+                        raise LocalProtocolError(
+                            f"cannot encode {path}: struct key {key!r} is not a str"
+                        )
+                    where = f"{path}[{key!r}]"
+                    bad = _describe_char(key)
+                    if bad is not None:
+                        raise LocalProtocolError(f"cannot encode {where} (its key): {bad}")
+                    children.append((x, where, depth + 1))
+            else:
+                children = [(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)]
+            stack.extend(reversed(children))
+    raise LocalProtocolError("cannot encode the params (no single value to blame)")
+
+
+def _fault_values(fault: Fault) -> dict[str, Any]:
+    code = fault.code
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise LocalProtocolError(f"cannot encode fault.code: {code!r} is not an int")
+    return {"faultCode": code, "faultString": fault.string}
+
+
+def dumps(
+    params: tuple[Any, ...] | Fault,
+    methodname: str | None = None,
+    *,
+    methodresponse: bool = False,
+    allow_none: bool = True,
+) -> bytes:
+    """Encode ``params`` as a UTF-8 ``methodCall`` (with ``methodname``) or ``methodResponse``.
+
+    A ``Fault`` as ``params`` encodes a fault response. A response carries exactly one
+    param, as XML-RPC requires. Anything XML-RPC cannot carry raises
+    ``LocalProtocolError`` naming the value's path, before any byte is produced.
+    """
+    pieces: list[str] = [_HEADER]
+    append = pieces.append
+    if isinstance(params, Fault):
+        if methodname is not None:
+            raise LocalProtocolError("a Fault is a response: do not give a methodname")
+        roots = [(_fault_values(params), "fault")]
+        append("<methodResponse><fault>")
+        tail = "</fault></methodResponse>\n"
+    elif not isinstance(params, tuple):
+        raise LocalProtocolError(f"params must be a tuple or a Fault, not {type(params).__name__}")
+    else:
+        roots = [(v, f"params[{i}]") for i, v in enumerate(params)]
+        if methodresponse:
+            if methodname is not None:
+                raise LocalProtocolError("give a methodname or methodresponse=True, not both")
+            if len(params) != 1:
+                raise LocalProtocolError(f"a response carries exactly one param, not {len(params)}")
+            append("<methodResponse><params>")
+            tail = "</params></methodResponse>\n"
+        elif methodname is None:
+            raise LocalProtocolError("give a methodname, or methodresponse=True")
+        elif not isinstance(methodname, str):
+            raise LocalProtocolError(f"methodname must be a str, not {type(methodname).__name__}")
+        else:
+            bad = _describe_char(methodname)
+            if bad is not None or not methodname:
+                raise LocalProtocolError(
+                    f"cannot encode methodname {methodname!r}: {bad or 'empty'}"
+                )
+            append(f"<methodCall><methodName>{escape(methodname)}</methodName><params>")
+            tail = "</params></methodCall>\n"
+    try:
+        if isinstance(params, Fault):
+            _encode_values([roots[0][0]], allow_none, append)
+        else:
+            for item in params:
+                append("<param>")
+                _encode_values((item,), allow_none, append)
+                append("</param>")
+    except (_Refused, RecursionError):
+        _locate(roots, allow_none)
+    append(tail)
+    document = "".join(pieces)
+    try:
+        data = document.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        _locate(roots, allow_none)
+    # Deleting the forbidden controls is the fastest whole-document test for them.
+    if len(data.translate(None, _CONTROL_BYTES)) != len(data) or (
+        not document.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+    ):
+        _locate(roots, allow_none)
+    return data
