@@ -192,7 +192,11 @@ class XendClient:
         return self._closed
 
     async def __aenter__(self) -> Self:
-        await self._ready(self._timeouts(DEFAULT), DEFAULT)
+        try:
+            await self._ready(self._timeouts(DEFAULT), DEFAULT)
+        except BaseException:
+            await self.aclose()  # ``__aexit__`` will not run to close the transport
+            raise
         return self
 
     async def __aexit__(
@@ -665,9 +669,9 @@ class XendClient:
         """Set a domain's shadow memory in MiB."""
         await self._run("shadow_mem_set", dom, {"mib": _int("mib", mib, 0)}, timeout)
 
-    async def shadow_control(self, dom: Dom, op: int, *, timeout: TimeoutArg = DEFAULT) -> object:
+    async def shadow_control(self, dom: Dom, op: int, *, timeout: TimeoutArg = DEFAULT) -> int:
         """A raw shadow-paging control operation."""
-        return await self._run("shadow_control", dom, {"op": _int("op", op)}, timeout)
+        return cast(int, await self._run("shadow_control", dom, {"op": _int("op", op)}, timeout))
 
     async def usb_add(self, dom: Dom, dev_id: str, *, timeout: TimeoutArg = DEFAULT) -> None:
         """Pass a host USB device through to an HVM domain."""
@@ -726,45 +730,49 @@ class XendClient:
         args = {"cli_id": _int("cli_id", cli_id), "use_long": bool(use_long)}
         return cast(str, await self._run("tmem_list", None, args, timeout))
 
-    async def tmem_freeze(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+    async def tmem_freeze(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> int:
         """Freeze a tmem client."""
-        return await self._run("tmem_freeze", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        return cast(
+            int, await self._run("tmem_freeze", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        )
 
-    async def tmem_thaw(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+    async def tmem_thaw(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> int:
         """Thaw a tmem client."""
-        return await self._run("tmem_thaw", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        return cast(
+            int, await self._run("tmem_thaw", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        )
 
     async def tmem_flush(
         self, cli_id: int = -1, pages: int = -1, *, timeout: TimeoutArg = DEFAULT
-    ) -> object:
+    ) -> int:
         """Flush a tmem client's pages."""
         args = {"cli_id": _int("cli_id", cli_id), "pages": _int("pages", pages)}
-        return await self._run("tmem_flush", None, args, timeout)
+        return cast(int, await self._run("tmem_flush", None, args, timeout))
 
-    async def tmem_destroy(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> object:
+    async def tmem_destroy(self, cli_id: int = -1, *, timeout: TimeoutArg = DEFAULT) -> int:
         """Destroy a tmem client's pools."""
-        return await self._run("tmem_destroy", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        return cast(
+            int, await self._run("tmem_destroy", None, {"cli_id": _int("cli_id", cli_id)}, timeout)
+        )
 
     async def tmem_set_weight(
         self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
-    ) -> object:
+    ) -> int:
         """Set a tmem client's weight."""
         args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
-        return await self._run("tmem_set_weight", None, args, timeout)
+        return cast(int, await self._run("tmem_set_weight", None, args, timeout))
 
-    async def tmem_set_cap(
-        self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
-    ) -> object:
+    async def tmem_set_cap(self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT) -> int:
         """Set a tmem client's cap."""
         args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
-        return await self._run("tmem_set_cap", None, args, timeout)
+        return cast(int, await self._run("tmem_set_cap", None, args, timeout))
 
     async def tmem_set_compress(
         self, cli_id: int, value: int, *, timeout: TimeoutArg = DEFAULT
-    ) -> object:
+    ) -> int:
         """Turn a tmem client's compression on or off."""
         args = {"cli_id": _int("cli_id", cli_id), "value": _int("value", value)}
-        return await self._run("tmem_set_compress", None, args, timeout)
+        return cast(int, await self._run("tmem_set_compress", None, args, timeout))
 
     async def tmem_query_freeable_mb(self, *, timeout: TimeoutArg = DEFAULT) -> int:
         """How many MiB tmem could free."""
@@ -772,14 +780,14 @@ class XendClient:
 
     async def tmem_shared_auth(
         self, cli_id: int, uuid_str: str, auth: int, *, timeout: TimeoutArg = DEFAULT
-    ) -> object:
+    ) -> int:
         """Allow or forbid a client a shared tmem pool."""
         args = {
             "cli_id": _int("cli_id", cli_id),
             "uuid_str": str(uuid_str),
             "auth": _int("auth", auth),
         }
-        return await self._run("tmem_shared_auth", None, args, timeout)
+        return cast(int, await self._run("tmem_shared_auth", None, args, timeout))
 
     # -- CPU pools -------------------------------------------------------------------
 

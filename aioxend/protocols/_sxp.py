@@ -12,7 +12,8 @@ the same exception classes XML-RPC faults do:
 * 404 is ``InvalidDomain`` (its body is ``<Fault 3: 'name'>`` or ``Not found: name``);
 * 500 with ``(xend.err 'text')`` is ``OperationFailed`` with xend's text (a Python
   error and a refused operation look the same here), or the fault a ``<Fault N: '...'>``
-  text names;
+  text names; a 500 without that body did not come from xend's handler and is an
+  ``HTTPStatusError``;
 * a 200/201/202 whose body is ``(xend.err ...)`` (threaded ops, and 3.0.x) likewise;
 * 501 for an unknown op is ``UnsupportedOperation`` (an older xend lacks it), any other
   501 ``MethodNotSupported``;
@@ -271,14 +272,15 @@ class SxpBackend(Backend):
 async def _parse_first(response: Response) -> object:
     """The first S-expression of a streaming body, or ``None`` for an empty one."""
     parser = sxp.Parser()
+    values: list[object] = []
     seen = False
     async for chunk in chunks(response):
-        if chunk.strip():
+        if not seen and chunk.strip():
             seen = True
-        parser.feed(chunk)
+        values.extend(parser.feed(chunk))
+    values.extend(parser.close())
     if not seen:
         return None
-    values = parser.close()
     return values[0] if values else None
 
 
@@ -313,7 +315,7 @@ def _status_error(
             value = None
         if isinstance(value, list) and value and value[0] == "xend.err":
             return _xend_err(value, label, dom)
-        return OperationFailed(2, text or reason or "request failed", method=label, dom=dom)
+        return HTTPStatusError(status, reason, body)  # not xend's own 500
     if status == 501:
         if "operation not implemented" in (text + " " + reason).lower():
             return UnsupportedOperation(label, "sxp")
