@@ -23,6 +23,7 @@ from aioxend.errors import (
     WriteTimeout,
     XendError,
 )
+from aioxend.fleet import Fleet, FleetResults, HostResult
 
 __version__ = "0.1.0"
 
@@ -30,7 +31,10 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "Fault",
+    "Fleet",
+    "FleetResults",
     "HTTPStatusError",
+    "HostResult",
     "InternalError",
     "InvalidDomain",
     "LimitExceeded",
