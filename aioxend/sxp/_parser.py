@@ -1,0 +1,401 @@
+"""The SXP reader: a one-pass fast path for clean text, and a careful tokenising parser.
+
+Strategy. xend's lexical rules (reference section 4.2) are small, but a Python loop
+over tokens costs more than the tokens themselves, so ``loads_all`` first tries a
+fast path made only of C-level string operations, and hands anything unusual to the
+careful ``Parser``, which is the definition of the language and the only place errors
+are raised.
+
+The fast path accepts text with one kind of quote, no backslash, no comment, no
+separator character and ASCII outside quoted strings; that covers what xend and
+libvirt send. It splits the text at the quote character (quoted contents are the odd
+pieces), leaves a ``\\x01`` marker where each string was, checks with one
+``str.translate`` that every remaining character is an atom character, whitespace or a
+parenthesis and that no string starts in the middle of an atom, checks nesting depth and
+balance by peeling ``()`` pairs, then spells the tokens as a JSON array
+(``'","'.join(tokens)`` plus two replacements for the parentheses), puts the string
+contents back in place of the markers and lets the C JSON decoder build the lists. Any
+doubt returns ``None`` and the careful parser runs instead, so both always agree.
+
+The careful parser is a compiled regular expression matched token by token with an
+explicit stack (no recursion, so depth is bounded only by ``Limits.max_depth``). It is
+incremental: ``feed`` keeps an unfinished token (an atom or string that may continue) for
+the next chunk and returns the top-level expressions completed so far.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from dataclasses import dataclass
+from itertools import chain
+from typing import TypeAlias
+
+from aioxend.errors import LimitExceeded, ProtocolError
+from aioxend.sxp._text import decode_atom, unquote_body
+
+__all__ = ["DEFAULT_LIMITS", "Expr", "Limits", "Parser", "loads", "loads_all"]
+
+Expr: TypeAlias = "str | list[Expr]"
+"""An S-expression: an atom (``str``) or a list of expressions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one parse may read, so hostile input cannot exhaust memory.
+
+    ``max_bytes`` is the whole input (characters for text), ``max_depth`` the nesting
+    of lists, ``max_atom`` the length of one atom, ``max_items`` the number of values
+    (atoms and lists) in one top-level expression. Crossing one raises ``LimitExceeded``.
+    """
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 256
+    max_atom: int = 16 * 1024 * 1024
+    max_items: int = 4_000_000
+
+
+DEFAULT_LIMITS = Limits()
+
+_WS = " \t\n\v\f\r"
+_SEPARATORS = "{}()<>[];"
+
+# Careful tokenizer. Groups: 1 whitespace, 2 comment, 3 "(", 4 ")", 5 quoted string,
+# 6 atom, 7 anything else (an unterminated string, or a character no token starts with).
+_STRING = r""""[^"\\]*(?:\\.[^"\\]*)*"|'[^'\\]*(?:\\.[^'\\]*)*'"""
+_ATOM_REST = "[^" + re.escape(_WS + "#" + _SEPARATORS) + "]*"
+_STRICT_TOKEN = re.compile(
+    rf"([{_WS}]+)|(#[^\n]*)|(\()|(\))|({_STRING})|([!$-&*-~]{_ATOM_REST})|(.)", re.S
+)
+# Lenient (libvirt-like) reading starts an atom at any character that is not whitespace,
+# a parenthesis, '#' or a quote; group 7 then only ever sees an unterminated string.
+_LENIENT_TOKEN = re.compile(
+    rf"([{_WS}]+)|(#[^\n]*)|(\()|(\))|({_STRING})|([^{_WS}()#\"']{_ATOM_REST})|(.)", re.S
+)
+
+
+class Parser:
+    """Incremental SXP reader: ``feed`` chunks, get back each finished top-level value.
+
+    ``strict=True`` (the default) follows xend's reader and raises ``ProtocolError``
+    with the offset on anything malformed. ``strict=False`` reads the way libvirt's
+    reader tolerated, for legacy bodies only: lists left open at the end are closed, a
+    stray ``)`` is skipped, an unterminated string runs to the end, a malformed escape is
+    kept as written, and any non-blank character may start an atom. Limits apply in both.
+
+    Chunks may be ``str`` or ``bytes`` (not mixed); bytes are decoded incrementally and
+    each atom follows the UTF-8-else-latin-1 rule. Offsets in errors count characters of
+    the decoded text.
+    """
+
+    def __init__(self, *, strict: bool = True, limits: Limits | None = None) -> None:
+        self.strict = strict
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        self._token = _STRICT_TOKEN if strict else _LENIENT_TOKEN
+        self._text = ""
+        self._base = 0
+        self._fed = 0
+        self._stack: list[list[Expr]] = []
+        self._items = 0
+        self._done: list[Expr] = []
+        self._waiting_quote: str | None = None
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._kind: type | None = None
+        self._from_bytes = False
+        self._closed = False
+
+    def feed(self, data: str | bytes) -> list[Expr]:
+        """Add input; return the top-level expressions it completed (often none)."""
+        if self._closed:
+            raise RuntimeError("Parser.feed() after close()")
+        text = self._decode(data, final=False)
+        return self._add(text, final=False)
+
+    def close(self) -> list[Expr]:
+        """Signal the end of input; return the remaining expressions or raise if cut short."""
+        if self._closed:
+            raise RuntimeError("Parser.close() called twice")
+        text = self._decode(b"" if self._kind is bytes else "", final=True)
+        out = self._add(text, final=True)
+        self._closed = True
+        if self._stack:
+            if self.strict:
+                raise ProtocolError(
+                    f"unexpected EOF: {len(self._stack)} list(s) not closed",
+                    offset=self._base + len(self._text),
+                )
+            out.append(self._stack[0])
+            self._stack.clear()
+        return out
+
+    # -- internals --------------------------------------------------------------------
+
+    def _decode(self, data: str | bytes, *, final: bool) -> str:
+        if isinstance(data, str):
+            if self._kind is bytes:
+                raise TypeError("Parser.feed(): str after bytes")
+            self._kind = str
+            text = data
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            if self._kind is str:
+                raise TypeError("Parser.feed(): bytes after str")
+            self._kind = bytes
+            self._from_bytes = True
+            if self._decoder is None:
+                self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+            self._fed += len(data)
+            self._check_fed()
+            return self._decoder.decode(bytes(data), final)
+        else:
+            raise TypeError(f"Parser.feed() takes str or bytes, not {type(data).__name__}")
+        self._fed += len(text)
+        self._check_fed()
+        return text
+
+    def _check_fed(self) -> None:
+        if self._fed > self.limits.max_bytes:
+            raise LimitExceeded("max_bytes", self.limits.max_bytes, offset=self.limits.max_bytes)
+
+    def _add(self, text: str, *, final: bool) -> list[Expr]:
+        quote = self._waiting_quote
+        if quote is not None and not final and quote not in text:
+            self._text += text
+            self._check_pending()
+            return []
+        self._waiting_quote = None
+        self._text = self._text + text if self._text else text
+        self._scan(final)
+        self._check_pending()
+        done, self._done = self._done, []
+        return done
+
+    def _check_pending(self) -> None:
+        # An unfinished token is at most one atom, escapes spelled out (4 chars a byte).
+        if len(self._text) > 4 * self.limits.max_atom + 2:
+            raise LimitExceeded("max_atom", self.limits.max_atom, offset=self._base)
+
+    def _emit(self, value: Expr, offset: int) -> None:
+        self._items += 1
+        if self._items > self.limits.max_items:
+            raise LimitExceeded("max_items", self.limits.max_items, offset=offset)
+        if self._stack:
+            self._stack[-1].append(value)
+        else:
+            self._done.append(value)
+            self._items = 0
+
+    def _atom(self, value: str, offset: int) -> None:
+        if len(value) > self.limits.max_atom:
+            raise LimitExceeded("max_atom", self.limits.max_atom, offset=offset)
+        self._emit(value, offset)
+
+    def _scan(self, final: bool) -> None:
+        text = self._text
+        base = self._base
+        n = len(text)
+        pos = 0
+        match = self._token.match
+        stack = self._stack
+        strict = self.strict
+        max_depth = self.limits.max_depth
+        while pos < n:
+            m = match(text, pos)
+            assert m is not None  # group 7 matches any character
+            kind = m.lastindex
+            end = m.end()
+            if kind == 1:
+                pass
+            elif kind == 2:
+                if end == n and not final:
+                    break
+            elif kind == 3:
+                if len(stack) >= max_depth:
+                    raise LimitExceeded("max_depth", max_depth, offset=base + pos)
+                new: list[Expr] = []
+                if stack:
+                    self._emit(new, base + pos)
+                else:
+                    self._items = 1
+                stack.append(new)
+            elif kind == 4:
+                if stack:
+                    lst = stack.pop()
+                    if not stack:
+                        self._done.append(lst)
+                        self._items = 0
+                elif strict:
+                    raise ProtocolError("syntax error: unexpected ')'", offset=base + pos)
+            elif kind == 5:
+                body = text[pos + 1 : end - 1]
+                self._atom(unquote_body(body, strict=strict, offset=base + pos + 1), base + pos)
+            elif kind == 6:
+                if end == n and not final:
+                    break
+                atom = m.group()
+                self._atom(decode_atom(atom) if self._from_bytes else atom, base + pos)
+            else:
+                char = text[pos]
+                if char in "\"'":
+                    if not final:
+                        self._waiting_quote = char
+                        break
+                    if strict:
+                        raise ProtocolError("unexpected EOF in a string", offset=base + pos)
+                    body = text[pos + 1 :]
+                    self._atom(unquote_body(body, strict=False, offset=base + pos + 1), base + pos)
+                    end = n
+                else:
+                    raise ProtocolError(f"invalid character: code {ord(char)}", offset=base + pos)
+            pos = end
+        self._text = text[pos:]
+        self._base = base + pos
+
+
+def _shape_table() -> dict[int, int]:
+    table: dict[int, int] = {}
+    for code in range(128):
+        char = chr(code)
+        if char in _WS:
+            table[code] = ord(" ")
+        elif char in "()":
+            table[code] = code
+        elif char == "\x01":
+            table[code] = ord("q")
+        elif 0x21 <= code <= 0x7E and char not in "\"'#\\" + _SEPARATORS:
+            table[code] = ord("a")
+        else:
+            table[code] = 0
+    return table
+
+
+# Fast-path tables: classify every character (atom 'a', blank ' ', marker 'q', bad NUL),
+# and keep only the parentheses.
+_SHAPE = _shape_table()
+_PARENS = {code: (code if chr(code) in "()" else ord(" ")) for code in range(128)}
+_DECODE = json.JSONDecoder(strict=False).decode
+
+
+def _shallow(parens: str, max_depth: int) -> bool:
+    """True when ``parens`` (only '(' and ')') is balanced and nests at most max_depth."""
+    depth = 0
+    budget = 4 * len(parens) + 64
+    while parens:
+        if depth >= max_depth:
+            return False
+        shorter = parens.replace("()", "")
+        if len(shorter) == len(parens):
+            return False
+        budget -= len(shorter)
+        if budget < 0:
+            return False
+        parens = shorter
+        depth += 1
+    return True
+
+
+def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
+    """Parse clean text with C-level string operations; ``None`` when unsure."""
+    if "\\" in text or "\x01" in text:
+        return None
+    has_dq = '"' in text
+    has_sq = "'" in text
+    contents: list[str] = []
+    if has_dq or has_sq:
+        if has_dq and has_sq:
+            return None
+        parts = text.split('"' if has_dq else "'")
+        if not len(parts) & 1:
+            return None
+        contents = parts[1::2]
+        marked = "\x01 ".join(parts[0::2])
+    else:
+        marked = text
+    if not marked.isascii():
+        return None
+    shape = marked.translate(_SHAPE)
+    if "\x00" in shape or "aq" in shape:
+        return None
+    if not _shallow(marked.translate(_PARENS).replace(" ", ""), limits.max_depth):
+        return None
+    tokens = marked.replace("(", " ( ").replace(")", " ) ").split()
+    if not tokens:
+        return []
+    if len(tokens) > limits.max_items:
+        return None
+    if len(text) > limits.max_atom and (
+        max(map(len, tokens)) > limits.max_atom
+        or (contents and max(map(len, contents)) > limits.max_atom)
+    ):
+        return None
+    doc = '["' + '","'.join(tokens) + '"]'
+    doc = doc.replace('"(",', "[").replace(',")"', "]")
+    if '[")"' in doc:
+        doc = doc.replace('[")"', "[]")
+    if contents:
+        pieces = doc.split("\x01")
+        doc = "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
+    try:
+        result = _DECODE(doc)
+    except (ValueError, RecursionError):
+        return None
+    assert isinstance(result, list)
+    return result
+
+
+def _as_text(data: str | bytes | bytearray | memoryview, limits: Limits) -> tuple[str, bool]:
+    if isinstance(data, str):
+        text, from_bytes = data, False
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        if len(raw) > limits.max_bytes:
+            raise LimitExceeded("max_bytes", limits.max_bytes, offset=limits.max_bytes)
+        try:
+            return raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "surrogateescape"), True
+    else:
+        raise TypeError(f"SXP input must be str or bytes, not {type(data).__name__}")
+    if len(text) > limits.max_bytes:
+        raise LimitExceeded("max_bytes", limits.max_bytes, offset=limits.max_bytes)
+    return text, from_bytes
+
+
+def loads_all(
+    data: str | bytes | bytearray | memoryview,
+    *,
+    strict: bool = True,
+    limits: Limits | None = None,
+) -> list[Expr]:
+    """Every top-level expression in ``data``, in order (``[]`` for blank input)."""
+    limits = limits if limits is not None else DEFAULT_LIMITS
+    text, from_bytes = _as_text(data, limits)
+    if strict and not from_bytes:
+        result = _fast_loads(text, limits)
+        if result is not None:
+            return result
+    parser = Parser(strict=strict, limits=limits)
+    parser._from_bytes = from_bytes
+    parser._kind = str
+    out = parser._add(text, final=False)
+    out += parser.close()
+    return out
+
+
+def loads(
+    data: str | bytes | bytearray | memoryview,
+    *,
+    strict: bool = True,
+    limits: Limits | None = None,
+) -> Expr:
+    """The first expression in ``data``.
+
+    The whole input is read, so garbage after the first expression is still an error in
+    strict mode, but a second expression is allowed and ignored: xend 4.1+ appends a
+    quoted empty string (``(domain ...)''``) to some bodies (reference section 3.2).
+    Blank input raises ``ProtocolError``.
+    """
+    values = loads_all(data, strict=strict, limits=limits)
+    if not values:
+        raise ProtocolError("no S-expression in input", offset=0)
+    return values[0]
