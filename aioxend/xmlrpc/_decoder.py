@@ -368,6 +368,7 @@ class Decoder:
         self._methodname: str | None = None
         self._fault: Any = None
         self._is_fault = False
+        self._fault_offset: int | None = None
         self._count = 0
         self._depth = 0
         self._text_len = 0
@@ -477,17 +478,13 @@ class Decoder:
         head = self._head
         if head.startswith((b"\xfe\xff", b"\xff\xfe")):
             raise ProtocolError("UTF-16 documents are not supported", offset=0)
-        skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        if (
-            len(head) < skip + 6
-            and b"\xef\xbb\xbf<?xml "[: len(head)] != head[:6]
-            and not (skip == 0 and b"<?xml "[: len(head)] == head)
-        ):
-            pass  # cannot be a declaration: decide now
-        elif len(head) < skip + 6 and not final and b"<?xml"[: len(head) - skip] == head[skip:]:
-            return False
-        if head.startswith(b"\xef\xbb\xbf"[: len(head)]) and len(head) < 3 and not final:
-            return False
+        bom = b"\xef\xbb\xbf"
+        if not final and len(head) < 3 and bom.startswith(head):
+            return False  # may still become a byte order mark
+        skip = 3 if head.startswith(bom) else 0
+        start = head[skip : skip + 6]
+        if not final and len(start) < 6 and b"<?xml"[: len(start)] == start[:5]:
+            return False  # may still become an XML declaration
         body = head[skip:]
         encoding = "utf-8"
         if body.startswith(b"<?xml") and body[5:6] in (b" ", b"\t", b"\r", b"\n"):
@@ -1009,6 +1006,8 @@ class Decoder:
             kinds.append(K_ARRAY_DONE)
             objs.append(array)
         elif k in _CLOSE_PLAIN:
+            if k == K_FAULT_DONE:
+                self._fault_offset = self._offset(buf, pos)
             kinds.pop()
             objs.pop()
         elif k == K_CALL_NAME:
@@ -1037,14 +1036,15 @@ class Decoder:
     def _result(self) -> tuple[tuple[Any, ...], str | None]:
         if self._is_fault:
             fault = self._fault
+            at = self._fault_offset
             if not isinstance(fault, dict):
-                raise ProtocolError("fault value is not a struct")
+                raise ProtocolError("fault value is not a struct", offset=at)
             code = fault.get("faultCode")
             string = fault.get("faultString")
             if isinstance(code, bool) or not isinstance(code, int):
-                raise ProtocolError(f"fault without an int faultCode: {fault!r:.200}")
+                raise ProtocolError(f"fault without an int faultCode: {fault!r:.200}", offset=at)
             if not isinstance(string, (str, list)):
-                raise ProtocolError(f"fault without a faultString: {fault!r:.200}")
+                raise ProtocolError(f"fault without a faultString: {fault!r:.200}", offset=at)
             raise fault_for(code, string)
         return tuple(self._params), self._methodname
 

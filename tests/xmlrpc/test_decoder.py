@@ -1,0 +1,471 @@
+"""Decoder table tests: every document fed whole, byte by byte and in random splits."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from xmlrpc_feeding import feed_chunks, three_ways
+
+from aioxend.errors import (
+    Fault,
+    InternalError,
+    InvalidDomain,
+    LimitExceeded,
+    OperationFailed,
+    ProtocolError,
+)
+from aioxend.xmlrpc import Decoder, Limits, loads
+
+UTC = datetime.UTC
+
+
+def response(*values: str) -> bytes:
+    """A methodResponse whose params carry the given <value> texts."""
+    params = "".join(f"<param>{v}</param>" for v in values)
+    return f"<methodResponse><params>{params}</params></methodResponse>".encode()
+
+
+def one(value: str) -> bytes:
+    return response(f"<value>{value}</value>")
+
+
+def _nested_doc(depth: int) -> str:
+    inner = "<value>x</value>"
+    for _ in range(depth):
+        inner = f"<value><array><data>{inner}</data></array></value>"
+    return inner
+
+
+def _nested_value(depth: int) -> Any:
+    inner: Any = "x"
+    for _ in range(depth):
+        inner = [inner]
+    return inner
+
+
+VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
+    ("i4", one("<i4>-17</i4>"), (-17,)),
+    ("int", one("<int> +42 </int>"), (42,)),
+    ("i8", one("<i8>9223372036854775807</i8>"), (2**63 - 1,)),
+    ("i8 min", one("<i8>-9223372036854775808</i8>"), (-(2**63),)),
+    (
+        "ex:i8",
+        b'<methodResponse xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">'
+        b"<params><param><value><ex:i8>4294967296</ex:i8></value></param></params>"
+        b"</methodResponse>",
+        (2**32,),
+    ),
+    (
+        "boolean",
+        response("<value><boolean>1</boolean></value>", "<value><boolean>0</boolean></value>"),
+        (True, False),
+    ),
+    ("string", one("<string>hello world</string>"), ("hello world",)),
+    ("string keeps spaces", one("<string>  padded\t</string>"), ("  padded\t",)),
+    ("empty string", one("<string></string>"), ("",)),
+    ("empty string tag", one("<string/>"), ("",)),
+    ("untyped", one("plain text"), ("plain text",)),
+    ("untyped whitespace kept", one("  two  "), ("  two  ",)),
+    ("untyped empty", one(""), ("",)),
+    ("empty value tag", response("<value/>"), ("",)),
+    ("double", one("<double>-1.5e3</double>"), (-1500.0,)),
+    ("double plain", one("<double>3.25</double>"), (3.25,)),
+    ("double inf", one("<double>inf</double>"), (float("inf"),)),
+    (
+        "dateTime compact",
+        one("<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>"),
+        (datetime.datetime(1998, 7, 17, 14, 8, 55),),
+    ),
+    (
+        "dateTime extended",
+        one("<dateTime.iso8601>2024-02-29T23:59:59</dateTime.iso8601>"),
+        (datetime.datetime(2024, 2, 29, 23, 59, 59),),
+    ),
+    (
+        "dateTime zone and fraction",
+        one("<dateTime.iso8601>20240102T03:04:05.25Z</dateTime.iso8601>"),
+        (datetime.datetime(2024, 1, 2, 3, 4, 5, 250000, UTC),),
+    ),
+    ("base64", one("<base64>aGVs\nbG8=</base64>"), (b"hello",)),
+    ("base64 empty", one("<base64></base64>"), (b"",)),
+    ("nil", one("<nil/>"), (None,)),
+    ("nil pair", one("<nil></nil>"), (None,)),
+    ("ex:nil", one("<ex:nil/>"), (None,)),
+    (
+        "array",
+        one("<array><data><value><int>1</int></value><value>x</value></data></array>"),
+        ([1, "x"],),
+    ),
+    ("empty array", one("<array><data></data></array>"), ([],)),
+    ("empty data tag", one("<array><data/></array>"), ([],)),
+    (
+        "struct",
+        one(
+            "<struct><member><name>a</name><value><int>1</int></value></member>"
+            "<member><name>b</name><value><array><data/></array></value></member></struct>"
+        ),
+        ({"a": 1, "b": []},),
+    ),
+    ("empty struct", one("<struct></struct>"), ({},)),
+    ("empty struct tag", one("<struct/>"), ({},)),
+    (
+        "struct last key wins",
+        one(
+            "<struct><member><name>k</name><value>1</value></member>"
+            "<member><name>k</name><value>2</value></member></struct>"
+        ),
+        ({"k": "2"},),
+    ),
+    ("char references", one("<string>&#65;&#x42;&#x1F600;</string>"), ("AB\U0001f600",)),
+    ("five entities", one("<string>&lt;&gt;&amp;&quot;&apos;</string>"), ("<>&\"'",)),
+    ("entities untyped", one("a&amp;b"), ("a&b",)),
+    (
+        "entity in name",
+        one("<struct><member><name>a&lt;b</name><value/></member></struct>"),
+        ({"a<b": ""},),
+    ),
+    ("cdata", one("<string>a<![CDATA[<&>]]]]>b</string>"), ("a<&>]]b",)),
+    ("cdata untyped", one("<![CDATA[x&amp;]]>"), ("x&amp;",)),
+    ("comment inside", one("<string>a<!-- note -->b</string>"), ("ab",)),
+    ("crlf normalised", one("<string>a\r\nb\rc</string>"), ("a\nb\nc",)),
+    ("cr reference kept", one("<string>a&#13;b</string>"), ("a\rb",)),
+    (
+        "utf-8 text",
+        one("<string>d\u00e9j\u00e0 \u65e5\u672c \U0001f600</string>"),
+        ("d\u00e9j\u00e0 \u65e5\u672c \U0001f600",),
+    ),
+    ("spaced tags", response("<value ><string >x</string ></value >"), ("x",)),
+    ("attributes ignored", response("<value kind=\"odd\"><int a='1'>5</int></value>"), (5,)),
+    ("no params", b"<methodResponse><params></params></methodResponse>", ()),
+    ("several params", response("<value>a</value>", "<value><int>2</int></value>"), ("a", 2)),
+    (
+        "stdlib layout",
+        b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
+        b"<value><string>domain</string></value>\n<value><int>1</int></value>\n"
+        b"</data></array></value>\n</param>\n</params>\n</methodResponse>\n",
+        (["domain", 1],),
+    ),
+    (
+        "comments and space around the root",
+        b"<?xml version='1.0'?>\n<!-- before -->\n" + one("<int>1</int>") + b"\n<!-- after -->\n",
+        (1,),
+    ),
+    ("deep but allowed", response(_nested_doc(50)), (_nested_value(50),)),
+]
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"), [(d, e) for _, d, e in VALID], ids=[n for n, _, _ in VALID]
+)
+def test_valid_documents(doc: bytes, expected: tuple[Any, ...]) -> None:
+    assert three_ways(doc) == ("ok", (expected, None))
+
+
+def test_method_call() -> None:
+    doc = (
+        b"<?xml version='1.0'?><methodCall><methodName>xend.domain.setMemoryTarget"
+        b"</methodName><params><param><value>guest</value></param>"
+        b"<param><value><int>512</int></value></param></params></methodCall>"
+    )
+    assert three_ways(doc) == ("ok", (("guest", 512), "xend.domain.setMemoryTarget"))
+
+
+def test_method_call_without_params() -> None:
+    doc = b"<methodCall><methodName>xend.node.info</methodName></methodCall>"
+    assert three_ways(doc) == ("ok", ((), "xend.node.info"))
+
+
+@pytest.mark.parametrize(
+    ("declaration", "body", "expected"),
+    [
+        (b'<?xml version="1.0" encoding="UTF-8"?>', "caf\u00e9".encode(), "caf\u00e9"),
+        (b'<?xml version="1.0" encoding="utf-8" standalone="yes"?>', b"x", "x"),
+        (b'<?xml version="1.0" encoding="US-ASCII"?>', b"plain", "plain"),
+        (b"<?xml version='1.0' encoding='ISO-8859-1'?>", b"caf\xe9 \xff", "caf\u00e9 \u00ff"),
+        (b'<?xml version="1.0" encoding="latin1"?>', b"\xe0", "\u00e0"),
+        (b'<?xml version="1.0" encoding="windows-1252"?>', b"\x80", "\u20ac"),
+        (b"\xef\xbb\xbf", "\u00e9".encode(), "\u00e9"),
+        (b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>', b"x", "x"),
+    ],
+)
+def test_encodings(declaration: bytes, body: bytes, expected: str) -> None:
+    doc = declaration + b"<methodResponse><params><param><value><string>" + body
+    doc += b"</string></value></param></params></methodResponse>"
+    assert three_ways(doc) == ("ok", ((expected,), None))
+
+
+def test_multibyte_character_split_across_chunks() -> None:
+    text = "\u00e9\u65e5\U0001f600"
+    doc = one(f"<string>{text}</string>")
+    start = doc.index(b"<string>") + len(b"<string>")
+    for cut in range(start, start + len(text.encode())):
+        assert feed_chunks([doc[:cut], doc[cut:]]) == ((text,), None)
+
+
+def test_loads_takes_str_whatever_the_declared_encoding() -> None:
+    doc = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>'
+        + one("<string>\u00e9\u65e5</string>").decode()
+    )
+    assert loads(doc) == (("\u00e9\u65e5",), None)
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [(1, InternalError), (2, OperationFailed), (3, InvalidDomain), (-32601, Fault)],
+)
+def test_faults_map_to_their_classes(code: int, cls: type[Fault]) -> None:
+    doc = (
+        "<methodResponse><fault><value><struct>"
+        f"<member><name>faultCode</name><value><int>{code}</int></value></member>"
+        "<member><name>faultString</name><value><string>guest-9</string></value></member>"
+        "</struct></value></fault></methodResponse>"
+    ).encode()
+    assert three_ways(doc) == ("fault", cls, code, "guest-9")
+    with pytest.raises(cls) as info:
+        loads(doc)
+    assert type(info.value) is cls
+
+
+def test_fault_string_may_be_a_list() -> None:
+    doc = (
+        b"<methodResponse><fault><value><struct>"
+        b"<member><name>faultCode</name><value><int>2</int></value></member>"
+        b"<member><name>faultString</name><value><array><data><value>POOL_BAD_STATE</value>"
+        b"<value>busy</value></data></array></value></member></struct></value></fault>"
+        b"</methodResponse>"
+    )
+    assert three_ways(doc) == ("fault", OperationFailed, 2, ["POOL_BAD_STATE", "busy"])
+
+
+def fault_doc(members: str, value: str | None = None) -> bytes:
+    inner = value if value is not None else f"<value><struct>{members}</struct></value>"
+    return f"<methodResponse><fault>{inner}</fault></methodResponse>".encode()
+
+
+MALFORMED: list[tuple[str, bytes]] = [
+    ("empty", b""),
+    ("only whitespace", b" \n\t "),
+    ("sxp", b"(domain (name guest))"),
+    ("html", b"<html><body>404</body></html>"),
+    ("json", b'{"result": 1}'),
+    ("other root", b"<?xml version='1.0'?><rss/>"),
+    ("empty root", b"<methodResponse/>"),
+    ("empty response", b"<methodResponse></methodResponse>"),
+    ("mismatched", b"<methodResponse><params></methodResponse>"),
+    ("mismatched leaf", one("<int>1</i4>")),
+    ("bad int", one("<int>abc</int>")),
+    ("float as int", one("<int>1.5</int>")),
+    ("int beyond 64 bits", one("<i8>9223372036854775808</i8>")),
+    ("huge int", one("<int>" + "9" * 5000 + "</int>")),
+    ("bad boolean", one("<boolean>2</boolean>")),
+    ("empty boolean", one("<boolean/>")),
+    ("bad double", one("<double>1.2.3</double>")),
+    ("double with underscore", one("<double>1_000</double>")),
+    ("bad base64 padding", one("<base64>abc</base64>")),
+    ("bad base64 char", one("<base64>ab$c</base64>")),
+    ("bad date", one("<dateTime.iso8601>20241301T00:00:00</dateTime.iso8601>")),
+    ("not a date", one("<dateTime.iso8601>yesterday</dateTime.iso8601>")),
+    (
+        "text in params",
+        b"<methodResponse><params>x<param><value/></param></params></methodResponse>",
+    ),
+    ("text before type", one("x<int>1</int>")),
+    ("two types", one("<int>1</int><int>2</int>")),
+    ("value in value", one("<value>1</value>")),
+    ("text after type", one("<int>1</int>x")),
+    ("unknown type", one("<float>1.0</float>")),
+    ("child in string", one("<string><b>x</b></string>")),
+    ("text in nil", one("<nil>x</nil>")),
+    ("array without data", one("<array></array>")),
+    ("array tag", one("<array/>")),
+    ("two data", one("<array><data/><data/></array>")),
+    ("member without value", one("<struct><member><name>a</name></member></struct>")),
+    ("member without name", one("<struct><member><value>1</value></member></struct>")),
+    ("value in struct", one("<struct><value>1</value></struct>")),
+    ("param without value", b"<methodResponse><params><param></param></params></methodResponse>"),
+    ("two values in param", response("<value>1</value><value>2</value>")),
+    ("truncated", one("<string>abc</string>")[:-10]),
+    ("truncated in tag", one("<int>1</int>")[:-3]),
+    ("truncated after decl", b"<?xml version='1.0'?>"),
+    ("truncated decl", b"<?xml version='1.0'"),
+    ("trailing text", one("<int>1</int>") + b"junk"),
+    ("second root", one("<int>1</int>") + one("<int>1</int>")),
+    ("unknown entity", one("<string>&nbsp;</string>")),
+    ("bare ampersand", one("<string>a & b</string>")),
+    ("unterminated entity", one("<string>a &amp b</string>")),
+    ("nul reference", one("<string>&#0;</string>")),
+    ("surrogate reference", one("<string>&#xD800;</string>")),
+    ("reference beyond unicode", one("<string>&#x110000;</string>")),
+    ("raw nul", one("<string>a\x00b</string>")),
+    ("raw control", one("<string>\x1b[0m</string>")),
+    ("invalid utf-8", one("<string>x</string>").replace(b"x", b"\xc3\x28")),
+    ("truncated utf-8", b"<methodResponse><params><param><value>\xe6\x97"),
+    ("utf-16 bom", b"\xff\xfe<\x00m\x00"),
+    ("utf-16 declared", b'<?xml version="1.0" encoding="UTF-16"?>' + one("1")),
+    ("unknown encoding", b'<?xml version="1.0" encoding="x-no-such"?>' + one("1")),
+    ("doctype", b"<!DOCTYPE methodResponse>" + one("1")),
+    ("processing instruction", b"<?xml-stylesheet href='x'?>" + one("1")),
+    ("declaration not first", b" <?xml version='1.0'?>" + one("1")),
+    ("pi inside", one("<string><?php x ?></string>")),
+    ("cdata outside text", b"<methodResponse><![CDATA[x]]><params/></methodResponse>"),
+    ("double dash in comment", b"<!-- a -- b -->" + one("1")),
+    ("unterminated comment", one("1") + b"<!-- open"),
+    ("unterminated cdata", b"<methodResponse><params><param><value><![CDATA[abc"),
+    ("malformed tag", one("<int 1>1</int>")),
+    ("lone close", b"</methodResponse>"),
+    ("params and fault", b"<methodResponse><params/><fault><value/></fault></methodResponse>"),
+    ("fault not struct", fault_doc("", "<value><int>1</int></value>")),
+    ("fault without code", fault_doc("<member><name>faultString</name><value>x</value></member>")),
+    (
+        "fault code not int",
+        fault_doc(
+            "<member><name>faultCode</name><value>1</value></member>"
+            "<member><name>faultString</name><value>x</value></member>"
+        ),
+    ),
+    (
+        "fault string not text",
+        fault_doc(
+            "<member><name>faultCode</name><value><int>1</int></value></member>"
+            "<member><name>faultString</name><value><int>2</int></value></member>"
+        ),
+    ),
+    ("call without name", b"<methodCall><params/></methodCall>"),
+]
+
+
+@pytest.mark.parametrize("doc", [d for _, d in MALFORMED], ids=[n for n, _ in MALFORMED])
+def test_malformed_documents(doc: bytes) -> None:
+    result = three_ways(doc)
+    assert result[0] == "error"
+    with pytest.raises(ProtocolError) as info:
+        loads(doc)
+    assert info.value.offset is not None
+    assert 0 <= info.value.offset <= len(doc)
+
+
+@pytest.mark.parametrize(
+    ("doc", "offset"),
+    [
+        (b"(domain)", 0),
+        (b"  \n(domain)", 3),
+        (one("<int>1</int>") + b"junk", len(one("<int>1</int>"))),
+        # A value that does not convert is reported where its element closes.
+        (b"<methodResponse><params><param><value><int>x</int>", 44),
+        ("<methodResponse>\u00e9\u00e9x".encode(), 16),
+        (b"<methodResponse><params><param><value>\xff", 38),
+        ("<?xml version='1.0'?><methodResponse><params><param><value>\u00e9\x00".encode(), 61),
+    ],
+)
+def test_error_offsets_are_byte_offsets(doc: bytes, offset: int) -> None:
+    with pytest.raises(ProtocolError) as info:
+        feed_chunks([doc])
+    assert info.value.offset == offset
+
+
+@pytest.mark.parametrize("first", [b"(", b"HTTP/1.1", b"{", b"<html>", b"<rss>", b"\xff\xfe"])
+def test_not_xmlrpc_is_refused_at_the_first_chunk(first: bytes) -> None:
+    decoder = Decoder()
+    with pytest.raises(ProtocolError):
+        decoder.feed(first)
+
+
+def test_root_is_reported_once_read() -> None:
+    decoder = Decoder()
+    decoder.feed(b"<?xml version='1.0'?>\n<methodRes")
+    assert decoder.root is None
+    decoder.feed(b"ponse>")
+    assert decoder.root == "methodResponse"
+
+
+@pytest.mark.parametrize(
+    ("limits", "doc", "name"),
+    [
+        (Limits(max_bytes=100), one("<string>" + "x" * 200 + "</string>"), "max_bytes"),
+        (Limits(max_string=10), one("<string>" + "x" * 11 + "</string>"), "max_string"),
+        (Limits(max_string=10), one("x" * 11), "max_string"),
+        (Limits(max_string=10), one("<base64>" + "QUFB" * 3 + "</base64>"), "max_string"),
+        (
+            Limits(max_string=10),
+            one("<struct><member><name>" + "k" * 11 + "</name><value/></member></struct>"),
+            "max_string",
+        ),
+        (Limits(max_depth=3), response(_nested_doc(4)), "max_depth"),
+        (
+            Limits(max_depth=1),
+            one("<struct><member><name>a</name><value><struct/></value></member></struct>"),
+            "max_depth",
+        ),
+        (
+            Limits(max_elements=5),
+            one("<array><data>" + "<value><int>1</int></value>" * 5 + "</data></array>"),
+            "max_elements",
+        ),
+    ],
+)
+def test_limits(limits: Limits, doc: bytes, name: str) -> None:
+    for chunks in ([doc], [doc[i : i + 1] for i in range(len(doc))]):
+        with pytest.raises(LimitExceeded) as info:
+            feed_chunks(chunks, limits)
+        assert info.value.limit == name
+        assert name in str(info.value)
+
+
+def test_limits_at_the_boundary_pass() -> None:
+    doc = response(_nested_doc(3).replace(">x<", ">" + "x" * 10 + "<"))
+    limits = Limits(max_bytes=len(doc), max_depth=3, max_string=10, max_elements=4)
+    assert three_ways(doc, limits=limits)[0] == "ok"
+
+
+@pytest.mark.parametrize("field", ["max_bytes", "max_depth", "max_string", "max_elements"])
+def test_limits_must_be_positive(field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        Limits(**{field: 0})
+
+
+def test_limits_defaults() -> None:
+    limits = Limits()
+    assert limits.max_bytes == 64 * 1024 * 1024
+    assert limits.max_depth == 256
+
+
+def test_decoder_is_single_use() -> None:
+    decoder = Decoder()
+    decoder.feed(one("<int>1</int>"))
+    assert decoder.close() == ((1,), None)
+    with pytest.raises(RuntimeError):
+        decoder.feed(b"x")
+    with pytest.raises(RuntimeError):
+        decoder.close()
+
+
+def test_failed_decoder_stays_failed() -> None:
+    decoder = Decoder()
+    with pytest.raises(ProtocolError):
+        decoder.feed(b"(sxp)")
+    with pytest.raises(ProtocolError, match="already failed"):
+        decoder.feed(one("<int>1</int>"))
+    with pytest.raises(ProtocolError, match="already failed"):
+        decoder.close()
+
+
+def test_feed_accepts_bytearray_and_memoryview() -> None:
+    doc = one("<int>7</int>")
+    decoder = Decoder()
+    decoder.feed(bytearray(doc[:10]))
+    decoder.feed(memoryview(doc)[10:])
+    assert decoder.close() == ((7,), None)
+
+
+def test_feed_refuses_text() -> None:
+    decoder = Decoder()
+    with pytest.raises(ProtocolError):
+        decoder.feed("<methodResponse>")  # type: ignore[arg-type]
+
+
+def test_loads_refuses_a_fault_struct_of_the_wrong_shape_only_as_protocol_error() -> None:
+    with pytest.raises(ProtocolError):
+        loads(fault_doc("", "<value>text</value>"))
