@@ -1,0 +1,129 @@
+"""``python -m aioxend.emulator``: serve an emulated xend until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from aioxend.emulator._faults import FAULT_KINDS, parse_fault_spec
+from aioxend.emulator._server import Emulator, parse_hostport
+
+__all__ = ["build_parser", "main"]
+
+
+def _hostport(text: str) -> str:
+    try:
+        parse_hostport(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _fault(text: str) -> tuple[str, str | None, float]:
+    try:
+        return parse_fault_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The emulator's command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aioxend.emulator",
+        description=(
+            "Serve an emulated xend (Xen 4.4) speaking XML-RPC and the legacy SXP/HTTP "
+            "protocol. Prints one URL per listener once listening; runs until SIGINT or "
+            "SIGTERM and removes its socket files. With no listener flag, XML-RPC and SXP "
+            "are both served on TCP 127.0.0.1 with free ports."
+        ),
+    )
+    parser.add_argument("--xmlrpc-unix", metavar="PATH", help="XML-RPC on a UNIX socket")
+    parser.add_argument(
+        "--xmlrpc-tcp",
+        metavar="HOST:PORT",
+        type=_hostport,
+        help="XML-RPC on TCP (port 0: a free port)",
+    )
+    parser.add_argument("--sxp-unix", metavar="PATH", help="legacy SXP/HTTP on a UNIX socket")
+    parser.add_argument(
+        "--sxp-tcp",
+        metavar="HOST:PORT",
+        type=_hostport,
+        help="legacy SXP/HTTP on TCP (port 0: a free port)",
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve TCP listeners over TLS")
+    parser.add_argument("--tls-key", metavar="FILE", help="the private key for --tls-cert")
+    parser.add_argument(
+        "--domains", type=int, default=3, metavar="N", help="seeded guests vm1..vmN (default 3)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for guests and faults")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="KIND[:METHOD][@RATE]",
+        help=f"inject a fault (repeatable); KIND is one of {', '.join(FAULT_KINDS)}",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="add this latency to every answer",
+    )
+    parser.add_argument(
+        "--fault-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="latency of --fault latency rules, or trickle interval",
+    )
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    emu = Emulator(
+        domains=args.domains,
+        seed=args.seed,
+        xmlrpc_unix=args.xmlrpc_unix,
+        xmlrpc_tcp=args.xmlrpc_tcp,
+        sxp_unix=args.sxp_unix,
+        sxp_tcp=args.sxp_tcp,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
+    for kind, method, rate in args.fault:
+        emu.faults.add(kind, method, rate=rate, delay=args.fault_delay)
+    if args.latency:
+        emu.faults.add("latency", delay=args.latency)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, done.set)
+    async with emu:
+        for url in emu.urls:
+            print(url, flush=True)
+        await done.wait()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator from the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.domains < 0:
+        parser.error("--domains must not be negative")
+    try:
+        return asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"aioxend emulator: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

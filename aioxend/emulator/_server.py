@@ -1,0 +1,276 @@
+"""The ``Emulator``: one in-memory host served over every configured listener.
+
+Listeners are bound on sockets we create ourselves (so port 0 yields the real port and
+UNIX socket files are ours to remove), XML-RPC through aiohttp.web and the legacy
+SXP/HTTP protocol through the hand-written HTTP server of ``_sxp`` (xend's own SXP
+server was hand-written, and its quirks are on the wire). TLS, when a certificate and
+key are given, applies to the TCP listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import ssl
+import stat
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from aioxend.emulator._faults import FaultInjector
+from aioxend.emulator._host import Host
+from aioxend.emulator._xmlrpc import XmlRpcDispatcher, make_xmlrpc_app
+
+__all__ = ["Emulator", "parse_hostport"]
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) into its parts; port 0 picks a free one."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise ValueError(f"expected HOST:PORT, not {text!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"port out of range in {text!r}")
+    return host, port
+
+
+def _bind_unix(path: str) -> socket.socket:
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700)
+    if os.path.lexists(path):
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise FileExistsError(f"{path} exists and is not a socket")
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _bind_tcp(spec: str) -> socket.socket:
+    host, port = parse_hostport(spec)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _tcp_url(sock: socket.socket, tls: bool) -> str:
+    host, port = sock.getsockname()[:2]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/"
+
+
+class Emulator:
+    """A xend stand-in serving XML-RPC and/or legacy SXP/HTTP on UNIX sockets and TCP.
+
+    ``async with Emulator(xmlrpc_unix=path) as emu:`` starts it; ``emu.urls`` lists every
+    endpoint (``httpu:///path`` for XML-RPC on a UNIX socket, ``unix:///path`` for SXP on
+    one, ``http://127.0.0.1:PORT/`` for TCP, ``https://`` with TLS), ``emu.host`` is the
+    in-memory host (``emu.host.domain("vm1").state_string``) and ``emu.faults`` the fault
+    injector. With no listener given, XML-RPC and SXP are both served on TCP
+    127.0.0.1 with free ports. ``Emulator.in_thread(...)`` runs one on a background
+    thread for synchronous code.
+    """
+
+    def __init__(
+        self,
+        *,
+        domains: int = 3,
+        seed: int = 0,
+        xmlrpc_unix: str | None = None,
+        xmlrpc_tcp: str | None = None,
+        sxp_unix: str | None = None,
+        sxp_tcp: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+    ) -> None:
+        if domains < 0:
+            raise ValueError(f"domains must not be negative, not {domains}")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("TLS needs both tls_cert and tls_key")
+        if not any((xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)):
+            xmlrpc_tcp = sxp_tcp = "127.0.0.1:0"
+        self.host = Host(domains=domains, seed=seed)
+        self.faults = FaultInjector(seed)
+        self.urls: list[str] = []
+        self.xmlrpc_url: str | None = None
+        self.sxp_url: str | None = None
+        self._config = (xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)
+        self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+        self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.Server] = []
+        self._socket_files: list[str] = []
+        self._stop: asyncio.Event | None = None
+        self._started = False
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self._tls is None:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self._tls[0], self._tls[1])
+        return ctx
+
+    async def start(self) -> None:
+        """Bind every listener and start serving; fills in ``urls``."""
+        if self._started:
+            raise RuntimeError("emulator already started")
+        self._started = True
+        self._stop = asyncio.Event()
+        xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp = self._config
+        xmlrpc_unix = os.path.abspath(xmlrpc_unix) if xmlrpc_unix else None  # noqa: ASYNC240
+        sxp_unix = os.path.abspath(sxp_unix) if sxp_unix else None  # noqa: ASYNC240
+        tls = self._ssl_context()
+        dispatcher = XmlRpcDispatcher(self.host)
+        try:
+            if xmlrpc_unix:
+                sock = _bind_unix(xmlrpc_unix)
+                self._socket_files.append(xmlrpc_unix)
+                await self._serve_xmlrpc(dispatcher, sock, unix=True, tls=None)
+                self._add_url("xmlrpc", f"httpu://{xmlrpc_unix}")
+            if xmlrpc_tcp:
+                sock = _bind_tcp(xmlrpc_tcp)
+                await self._serve_xmlrpc(dispatcher, sock, unix=False, tls=tls)
+                self._add_url("xmlrpc", _tcp_url(sock, tls is not None))
+            if sxp_unix:
+                sock = _bind_unix(sxp_unix)
+                self._socket_files.append(sxp_unix)
+                await self._serve_sxp(sock, unix=True, tls=None)
+                self._add_url("sxp", f"unix://{sxp_unix}")
+            if sxp_tcp:
+                sock = _bind_tcp(sxp_tcp)
+                await self._serve_sxp(sock, unix=False, tls=tls)
+                self._add_url("sxp", _tcp_url(sock, tls is not None))
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _add_url(self, kind: str, url: str) -> None:
+        self.urls.append(url)
+        if kind == "xmlrpc" and self.xmlrpc_url is None:
+            self.xmlrpc_url = url
+        if kind == "sxp" and self.sxp_url is None:
+            self.sxp_url = url
+
+    async def _serve_xmlrpc(
+        self,
+        dispatcher: XmlRpcDispatcher,
+        sock: socket.socket,
+        *,
+        unix: bool,
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        assert self._stop is not None
+        app = make_xmlrpc_app(dispatcher, self.faults, self._stop, unix=unix)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.SockSite(runner, sock, ssl_context=tls)
+        await site.start()
+
+    async def _serve_sxp(
+        self, sock: socket.socket, *, unix: bool, tls: ssl.SSLContext | None
+    ) -> None:
+        from aioxend.emulator._sxp import SxpServer
+
+        assert self._stop is not None
+        port = 8080 if unix else sock.getsockname()[1]
+        handler = SxpServer(self.host, self.faults, self._stop, port=port, tls=tls is not None)
+        if unix:
+            server = await asyncio.start_unix_server(handler.handle, sock=sock)
+        else:
+            server = await asyncio.start_server(handler.handle, sock=sock, ssl=tls)
+        self._servers.append(server)
+
+    async def stop(self) -> None:
+        """Stop serving, close every connection and remove the socket files."""
+        if self._stop is not None:
+            self._stop.set()
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        self._servers.clear()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+        for path in self._socket_files:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._socket_files.clear()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @classmethod
+    @contextlib.contextmanager
+    def in_thread(cls, **kwargs: Any) -> Iterator[Emulator]:
+        """Run an emulator on its own event loop in a background thread.
+
+        For synchronous code, trio tests and examples. ``emu.host`` and ``emu.faults``
+        are safe to use from the calling thread (both lock internally).
+        """
+        emu = cls(**kwargs)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(emu.start())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(emu.stop())
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        thread = threading.Thread(target=run, name="aioxend-emulator", daemon=True)
+        thread.start()
+        ready.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        try:
+            yield emu
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=15)
