@@ -1,0 +1,388 @@
+"""Typed records built from xend's S-expressions, whichever protocol brought them.
+
+Each record has a ``from_sxp(expr)`` class method taking the expression as
+``aioxend.sxp.loads`` returns it for the legacy HTTP protocol, or as
+``aioxend.sxp.from_xmlrpc`` returns it for XML-RPC; both give the same record. Keys
+the record does not know stay available in its ``sxp`` (or ``raw``) field, a key that
+is missing gives ``None``, and neither is ever an error. A value that is present but is
+not what the key promises (``(memory lots)``) raises ``aioxend.sxp.SXPValueError``, a
+``ProtocolError`` and a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+from aioxend import sxp
+from aioxend.errors import ProtocolError
+from aioxend.sxp import Expr
+
+__all__ = ["Device", "DomainInfo", "DomainState", "NodeInfo", "PowerState", "VcpuInfo"]
+
+
+def _record(expr: object, what: str) -> list[Expr]:
+    """``expr`` as a non-empty list with an atom head, or a ``ProtocolError``."""
+    if isinstance(expr, list) and expr and isinstance(expr[0], str):
+        return expr
+    raise ProtocolError(f"expected a {what} record, got {type(expr).__name__}: {expr!r:.80}")
+
+
+def _int_like(text: str | None) -> int | None:
+    """An integer, also from an integral float such as ``1.0`` (xend 3.0's cpu_weight)."""
+    if text is None:
+        return None
+    try:
+        return sxp.as_int(text)
+    except sxp.SXPValueError:
+        number = sxp.as_float(text)
+        if number.is_integer():
+            return int(number)
+        raise sxp.SXPValueError(f"not an integer: {text!r:.80}") from None
+
+
+def _uuid(text: str | None) -> uuid.UUID | None:
+    if text is None or not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise sxp.SXPValueError(f"not a UUID: {text!r:.80}") from None
+
+
+class DomainState(enum.Flag):
+    """The six-letter ``state`` of a running domain (``r-b---`` style), as flags."""
+
+    NONE = 0
+    RUNNING = enum.auto()
+    BLOCKED = enum.auto()
+    PAUSED = enum.auto()
+    SHUTDOWN = enum.auto()
+    CRASHED = enum.auto()
+    DYING = enum.auto()
+
+    @classmethod
+    def from_string(cls, text: str | None) -> DomainState:
+        """Flags from the letters ``r b p s c d`` (dashes and unknown letters ignored)."""
+        state = cls.NONE
+        for char in text or "":
+            flag = _STATE_LETTERS.get(char)
+            if flag is not None:
+                state |= flag
+        return state
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> DomainState:
+        """The flags of a domain record's ``(state ...)``; ``NONE`` when absent."""
+        record = _record(expr, "domain")
+        return cls.from_string(sxp.value(record, f"{record[0]}/state"))
+
+    @property
+    def letters(self) -> str:
+        """The six-character form xm shows, e.g. ``-b----``."""
+        return "".join(letter if flag in self else "-" for letter, flag in _STATE_LETTERS.items())
+
+
+_STATE_LETTERS = {
+    "r": DomainState.RUNNING,
+    "b": DomainState.BLOCKED,
+    "p": DomainState.PAUSED,
+    "s": DomainState.SHUTDOWN,
+    "c": DomainState.CRASHED,
+    "d": DomainState.DYING,
+}
+_STATE_WORDS = {
+    DomainState.RUNNING: "running",
+    DomainState.BLOCKED: "blocked",
+    DomainState.PAUSED: "paused",
+    DomainState.SHUTDOWN: "shutdown",
+    DomainState.CRASHED: "crashed",
+    DomainState.DYING: "dying",
+}
+
+
+class PowerState(enum.IntEnum):
+    """The Xen-API power state in a record's ``(status N)`` (reference section 4.4)."""
+
+    HALTED = 0
+    PAUSED = 1
+    RUNNING = 2
+    SUSPENDED = 3
+    SHUTTINGDOWN = 4
+    CRASHED = 5
+    UNKNOWN = 6
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> PowerState | None:
+        """The power state of a domain record; ``None`` when it has no ``status``.
+
+        A number outside 0..6 gives ``UNKNOWN``.
+        """
+        record = _record(expr, "domain")
+        status = sxp.as_int(sxp.value(record, f"{record[0]}/status"))
+        if status is None:
+            return None
+        return cls(status) if 0 <= status <= 6 else cls.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One ``(device (<class> ...))`` entry of a domain record.
+
+    ``kind`` is the device class (``vbd``, ``tap``, ``tap2``, ``vif``, ``vfb``,
+    ``console``, ``pci``...). The main fields are read for every class and are ``None``
+    where the class has no such key; everything else is in ``sxp``.
+    """
+
+    kind: str
+    uname: str | None = None
+    dev: str | None = None
+    mode: str | None = None
+    mac: str | None = None
+    bridge: str | None = None
+    script: str | None = None
+    ip: str | None = None
+    model: str | None = None
+    uuid: str | None = None
+    sxp: list[Expr] = field(default_factory=list, hash=False, repr=False)
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> Device:
+        """A device from ``(device (vbd ...))`` or from the inner ``(vbd ...)``."""
+        record = _record(expr, "device")
+        if record[0] == "device" and len(record) > 1 and isinstance(record[1], list):
+            record = _record(record[1], "device")
+        kind = record[0]
+        assert isinstance(kind, str)
+
+        def get(key: str) -> str | None:
+            return sxp.value(record, f"{kind}/{key}")
+
+        return cls(
+            kind=kind,
+            uname=get("uname"),
+            dev=get("dev"),
+            mode=get("mode"),
+            mac=get("mac"),
+            bridge=get("bridge"),
+            script=get("script"),
+            ip=get("ip"),
+            model=get("model"),
+            uuid=get("uuid"),
+            sxp=record,
+        )
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """Any key of the device's configuration, as text."""
+        return sxp.value(self.sxp, f"{self.kind}/{key}", default)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainInfo:
+    """A domain record (``xend.domain``, ``GET /xend/domain/<name>``), typed.
+
+    Memory is in MiB, times in seconds. ``domid`` is ``None`` for a halted (managed but
+    not running) domain. ``state_string`` is the six letters, ``"------"`` when the
+    record has none. ``image`` is the image kind (``linux`` or ``hvm``).
+    """
+
+    name: str
+    domid: int | None = None
+    uuid: uuid.UUID | None = None
+    memory: int | None = None
+    maxmem: int | None = None
+    vcpus: int | None = None
+    online_vcpus: int | None = None
+    state: DomainState = DomainState.NONE
+    state_string: str = "------"
+    power_state: PowerState | None = None
+    cpu_time: float | None = None
+    start_time: float | None = None
+    image: str | None = None
+    kernel: str | None = None
+    ramdisk: str | None = None
+    args: str | None = None
+    bootloader: str | None = None
+    devices: tuple[Device, ...] = ()
+    cpu_weight: int | None = None
+    cpu_cap: int | None = None
+    on_poweroff: str | None = None
+    on_reboot: str | None = None
+    on_crash: str | None = None
+    sxp: list[Expr] = field(default_factory=list, hash=False, repr=False)
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> DomainInfo:
+        """Read a ``(domain ...)`` record (a ``(vm ...)`` config reads the same way)."""
+        record = _record(expr, "domain")
+        tag = record[0]
+        assert isinstance(tag, str)
+
+        def get(path: str) -> str | None:
+            return sxp.value(record, f"{tag}/{path}")
+
+        image_node = sxp.lookup(record, f"{tag}/image")
+        image = None
+        if image_node is not None and len(image_node) > 1 and isinstance(image_node[1], list):
+            head = image_node[1][0] if image_node[1] else None
+            image = head if isinstance(head, str) else None
+        state_string = get("state")
+        return cls(
+            name=get("name") or "",
+            domid=sxp.as_int(get("domid")),
+            uuid=_uuid(get("uuid")),
+            memory=_int_like(get("memory")),
+            maxmem=_int_like(get("maxmem")),
+            vcpus=sxp.as_int(get("vcpus")),
+            online_vcpus=sxp.as_int(get("online_vcpus")),
+            state=DomainState.from_string(state_string),
+            state_string=state_string or "------",
+            power_state=PowerState.from_sxp(record),
+            cpu_time=sxp.as_float(get("cpu_time")),
+            start_time=sxp.as_float(get("start_time")),
+            image=image,
+            kernel=get(f"image/{image}/kernel") if image else None,
+            ramdisk=get(f"image/{image}/ramdisk") if image else None,
+            args=get(f"image/{image}/args") if image else None,
+            bootloader=get("bootloader"),
+            devices=tuple(Device.from_sxp(d) for d in sxp.children(record, "device")),
+            cpu_weight=_int_like(get("cpu_weight")),
+            cpu_cap=_int_like(get("cpu_cap")),
+            on_poweroff=get("on_poweroff"),
+            on_reboot=get("on_reboot"),
+            on_crash=get("on_crash"),
+            sxp=record,
+        )
+
+    @property
+    def state_name(self) -> str:
+        """The word ``xm domstate`` prints: the first of running, blocked, paused,
+        shutdown, crashed, dying whose letter is set, else ``no state``."""
+        for flag, word in _STATE_WORDS.items():
+            if flag in self.state:
+                return word
+        return "no state"
+
+
+def _pairs(expr: object) -> list[list[Expr]]:
+    """The ``[key, value...]`` entries of ``(node ...)`` or of XML-RPC's headless list."""
+    if not isinstance(expr, list):
+        raise ProtocolError(f"expected a node record, got {type(expr).__name__}: {expr!r:.80}")
+    items = expr[1:] if expr and isinstance(expr[0], str) else expr
+    return [item for item in items if isinstance(item, list) and item and isinstance(item[0], str)]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """The host description of ``xend.node.info`` / ``GET /xend/node`` (section 1.4).
+
+    Memory is in MiB, ``cpu_mhz`` in MHz. ``raw`` maps every key to its text (a list
+    value is given in SXP text), so keys not listed here are still at hand.
+    """
+
+    host: str | None = None
+    release: str | None = None
+    version: str | None = None
+    machine: str | None = None
+    nr_cpus: int | None = None
+    nr_nodes: int | None = None
+    cores_per_socket: int | None = None
+    threads_per_core: int | None = None
+    cpu_mhz: int | None = None
+    total_memory: int | None = None
+    free_memory: int | None = None
+    xen_major: int | None = None
+    xen_minor: int | None = None
+    xen_extra: str | None = None
+    xen_caps: str | None = None
+    xen_scheduler: str | None = None
+    xend_config_format: int | None = None
+    raw: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> NodeInfo:
+        """Read ``(node (system Linux) ...)`` or XML-RPC's ``[['system', 'Linux'], ...]``."""
+        raw: dict[str, str] = {}
+        for item in _pairs(expr):
+            key = item[0]
+            assert isinstance(key, str)
+            if key in raw:
+                continue
+            rest = item[1:]
+            if len(rest) == 1 and isinstance(rest[0], str):
+                raw[key] = rest[0]
+            else:
+                raw[key] = " ".join(sxp.dumps(part) for part in rest)
+        get = raw.get
+        return cls(
+            host=get("host"),
+            release=get("release"),
+            version=get("version"),
+            machine=get("machine"),
+            nr_cpus=sxp.as_int(get("nr_cpus")),
+            nr_nodes=sxp.as_int(get("nr_nodes")),
+            cores_per_socket=sxp.as_int(get("cores_per_socket")),
+            threads_per_core=sxp.as_int(get("threads_per_core")),
+            cpu_mhz=_int_like(get("cpu_mhz")),
+            total_memory=_int_like(get("total_memory")),
+            free_memory=_int_like(get("free_memory")),
+            xen_major=sxp.as_int(get("xen_major")),
+            xen_minor=sxp.as_int(get("xen_minor")),
+            xen_extra=get("xen_extra"),
+            xen_caps=get("xen_caps"),
+            xen_scheduler=get("xen_scheduler"),
+            xend_config_format=sxp.as_int(get("xend_config_format")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuInfo:
+    """One virtual CPU from ``getVCPUInfo`` (``xm vcpu-list``).
+
+    ``cpu`` is the physical CPU it last ran on, ``cpumap`` the CPUs it may run on,
+    ``cpu_time`` seconds. Flags are ``None`` when the entry lacks them.
+    """
+
+    number: int | None = None
+    online: bool | None = None
+    blocked: bool | None = None
+    running: bool | None = None
+    cpu_time: float | None = None
+    cpu: int | None = None
+    cpumap: tuple[int, ...] = ()
+    sxp: list[Expr] = field(default_factory=list, hash=False, repr=False)
+
+    @classmethod
+    def from_sxp(cls, expr: object) -> VcpuInfo:
+        """Read one ``(vcpu (number 0) (online 1) ... (cpumap (0 1)))`` entry."""
+        record = _record(expr, "vcpu")
+        tag = record[0]
+
+        def get(key: str) -> str | None:
+            return sxp.value(record, f"{tag}/{key}")
+
+        cpumap: tuple[int, ...] = ()
+        node = sxp.lookup(record, f"{tag}/cpumap")
+        if node is not None:
+            entries = node[1] if len(node) == 2 and isinstance(node[1], list) else node[1:]
+            cpumap = tuple(sxp.as_int(entry) for entry in entries)
+        return cls(
+            number=sxp.as_int(get("number")),
+            online=sxp.as_bool(get("online")),
+            blocked=sxp.as_bool(get("blocked")),
+            running=sxp.as_bool(get("running")),
+            cpu_time=sxp.as_float(get("cpu_time")),
+            cpu=sxp.as_int(get("cpu")),
+            cpumap=cpumap,
+            sxp=record,
+        )
+
+    @classmethod
+    def list_from_sxp(cls, expr: object) -> list[VcpuInfo]:
+        """Every VCPU of a ``getVCPUInfo`` answer, ``(domain (domid) (name) (vcpu ...)...)``,
+        or of the older bare list of ``(vcpu ...)`` entries."""
+        if not isinstance(expr, list):
+            raise ProtocolError(f"expected a VCPU list, got {type(expr).__name__}: {expr!r:.80}")
+        return [cls.from_sxp(entry) for entry in sxp.children(expr, "vcpu")]
