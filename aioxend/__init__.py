@@ -1,5 +1,6 @@
 """aioxend: an async client SDK for the Xen management daemon, xend."""
 
+from aioxend.client import XendClient, connect
 from aioxend.errors import (
     ConnectError,
     ConnectTimeout,
@@ -24,12 +25,20 @@ from aioxend.errors import (
     XendError,
 )
 from aioxend.fleet import Fleet, FleetResults, HostResult
+from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
+from aioxend.protocols import Credit2Params, CreditParams, DeviceRef, PciDevice, SedfParams
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConnectError",
     "ConnectTimeout",
+    "Credit2Params",
+    "CreditParams",
+    "Device",
+    "DeviceRef",
+    "DomainInfo",
+    "DomainState",
     "Fault",
     "Fleet",
     "FleetResults",
@@ -40,17 +49,24 @@ __all__ = [
     "LimitExceeded",
     "LocalProtocolError",
     "MethodNotSupported",
+    "NodeInfo",
     "OperationFailed",
+    "PciDevice",
     "PoolTimeout",
+    "PowerState",
     "ProtocolError",
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
+    "SedfParams",
     "Timeout",
     "TransportError",
     "UnsupportedOperation",
+    "VcpuInfo",
     "WriteError",
     "WriteTimeout",
+    "XendClient",
     "XendError",
     "__version__",
+    "connect",
 ]

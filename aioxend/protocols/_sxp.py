@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import anyio
 
@@ -292,7 +292,7 @@ def _fault_in(text: str, label: str, dom: str | None) -> Fault | None:
     return fault_for(int(match.group(1)), match.group(3), method=label, dom=dom)
 
 
-def _xend_err(value: list[object], label: str, dom: str | None) -> Fault:
+def _xend_err(value: Sequence[object], label: str, dom: str | None) -> Fault:
     message = " ".join(str(part) for part in value[1:]) if len(value) > 1 else "xend error"
     return _fault_in(message, label, dom) or OperationFailed(2, message, method=label, dom=dom)
 
