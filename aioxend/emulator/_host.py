@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aioxend.emulator._errors import VmError, XendError, XendInvalidDomain
-from aioxend.emulator._py2 import Long
+from aioxend.emulator._py2 import Long, type_name
 
 __all__ = [
     "CRASHED",
@@ -584,6 +584,11 @@ class Host:
         for dom in self.managed.values():
             if dom.name == domid:
                 return dom
+        if domid is None or isinstance(domid, (list, dict)):
+            # Python 2's int() on these raised TypeError, which xend did not catch
+            raise TypeError(
+                f"int() argument must be a string or a number, not '{type_name(domid)}'"
+            )
         try:
             number = int(domid)  # type: ignore[call-overload]
         except (ValueError, TypeError):
