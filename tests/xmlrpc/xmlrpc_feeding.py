@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +25,7 @@ def random_cuts(data: bytes, rng: random.Random, pieces: int = 8) -> list[bytes]
     """``data`` split at up to ``pieces - 1`` random places (empty chunks included)."""
     cuts = sorted(rng.randint(0, len(data)) for _ in range(pieces - 1))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def outcome(chunks: Iterable[bytes], limits: Limits | None = None) -> Outcome:

@@ -1,0 +1,220 @@
+"""Encoder tests: what goes on the wire, what the standard library reads back, and refusals."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import xmlrpc.client
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+
+from aioxend.errors import Fault, InvalidDomain, LocalProtocolError, ProtocolError
+from aioxend.xmlrpc import dumps, loads
+
+
+def stdlib_loads(data: bytes) -> tuple[tuple[Any, ...], str | None]:
+    return xmlrpc.client.loads(data, use_builtin_types=True)
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Name(str):
+    pass
+
+
+SAMPLES: list[tuple[str, Any, Any]] = [
+    ("str", "guest-1", "guest-1"),
+    ("markup characters", "a<b>&c]]>", "a<b>&c]]>"),
+    ("empty str", "", ""),
+    ("unicode", "d\u00e9j\u00e0 \u65e5\u672c \U0001f600", "d\u00e9j\u00e0 \u65e5\u672c \U0001f600"),
+    ("tab and newline", "a\tb\nc", "a\tb\nc"),
+    ("int", 7, 7),
+    ("int32 edges", [2**31 - 1, -(2**31)], [2**31 - 1, -(2**31)]),
+    ("i8 edges", [2**31, 2**63 - 1, -(2**63)], [2**31, 2**63 - 1, -(2**63)]),
+    ("bool", [True, False], [True, False]),
+    ("float", [1.5, -0.0, 1e300, 5e-324], [1.5, -0.0, 1e300, 5e-324]),
+    ("None", None, None),
+    ("bytes", b"\x00\xffbinary", b"\x00\xffbinary"),
+    ("bytearray", bytearray(b"ab"), b"ab"),
+    ("memoryview", memoryview(b"cd"), b"cd"),
+    (
+        "datetime",
+        datetime.datetime(2024, 2, 29, 23, 59, 59),
+        datetime.datetime(2024, 2, 29, 23, 59, 59),
+    ),
+    ("early year", datetime.datetime(987, 1, 2, 3, 4, 5), datetime.datetime(987, 1, 2, 3, 4, 5)),
+    ("tuple", (1, "a"), [1, "a"]),
+    (
+        "nested",
+        ["domain", ["domid", 1], ["cpus", [[], []]]],
+        ["domain", ["domid", 1], ["cpus", [[], []]]],
+    ),
+    (
+        "struct",
+        {"weight": 256, "cap": 0, "a&b": {"c": []}},
+        {"weight": 256, "cap": 0, "a&b": {"c": []}},
+    ),
+    ("mapping", OrderedDict(a=1), {"a": 1}),
+    ("int enum", Color.RED, 1),
+    ("str subclass", Name("x"), "x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(v, e) for _, v, e in SAMPLES], ids=[n for n, _, _ in SAMPLES]
+)
+def test_round_trip_through_both_decoders(value: Any, expected: Any) -> None:
+    body = dumps((value,), "xend.echo")
+    assert loads(body) == ((expected,), "xend.echo")
+    assert stdlib_loads(body) == ((expected,), "xend.echo")
+    response = dumps((value,), methodresponse=True)
+    assert loads(response) == ((expected,), None)
+    assert stdlib_loads(response) == ((expected,), None)
+
+
+def test_carriage_return_goes_as_a_reference() -> None:
+    body = dumps(("a\rb\r\nc",), "m")
+    assert b"a&#13;b&#13;\nc" in body
+    assert loads(body) == (("a\rb\r\nc",), "m")
+    assert stdlib_loads(body) == (("a\rb\r\nc",), "m")
+
+
+def test_ints_pick_the_narrowest_type() -> None:
+    assert b"<int>2147483647</int>" in dumps((2**31 - 1,), "m")
+    assert b"<i8>2147483648</i8>" in dumps((2**31,), "m")
+    assert b"<i8>-2147483649</i8>" in dumps((-(2**31) - 1,), "m")
+
+
+def test_output_is_utf8_with_a_declaration() -> None:
+    body = dumps(("\u00e9",), "m")
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert "\u00e9".encode() in body
+
+
+def test_nil_is_sent_as_nil() -> None:
+    assert b"<nil/>" in dumps((None,), "m")
+
+
+def test_fault_response() -> None:
+    body = dumps(Fault(3, "guest-9"))
+    with pytest.raises(InvalidDomain) as info:
+        loads(body)
+    assert (info.value.code, info.value.string) == (3, "guest-9")
+    with pytest.raises(xmlrpc.client.Fault) as std:
+        stdlib_loads(body)
+    assert (std.value.faultCode, std.value.faultString) == (3, "guest-9")
+
+
+def test_fault_with_a_list_string() -> None:
+    body = dumps(Fault(2, ["POOL_BAD_STATE", "busy"]))
+    with pytest.raises(Fault) as info:
+        loads(body)
+    assert info.value.string == ["POOL_BAD_STATE", "busy"]
+
+
+def recursive_list() -> list[Any]:
+    value: list[Any] = [1]
+    value.append([value])
+    return value
+
+
+def recursive_dict() -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    value["self"] = value
+    return value
+
+
+def deep(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+REFUSED: list[tuple[str, tuple[Any, ...], str, str]] = [
+    ("nul", ({"disks": ["a", "b", "c\x00"]},), "params[0]['disks'][2]", "U+0000"),
+    ("escape char", ("ok", "\x1b[0m"), "params[1]", "U+001B"),
+    ("lone surrogate", (["\ud800"],), "params[0][0]", "U+D800"),
+    ("fffe", ("\ufffe",), "params[0]", "U+FFFE"),
+    ("control in key", ({"a\x01": 1},), "params[0]['a\\x01']", "U+0001"),
+    ("int beyond 64 bits", ([1, 2**63],), "params[0][1]", "64 bits"),
+    ("negative beyond 64 bits", (-(2**63) - 1,), "params[0]", "64 bits"),
+    ("nan", ({"x": float("nan")},), "params[0]['x']", "non-finite"),
+    ("inf", (float("inf"),), "params[0]", "non-finite"),
+    ("int key", ({1: "a"},), "params[0]", "not a str"),
+    ("tuple key", ({"ok": {(1,): 2}},), "params[0]['ok']", "not a str"),
+    ("object", ([object()],), "params[0][0]", "object"),
+    ("set", ({1},), "params[0]", "set"),
+    (
+        "aware datetime",
+        (datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),),
+        "params[0]",
+        "timezone",
+    ),
+    ("recursive list", (recursive_list(),), "params[0][1][0]", "recursive"),
+    ("recursive dict", (recursive_dict(),), "params[0]['self']", "recursive"),
+    ("too deep", (deep(300),), "params[0]", "deeper than 256"),
+]
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "reason"),
+    [(p, w, r) for _, p, w, r in REFUSED],
+    ids=[n for n, _, _, _ in REFUSED],
+)
+def test_refusals_name_the_path(params: tuple[Any, ...], path: str, reason: str) -> None:
+    for kwargs in ({"methodname": "m"}, {"methodresponse": True}):
+        if kwargs.get("methodresponse") and len(params) != 1:
+            continue
+        with pytest.raises(LocalProtocolError) as info:
+            dumps(params, **kwargs)
+        message = str(info.value)
+        assert path in message
+        assert reason in message
+        assert isinstance(info.value, ValueError)
+        assert isinstance(info.value, ProtocolError)
+
+
+def test_none_refused_without_allow_none() -> None:
+    with pytest.raises(LocalProtocolError, match=r"params\[0\]\['a'\]"):
+        dumps(({"a": None},), "m", allow_none=False)
+    assert b"<nil/>" in dumps((None,), "m", allow_none=True)
+
+
+def test_depth_at_the_limit_is_encoded() -> None:
+    body = dumps((deep(255),), "m")
+    assert loads(body) == ((deep(255),), "m")
+
+
+def test_shared_but_not_recursive_containers_are_fine() -> None:
+    shared = [1, 2]
+    assert loads(dumps(([shared, shared],), "m")) == (([[1, 2], [1, 2]],), "m")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        (([1],), {}),  # neither a methodname nor methodresponse
+        (([1],), {"methodname": "m"}),  # params not a tuple
+        (((1, 2),), {"methodresponse": True}),  # a response carries one param
+        (((1,),), {"methodresponse": True, "methodname": "m"}),
+        (((1,),), {"methodname": ""}),
+        (((1,),), {"methodname": "a\x00b"}),
+        ((Fault(1, "x"),), {"methodname": "m"}),
+        ((Fault(True, "x"),), {}),
+        ((Fault(1, "x\x00"),), {}),
+    ],
+)
+def test_misuse_is_a_local_protocol_error(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    with pytest.raises(LocalProtocolError):
+        dumps(*args, **kwargs)
+
+
+def test_method_name_is_escaped() -> None:
+    body = dumps((), "a&b")
+    assert loads(body) == ((), "a&b")
+    assert stdlib_loads(body) == ((), "a&b")
