@@ -149,7 +149,8 @@ class SxpBackend(Backend):
     ) -> tuple[int, object, str | None]:
         """One legacy request; returns the status, the first expression of the body (or
         its text for ``text``; ``None`` when empty) and the ``Location`` header."""
-        headers = [("Accept", "application/sxp")]
+        # xend's SXP server closes after each answer unless asked to keep the connection.
+        headers = [("Accept", "application/sxp"), ("Connection", "keep-alive")]
         body = b""
         target = path
         if verb == "GET":
