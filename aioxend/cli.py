@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO, TypeVar
 
 import aioxend
 from aioxend import errors, sxp
-from aioxend.client import XendClient
+from aioxend.client import XendClient, connect
 from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
 
 __all__ = ["EXIT_CODES", "format_domain_table", "main", "parse_cpus"]
@@ -509,7 +509,7 @@ async def _run_demo(args: argparse.Namespace, out: TextIO) -> None:
     options = _connect_options(args)
     if args.url is not None:
         _heading(out, f"aioxend demo against {args.url}")
-        async with aioxend.connect(args.url, **options) as client:
+        async with connect(args.url, **options) as client:
             await _demo_one(client, out, args.guest)
         return
 
@@ -523,15 +523,15 @@ async def _run_demo(args: argparse.Namespace, out: TextIO) -> None:
             out.write(f"XML-RPC endpoint: {emu.xmlrpc_url}\nSXP/HTTP endpoint: {emu.sxp_url}\n")
             _heading(out, "1. XML-RPC (the protocol xm used)")
             options["protocol"] = "xmlrpc"
-            async with aioxend.connect(emu.xmlrpc_url, **options) as client:
+            async with connect(emu.xmlrpc_url, **options) as client:
                 await _demo_one(client, out, args.guest)
             _heading(out, "2. The legacy S-expression/HTTP protocol")
             options["protocol"] = "sxp"
-            async with aioxend.connect(emu.sxp_url, **options) as client:
+            async with connect(emu.sxp_url, **options) as client:
                 await _demo_one(client, out, args.guest)
             _heading(out, "3. protocol='auto' falls back to SXP when XML-RPC is not spoken")
             options["protocol"] = "auto"
-            async with aioxend.connect(emu.sxp_url, **options) as client:
+            async with connect(emu.sxp_url, **options) as client:
                 names = await client.domain_names()
                 out.write(f"{client.url} -> protocol {client.protocol!r}: {', '.join(names)}\n")
     _heading(out, "done")
@@ -790,7 +790,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> None:
     if args.command == "demo":
         await _run_demo(args, out)
         return
-    async with aioxend.connect(args.url, **_connect_options(args)) as client:
+    async with connect(args.url, **_connect_options(args)) as client:
         await args.handler(client, args, out)
 
 

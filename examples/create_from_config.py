@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import pathlib
-import tempfile
 
 import aioxend
 from aioxend import sxp
@@ -45,7 +44,8 @@ async def create(url: str, config: str, keep: bool) -> None:
         full = await client.domain(dom.name)
         print(f"state {full.state_string}, kernel {full.kernel}")
         for device in full.devices:
-            print(f"  device {device.dev_class}: {device}")
+            fields = (device.dev, device.uname, device.mode, device.mac, device.bridge)
+            print(f"  device {device.kind}: {', '.join(f for f in fields if f)}")
         print(sxp.dumps(full.sxp, pretty=True))
         if not keep:
             await client.destroy(dom.name)
@@ -62,9 +62,8 @@ async def main() -> None:
     if args.url is not None:
         await create(args.url, config, args.keep)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Emulator(domains=0, xmlrpc_unix=f"{tmp}/xmlrpc.sock") as emu:
-            await create(emu.xmlrpc_url, config, args.keep)
+    async with Emulator(domains=0, xmlrpc_tcp="127.0.0.1:0") as emu:
+        await create(emu.urls[0], config, args.keep)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 ``aioxend.Fleet`` runs one operation on every host, at most ``--concurrency`` at a time,
 each within its own deadline, and hands back one result per host: a dead host is a line
 in the report, never the end of the run. With no URL, eight emulators are started on
-temporary UNIX sockets, and two URLs that lead nowhere are added to show the errors.
+loopback TCP ports, and two URLs that lead nowhere are added to show the errors.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
 
 import aioxend
@@ -66,16 +64,14 @@ async def main() -> None:
     if args.urls:
         await poll(args.urls, args.concurrency, args.timeout)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        async with contextlib.AsyncExitStack() as stack:
-            urls = []
-            for i in range(8):
-                path = os.path.join(tmp, f"host{i}.sock")
-                emu = Emulator(domains=1 + i % 3, seed=i, xmlrpc_unix=path)
-                urls.append((await stack.enter_async_context(emu)).xmlrpc_url)
-            urls.append(f"httpu://{tmp}/no-such-host.sock")
-            urls.append("http://127.0.0.1:9/")  # the discard port: refused on loopback
-            await poll(urls, args.concurrency, args.timeout)
+    async with contextlib.AsyncExitStack() as stack:
+        urls = []
+        for i in range(8):
+            emu = Emulator(domains=1 + i % 3, seed=i, xmlrpc_tcp="127.0.0.1:0")
+            urls.extend((await stack.enter_async_context(emu)).urls)
+        urls.append("httpu:///nonexistent/aioxend-example/xmlrpc.sock")  # no such socket
+        urls.append("http://127.0.0.1:9/")  # the discard port: nothing listens on loopback
+        await poll(urls, args.concurrency, args.timeout)
 
 
 if __name__ == "__main__":

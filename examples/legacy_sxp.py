@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 
 import aioxend
 from aioxend import sxp
@@ -53,9 +52,8 @@ async def main() -> None:
     if url is not None:
         await tour(url)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Emulator(domains=2, sxp_unix=f"{tmp}/xend-socket") as emu:
-            await tour(emu.sxp_url)
+    async with Emulator(domains=2, sxp_tcp="127.0.0.1:0") as emu:
+        await tour(emu.urls[0])
 
 
 if __name__ == "__main__":

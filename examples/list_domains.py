@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 
 import aioxend
 from aioxend.emulator import Emulator
@@ -36,9 +35,8 @@ async def main() -> None:
     if url is not None:
         await show(url)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Emulator(domains=4, xmlrpc_unix=f"{tmp}/xmlrpc.sock") as emu:
-            await show(emu.xmlrpc_url)
+    async with Emulator(domains=4, xmlrpc_tcp="127.0.0.1:0") as emu:
+        await show(emu.urls[0])
 
 
 if __name__ == "__main__":

@@ -46,9 +46,10 @@ async def main() -> None:
     if args.url is not None:
         await pause_and_resume(args.url, args.domain)
         return
+    # An emulator on a temporary UNIX socket, as xend's own listener would be.
     with tempfile.TemporaryDirectory() as tmp:
         async with Emulator(domains=2, xmlrpc_unix=f"{tmp}/xmlrpc.sock") as emu:
-            await pause_and_resume(emu.xmlrpc_url, args.domain)
+            await pause_and_resume(emu.urls[0], args.domain)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import tempfile
 
 import aioxend
 from aioxend.emulator import Emulator
@@ -62,14 +61,13 @@ async def main() -> None:
     if args.url is not None:
         await watch(args.url, args.iterations, args.interval)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        async with Emulator(domains=2, xmlrpc_unix=f"{tmp}/xmlrpc.sock") as emu:
-            churner = asyncio.create_task(churn(emu.xmlrpc_url, args.interval))
-            changes = await watch(emu.xmlrpc_url, args.iterations, args.interval)
-            churner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await churner  # re-raises what the churner hit, if anything
-            print(f"{changes} transitions seen")
+    async with Emulator(domains=2, xmlrpc_tcp="127.0.0.1:0") as emu:
+        churner = asyncio.create_task(churn(emu.urls[0], args.interval))
+        changes = await watch(emu.urls[0], args.iterations, args.interval)
+        churner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await churner  # re-raises what the churner hit, if anything
+        print(f"{changes} transitions seen")
 
 
 if __name__ == "__main__":
