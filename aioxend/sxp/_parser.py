@@ -59,6 +59,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 _WS = " \t\n\v\f\r"
+_ESCAPED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 _SEPARATORS = "{}()<>[];"
 
 # Careful tokenizer. Groups: 1 whitespace, 2 comment, 3 "(", 4 ")", 5 quoted string,
@@ -89,6 +90,8 @@ class Parser:
     the decoded text.
     """
 
+    BATCH = 4 * 1024 * 1024
+
     def __init__(self, *, strict: bool = True, limits: Limits | None = None) -> None:
         self.strict = strict
         self.limits = limits if limits is not None else DEFAULT_LIMITS
@@ -102,22 +105,35 @@ class Parser:
         self._waiting_quote: str | None = None
         self._decoder: codecs.IncrementalDecoder | None = None
         self._kind: type | None = None
-        self._from_bytes = False
+        self._escaped = False  # bytes that were not UTF-8 seen: atoms need decode_atom
+        self._pending: list[str] = []
+        self._pending_len = 0
         self._closed = False
 
     def feed(self, data: str | bytes) -> list[Expr]:
-        """Add input; return the top-level expressions it completed (often none)."""
+        """Add input; return the top-level expressions it completed (often none).
+
+        Input is gathered and read in batches of ``BATCH`` characters (and at
+        ``close``), so a body that arrives in small chunks still gets the fast path.
+        """
         if self._closed:
             raise RuntimeError("Parser.feed() after close()")
         text = self._decode(data, final=False)
-        return self._add(text, final=False)
+        if text:
+            self._pending.append(text)
+            self._pending_len += len(text)
+        if self._pending_len >= self.BATCH:
+            return self._process(final=False)
+        return []
 
     def close(self) -> list[Expr]:
         """Signal the end of input; return the remaining expressions or raise if cut short."""
         if self._closed:
             raise RuntimeError("Parser.close() called twice")
         text = self._decode(b"" if self._kind is bytes else "", final=True)
-        out = self._add(text, final=True)
+        if text:
+            self._pending.append(text)
+        out = self._process(final=True)
         self._closed = True
         if self._stack:
             if self.strict:
@@ -131,6 +147,24 @@ class Parser:
 
     # -- internals --------------------------------------------------------------------
 
+    def _process(self, *, final: bool) -> list[Expr]:
+        """Read the gathered input: the fast path when it can, the careful scan otherwise."""
+        text = "".join(self._pending)
+        self._pending = []
+        self._pending_len = 0
+        done: list[Expr] = []
+        if self.strict and not self._escaped and not self._stack and not self._text:
+            # At top level a prefix ending in ')' may be whole expressions; the fast path
+            # says no (odd quotes, unbalanced) when it is not.
+            cut = len(text) if final else text.rfind(")") + 1
+            if cut > 0:
+                values = _fast_loads(text[:cut], self.limits)
+                if values is not None:
+                    done = values
+                    text = text[cut:]
+                    self._base += cut
+        return done + self._add(text, final=final)
+
     def _decode(self, data: str | bytes, *, final: bool) -> str:
         if isinstance(data, str):
             if self._kind is bytes:
@@ -141,12 +175,14 @@ class Parser:
             if self._kind is str:
                 raise TypeError("Parser.feed(): bytes after str")
             self._kind = bytes
-            self._from_bytes = True
             if self._decoder is None:
                 self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
             self._fed += len(data)
             self._check_fed()
-            return self._decoder.decode(bytes(data), final)
+            text = self._decoder.decode(bytes(data), final)
+            if not self._escaped and not text.isascii() and _ESCAPED.search(text):
+                self._escaped = True
+            return text
         else:
             raise TypeError(f"Parser.feed() takes str or bytes, not {type(data).__name__}")
         self._fed += len(text)
@@ -228,12 +264,13 @@ class Parser:
                     raise ProtocolError("syntax error: unexpected ')'", offset=base + pos)
             elif kind == 5:
                 body = text[pos + 1 : end - 1]
-                self._atom(unquote_body(body, strict=strict, offset=base + pos + 1), base + pos)
+                value = unquote_body(body, strict=strict, offset=base + pos + 1, raw=self._escaped)
+                self._atom(value, base + pos)
             elif kind == 6:
                 if end == n and not final:
                     break
                 atom = m.group()
-                self._atom(decode_atom(atom) if self._from_bytes else atom, base + pos)
+                self._atom(decode_atom(atom) if self._escaped else atom, base + pos)
             else:
                 char = text[pos]
                 if char in "\"'":
@@ -243,7 +280,10 @@ class Parser:
                     if strict:
                         raise ProtocolError("unexpected EOF in a string", offset=base + pos)
                     body = text[pos + 1 :]
-                    self._atom(unquote_body(body, strict=False, offset=base + pos + 1), base + pos)
+                    value = unquote_body(
+                        body, strict=False, offset=base + pos + 1, raw=self._escaped
+                    )
+                    self._atom(value, base + pos)
                     end = n
                 else:
                     raise ProtocolError(f"invalid character: code {ord(char)}", offset=base + pos)
@@ -270,20 +310,20 @@ def _shape_table() -> dict[int, int]:
 
 
 # Fast-path tables: classify every character (atom 'a', blank ' ', marker 'q', bad NUL),
-# and keep only the parentheses.
+# and the bytes to delete to keep only the parentheses.
 _SHAPE = _shape_table()
-_PARENS = {code: (code if chr(code) in "()" else ord(" ")) for code in range(128)}
+_NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
 _DECODE = json.JSONDecoder(strict=False).decode
 
 
-def _shallow(parens: str, max_depth: int) -> bool:
+def _shallow(parens: bytes, max_depth: int) -> bool:
     """True when ``parens`` (only '(' and ')') is balanced and nests at most max_depth."""
     depth = 0
     budget = 4 * len(parens) + 64
     while parens:
         if depth >= max_depth:
             return False
-        shorter = parens.replace("()", "")
+        shorter = parens.replace(b"()", b"")
         if len(shorter) == len(parens):
             return False
         budget -= len(shorter)
@@ -308,15 +348,16 @@ def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
         if not len(parts) & 1:
             return None
         contents = parts[1::2]
-        marked = "\x01 ".join(parts[0::2])
+        regions = parts[0::2]
+        marked = "\x01 ".join(regions)
+        # A quote right after an atom character is inside that atom, not a string.
+        if "a" in "".join([region[-1:] for region in regions[:-1]]).translate(_SHAPE):
+            return None
     else:
         marked = text
-    if not marked.isascii():
+    if not marked.isascii() or "\x00" in marked.translate(_SHAPE):
         return None
-    shape = marked.translate(_SHAPE)
-    if "\x00" in shape or "aq" in shape:
-        return None
-    if not _shallow(marked.translate(_PARENS).replace(" ", ""), limits.max_depth):
+    if not _shallow(marked.encode("ascii").translate(None, _NOT_PARENS), limits.max_depth):
         return None
     tokens = marked.replace("(", " ( ").replace(")", " ) ").split()
     if not tokens:
@@ -375,7 +416,7 @@ def loads_all(
         if result is not None:
             return result
     parser = Parser(strict=strict, limits=limits)
-    parser._from_bytes = from_bytes
+    parser._escaped = from_bytes
     parser._kind = str
     out = parser._add(text, final=False)
     out += parser.close()

@@ -106,16 +106,17 @@ def _decode_escapes(text: str, pattern: re.Pattern[str], *, strict: bool, offset
     return _from_bytes(b"".join(out))
 
 
-def unquote_body(body: str, *, strict: bool, offset: int = 0) -> str:
+def unquote_body(body: str, *, strict: bool, offset: int = 0, raw: bool = False) -> str:
     """Decode the inside of a quoted SXP atom (quotes removed) with xend's escapes.
 
     Strict mode raises ``ProtocolError`` on an escape xend's reader would mangle or choke
     on (an unknown letter, ``\\x`` without a hex digit, octal above 255, a trailing
     backslash). Lenient mode keeps such an escape as written, backslash included.
-    ``offset`` is where ``body`` starts in the input, for error messages.
+    ``offset`` is where ``body`` starts in the input, for error messages; ``raw`` says
+    the text holds undecodable bytes as surrogates (see ``decode_atom``).
     """
     if "\\" not in body:
-        return decode_atom(body)
+        return decode_atom(body) if raw else body
     return _decode_escapes(body, _SXP_ESCAPE, strict=strict, offset=offset)
 
 
