@@ -43,6 +43,7 @@ from aioxend import sxp
 from aioxend.errors import (
     Fault,
     HTTPStatusError,
+    InvalidDomain,
     ProtocolError,
     ReadTimeout,
     Timeout,
@@ -659,7 +660,10 @@ class XendClient:
 
     async def get_pause_flag(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> bool:
         """The flag that keeps a domain paused."""
-        return cast(bool, await self._run("get_pause_flag", dom, None, timeout))
+        flag = await self._run("get_pause_flag", dom, None, timeout)
+        if flag is None:  # xend's answer for a domain it does not know
+            raise InvalidDomain(3, dom_text(dom), method="get_pause_flag", dom=dom_text(dom))
+        return cast(bool, flag)
 
     async def shadow_mem_get(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> int:
         """A domain's shadow memory in MiB."""

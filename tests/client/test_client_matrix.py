@@ -330,3 +330,113 @@ async def test_uuid_and_domid_forms(combo: Combo) -> None:
             assert (await client.sched_credit_get(ref)).weight == (
                 await client.sched_credit_get("vm2")
             ).weight
+
+
+async def test_remaining_operations(combo: Combo) -> None:
+    name = f"{combo.tag}-rest"
+    async with combo.client() as client:
+        dom = await client.create(config(name))
+        try:
+            assert await client.device_configure(name, "(vbd (dev xvda) (mode r))", "xvda")
+            with pytest.raises(OperationFailed):
+                await client.sched_credit2_get(name)  # the emulated host runs credit
+            with pytest.raises(OperationFailed):
+                await client.sched_credit2_set(name, weight=300)
+            with pytest.raises(OperationFailed):
+                await client.sched_sedf_set(
+                    name, period=100, slice=10, latency=0, extratime=1, weight=0
+                )
+            if combo.protocol == "xmlrpc":
+                with pytest.raises(OperationFailed, match="memory_dynamic_max"):
+                    await client.set_memory(name, 4096)  # a bad argument
+            else:  # xend's legacy op caps the target at maxmem instead
+                await client.set_memory(name, 4096)
+                assert (await client.domain(name)).memory == 64
+            node = await client.node_info(show_numa=False)
+            assert "numa_info" not in node.raw
+            assert "cpu_topology" not in node.raw
+            assert isinstance(await client.dmesg_clear(), str)
+            if combo.protocol == "sxp":
+                return
+            with pytest.raises(OperationFailed, match="usb disabled"):
+                await client.usb_add(name, "host:1234:5678")
+            with pytest.raises(OperationFailed):
+                await client.usb_del(name, "host:1234:5678")
+            await client.ioport_range_enable(name, 0x3F8, 0x3FF)
+            await client.ioport_range_disable(name, 0x3F8, 0x3FF)
+            await client.shadow_mem_set(name, 4)
+            assert await client.shadow_mem_get(name) == 4
+            assert await client.shadow_control(name, 0) == 0
+            with pytest.raises(InvalidDomain):
+                await client.get_pause_flag("nosuch")
+            assert isinstance(await client.tmem_list(), str)
+            for result in (
+                await client.tmem_freeze(),
+                await client.tmem_thaw(),
+                await client.tmem_flush(pages=10),
+                await client.tmem_set_weight(1, 5),
+                await client.tmem_set_cap(1, 5),
+                await client.tmem_set_compress(1, 1),
+                await client.tmem_destroy(1),
+                await client.tmem_shared_auth(1, str(dom.uuid), 1),
+            ):
+                assert result == 0
+            with pytest.raises(OperationFailed, match="Invalid uuid"):
+                await client.tmem_shared_auth(1, "not-a-uuid", 1)
+            pool = f"{combo.tag}-pool"
+            uuid_text = await client.cpu_pool_new(f"(pool (name_label {pool}) (ncpu 1))")
+            assert uuid.UUID(uuid_text)
+            (entry,) = await client.cpu_pool_list([pool])
+            assert entry[0] == uuid_text
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_start("no-such-pool")
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_cpu_add(pool, 0)  # not started
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_migrate(name, "no-such-pool")
+            await client.cpu_pool_delete(pool)
+            assert await client.cpu_pool_list([pool]) == []
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_create("(pool (name_label Pool-0))")
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_destroy("Pool-0")
+            with pytest.raises(OperationFailed):
+                await client.cpu_pool_cpu_remove("no-such-pool", 0)
+        finally:
+            await client.destroy(name)
+
+
+async def test_same_results_over_both_protocols(urls: Urls) -> None:
+    async with (
+        aioxend.connect(urls.xmlrpc_unix, protocol="xmlrpc") as xml,
+        aioxend.connect(urls.sxp_unix, protocol="sxp") as legacy,
+    ):
+        for full in (False, True):
+            a = await xml.domain("vm2", full=full)
+            b = await legacy.domain("vm2", full=full)
+            assert (a.name, a.domid, a.uuid, a.memory, a.maxmem, a.vcpus, a.state) == (
+                b.name,
+                b.domid,
+                b.uuid,
+                b.memory,
+                b.maxmem,
+                b.vcpus,
+                b.state,
+            )
+            assert a.devices == b.devices
+        assert [d.name for d in await xml.domains("all")] == [
+            d.name for d in await legacy.domains("all")
+        ]
+        assert await xml.domain_names("running") == await legacy.domain_names("running")
+        assert await xml.sched_credit_get("vm2") == await legacy.sched_credit_get("vm2")
+        node_a, node_b = await xml.node_info(), await legacy.node_info()
+        assert (node_a.host, node_a.nr_cpus, node_a.total_memory, node_a.xen_scheduler) == (
+            node_b.host,
+            node_b.nr_cpus,
+            node_b.total_memory,
+            node_b.xen_scheduler,
+        )
+        vcpus_a, vcpus_b = await xml.vcpu_info("vm2"), await legacy.vcpu_info("vm2")
+        assert [(v.number, v.online, v.cpumap) for v in vcpus_a] == [
+            (v.number, v.online, v.cpumap) for v in vcpus_b
+        ]
