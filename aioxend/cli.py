@@ -481,19 +481,23 @@ def _pick_guest(domains: Sequence[DomainInfo], wanted: str | None) -> DomainInfo
 async def _demo_one(client: XendClient, out: TextIO, guest_name: str | None) -> None:
     """The demo's body for one endpoint: list, pause/unpause one guest, a typed error."""
     out.write(f"connected to {client.url} (protocol: {client.protocol})\n")
-    _heading(out, f"[{client.protocol}] xm-style table")
-    domains = await client.domains()
-    out.write("\n".join(format_domain_table(domains)) + "\n")
-    guest = _pick_guest(domains, guest_name)
+
+    async def table() -> list[DomainInfo]:
+        out.write(">>> await client.domains()\n")
+        domains = await client.domains()
+        out.write("\n".join(format_domain_table(domains)) + "\n")
+        return domains
+
+    _heading(out, f"[{client.protocol}] the domains, as xm list showed them")
+    guest = _pick_guest(await table(), guest_name)
     if guest is None:
         out.write("no running guest to pause; skipping pause/unpause\n")
     else:
-        _heading(out, f"[{client.protocol}] pause {guest.name!r}")
-        await client.pause(guest.name)
-        out.write("\n".join(format_domain_table(await client.domains())) + "\n")
-        _heading(out, f"[{client.protocol}] unpause {guest.name!r}")
-        await client.unpause(guest.name)
-        out.write("\n".join(format_domain_table(await client.domains())) + "\n")
+        for verb, operation in (("pause", client.pause), ("unpause", client.unpause)):
+            _heading(out, f"[{client.protocol}] {verb} {guest.name!r}, then list again")
+            out.write(f">>> await client.{verb}({guest.name!r})\n")
+            await operation(guest.name)
+            await table()
     _heading(out, f"[{client.protocol}] an unknown domain raises a typed error")
     missing = f"no-such-domain-{uuid.uuid4().hex[:8]}"
     out.write(f">>> await client.pause({missing!r})\n")
