@@ -128,8 +128,8 @@ def test_status_codes(served: Served) -> None:
 
 def test_request_body_limit(served: Served) -> None:
     small = b"op=pause&pad=" + b"x" * (10000 - 13)
-    reply = served.sxp.request("POST", "/xend/domain/vm1", body=small,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    reply = served.sxp.request("POST", "/xend/domain/vm1", body=small, headers=form)
     assert reply.status == 200
     big = b"op=unpause&pad=" + b"x" * 10000
     head = (
@@ -170,7 +170,10 @@ def test_accepted_commands_and_locations(served: Served) -> None:
 
 def test_managed_lifecycle_and_create(served: Served) -> None:
     s, host = served.sxp, served.emu.host
-    config = "(vm (name fresh) (memory 256) (vcpus 1) (device (vbd (uname phy:/dev/x) (dev xvda) (mode w))))"
+    config = (
+        "(vm (name fresh) (memory 256) (vcpus 1)"
+        " (device (vbd (uname phy:/dev/x) (dev xvda) (mode w))))"
+    )
     made = s.post("/xend/domain/", op="create", config=config)
     assert (made.status, made.reason) == (201, "created")
     assert made.header("Location") == "http://localhost:8080/xend/domain//fresh"
