@@ -6,13 +6,18 @@ a time limit, so a hang fails the test instead of stalling the suite.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from aioxend.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 #: What each example must print, beyond exiting 0: proof that it did its job.
 EXPECTED = {
@@ -41,3 +46,21 @@ def test_example_runs_against_its_own_emulator(name: str) -> None:
     assert proc.returncode == 0, proc.stderr
     for needle in EXPECTED[name]:
         assert needle in proc.stdout, proc.stdout
+
+
+def test_readme_quick_start_runs_against_an_emulator() -> None:
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"## Quick start\n\n```python\n(.*?)```", readme, re.DOTALL)
+    assert found is not None
+    with Emulator.in_thread(domains=2, xmlrpc_tcp="127.0.0.1:0") as emu:
+        proc = subprocess.run(
+            [sys.executable, "-c", found.group(1)],
+            env={**os.environ, "XM_SERVER": emu.urls[0]},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert emu.host.domain("vm1").state_string == "--p---"
+    assert "('vm1', '--p---')" in proc.stdout
