@@ -220,8 +220,9 @@ def test_threaded_operations(served: Served) -> None:
     assert (
         raw_exchange(
             path=served.sxp_path,
-            data=b"POST /xend/domain/vm1 HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded"
-            b"\r\nContent-Length: 7\r\n\r\nop=save",
+            data=b"POST /xend/domain/vm1 HTTP/1.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 7\r\n\r\nop=save",
         )
         == b""
     )
@@ -241,8 +242,9 @@ def test_threaded_operations(served: Served) -> None:
     assert (
         raw_exchange(
             path=served.sxp_path,
-            data=b"POST /xend/domain/vm2 HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded"
-            b"\r\nContent-Length: 19\r\n\r\nop=do_get_pauseflag",
+            data=b"POST /xend/domain/vm2 HTTP/1.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 19\r\n\r\nop=do_get_pauseflag",
         )
         == b""
     )
