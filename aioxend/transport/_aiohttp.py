@@ -92,6 +92,12 @@ def _map(exc: BaseException, where: str, phase: str, limits: Limits) -> NoReturn
     raise exc
 
 
+def _same_spelling(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Spell a repeated header name one way: aiohttp keeps only the last of X-A and x-a."""
+    first: dict[str, str] = {}
+    return [(first.setdefault(name.lower(), name), value) for name, value in headers]
+
+
 class _AiohttpResponse(Response):
     """A response streaming from an ``aiohttp.ClientResponse``."""
 
@@ -225,7 +231,7 @@ class AiohttpTransport(Transport):
         if self._closed:
             raise RuntimeError("send() on a closed transport")
         check_request(request)
-        headers = request_headers(request, self.endpoint.host_header)
+        headers = _same_spelling(request_headers(request, self.endpoint.host_header))
         timeouts = request.timeouts or self.timeouts
         where = self.endpoint.display
         if self._session is None:
