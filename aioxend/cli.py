@@ -50,7 +50,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "success",
     EXIT_FAULT: "xend answered with a fault (operation failed, internal error, unknown method)",
-    EXIT_USAGE: "usage error: bad arguments or an unreadable local file",
+    EXIT_USAGE: "usage error: bad arguments (nothing was sent) or an unreadable local file",
     EXIT_NO_DOMAIN: "no such domain",
     EXIT_TRANSPORT: "connection or transport failure (xend not running, socket missing, refused)",
     EXIT_TIMEOUT: "timed out",
@@ -399,7 +399,10 @@ async def _cmd_block_attach(client: XendClient, args: argparse.Namespace, out: T
 
 
 async def _cmd_block_detach(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    dev_class = await client.block_device_class(args.dom, args.dev)
+    try:
+        dev_class = await client.block_device_class(args.dom, args.dev)
+    except errors.UnsupportedOperation:
+        dev_class = "vbd"  # the legacy protocol predates tap2; xm then assumed vbd too
     await client.device_destroy(args.dom, dev_class or "vbd", args.dev, force=args.force)
 
 
@@ -771,17 +774,19 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_TIMEOUT
     if isinstance(exc, errors.TransportError | ConnectionError):
         return EXIT_TRANSPORT
+    if isinstance(exc, UsageError | errors.LocalProtocolError):
+        return EXIT_USAGE
     if isinstance(exc, errors.ProtocolError | errors.HTTPStatusError):
         return EXIT_PROTOCOL
     if isinstance(exc, errors.UnsupportedOperation):
         return EXIT_UNSUPPORTED
-    if isinstance(exc, UsageError):
-        return EXIT_USAGE
+    if isinstance(exc, ValueError | TypeError):
+        return EXIT_USAGE  # the client refused an argument before sending anything
     return EXIT_FAULT
 
 
 def _error_message(exc: BaseException) -> str:
-    if isinstance(exc, errors.XendError | UsageError):
+    if isinstance(exc, errors.XendError | UsageError | ValueError):
         text = str(exc)
     elif isinstance(exc, OSError) and exc.strerror:
         text = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")

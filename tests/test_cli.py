@@ -255,6 +255,9 @@ def test_vcpu_list_and_pin(capsys: pytest.CaptureFixture[str], emu: Endpoint) ->
     assert run(capsys, *url, "vcpu-list", name).out.splitlines()[1].endswith("any cpu")
     bad = run(capsys, *url, "vcpu-pin", name, "first", "0")
     assert_one_line_error(bad, cli.EXIT_USAGE, "'first'")
+    negative = run(capsys, *url, "mem-set", name, "-5")
+    assert_one_line_error(negative, cli.EXIT_USAGE, "-5")
+    assert not negative.err.startswith("aioxend: error: ValueError")
 
 
 def test_sched_credit(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
@@ -268,9 +271,13 @@ def test_sched_credit(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None
     assert row.split()[2:] == ["512", "50"]
 
 
-def test_block_and_network_devices(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
-    name = guests(capsys, emu.xmlrpc_url)[0]["name"]
-    url = ["--url", emu.xmlrpc_url]
+@pytest.mark.parametrize("protocol", ["xmlrpc", "sxp"])
+def test_block_and_network_devices(
+    capsys: pytest.CaptureFixture[str], emu: Endpoint, protocol: str
+) -> None:
+    where = emu.xmlrpc_url if protocol == "xmlrpc" else emu.sxp_url
+    name = guests(capsys, where)[0]["name"]
+    url = ["--url", where, "--protocol", protocol]
     attach = run(capsys, *url, "block-attach", name, "file:/tmp/extra.img", "xvdc", "w")
     assert attach.code == 0, attach.err
     assert "file:/tmp/extra.img" in run(capsys, *url, "show", name).out
@@ -501,3 +508,5 @@ def test_exit_code_mapping() -> None:
     assert cli.exit_code_for(errors.RemoteProtocolError("junk")) == cli.EXIT_PROTOCOL
     assert cli.exit_code_for(errors.HTTPStatusError(418)) == cli.EXIT_PROTOCOL
     assert cli.exit_code_for(errors.UnsupportedOperation("resume", "sxp")) == 7
+    assert cli.exit_code_for(errors.LocalProtocolError("bad name")) == cli.EXIT_USAGE
+    assert cli.exit_code_for(ValueError("mib must be at least 0")) == cli.EXIT_USAGE
