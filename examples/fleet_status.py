@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import aioxend
 from aioxend.emulator import Emulator
-from aioxend.fleet import Fleet, HostResult
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ async def status(client: aioxend.XendClient) -> HostStatus:
     return HostStatus(node.host or "?", len(domains) - paused, paused, node.free_memory)
 
 
-def report(result: HostResult[HostStatus]) -> None:
+def report(result: aioxend.HostResult[HostStatus]) -> None:
     """Print one host's line as soon as it has answered or failed."""
     if result.value is not None:
         s = result.value
@@ -50,7 +49,7 @@ def report(result: HostResult[HostStatus]) -> None:
 
 async def poll(urls: list[str], concurrency: int, per_host: float) -> None:
     """Run ``status`` on every host and print a summary."""
-    async with Fleet(urls, concurrency=concurrency, timeout=per_host) as fleet:
+    async with aioxend.Fleet(urls, concurrency=concurrency, timeout=per_host) as fleet:
         results = await fleet.run(status, on_result=report)
     print(f"{len(results.succeeded)} hosts answered, {len(results.failed)} failed")
 

@@ -395,6 +395,12 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
     assert "Traceback" not in result.err
 
 
+def test_readme_documents_the_same_exit_codes() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", readme, re.MULTILINE))
+    assert table == {str(code): meaning for code, meaning in cli.EXIT_CODES.items()}
+
+
 def test_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     result = run(capsys, "--help")
     assert result.code == 0
