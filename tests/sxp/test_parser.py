@@ -1,0 +1,242 @@
+"""The SXP reader against xend's lexical rules (reference section 4.2) and libvirt's leniency."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from aioxend.errors import LimitExceeded, ProtocolError
+from aioxend.sxp import Expr, Limits, Parser, loads, loads_all
+from aioxend.sxp._parser import DEFAULT_LIMITS, _fast_loads
+
+
+def careful(text: str | bytes, *, strict: bool = True, step: int | None = None) -> list[Expr]:
+    """Parse with the incremental parser only, in chunks of ``step`` (whole by default)."""
+    parser = Parser(strict=strict)
+    parser.BATCH = 1  # read every chunk at once, so the careful scanner runs
+    out: list[Expr] = []
+    size = step or max(1, len(text))
+    for start in range(0, len(text), size):
+        out += parser.feed(text[start : start + size])
+    return out + parser.close()
+
+
+def feed_all(parser: Parser, text: str, *, close: bool = True) -> list[Expr]:
+    """Feed ``text`` one character at a time."""
+    out: list[Expr] = []
+    for char in text:
+        out += parser.feed(char)
+    return out + parser.close() if close else out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(a 1.5 -3 0x10)", [["a", "1.5", "-3", "0x10"]]),  # numbers stay text
+        ("()", [[]]),
+        ("(a (b (c)) ())", [["a", ["b", ["c"]], []]]),
+        ("a b c", ["a", "b", "c"]),
+        ("  \t\n\v\f\r(x)\r\n", [["x"]]),
+        ("(a [b] {c})", [["a", "[b", "]", "{c", "}"]]),  # separators start atoms
+        ("(a<b>c;d)", [["a", "<b", ">c", ";d"]]),
+        ('(abc"def ghi)', [['abc"def', "ghi"]]),  # quotes inside an atom do not end it
+        ("(it's)", [["it's"]]),
+        ("(a # comment (ignored\n b)", [["a", "b"]]),
+        ("(a#comment\nb)", [["a", "b"]]),  # '#' ends an atom
+        ("# only a comment", []),
+        ("(a ;b)", [["a", ";b"]]),  # ';' is no comment
+        ("('single' \"double\")", [["single", "double"]]),
+        ("('it\"s' \"it's\")", [['it"s', "it's"]]),  # the other quote may appear inside
+        ("('' \"\")", [["", ""]]),
+        ("'multi\nline'", ["multi\nline"]),
+        ('"a"b', ["a", "b"]),  # a string ends its token
+        ("(a\xe9b)", [["a\xe9b"]]),  # later atom characters are not checked
+        ("(domain (name x))''", [["domain", ["name", "x"]], ""]),  # xend 4.1+ trailing ''
+        ("", []),
+    ],
+)
+def test_lexical_rules(text: str, expected: list[Expr]) -> None:
+    assert loads_all(text) == expected
+    assert careful(text) == expected
+    assert careful(text, step=1) == expected
+    assert loads_all(text.encode("utf-8")) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (r"'\a\b\t\n\v\f\r\\\'\"'", "\a\b\t\n\v\f\r\\'\""),
+        (r"'\x41\x4a\x7'", "AJ\x07"),  # one or two hex digits
+        (r"'\101\60\0'", "A0\x00"),  # one to three octal digits
+        (r"'\1012'", "A2"),
+        (r"'caf\xc3\xa9'", "café"),  # escapes give bytes, the atom is UTF-8
+        (r"'caf\303\251'", "café"),
+        (r"'\xff\xfe'", "\xff\xfe"),  # not UTF-8: latin-1
+        (r"'\xe2\x82'", "\xe2\x82"),  # a cut UTF-8 sequence: latin-1
+        ("'caf\\xc3\\xa9 and café'", "café and café"),
+    ],
+)
+def test_escapes(body: str, expected: str) -> None:
+    assert loads(body) == expected
+    assert careful(body) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "offset"),
+    [
+        (")", "unexpected ')'", 0),
+        ("(a) )", "unexpected ')'", 4),
+        ("(a", "not closed", 2),
+        ("((a) (b)", "not closed", 8),
+        ("(a 'bc", "EOF in a string", 3),
+        ('(a "b\\"', "EOF in a string", 3),
+        ("(a \x00)", "invalid character: code 0", 3),
+        ("(a \x04)", "invalid character: code 4", 3),
+        ("(\xe9)", "invalid character: code 233", 1),
+        (r"(a '\q')", "unknown escape \\q", 4),
+        (r"(a '\xg')", "hex digits expected", 4),
+        (r"(a '\777')", "out of range", 4),
+    ],
+)
+def test_strict_errors_carry_offsets(text: str, message: str, offset: int) -> None:
+    for parse in (loads_all, careful):
+        with pytest.raises(ProtocolError, match=re.escape(message)) as info:
+            parse(text)
+        assert info.value.offset == offset
+        assert not isinstance(info.value, LimitExceeded)
+
+
+def test_loads_takes_the_first_expression_and_refuses_blank_input() -> None:
+    assert loads("(a) (b)") == ["a"]
+    assert loads("x") == "x"
+    with pytest.raises(ProtocolError, match="no S-expression"):
+        loads("  # nothing\n")
+    with pytest.raises(ProtocolError):
+        loads("(a) )")  # garbage after the first expression is still an error
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(a (b", [["a", ["b"]]]),  # libvirt closes what is open
+        ("(a) ) (b)", [["a"], ["b"]]),  # and skips a stray ')'
+        ("(a 'bc d", [["a", "bc d"]]),  # an unterminated string runs to the end
+        (r"(a '\q\x\777')", [["a", r"\q\x\777"]]),  # bad escapes kept as written
+        (r"(a 'x\'y')", [["a", "x'y"]]),  # good escapes still decoded
+        ("(\x00a \xe9b)", [["\x00a", "\xe9b"]]),  # any character may start an atom
+    ],
+)
+def test_lenient_mode(text: str, expected: list[Expr]) -> None:
+    assert loads_all(text, strict=False) == expected
+    assert careful(text, strict=False) == expected
+    assert careful(text, strict=False, step=1) == expected
+
+
+def test_bytes_input_decodes_each_atom() -> None:
+    assert loads("(caf\xc3\xa9 x\xff 'y\xff')".encode("latin-1")) == ["café", "x\xff", "y\xff"]
+    # A multi-byte character split across chunks.
+    data = "(n café)".encode()
+    assert careful(data, step=1) == [["n", "café"]]
+    parser = Parser()
+    parser.feed(b"(a")
+    with pytest.raises(TypeError):
+        parser.feed("b)")
+
+
+def test_parser_returns_values_as_batches_complete() -> None:
+    parser = Parser()
+    parser.BATCH = 1
+    assert parser.feed("(a) (b") == [["a"]]
+    assert parser.feed(" c) 'd") == [["b", "c"]]
+    assert parser.feed("e' ") == ["de"]
+    assert parser.close() == []
+    with pytest.raises(RuntimeError):
+        parser.feed("x")
+    with pytest.raises(RuntimeError):
+        parser.close()
+
+
+def test_parser_rejects_other_types() -> None:
+    with pytest.raises(TypeError):
+        Parser().feed(12)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        loads_all(12)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "limits", "limit"),
+    [
+        ("(" * 5 + ")" * 5, Limits(max_depth=4), "max_depth"),
+        ("(a bb ccc)", Limits(max_atom=2), "max_atom"),
+        ("(a 'bbb')", Limits(max_atom=2), "max_atom"),
+        ("(a b c d)", Limits(max_items=4), "max_items"),
+        ("(a b c d)", Limits(max_bytes=8), "max_bytes"),
+    ],
+)
+def test_limits(text: str, limits: Limits, limit: str) -> None:
+    for data in (text, text.encode()):
+        with pytest.raises(LimitExceeded) as info:
+            loads_all(data, limits=limits)
+        assert info.value.limit == limit
+    parser = Parser(limits=limits)
+    parser.BATCH = 1
+    with pytest.raises(LimitExceeded):
+        feed_all(parser, text)
+
+
+def test_limits_at_the_boundary_pass() -> None:
+    assert loads("((((a))))", limits=Limits(max_depth=4)) == [[[["a"]]]]
+    assert loads("(a b c)", limits=Limits(max_items=4, max_atom=1, max_bytes=7)) == ["a", "b", "c"]
+
+
+def test_deep_input_is_refused_without_recursion() -> None:
+    depth = 200_000
+    with pytest.raises(LimitExceeded):
+        loads("(" * depth + ")" * depth)
+    with pytest.raises(LimitExceeded):
+        loads("(a " * depth)
+    assert loads("(" * 256 + ")" * 256, limits=DEFAULT_LIMITS) is not None
+
+
+def test_an_unfinished_atom_cannot_grow_without_bound() -> None:
+    parser = Parser(limits=Limits(max_atom=10))
+    parser.BATCH = 1
+    with pytest.raises(LimitExceeded):
+        feed_all(parser, "x" * 100, close=False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(a (b c) d)",
+        '(a "b c" ("" x))',
+        "(a 'b c' (x '(y)'))",
+        "((a)(b))()",
+        "(a\t\n(b)\r)",
+    ],
+)
+def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
+    fast = _fast_loads(text, DEFAULT_LIMITS)
+    assert fast is not None
+    assert fast == careful(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(a 'b' \"c\")",  # both quotes
+        r"(a 'b\n')",  # an escape
+        "(a # c\n)",  # a comment
+        "(a [b])",  # separators
+        '(a x"y z")',  # a quote inside an atom
+        "(a (b)",  # unbalanced
+        "(a))",
+        ")(",
+        "(caf\xe9)",  # non-ASCII outside strings
+        "(a \x01)",
+        "(a 'b)",  # odd quotes
+    ],
+)
+def test_fast_path_declines_what_it_cannot_prove(text: str) -> None:
+    assert _fast_loads(text, DEFAULT_LIMITS) is None
