@@ -62,7 +62,8 @@ def test_to_xmlrpc() -> None:
 
 def test_config_survives_the_wire() -> None:
     config = loads("(vm (name 'a b') (memory 512) (args 'ro quiet') (cpus ((0 1))) (desc ''))")
-    body = xmlrpc.client.dumps((cast(Any, to_xmlrpc(config)),), "xend.domain.create", allow_none=True)
+    wire = cast(Any, to_xmlrpc(config))
+    body = xmlrpc.client.dumps((wire,), "xend.domain.create", allow_none=True)
     params, method = aioxend.xmlrpc.loads(body)
     assert method == "xend.domain.create"
     assert from_xmlrpc(params[0]) == config
