@@ -14,7 +14,6 @@ import contextlib
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -51,6 +50,7 @@ class Peer:
     buffer: bytes = b""
     requests: list[Received] = field(default_factory=list)
     closed_by_client: threading.Event = field(default_factory=threading.Event)
+    drain: threading.Event = field(default_factory=threading.Event)
     tls: bool = False
 
     def handshake(self) -> bool:
@@ -115,13 +115,14 @@ class Peer:
             pass
 
     def stall_without_reading(self) -> None:
-        """Neither read nor write until the client closes (seen by polling) or the stop."""
+        """Neither read nor write until the test asks whether the client closed (``drain``).
+
+        Unread bytes hide the client's EOF, so from then on read them to find it.
+        """
         while not self.server.stopping.is_set():
-            time.sleep(0.02)
-            with contextlib.suppress(OSError):
-                if self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
-                    self.closed_by_client.set()
-                    return
+            if self.drain.wait(0.02):
+                self.stall()
+                return
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -196,6 +197,7 @@ class Server:
 
         Waits in a worker thread, so the event loop can still do the closing.
         """
+        self.peers[index].drain.set()
         closed = self.peers[index].closed_by_client
         return await anyio.to_thread.run_sync(closed.wait, 3.0)
 
@@ -244,11 +246,11 @@ def echo_head(request: Received) -> bytes:
     return response(request.head + b"\r\n\r\n" + request.body)
 
 
-def first_then(first: Handler, rest: Handler) -> Handler:
-    """``first`` for the first connection, ``rest`` for every later one."""
+def first_then(*first: Handler, rest: Handler) -> Handler:
+    """``first[i]`` for connection number ``i``, ``rest`` for every later one."""
 
     def handler(peer: Peer) -> None:
-        (first if peer.index == 0 else rest)(peer)
+        (first[peer.index] if peer.index < len(first) else rest)(peer)
 
     return handler
 
