@@ -85,6 +85,26 @@ DEFAULT: Final = _Default()
 TimeoutArg = float | None | _Default
 
 
+STATES = ("all", "halted", "paused", "running", "suspended", "crashed", "unknown")
+"""The state filters xend takes by name; 0-6 (``PowerState``) are accepted too."""
+
+_STATE_NUMBERS = ("halted", "paused", "running", "suspended", "halted", "crashed", "unknown")
+
+
+def _state(state: object) -> str:
+    """A state filter as the name xend matches (a number is sent as its name, since the
+    legacy protocol passes it as text, which xend would not read as a number)."""
+    if isinstance(state, bool) or not isinstance(state, (str, int)):
+        raise TypeError(f"state must be a name or 0-6, not {type(state).__name__}")
+    if isinstance(state, int):
+        if not 0 <= state < len(_STATE_NUMBERS):
+            raise ValueError(f"state must be 0-6, not {state}")
+        return _STATE_NUMBERS[state]
+    if state.lower() not in STATES:
+        raise ValueError(f"state must be one of {', '.join(STATES)} or 0-6, not {state!r}")
+    return state.lower()
+
+
 def _check_dom(dom: object) -> Dom:
     if isinstance(dom, bool) or not isinstance(dom, (str, int, uuid.UUID)):
         raise TypeError(f"dom must be a name, a domid or a UUID, not {type(dom).__name__}")
@@ -179,6 +199,10 @@ class XendClient:
         self._backend: Backend | None = None
         self._lock = anyio.Lock()
         self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.protocol
+        return f"<XendClient {self.url} ({state})>"
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -345,14 +369,14 @@ class XendClient:
     ) -> list[DomainInfo]:
         """Every domain in ``state`` (``"all"`` as ``xm list``; a name or 0-6 as xend
         takes it), sorted as xend sorts them. ``full`` adds device entries."""
-        args = {"detail": True, "state": state, "full": bool(full)}
+        args = {"detail": True, "state": _state(state), "full": bool(full)}
         return cast(list[DomainInfo], await self._run("domains", None, args, timeout))
 
     async def domain_names(
         self, state: str | int = "all", *, timeout: TimeoutArg = DEFAULT
     ) -> list[str]:
         """The names of the domains in ``state``."""
-        args = {"detail": False, "state": state, "full": False}
+        args = {"detail": False, "state": _state(state), "full": False}
         return cast(list[str], await self._run("domain_names", None, args, timeout))
 
     async def domain(

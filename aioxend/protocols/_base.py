@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import anyio
 import anyio.lowlevel
 
 from aioxend.errors import HTTPStatusError

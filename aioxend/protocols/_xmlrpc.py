@@ -18,7 +18,7 @@ What comes back is brought to the neutral shape of ``_ops``:
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
   for (``call``).
 
-An answer that shows the endpoint is not an XML-RPC server at all (404/405/501, HTML,
+An answer that shows the endpoint is not an XML-RPC server at all (400/404/405/406/501, HTML,
 an SXP or plain-text body) raises ``NotXmlRpcServer``, an ``HTTPStatusError`` the
 client's auto mode uses to fall back to the legacy protocol. A genuine fault or a
 timeout never does.
@@ -53,7 +53,8 @@ __all__ = ["METHOD_UNKNOWN_CODE", "XmlRpcBackend"]
 METHOD_UNKNOWN_CODE = -32601
 """The fault code given to ``MethodNotSupported`` (the XML-RPC interop "method not found")."""
 
-_NOT_XMLRPC_STATUSES = frozenset({404, 405, 501})
+# xend's XML-RPC server answers every POST with 200; these say another server answered.
+_NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
 _OLD_UNKNOWN = re.compile(r'^method "(.+)" is not supported$')
 _HEADERS = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
 
