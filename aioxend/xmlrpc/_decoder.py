@@ -53,7 +53,7 @@ import datetime
 import re
 from typing import Any, Final
 
-from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
+from aioxend.errors import LimitExceeded, ProtocolError, fault_for
 from aioxend.xmlrpc._limits import Limits
 
 __all__ = ["Decoder", "loads"]
@@ -156,6 +156,7 @@ _TEXT_KINDS: Final = frozenset(
     {K_VALUE, K_METHODNAME, K_NAME, K_STRING, K_INT, K_I4, K_I8, K_EX_I8}
     | {K_BOOLEAN, K_DOUBLE, K_DATETIME, K_BASE64}
 )
+_ROOT_KIND: Final = {"methodResponse": K_RESP, "methodCall": K_CALL_NAME}
 # Kinds whose end tag just closes them.
 _CLOSE_PLAIN: Final = frozenset(
     {K_DATA, K_MEMBER_DONE, K_PARAM_DONE, K_PARAMS, K_FAULT_DONE}
@@ -170,8 +171,11 @@ _W = r"[ \t\r\n]*"
 _TEXT = r"[^<&]*(?:&[#A-Za-z0-9]+;[^<&]*)*"
 # Alternatives after "<value>" share that prefix, so the engine matches it once.
 _AFTER_VALUE = [
-    ("UNTYPED", rf"({_TEXT})</value>"),
-    ("STR", rf"{_W}<string>({_TEXT})</string>{_W}</value>"),
+    # Plain text first: no references, no CR, so nothing to expand or normalise.
+    ("UNTYPED", r"([^<&\r]*)</value>"),
+    ("STR", rf"{_W}<string>([^<&\r]*)</string>{_W}</value>"),
+    ("UNTYPED_TEXT", rf"({_TEXT})</value>"),
+    ("STR_TEXT", rf"{_W}<string>({_TEXT})</string>{_W}</value>"),
     (
         "INT",
         rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}){_W}</(?P=ITYPE)>"
@@ -202,6 +206,8 @@ G_INT: Final = _G["INT"]
 G_OPEN_ARRAY: Final = _G["OPEN_ARRAY"]
 G_CLOSE_ARRAY: Final = _G["CLOSE_ARRAY"]
 G_UNTYPED: Final = _G["UNTYPED"]
+G_STR_TEXT: Final = _G["STR_TEXT"]
+G_UNTYPED_TEXT: Final = _G["UNTYPED_TEXT"]
 G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
@@ -386,33 +392,32 @@ class Decoder:
     # --- public ---------------------------------------------------------------------
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         """Decode as much of ``chunk`` as can be, keeping only an unfinished token."""
-        if self._closed:
-            raise RuntimeError("Decoder.feed() after close()")
-        if self._error is not None:
-            raise ProtocolError(f"decoder already failed: {self._error}")
-        try:
-            self._feed(chunk, final=False)
-        except (ProtocolError, MemoryError) as exc:
-            self._fail(exc)
-            raise
-        except Exception as exc:
-            err = ProtocolError(f"malformed XML-RPC ({type(exc).__name__}: {exc})")
-            self._fail(err)
-            raise err from exc
+        self._check_usable("feed")
+        self._guarded(chunk, final=False)
 
     def close(self) -> tuple[tuple[Any, ...], str | None]:
         """Finish the document: return ``(params, methodname)`` or raise its ``Fault``."""
+        self._check_usable("close")
+        self._closed = True
+        self._guarded(b"", final=True)
+        try:
+            return self._result()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _check_usable(self, operation: str) -> None:
         if self._closed:
-            raise RuntimeError("Decoder.close() called twice")
+            raise RuntimeError(f"Decoder.{operation}() after close()")
         if self._error is not None:
             raise ProtocolError(f"decoder already failed: {self._error}")
-        self._closed = True
+
+    def _guarded(self, chunk: bytes | bytearray | memoryview, final: bool) -> None:
+        """The one boundary: whatever goes wrong inside leaves as a ProtocolError."""
         try:
-            self._feed(b"", final=True)
-            return self._result()
-        except (ProtocolError, Fault, MemoryError) as exc:
-            if not isinstance(exc, Fault):
-                self._fail(exc)
+            self._feed(chunk, final)
+        except (ProtocolError, MemoryError) as exc:
+            self._fail(exc)
             raise
         except Exception as exc:
             err = ProtocolError(f"malformed XML-RPC ({type(exc).__name__}: {exc})")
@@ -539,6 +544,9 @@ class Decoder:
         max_depth = self.limits.max_depth
         count = self._count
         depth = self._depth
+        g_str, g_untyped, g_int = G_STR, G_UNTYPED, G_INT
+        g_open_array, g_close_array = G_OPEN_ARRAY, G_CLOSE_ARRAY
+        g_open_struct, g_close_struct = G_OPEN_STRUCT, G_CLOSE_STRUCT
         k = kinds[-1]
         top = objs[-1]
         try:
@@ -559,38 +567,45 @@ class Decoder:
                         break
                     continue
                 g = m.lastindex
-                if g == G_STR:
-                    v: Any = m.group(g + 1)
-                    if "\r" in v or "&" in v:
-                        v = self._fast_text(v, buf, m.start(g))
+                if g == g_str or g == g_untyped:  # noqa: SIM109 (no tuple per value)
+                    v: Any = m[g + 1]
                     if check_len and len(v) > self.limits.max_string:
                         raise self._limit("max_string", buf, pos)
-                elif g == G_INT:
+                elif g == g_int:
                     digits = m.group(g + 2)
                     v = int(digits)
                     if len(digits) > 18 and not _INT64_MIN <= v <= _INT64_MAX:
                         raise self._error_at(buf, pos, "integer beyond 64 bits")
-                elif g == G_OPEN_ARRAY:
+                elif g == g_open_array or g == g_open_struct:  # noqa: SIM109
                     if k not in value_parents:
                         raise self._unexpected(buf, m.start(g), "<value>", k)
                     count += 1
                     depth += 1
                     if depth > max_depth:
                         raise self._limit("max_depth", buf, pos)
-                    # One collapsed frame stands for <value><array><data> (see _end).
-                    top = []
-                    kinds.append(K_DATA)
+                    # One collapsed frame stands for <value><array><data> or
+                    # <value><struct> (see _end for its expansion).
+                    if g == g_open_array:
+                        top = []
+                        k = K_DATA
+                    else:
+                        top = {}
+                        k = K_STRUCT
+                    kinds.append(k)
                     objs.append(top)
-                    k = K_DATA
                     pos = m.end()
                     continue
-                elif g == G_CLOSE_ARRAY:
-                    if k != K_DATA:
-                        raise self._unexpected(buf, m.start(g), "</data>", k)
+                elif g == g_close_array or g == g_close_struct:  # noqa: SIM109
+                    if g == g_close_array:
+                        want, expanded, frames = K_DATA, K_ARRAY_DONE, 3
+                    else:
+                        want, expanded, frames = K_STRUCT, K_VALUE_TYPED, 2
+                    if k != want:
+                        raise self._unexpected(buf, m.start(g), f"</{_TAG_OF[want]}>", k)
                     v = top
-                    if kinds[-2] == K_ARRAY_DONE:  # opened element by element
-                        del kinds[-3:]
-                        del objs[-3:]
+                    if kinds[-2] == expanded:  # opened element by element
+                        del kinds[-frames:]
+                        del objs[-frames:]
                     else:
                         kinds.pop()
                         objs.pop()
@@ -605,12 +620,10 @@ class Decoder:
                         top = objs[-1]
                     pos = m.end()
                     continue
-                elif g == G_UNTYPED:
-                    v = m.group(g + 1)
-                    if "\r" in v or "&" in v:
-                        v = self._fast_text(v, buf, m.start(g))
-                    if check_len and len(v) > self.limits.max_string:
+                elif g in (G_STR_TEXT, G_UNTYPED_TEXT):
+                    if check_len and len(m[g + 1]) > self.limits.max_string:
                         raise self._limit("max_string", buf, pos)
+                    v = self._fast_text(m[g + 1], buf, m.start(g))
                 elif g == G_DOUBLE:
                     try:
                         v = _to_double(m.group(g + 1))
@@ -636,36 +649,6 @@ class Decoder:
                     kinds.pop()
                     objs.pop()
                     k = K_STRUCT
-                    top = objs[-1]
-                    pos = m.end()
-                    continue
-                elif g == G_OPEN_STRUCT:
-                    if k not in value_parents:
-                        raise self._unexpected(buf, m.start(g), "<value>", k)
-                    count += 1
-                    depth += 1
-                    if depth > max_depth:
-                        raise self._limit("max_depth", buf, pos)
-                    # One collapsed frame stands for <value><struct> (see _end).
-                    top = {}
-                    kinds.append(K_STRUCT)
-                    objs.append(top)
-                    k = K_STRUCT
-                    pos = m.end()
-                    continue
-                elif g == G_CLOSE_STRUCT:
-                    if k != K_STRUCT:
-                        raise self._unexpected(buf, m.start(g), "</struct>", k)
-                    v = top
-                    if kinds[-2] == K_VALUE_TYPED:  # opened element by element
-                        del kinds[-2:]
-                        del objs[-2:]
-                    else:
-                        kinds.pop()
-                        objs.pop()
-                    depth -= 1
-                    deliver(v)
-                    k = kinds[-1]
                     top = objs[-1]
                     pos = m.end()
                     continue
@@ -887,23 +870,16 @@ class Decoder:
             objs.append(self._params)
             return
         if k == K_DOC:
-            if name == "methodResponse":
-                self.root = name
-                kinds[-1] = K_END
-                if not empty:
-                    kinds.append(K_RESP)
-                    objs.append(None)
-                    return
-                raise self._error_at(buf, pos, "empty <methodResponse/>")
-            if name == "methodCall":
-                self.root = name
-                kinds[-1] = K_END
-                if not empty:
-                    kinds.append(K_CALL_NAME)
-                    objs.append(None)
-                    return
-                raise self._error_at(buf, pos, "empty <methodCall/>")
-            raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
+            root_kind = _ROOT_KIND.get(name)
+            if root_kind is None:
+                raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
+            if empty:
+                raise self._error_at(buf, pos, f"empty <{name}/>")
+            self.root = name
+            kinds[-1] = K_END
+            kinds.append(root_kind)
+            objs.append(None)
+            return
         if k == K_CALL_NAME and name == "methodName":
             kinds[-1] = K_CALL_PARAMS
             if empty:

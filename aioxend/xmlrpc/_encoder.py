@@ -92,6 +92,13 @@ def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
     string_piece = strings.get
     int_piece = ints.get
 
+    def new_string_piece(text: str) -> str:
+        escaped = text
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            escaped = _SPECIAL.sub(_sub_entity, text)
+        piece = strings[text] = f"<value><string>{escaped}</string></value>"
+        return piece
+
     def enc(v: Any, depth: int) -> None:
         t = type(v)
         if t is list or t is tuple:
@@ -103,13 +110,7 @@ def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
                 # The two commonest leaves inline: a call per leaf costs more than this.
                 tx = type(x)
                 if tx is str:
-                    piece = string_piece(x)
-                    if piece is None:
-                        y = x
-                        if "&" in y or "<" in y or ">" in y or "\r" in y:
-                            y = _SPECIAL.sub(_sub_entity, y)
-                        piece = strings[x] = f"<value><string>{y}</string></value>"
-                    append(piece)
+                    append(string_piece(x) or new_string_piece(x))
                 elif tx is int and _INT32_MIN <= x <= _INT32_MAX:
                     piece = int_piece(x)
                     if piece is None:
@@ -119,13 +120,7 @@ def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
                     enc(x, depth)
             append("</data></array></value>")
         elif t is str:
-            piece = string_piece(v)
-            if piece is None:
-                y = v
-                if "&" in y or "<" in y or ">" in y or "\r" in y:
-                    y = _SPECIAL.sub(_sub_entity, y)
-                piece = strings[v] = f"<value><string>{y}</string></value>"
-            append(piece)
+            append(string_piece(v) or new_string_piece(v))
         elif t is int:
             if _INT32_MIN <= v <= _INT32_MAX:
                 append(f"<value><int>{v}</int></value>")
