@@ -47,6 +47,7 @@ from aioxend.errors import (
     ProtocolError,
     ReadTimeout,
     Timeout,
+    TransportError,
     UnsupportedOperation,
 )
 from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
@@ -103,6 +104,19 @@ def _state(state: object) -> str:
     if state.lower() not in STATES:
         raise ValueError(f"state must be one of {', '.join(STATES)} or 0-6, not {state!r}")
     return state.lower()
+
+
+def _located(exc: TransportError, label: str, dom: Dom | None) -> TransportError:
+    """``exc`` again, its message led by the operation and domain it happened in."""
+    where = label if dom is None else f"{label}({dom_text(dom)!r})"
+    if str(exc).startswith(where):
+        return exc
+    try:
+        located = type(exc)(f"{where}: {exc}")
+    except Exception:
+        return exc
+    located.__cause__ = exc.__cause__
+    return located
 
 
 def _check_dom(dom: object) -> Dom:
@@ -333,13 +347,23 @@ class XendClient:
         if dom is not None:
             dom = _check_dom(dom)
         timeouts = self._timeouts(timeout)
-        with self._deadline(timeout, name, dom):
-            backend = await self._ready(timeouts, None)
-            call = Call(op, dom, dict(args or {}), timeouts)
-            try:
+        call = Call(op, dom, dict(args or {}), timeouts)
+        backend = self._backend
+        try:
+            if backend is not None and not (
+                backend.protocol == "sxp" and op.sxp is not None and op.sxp.special
+            ):
+                # One request: the transport's own total timeout bounds it, so no
+                # (costly) cancel scope is needed around it.
                 value = await backend.invoke(call)
-            except NotXmlRpcServer as exc:
-                raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
+            else:
+                with self._deadline(timeout, name, dom):
+                    backend = await self._ready(timeouts, None)
+                    value = await backend.invoke(call)
+        except NotXmlRpcServer as exc:
+            raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
+        except TransportError as exc:
+            raise _located(exc, name, dom) from None
         return op.result(value, call.args)
 
     def _sxp(self) -> bool:
