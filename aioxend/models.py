@@ -12,6 +12,7 @@ not what the key promises (``(memory lots)``) raises ``aioxend.sxp.SXPValueError
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -36,7 +37,10 @@ def _int_like(text: str | None) -> int | None:
     try:
         return sxp.as_int(text)
     except sxp.SXPValueError:
-        number = sxp.as_float(text)
+        try:
+            number = sxp.as_float(text)
+        except sxp.SXPValueError:
+            number = math.nan
         if number.is_integer():
             return int(number)
         raise sxp.SXPValueError(f"not an integer: {text!r:.80}") from None
