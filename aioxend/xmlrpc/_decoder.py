@@ -222,6 +222,8 @@ _START_TAG = re.compile(
     rf"<({_NAME})((?:[ \t\r\n]+{_NAME}[ \t\r\n]*=[ \t\r\n]*"
     r"""(?:"[^"<]*"|'[^'<]*'))*)[ \t\r\n]*(/?)>"""
 )
+# The start of a tag still open at the end of the buffer: no ">" outside quotes yet.
+_OPEN_TAG = re.compile(r"""</?[^<>"']*(?:(?:"[^"]*"|'[^']*')[^<>"']*)*(?:"[^"]*|'[^']*)?\Z""")
 _END_TAG = re.compile(rf"</({_NAME})[ \t\r\n]*>")
 _TEXT_END = re.compile("<")
 _NOT_SPACE = re.compile(r"[^ \t\r\n]")
@@ -755,7 +757,8 @@ class Decoder:
         return m.end()
 
     def _incomplete_tag(self, buf: str, pos: int) -> int:
-        if buf.find(">", pos) < 0 and len(buf) - pos <= _MAX_TAG:
+        """A tag that did not match: wait if it may still be completed, else refuse it."""
+        if len(buf) - pos <= _MAX_TAG and _OPEN_TAG.match(buf, pos):
             return -1
         raise self._error_at(buf, pos, "malformed tag")
 
@@ -777,18 +780,24 @@ class Decoder:
     def _continue_special(self, buf: str, pos: int) -> int:
         """Inside an open comment or CDATA section: its end, or as far as is safe.
 
-        While the section stays open, the returned position leaves its last two
-        characters unconsumed: they may begin the terminator.
+        While the section stays open, the returned position leaves unconsumed the
+        characters that may begin its terminator.
         """
-        special = self._special
-        terminator = "-->" if special == "comment" else "]]>"
-        found = buf.find(terminator, pos)
+        if self._special == "comment":
+            # XML allows "--" in a comment only as the start of its "-->" end.
+            found = buf.find("--", pos)
+            if found < 0:
+                return max(pos, len(buf) - 1 if buf.endswith("-") else len(buf))
+            if found + 2 >= len(buf):
+                return found
+            if buf[found + 2] != ">":
+                raise self._error_at(buf, found, "'--' inside a comment")
+            self._special = None
+            return found + 3
+        found = buf.find("]]>", pos)
         stop = found if found >= 0 else max(pos, len(buf) - 2)
-        if special == "cdata":
-            if stop > pos:
-                self._add_text(buf[pos:stop].replace("&", "&amp;"), buf, pos)
-        elif buf.find("--", pos, stop + 1 if found < 0 else stop) >= 0:
-            raise self._error_at(buf, pos, "'--' inside a comment")
+        if stop > pos:
+            self._add_text(buf[pos:stop].replace("&", "&amp;"), buf, pos)
         if found >= 0:
             self._special = None
             return found + 3

@@ -138,6 +138,8 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
     ),
     ("spaced tags", response("<value ><string >x</string ></value >"), ("x",)),
     ("attributes ignored", response("<value kind=\"odd\"><int a='1'>5</int></value>"), (5,)),
+    ("quoted > in an attribute", response('<value a=">"><int>1</int></value>'), (1,)),
+    ("empty comment", b"<!---->" + one("<int>1</int>"), (1,)),
     ("no params", b"<methodResponse><params></params></methodResponse>", ()),
     ("several params", response("<value>a</value>", "<value><int>2</int></value>"), ("a", 2)),
     (
@@ -312,6 +314,7 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("pi inside", one("<string><?php x ?></string>")),
     ("cdata outside text", b"<methodResponse><![CDATA[x]]><params/></methodResponse>"),
     ("double dash in comment", b"<!-- a -- b -->" + one("1")),
+    ("comment ending in a dash", b"<!-- c --->" + one("1")),
     ("unterminated comment", one("1") + b"<!-- open"),
     ("unterminated cdata", b"<methodResponse><params><param><value><![CDATA[abc"),
     ("malformed tag", one("<int 1>1</int>")),
