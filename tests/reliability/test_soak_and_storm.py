@@ -362,11 +362,13 @@ async def storm(calls: int, seed: int, transport: str) -> Counter[str]:
             # Slow answers down a little, some byte by byte, so cancellations land in
             # every phase: connecting, writing, waiting, and mid-body.
             emu.faults.add("latency", rate=0.5, delay=0.003)
-            emu.faults.add("trickle", rate=0.05)
+            emu.faults.add("trickle", WRITES[write_memory], rate=0.3, delay=0.0005)
 
             async def one(index: int) -> None:
                 op, _ = pick(rng)
-                after = rng.choice([0.0, rng.uniform(0, 0.002), rng.uniform(0, 0.02)])
+                after = rng.choice(
+                    [0.0, rng.uniform(0, 0.002), rng.uniform(0, 0.02), rng.uniform(0, 0.2), 60.0]
+                )
                 with anyio.move_on_after(after) as scope:
                     await op(client, truth, rng)
                 outcomes["cancelled" if scope.cancelled_caught else "completed"] += 1
