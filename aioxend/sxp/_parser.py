@@ -314,6 +314,7 @@ def _shape_table() -> dict[int, int]:
 _SHAPE = _shape_table()
 _NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
 _DECODE = json.JSONDecoder(strict=False).decode
+_BOTH_QUOTES = re.compile(r""""([^"\\]*)"|'([^'\\]*)'""")
 
 
 def _shallow(parens: bytes, max_depth: int) -> bool:
@@ -343,12 +344,22 @@ def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     contents: list[str] = []
     if has_dq or has_sq:
         if has_dq and has_sq:
-            return None
-        parts = text.split('"' if has_dq else "'")
-        if not len(parts) & 1:
-            return None
-        contents = parts[1::2]
-        regions = parts[0::2]
+            # Both kinds, as xend writes "it's" among 'a b': a regex finds the strings.
+            # A quote left in a region (unterminated, or inside an atom) is caught below.
+            parts = _BOTH_QUOTES.split(text)
+            regions = parts[0::3]
+            single = [part for part in parts[2::3] if part is not None]
+            if '"' in "".join(single):  # JSON cannot hold a '"' the marker trick keeps raw
+                return None
+            contents = [
+                a if a is not None else b for a, b in zip(parts[1::3], parts[2::3], strict=True)
+            ]
+        else:
+            parts = text.split('"' if has_dq else "'")
+            if not len(parts) & 1:
+                return None
+            contents = parts[1::2]
+            regions = parts[0::2]
         marked = "\x01 ".join(regions)
         # A quote right after an atom character is inside that atom, not a string.
         if "a" in "".join([region[-1:] for region in regions[:-1]]).translate(_SHAPE):

@@ -214,6 +214,7 @@ def test_an_unfinished_atom_cannot_grow_without_bound() -> None:
         "(a 'b c' (x '(y)'))",
         "((a)(b))()",
         "(a\t\n(b)\r)",
+        "(a 'b c' \"it's\" '')",  # both quote kinds, as xend writes them
     ],
 )
 def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
@@ -225,7 +226,7 @@ def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "(a 'b' \"c\")",  # both quotes
+        "(a 'b\"c' d)",  # a '"' inside single quotes
         r"(a 'b\n')",  # an escape
         "(a # c\n)",  # a comment
         "(a [b])",  # separators

@@ -85,22 +85,37 @@ def test_chunks_equal_whole(text: str, cuts: list[int], batch: int) -> None:
 
 
 def spell(expr: Expr, quote: str, gap: str) -> str:
-    """``expr`` written with one quote kind for every atom that is not a plain word."""
+    """``expr`` with every atom that is not a plain word in ``quote``; with ``"both"``, in
+    double quotes when it holds a ``'`` and in single quotes otherwise (xend's choice)."""
     if isinstance(expr, list):
         return "(" + gap.join(spell(item, quote, gap) for item in expr) + ")"
     if expr.isalnum() and expr.isascii():
         return expr
+    if quote == "both":
+        return f'"{expr}"' if "'" in expr else f"'{expr}'"
     return quote + expr + quote
 
 
 fast_atoms = st.text(alphabet=st.characters(blacklist_characters="'\"\\\x01"), max_size=8)
+# Atoms as xend's repr writes them without escapes: a '"' never beside a "'".
+mixed_atoms = st.text(alphabet=st.characters(blacklist_characters='"\\\x01'), max_size=8)
 fast_exprs: st.SearchStrategy[Expr] = st.recursive(
     fast_atoms, lambda inner: st.lists(inner, max_size=5), max_leaves=30
 )
 
 
-@given(fast_exprs, st.sampled_from(["'", '"']), st.sampled_from([" ", "\n  ", "\t"]))
-def test_fast_path_takes_plain_text_and_agrees(expr: Expr, quote: str, gap: str) -> None:
+@given(
+    st.one_of(
+        st.tuples(fast_exprs, st.sampled_from(["'", '"'])),
+        st.tuples(
+            st.recursive(mixed_atoms, lambda inner: st.lists(inner, max_size=5), max_leaves=30),
+            st.just("both"),
+        ),
+    ),
+    st.sampled_from([" ", "\n  ", "\t"]),
+)
+def test_fast_path_takes_plain_text_and_agrees(case: tuple[Expr, str], gap: str) -> None:
+    expr, quote = case
     text = spell(expr, quote, gap)
     fast = _fast_loads(text, DEFAULT_LIMITS)
     parser = Parser()
