@@ -6,17 +6,20 @@ explicit stack; it never recurses, so depth costs memory, not Python stack.
 Bytes. The first bytes decide the character encoding: a UTF-8 byte order mark, or an
 XML declaration naming it (UTF-8, US-ASCII, ISO-8859-*, windows-125*), else UTF-8. Bytes
 then go through an incremental decoder, so a chunk may end inside a multi-byte
-character. Each decoded chunk is searched once for characters XML forbids.
+character. Each chunk is checked once for characters XML forbids: the C0 controls by a
+``bytes.translate`` deletion (all accepted encodings are ASCII-compatible), U+FFFE and
+U+FFFF by a search only when the decoded text is not ASCII.
 
 Text. Two regular expressions share the work:
 
 * a "fast" one whose alternatives each match a whole common construct at once, with the
-  whitespace around it: ``<value><string>text</string></value>`` (text without ``&``),
-  an int, a double, a boolean, a nil, an untyped value, the opening
-  ``<value><array><data>`` and closing ``</data></array></value>`` of an array, a
-  struct's opening, ``<member><name>key</name>`` and the closings. One match and a few
-  list operations per value; the stdlib's expat route pays three Python callbacks per
-  element.
+  whitespace around it: ``<value><string>text</string></value>`` (plain text first;
+  text with references or CR by a second alternative), an untyped value, an int, a
+  double, a boolean, a nil, the opening ``<value><array><data>`` and closing
+  ``</data></array></value>`` of an array, a struct's opening and closing, and
+  ``<member><name>key</name>``. One match and a few list operations per value, where
+  the stdlib's expat route pays three Python callbacks per element. The alternatives
+  after ``<value>`` share that prefix, so the engine matches it once.
 * a general tokenizer (text, start tag, end tag, comment, CDATA; anything else such as a
   DOCTYPE or processing instruction is refused) driving the same state machine element
   by element. It takes over wherever the fast expression does not match: entities,
@@ -27,12 +30,17 @@ general path would for the same elements, after the same validity check.
 
 The stack holds one entry per open element, as two parallel lists: ``kinds`` (an int
 naming the element and how far its content has got) and ``objs`` (its list, dict, text
-parts, key or finished value). Element text is kept raw as a list of parts, so a huge
-string fed in small chunks costs linear time; entities and end-of-line handling are
-applied once, when the element closes (CDATA is stored pre-escaped so the same pass
-handles it). Between feeds the decoder keeps only the unfinished token: at most one tag
-(refused beyond ``_MAX_TAG`` characters), the two last characters of an open CDATA
-section or comment, or nothing when it is inside text.
+parts, key or finished value). The fast path opens an array or struct with a single
+"collapsed" entry standing for ``<value><array><data>`` (or ``<value><struct>``); the
+general path expands it if it meets the closing tags one by one.
+
+Element text is kept raw as a list of parts, so a huge string fed in small chunks costs
+linear time; entities and end-of-line handling are applied once, when the element
+closes (CDATA is stored pre-escaped so the same pass handles it). Between feeds the
+decoder keeps only the unfinished token: at most one tag (refused beyond ``_MAX_TAG``
+characters), the last characters of an open CDATA section or comment that may begin
+its terminator, or nothing when it is inside text. A value that does not convert (a bad
+int, date or base64) is reported at the offset of its closing tag.
 
 Errors. Everything malformed raises ``ProtocolError`` with the byte offset; a crossed
 limit raises ``LimitExceeded``. ``feed`` and ``close`` convert any other exception from
@@ -225,9 +233,9 @@ _START_TAG = re.compile(
 # The start of a tag still open at the end of the buffer: no ">" outside quotes yet.
 _OPEN_TAG = re.compile(r"""</?[^<>"']*(?:(?:"[^"]*"|'[^']*')[^<>"']*)*(?:"[^"]*|'[^']*)?\Z""")
 _END_TAG = re.compile(rf"</({_NAME})[ \t\r\n]*>")
-_TEXT_END = re.compile("<")
 _NOT_SPACE = re.compile(r"[^ \t\r\n]")
-_ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#x([0-9A-Fa-f]{1,7})|(lt|gt|amp|quot|apos));")
+# A reference, or (last group) an "&" that starts none: refused in the same pass.
+_ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#x([0-9A-Fa-f]{1,7})|(lt|gt|amp|quot|apos));|(&)")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPACE_CHARS = " \t\r\n"
@@ -270,7 +278,9 @@ def _encoding_for(name: str) -> str | None:
 
 
 def _sub_entity(match: re.Match[str]) -> str:
-    dec, hexa, named = match.groups()
+    dec, hexa, named, bare = match.groups()
+    if bare is not None:
+        raise _Malformed("'&' that starts no known entity or character reference")
     if named is not None:
         return _PREDEFINED[named]
     code = int(dec) if dec is not None else int(hexa, 16)
@@ -292,10 +302,7 @@ def _text_of(parts: list[str]) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
-        expanded = _ENTITY.sub(_sub_entity, text)
-        if "&" in _ENTITY.sub("", text):
-            raise _Malformed("'&' that starts no known entity or character reference")
-        text = expanded
+        text = _ENTITY.sub(_sub_entity, text)
     return text
 
 
