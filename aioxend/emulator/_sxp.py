@@ -32,7 +32,7 @@ from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Domain, Host
 from aioxend.emulator._py2 import arity_error, dict_order
 from aioxend.emulator._show import MIME_TYPE, show
-from aioxend.emulator._wire import RAW_KINDS, write_faulty
+from aioxend.emulator._wire import RAW_KINDS, trickle, write_faulty
 from aioxend.errors import ProtocolError
 from aioxend.sxp import loads_all
 
@@ -1083,6 +1083,10 @@ class SxpServer:
                 length_name="Content-length",
             )
             return False
+        if kind == "trickle":
+            if not await trickle(transport, self._response_bytes(req), picked.delay, self.stop):
+                return False
+            return not req.close_connection
         await self._send(writer, req)
         return not req.close_connection
 
@@ -1108,12 +1112,15 @@ class SxpServer:
             return
         req.result(value)
 
-    async def _send(self, writer: asyncio.StreamWriter, req: Request) -> None:
+    def _response_bytes(self, req: Request) -> bytes:
         headers, body = req.head_and_body()
         lines = [f"HTTP/1.1 {req.code} {req.status}\r\n"]
         lines += [f"{k}: {v}\r\n" for k, v in headers]
         lines.append("\r\n")
-        writer.write("".join(lines).encode("latin-1", "replace") + body)
+        return "".join(lines).encode("latin-1", "replace") + body
+
+    async def _send(self, writer: asyncio.StreamWriter, req: Request) -> None:
+        writer.write(self._response_bytes(req))
         await writer.drain()
 
     async def _discard(self, reader: asyncio.StreamReader, req: Request) -> None:

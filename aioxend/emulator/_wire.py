@@ -2,17 +2,19 @@
 
 Both listeners build a normal answer; when a fault picked for the request is one that no
 well-behaved HTTP server would produce (a connection cut mid-body, a lying
-Content-Length, a byte-by-byte trickle, a stall), the bytes are written straight to the
-asyncio transport here and the connection is closed afterwards.
+Content-Length, a stall), the bytes are written straight to the asyncio transport here
+and the connection is closed afterwards. A trickled answer is complete and valid, so
+the connection stays open for the next request, as after any answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-__all__ = ["RAW_KINDS", "head_bytes", "write_faulty"]
+__all__ = ["RAW_KINDS", "head_bytes", "trickle", "write_faulty"]
 
-RAW_KINDS = frozenset({"drop_before", "drop_mid", "truncate", "trickle", "stall"})
+# the kinds after which the connection is closed (trickle keeps it: the answer is whole)
+RAW_KINDS = frozenset({"drop_before", "drop_mid", "truncate", "stall"})
 
 
 def head_bytes(status: int, reason: str, headers: list[tuple[str, str]]) -> bytes:
@@ -63,12 +65,18 @@ async def write_faulty(
         data += body[: max(len(body) // 2, 1)] if body else b""
     else:
         data += body
-    if kind == "trickle":
-        for i in range(len(data)):
-            if transport.is_closing() or stop.is_set():
-                break
-            transport.write(data[i : i + 1])
-            await asyncio.sleep(delay)
-    elif not transport.is_closing():
+    if not transport.is_closing():
         transport.write(data)
     transport.close()
+
+
+async def trickle(
+    transport: asyncio.WriteTransport, data: bytes, delay: float, stop: asyncio.Event
+) -> bool:
+    """Write ``data`` one byte every ``delay`` seconds; False if the peer went away."""
+    for i in range(len(data)):
+        if transport.is_closing() or stop.is_set():
+            return False
+        transport.write(data[i : i + 1])
+        await asyncio.sleep(delay)
+    return True

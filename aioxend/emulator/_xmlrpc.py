@@ -427,6 +427,16 @@ def make_xmlrpc_app(
                 transport, kind, 200, "OK", headers, payload, delay=picked.delay, stop=stop
             )
             return web.Response()
+        if kind == "trickle":
+            stream = web.StreamResponse(headers=dict(headers))
+            stream.content_length = len(payload)
+            await stream.prepare(request)
+            for i in range(len(payload)):
+                if transport.is_closing() or stop.is_set():
+                    break
+                await stream.write(payload[i : i + 1])
+                await asyncio.sleep(picked.delay)
+            return stream
         return web.Response(body=payload, headers=dict(headers))
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
