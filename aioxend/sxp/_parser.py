@@ -211,85 +211,110 @@ class Parser:
         if len(self._text) > 4 * self.limits.max_atom + 2:
             raise LimitExceeded("max_atom", self.limits.max_atom, offset=self._base)
 
-    def _emit(self, value: Expr, offset: int) -> None:
-        self._items += 1
-        if self._items > self.limits.max_items:
-            raise LimitExceeded("max_items", self.limits.max_items, offset=offset)
-        if self._stack:
-            self._stack[-1].append(value)
-        else:
-            self._done.append(value)
-            self._items = 0
-
-    def _atom(self, value: str, offset: int) -> None:
-        if len(value) > self.limits.max_atom:
-            raise LimitExceeded("max_atom", self.limits.max_atom, offset=offset)
-        self._emit(value, offset)
-
     def _scan(self, final: bool) -> None:
+        """Tokenise ``self._text``, building lists on the stack; keep an unfinished tail.
+
+        One loop over ``finditer`` with everything in locals: this is the path for input
+        the fast path declines, so it is kept tight rather than split into helpers.
+        """
         text = self._text
         base = self._base
         n = len(text)
-        pos = 0
-        match = self._token.match
         stack = self._stack
+        done = self._done
+        cur = stack[-1] if stack else None
+        items = self._items
         strict = self.strict
+        escaped = self._escaped
         max_depth = self.limits.max_depth
-        while pos < n:
-            m = match(text, pos)
-            assert m is not None  # group 7 matches any character
+        max_atom = self.limits.max_atom
+        max_items = self.limits.max_items
+        pos = n
+        value: str
+        for m in self._token.finditer(text):
             kind = m.lastindex
-            end = m.end()
-            if kind == 1:
-                pass
-            elif kind == 2:
-                if end == n and not final:
+            if kind == 6:
+                if not final and m.end() == n:
+                    pos = m.start()
                     break
+                value = decode_atom(m.group()) if escaped else m.group()
+            elif kind == 1:
+                continue
             elif kind == 3:
                 if len(stack) >= max_depth:
-                    raise LimitExceeded("max_depth", max_depth, offset=base + pos)
+                    raise LimitExceeded("max_depth", max_depth, offset=base + m.start())
                 new: list[Expr] = []
-                if stack:
-                    self._emit(new, base + pos)
+                if cur is not None:
+                    items += 1
+                    if items > max_items:
+                        raise LimitExceeded("max_items", max_items, offset=base + m.start())
+                    cur.append(new)
                 else:
-                    self._items = 1
+                    items = 1
                 stack.append(new)
+                cur = new
+                continue
             elif kind == 4:
                 if stack:
-                    lst = stack.pop()
-                    if not stack:
-                        self._done.append(lst)
-                        self._items = 0
+                    finished = stack.pop()
+                    if stack:
+                        cur = stack[-1]
+                    else:
+                        cur = None
+                        done.append(finished)
+                        items = 0
                 elif strict:
-                    raise ProtocolError("syntax error: unexpected ')'", offset=base + pos)
+                    raise ProtocolError("syntax error: unexpected ')'", offset=base + m.start())
+                continue
             elif kind == 5:
-                body = text[pos + 1 : end - 1]
-                value = unquote_body(body, strict=strict, offset=base + pos + 1, raw=self._escaped)
-                self._atom(value, base + pos)
-            elif kind == 6:
-                if end == n and not final:
+                start = m.start()
+                body = text[start + 1 : m.end() - 1]
+                value = unquote_body(body, strict=strict, offset=base + start + 1, raw=escaped)
+            elif kind == 2:
+                if not final and m.end() == n:
+                    pos = m.start()
                     break
-                atom = m.group()
-                self._atom(decode_atom(atom) if self._escaped else atom, base + pos)
+                continue
             else:
-                char = text[pos]
-                if char in "\"'":
-                    if not final:
-                        self._waiting_quote = char
-                        break
-                    if strict:
-                        raise ProtocolError("unexpected EOF in a string", offset=base + pos)
-                    body = text[pos + 1 :]
-                    value = unquote_body(
-                        body, strict=False, offset=base + pos + 1, raw=self._escaped
-                    )
-                    self._atom(value, base + pos)
-                    end = n
-                else:
-                    raise ProtocolError(f"invalid character: code {ord(char)}", offset=base + pos)
-            pos = end
+                start = m.start()
+                char = text[start]
+                if char not in "\"'":
+                    raise ProtocolError(f"invalid character: code {ord(char)}", offset=base + start)
+                if not final:
+                    self._waiting_quote = char
+                    pos = start
+                    break
+                if strict:
+                    raise ProtocolError("unexpected EOF in a string", offset=base + start)
+                # Lenient: the string runs to the end of the input.
+                body = text[start + 1 :]
+                value = unquote_body(body, strict=False, offset=base + start + 1, raw=escaped)
+                self._add_value(value, cur, items, base + start)
+                break
+            if len(value) > max_atom:
+                raise LimitExceeded("max_atom", max_atom, offset=base + m.start())
+            if cur is not None:
+                items += 1
+                if items > max_items:
+                    raise LimitExceeded("max_items", max_items, offset=base + m.start())
+                cur.append(value)
+            else:
+                done.append(value)
+        self._items = items
         self._text = text[pos:]
         self._base = base + pos
+
+    def _add_value(self, value: str, cur: list[Expr] | None, items: int, offset: int) -> None:
+        """Place the lenient reader's last, unterminated string."""
+        if len(value) > self.limits.max_atom:
+            raise LimitExceeded("max_atom", self.limits.max_atom, offset=offset)
+        if cur is None:
+            self._done.append(value)
+        elif items + 1 > self.limits.max_items:
+            raise LimitExceeded("max_items", self.limits.max_items, offset=offset)
+        else:
+            cur.append(value)
+            self._items = items + 1
 
 
 def _shape_table() -> dict[int, int]:
