@@ -201,6 +201,11 @@ class Server:
         closed = self.peers[index].closed_by_client
         return await anyio.to_thread.run_sync(closed.wait, 3.0)
 
+    def settle(self) -> None:
+        """Wait for every connection thread to finish (their sockets are then closed)."""
+        for thread in list(self.threads):
+            thread.join(5)
+
     def stop(self) -> None:
         self.stopping.set()
         self.acceptor.join(2)
