@@ -6,21 +6,22 @@ fast path made only of C-level string operations, and hands anything unusual to 
 careful ``Parser``, which is the definition of the language and the only place errors
 are raised.
 
-The fast path accepts text with one kind of quote, no backslash, no comment, no
-separator character and ASCII outside quoted strings; that covers what xend and
-libvirt send. It splits the text at the quote character (quoted contents are the odd
-pieces), leaves a ``\\x01`` marker where each string was, checks with one
-``str.translate`` that every remaining character is an atom character, whitespace or a
-parenthesis and that no string starts in the middle of an atom, checks nesting depth and
-balance by peeling ``()`` pairs, then spells the tokens as a JSON array
-(``'","'.join(tokens)`` plus two replacements for the parentheses), puts the string
-contents back in place of the markers and lets the C JSON decoder build the lists. Any
-doubt returns ``None`` and the careful parser runs instead, so both always agree.
+The fast path accepts text with no backslash, no comment, no separator character and
+ASCII outside quoted strings; that covers what xend and libvirt send. It splits the text
+at its quotes (``str.split`` for one kind, a small regex for both), leaves a ``\\x01``
+marker where each string was, checks with one ``str.translate`` that every remaining
+character is an atom character, whitespace or a parenthesis and that no string starts in
+the middle of an atom, checks nesting depth and balance by peeling ``()`` pairs off the
+parentheses, then spells the tokens as a JSON array (``'","'.join(tokens)`` plus two
+replacements for the parentheses), puts the string contents back in place of the
+markers and lets the C JSON decoder build the lists. Any doubt returns ``None`` and the
+careful parser runs instead, so both always agree (a property test holds them to it).
 
-The careful parser is a compiled regular expression matched token by token with an
+The careful parser is one compiled regular expression run with ``finditer`` and an
 explicit stack (no recursion, so depth is bounded only by ``Limits.max_depth``). It is
-incremental: ``feed`` keeps an unfinished token (an atom or string that may continue) for
-the next chunk and returns the top-level expressions completed so far.
+incremental: it keeps an unfinished token (an atom or string that may continue) for the
+next chunk. ``Parser`` gathers fed input up to ``Parser.BATCH`` characters before
+reading, so a body streamed in small chunks still reaches the fast path at ``close``.
 """
 
 from __future__ import annotations
@@ -87,10 +88,11 @@ class Parser:
 
     Chunks may be ``str`` or ``bytes`` (not mixed); bytes are decoded incrementally and
     each atom follows the UTF-8-else-latin-1 rule. Offsets in errors count characters of
-    the decoded text.
+    the decoded text. After an error the parser is spent; make a new one.
     """
 
     BATCH = 4 * 1024 * 1024
+    """Characters gathered before ``feed`` reads them (expressions come out per batch)."""
 
     def __init__(self, *, strict: bool = True, limits: Limits | None = None) -> None:
         self.strict = strict
