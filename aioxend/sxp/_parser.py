@@ -119,24 +119,28 @@ class Parser:
         ``close``), so a body that arrives in small chunks still gets the fast path.
         """
         if self._closed:
-            raise RuntimeError("Parser.feed() after close()")
-        text = self._decode(data, final=False)
-        if text:
-            self._pending.append(text)
-            self._pending_len += len(text)
-        if self._pending_len >= self.BATCH:
-            return self._process(final=False)
+            raise RuntimeError("Parser.feed() after close() or an error")
+        try:
+            text = self._decode(data, final=False)
+            if text:
+                self._pending.append(text)
+                self._pending_len += len(text)
+            if self._pending_len >= self.BATCH:
+                return self._process(final=False)
+        except ProtocolError:
+            self._closed = True
+            raise
         return []
 
     def close(self) -> list[Expr]:
         """Signal the end of input; return the remaining expressions or raise if cut short."""
         if self._closed:
-            raise RuntimeError("Parser.close() called twice")
+            raise RuntimeError("Parser.close() after close() or an error")
+        self._closed = True
         text = self._decode(b"" if self._kind is bytes else "", final=True)
         if text:
             self._pending.append(text)
         out = self._process(final=True)
-        self._closed = True
         if self._stack:
             if self.strict:
                 raise ProtocolError(

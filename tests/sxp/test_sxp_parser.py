@@ -157,6 +157,15 @@ def test_parser_returns_values_as_batches_complete() -> None:
         parser.close()
 
 
+def test_parser_is_spent_after_an_error() -> None:
+    parser = Parser()
+    parser.BATCH = 1
+    with pytest.raises(ProtocolError):
+        parser.feed(")")
+    with pytest.raises(RuntimeError, match="after close"):
+        parser.feed("(a)")
+
+
 def test_parser_rejects_other_types() -> None:
     with pytest.raises(TypeError):
         Parser().feed(12)  # type: ignore[arg-type]
