@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import enum
 import json
@@ -45,6 +46,7 @@ EXIT_TIMEOUT = 5
 EXIT_PROTOCOL = 6
 EXIT_UNSUPPORTED = 7
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 #: Exit status -> meaning, as printed by ``--help`` and the README.
 EXIT_CODES: Mapping[int, str] = {
@@ -57,6 +59,7 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_PROTOCOL: "protocol error: the answer was not valid XML-RPC, SXP or HTTP",
     EXIT_UNSUPPORTED: "the operation is not available over the protocol in use",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_BROKEN_PIPE: "standard output was closed early (e.g. piped into head)",
 }
 
 LIST_HEADER_FORMAT = "%-40s %5s %5s %5s %10s %9s"
@@ -64,6 +67,8 @@ LIST_ROW_FORMAT = "%-40s %5s %5d %5d %10s %8.1f"
 VCPU_HEADER_FORMAT = "%-32s %5s %5s %5s %5s %9s %s"
 VCPU_ROW_FORMAT = "%-32s %5s %5s %5s %5s %9.1f %s"
 SCHED_CREDIT_FORMAT = "%-33s %4s %6s %4s"
+#: Seconds between polls of ``shutdown --wait``.
+WAIT_POLL_INTERVAL = 0.5
 #: Xen's largest NR_CPUS; bounds what a CPU list may name (and the memory parsing takes).
 MAX_CPUS = 4096
 
@@ -279,6 +284,20 @@ async def _cmd_start(client: XendClient, args: argparse.Namespace, out: TextIO) 
 
 async def _cmd_shutdown(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
     await client.shutdown(args.dom, reason=args.reason)
+    if args.wait:
+        await with_progress(f"waiting for {args.dom}", _wait_down(client, args.dom), sys.stderr)
+
+
+async def _wait_down(client: XendClient, dom: str) -> None:
+    """Poll until ``dom`` is gone, halted (no domid) or shut down, as ``xm shutdown -w``."""
+    while True:
+        try:
+            info = await client.domain(dom, full=False)
+        except errors.InvalidDomain:
+            return
+        if info.domid is None or "s" in info.state_string or "d" in info.state_string:
+            return
+        await asyncio.sleep(WAIT_POLL_INTERVAL)
 
 
 async def _cmd_resume(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
@@ -643,6 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="poweroff",
         help="poweroff, reboot, suspend, halt or crash (default: poweroff)",
     )
+    p.add_argument("-w", "--wait", action="store_true", help="wait until the domain is down")
 
     p = command("resume", "resume a suspended managed domain", _cmd_resume)
     p.add_argument("dom", metavar="DOM")
@@ -836,12 +856,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     try:
         asyncio.run(_run(args, out))
+        out.flush()
     except KeyboardInterrupt:
         sys.stderr.write("aioxend: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``aioxend list | head -1``): stop quietly, as a shell
+        # tool killed by SIGPIPE would, and keep Python from complaining at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
-        out.flush()
+        with contextlib.suppress(OSError):
+            out.flush()
         sys.stderr.write(f"aioxend: error: {_error_message(exc)}\n")
         return exit_code_for(exc)
-    out.flush()
     return EXIT_OK

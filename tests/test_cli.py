@@ -217,6 +217,27 @@ def test_save_restore_show_progress_on_a_terminal(
     assert f"Restored domain {name}" in capsys.readouterr().out
 
 
+def test_shutdown_wait(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
+    config = emu.tmp / "short-lived.sxp"
+    config.write_text("(vm (name short-lived) (memory 64) (on_poweroff destroy))")
+    url = ["--url", emu.xmlrpc_url]
+    assert run(capsys, *url, "create", str(config)).code == 0
+    assert run(capsys, *url, "shutdown", "--wait", "short-lived") == Run(0, "", "")
+    assert_one_line_error(run(capsys, *url, "show", "short-lived"), cli.EXIT_NO_DOMAIN)
+
+
+def test_closed_stdout_exits_quietly(
+    capsys: pytest.CaptureFixture[str], emu: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert cli.main(["--url", emu.xmlrpc_url, "list"]) == cli.EXIT_BROKEN_PIPE
+    assert capsys.readouterr().err == ""
+
+
 def test_long_operations_are_quiet_off_a_terminal(
     capsys: pytest.CaptureFixture[str], emu: Endpoint
 ) -> None:
