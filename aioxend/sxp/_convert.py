@@ -10,6 +10,7 @@ explicit stack and stop at ``Limits.max_depth``, which also stops a cyclic struc
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
@@ -30,6 +31,11 @@ def _atom(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         return py2_float_str(value)
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y%m%dT%H:%M:%S")  # as xmlrpclib's DateTime prints
+    text = getattr(value, "value", None)  # xmlrpc.client.DateTime keeps its text in .value
+    if isinstance(text, str):
+        return text
     data = getattr(value, "data", value)  # xmlrpc.client.Binary keeps its bytes in .data
     if isinstance(data, (bytes, bytearray)):
         try:
@@ -44,8 +50,9 @@ def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:
 
     Arrays and tuples become lists; a struct becomes ``[[key, value], ...]`` in its
     order; ``int`` becomes ``str(int)``, ``float`` Python 2's ``str()`` (``1.0``,
-    ``123.456789012``, ``1e+20``), ``bool`` ``True``/``False``, ``None`` ``None``, and
-    base64 bytes their UTF-8 (else latin-1) text. Other types raise ``ProtocolError``.
+    ``123.456789012``, ``1e+20``), ``bool`` ``True``/``False``, ``None`` ``None``,
+    base64 bytes their UTF-8 (else latin-1) text and a dateTime xmlrpclib's
+    ``20260101T00:00:00`` (xend sends neither). Other types raise ``ProtocolError``.
     """
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
     holder: list[Expr] = []

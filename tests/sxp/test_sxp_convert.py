@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import xmlrpc.client
 from typing import Any, cast
 
@@ -30,6 +31,8 @@ from aioxend.sxp import Limits, dumps, from_xmlrpc, loads, to_xmlrpc
         ({"weight": 256, "cap": 0}, [["weight", "256"], ["cap", "0"]]),
         (xmlrpc.client.Binary(b"caf\xc3\xa9"), "café"),
         (b"\xff", "\xff"),
+        (datetime.datetime(2026, 1, 2, 3, 4, 5), "20260102T03:04:05"),
+        (xmlrpc.client.DateTime("20260102T03:04:05"), "20260102T03:04:05"),
         ([], []),
     ],
 )
