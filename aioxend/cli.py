@@ -31,9 +31,19 @@ from typing import Any, Literal, TextIO, TypeVar
 import aioxend
 from aioxend import errors, sxp
 from aioxend.client import XendClient, connect
-from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
+from aioxend.models import DomainInfo, NodeInfo
 
-__all__ = ["EXIT_CODES", "format_domain_table", "main", "parse_cpus"]
+__all__ = [
+    "EXIT_CODES",
+    "build_parser",
+    "exit_code_for",
+    "format_cpumap",
+    "format_domain_table",
+    "main",
+    "parse_cpus",
+    "to_jsonable",
+    "with_progress",
+]
 
 T = TypeVar("T")
 
@@ -222,11 +232,17 @@ async def with_progress(label: str, operation: Awaitable[T], stream: TextIO) -> 
 # --------------------------------------------------------------------------- handlers
 
 
+async def _selected_domains(
+    client: XendClient, names: Sequence[str], *, state: str = "all", full: bool = False
+) -> list[DomainInfo]:
+    """The named domains (fetched concurrently, in the order given), else all in ``state``."""
+    if not names:
+        return await client.domains(state, full=full)
+    return list(await asyncio.gather(*(client.domain(n, full=full) for n in names)))
+
+
 async def _cmd_list(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    if args.domains:
-        doms = [await client.domain(d, full=args.long) for d in args.domains]
-    else:
-        doms = await client.domains(args.state, full=args.long)
+    doms = await _selected_domains(client, args.domains, state=args.state, full=args.long)
     if args.json:
         _print_json(out, [_domain_json(d, with_sxp=args.long) for d in doms])
     elif args.long:
@@ -338,15 +354,9 @@ async def _cmd_rename(client: XendClient, args: argparse.Namespace, out: TextIO)
 
 
 async def _cmd_vcpu_list(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    if args.domains:
-        doms = [await client.domain(d, full=False) for d in args.domains]
-    else:
-        doms = await client.domains("all", full=False)
-    rows: list[tuple[DomainInfo, VcpuInfo]] = []
-    for dom in doms:
-        if dom.domid is None:
-            continue
-        rows.extend((dom, vcpu) for vcpu in await client.vcpu_info(dom.name))
+    doms = [d for d in await _selected_domains(client, args.domains) if d.domid is not None]
+    vcpus = await asyncio.gather(*(client.vcpu_info(d.domid) for d in doms if d.domid is not None))
+    rows = [(dom, vcpu) for dom, dom_vcpus in zip(doms, vcpus, strict=True) for vcpu in dom_vcpus]
     if args.json:
         _print_json(out, [{"name": d.name, "domid": d.domid, **to_jsonable(v)} for d, v in rows])
         return
@@ -362,7 +372,7 @@ async def _cmd_vcpu_list(client: XendClient, args: argparse.Namespace, out: Text
         else:
             cpu, state = "-", "--p"
         affinity = format_cpumap(vcpu.cpumap, nr_cpus)
-        row = (dom.name, dom.domid, vcpu.number, cpu, state, vcpu.cpu_time, affinity)
+        row = (dom.name, dom.domid, vcpu.number, cpu, state, vcpu.cpu_time or 0.0, affinity)
         out.write(VCPU_ROW_FORMAT % row + "\n")
 
 
