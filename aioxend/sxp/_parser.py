@@ -56,6 +56,12 @@ class Limits:
     max_atom: int = 16 * 1024 * 1024
     max_items: int = 4_000_000
 
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_depth", "max_atom", "max_items"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Limits.{name} must be a positive int, not {value!r}")
+
 
 DEFAULT_LIMITS = Limits()
 

@@ -194,6 +194,12 @@ def test_limits(text: str, limits: Limits, limit: str) -> None:
         feed_all(parser, text)
 
 
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "9"])
+def test_limits_must_be_positive_ints(bad: object) -> None:
+    with pytest.raises(ValueError, match="positive int"):
+        Limits(max_depth=bad)  # type: ignore[arg-type]
+
+
 def test_limits_at_the_boundary_pass() -> None:
     assert loads("((((a))))", limits=Limits(max_depth=4)) == [[[["a"]]]]
     assert loads("(a b c)", limits=Limits(max_items=4, max_atom=1, max_bytes=7)) == ["a", "b", "c"]
