@@ -189,6 +189,14 @@ _AFTER_VALUE = [
         rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}){_W}</(?P=ITYPE)>"
         rf"{_W}</value>",
     ),
+    # An SXP entry such as ["domid", 1] or ["name", "guest"]: most of xend's answers.
+    (
+        "PAIR",
+        rf"{_W}<array>{_W}<data>{_W}<value>{_W}<string>([^<&\r]*)</string>{_W}</value>{_W}"
+        rf"<value>{_W}(?:<string>([^<&\r]*)</string>|<(?P<PTYPE>int|i4)>{_W}"
+        rf"([-+]?[0-9]{{1,9}}){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]+){_W}</double>)"
+        rf"{_W}</value>{_W}</data>{_W}</array>{_W}</value>",
+    ),
     ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
     ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]+){_W}</double>{_W}</value>"),
     ("OPEN_STRUCT", rf"{_W}<struct>"),
@@ -214,6 +222,7 @@ G_INT: Final = _G["INT"]
 G_OPEN_ARRAY: Final = _G["OPEN_ARRAY"]
 G_CLOSE_ARRAY: Final = _G["CLOSE_ARRAY"]
 G_UNTYPED: Final = _G["UNTYPED"]
+G_PAIR: Final = _G["PAIR"]
 G_STR_TEXT: Final = _G["STR_TEXT"]
 G_UNTYPED_TEXT: Final = _G["UNTYPED_TEXT"]
 G_DOUBLE: Final = _G["DOUBLE"]
@@ -553,7 +562,7 @@ class Decoder:
         max_depth = self.limits.max_depth
         count = self._count
         depth = self._depth
-        g_str, g_untyped, g_int = G_STR, G_UNTYPED, G_INT
+        g_str, g_untyped, g_int, g_pair = G_STR, G_UNTYPED, G_INT, G_PAIR
         g_open_array, g_close_array = G_OPEN_ARRAY, G_CLOSE_ARRAY
         g_open_struct, g_close_struct = G_OPEN_STRUCT, G_CLOSE_STRUCT
         k = kinds[-1]
@@ -585,6 +594,24 @@ class Decoder:
                     v = int(digits)
                     if len(digits) > 18 and not _INT64_MIN <= v <= _INT64_MAX:
                         raise self._error_at(buf, pos, "integer beyond 64 bits")
+                elif g == g_pair:
+                    # Two scalars in an array in one match: the collapsed frame's whole life.
+                    if check_len and len(m[0]) > self.limits.max_string:
+                        raise self._limit("max_string", buf, pos)
+                    if depth >= max_depth:
+                        raise self._limit("max_depth", buf, pos)
+                    second = m[g + 2]
+                    if second is None:
+                        digits = m[g + 4]
+                        if digits is not None:
+                            second = int(digits)
+                        else:
+                            try:
+                                second = _to_double(m[g + 5])
+                            except _Malformed as exc:
+                                raise self._error_at(buf, m.start(g + 5), str(exc)) from None
+                    v = [m[g + 1], second]
+                    count += 2
                 elif g == g_open_array or g == g_open_struct:  # noqa: SIM109
                     if k not in value_parents:
                         raise self._unexpected(buf, m.start(g), "<value>", k)

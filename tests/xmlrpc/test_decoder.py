@@ -31,6 +31,12 @@ def one(value: str) -> bytes:
     return response(f"<value>{value}</value>")
 
 
+def _pair(first: str, second: str) -> str:
+    """An array of two values, spaced as the standard library writes it."""
+    inner = f"\n<value>{first}</value>\n<value>{second}</value>\n"
+    return f"<value><array><data>{inner}</data></array></value>"
+
+
 def _nested_doc(depth: int) -> str:
     inner = "<value>x</value>"
     for _ in range(depth):
@@ -99,6 +105,31 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
         ([1, "x"],),
     ),
     ("empty array", one("<array><data></data></array>"), ([],)),
+    (
+        "pair of strings",
+        response(_pair("<string>name</string>", "<string>g</string>")),
+        (["name", "g"],),
+    ),
+    ("pair with int", response(_pair("<string>domid</string>", "<i4>-3</i4>")), (["domid", -3],)),
+    (
+        "pair with double",
+        response(_pair("<string>t</string>", "<double>1.5</double>")),
+        (["t", 1.5],),
+    ),
+    (
+        "pair in a pair",
+        response(_pair("<string>a</string>", _pair("<string>b</string>", "<int>1</int>")[7:-8])),
+        (["a", ["b", 1]],),
+    ),
+    (
+        "pair in a struct",
+        one(
+            "<struct><member><name>k</name>"
+            + _pair("<string>a</string>", "<int>1</int>")
+            + "</member></struct>"
+        ),
+        ({"k": ["a", 1]},),
+    ),
     ("empty data tag", one("<array><data/></array>"), ([],)),
     (
         "struct",
@@ -266,6 +297,12 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("empty boolean", one("<boolean/>")),
     ("bad double", one("<double>1.2.3</double>")),
     ("double with underscore", one("<double>1_000</double>")),
+    (
+        "bad double in a pair",
+        one(
+            "<array><data><value><string>t</string></value><value><double>x</double></value></data></array>"
+        ),
+    ),
     ("bad base64 padding", one("<base64>abc</base64>")),
     ("bad base64 char", one("<base64>ab$c</base64>")),
     ("bad date", one("<dateTime.iso8601>20241301T00:00:00</dateTime.iso8601>")),
@@ -401,6 +438,16 @@ def test_root_is_reported_once_read() -> None:
             Limits(max_depth=1),
             one("<struct><member><name>a</name><value><struct/></value></member></struct>"),
             "max_depth",
+        ),
+        (
+            Limits(max_depth=1),
+            one("<array><data>" + _pair("<string>a</string>", "<int>1</int>") + "</data></array>"),
+            "max_depth",
+        ),
+        (
+            Limits(max_elements=2),
+            one("<array><data><value>a</value><value>b</value></data></array>"),
+            "max_elements",
         ),
         (
             Limits(max_elements=5),
