@@ -7,6 +7,7 @@ or a foreign exception (h11's fuzz rule, applied to the whole transport).
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import pytest
 from conftest import Start
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from transport_servers import Peer
+from transport_servers import Handler, Peer
 
 from aioxend.errors import LimitExceeded, ReadError, RemoteProtocolError
 from aioxend.transport import Limits, Request, Timeouts, open_transport
@@ -28,7 +29,7 @@ class Script:
     pieces: list[bytes]
 
 
-def scripted(script: Script) -> object:
+def scripted(script: Script) -> Handler:
     def handler(peer: Peer) -> None:
         if peer.read_request() is None:
             return
@@ -59,7 +60,7 @@ def encode(body: bytes, framing: str, chunk_sizes: list[int]) -> bytes:
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False) if b > a]
+    return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
 async def fetch(kind: str, url: str) -> tuple[int, bytes]:
@@ -75,7 +76,7 @@ async def fetch(kind: str, url: str) -> tuple[int, bytes]:
 @pytest.mark.parametrize("kind", ["raw", "aiohttp"])
 def test_any_framing_any_split_reads_the_same(kind: str, start: Start) -> None:
     script = Script([])
-    server = start(scripted(script), "unix")  # type: ignore[arg-type]
+    server = start(scripted(script), "unix")
 
     @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
     @given(
@@ -111,7 +112,7 @@ RESPONSE_BYTES = st.one_of(
 @pytest.mark.parametrize("kind", ["raw", "aiohttp"])
 def test_any_answer_parses_or_raises_ours(kind: str, start: Start) -> None:
     script = Script([])
-    server = start(scripted(script), "unix")  # type: ignore[arg-type]
+    server = start(scripted(script), "unix")
 
     @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
     @given(data=RESPONSE_BYTES, cuts=st.lists(st.integers(0, 400), max_size=4))
