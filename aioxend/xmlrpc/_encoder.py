@@ -82,8 +82,8 @@ def _format_datetime(value: datetime.datetime) -> str:
     )
 
 
-def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
-    """The fast pass: append the ``<value>`` text of each item of ``values``."""
+def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> None:
+    """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
     isfinite = math.isfinite
     # Per-call caches of finished pieces: xend's records repeat their keys ("domid",
     # "name", "backend", ...) and small ints, and a dict hit beats escaping and formatting.
@@ -162,7 +162,12 @@ def _encode_values(values: Any, allow_none: bool, append: Any) -> None:
             enc(_plain(v), depth)
 
     for item in values:
-        enc(item, 0)
+        if as_params:
+            append("<param>")
+            enc(item, 0)
+            append("</param>")
+        else:
+            enc(item, 0)
 
 
 def _plain(v: Any) -> Any:
@@ -262,6 +267,10 @@ def _fault_values(fault: Fault) -> dict[str, Any]:
     code = fault.code
     if isinstance(code, bool) or not isinstance(code, int):
         raise LocalProtocolError(f"cannot encode fault.code: {code!r} is not an int")
+    if not isinstance(fault.string, (str, list)):
+        raise LocalProtocolError(
+            f"cannot encode fault.string: {type(fault.string).__name__} is not a str or list"
+        )
     return {"faultCode": code, "faultString": fault.string}
 
 
@@ -311,12 +320,9 @@ def dumps(
             tail = "</params></methodCall>\n"
     try:
         if isinstance(params, Fault):
-            _encode_values([roots[0][0]], allow_none, append)
+            _encode_values([roots[0][0]], allow_none, append, as_params=False)
         else:
-            for item in params:
-                append("<param>")
-                _encode_values((item,), allow_none, append)
-                append("</param>")
+            _encode_values(params, allow_none, append, as_params=True)
     except (_Refused, RecursionError):
         _locate(roots, allow_none)
     append(tail)

@@ -207,6 +207,7 @@ def test_shared_but_not_recursive_containers_are_fine() -> None:
         ((Fault(1, "x"),), {"methodname": "m"}),
         ((Fault(True, "x"),), {}),
         ((Fault(1, "x\x00"),), {}),
+        ((Fault(1, 5),), {}),  # type: ignore[arg-type]
     ],
 )
 def test_misuse_is_a_local_protocol_error(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
