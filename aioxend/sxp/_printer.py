@@ -98,7 +98,11 @@ def _pretty(expr: object) -> str:
         item, indent = work
         pad = " " * indent
         flat = _flat(item)
-        if not _is_list(item) or indent + len(flat) <= _WIDTH:
+        if (
+            not isinstance(item, (list, tuple))
+            or indent + len(flat) <= _WIDTH
+            or not any(_is_list(child) for child in item)
+        ):
             lines.append(pad + flat)
             continue
         assert isinstance(item, (list, tuple))
@@ -119,8 +123,9 @@ def dumps(expr: Printable, *, pretty: bool = False) -> str:
     """The SXP text of ``expr``, as xend's printer would write it.
 
     ``pretty=True`` gives the indented layout of ``xm list -l``: a list that fits in 80
-    columns stays on one line, a longer one puts its leading atoms after the ``(``, each
-    further element on its own line four columns in, and the ``)`` on a line of its own.
+    columns (or holds no list) stays on one line, a longer one puts its leading atoms
+    after the ``(``, each further element on its own line four columns in, and the ``)``
+    on a line of its own.
     Anything that is not an atom, a supported scalar, a list or a tuple raises
     ``LocalProtocolError``.
     """

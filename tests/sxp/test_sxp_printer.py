@@ -157,3 +157,8 @@ def test_pretty_layout_is_xm_list_long() -> None:
     assert dumps("x y", pretty=True) == "'x y'"
     long = ["k", "v" * 100, ["x"], "tail"]
     assert dumps(long, pretty=True) == "(k " + "v" * 100 + "\n    (x)\n    tail\n)"
+    atoms_only = ["name", "x" * 100]
+    nested = [["domain", atoms_only], ["domain", ["name", "y"]]]
+    name = f"        (name {'x' * 100})"
+    lines = ["(", "    (domain", name, "    )", "    (domain (name y))", ")"]
+    assert dumps(nested, pretty=True) == "\n".join(lines)
