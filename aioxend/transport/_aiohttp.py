@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
-from typing import NoReturn, Self
+from typing import NoReturn
 
 import aiohttp
 import yarl
@@ -37,8 +36,8 @@ from aioxend.errors import (
     WriteError,
 )
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
+from aioxend.transport._common import StreamingResponse, check_request, request_headers
 from aioxend.transport._connect import make_ssl_context, reason_of
-from aioxend.transport._raw import check_request, request_headers
 from aioxend.transport._url import Endpoint, parse_url
 
 __all__ = ["AiohttpTransport"]
@@ -98,33 +97,14 @@ def _same_spelling(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(first.setdefault(name.lower(), name), value) for name, value in headers]
 
 
-class _AiohttpResponse(Response):
+class _AiohttpResponse(StreamingResponse):
     """A response streaming from an ``aiohttp.ClientResponse``."""
 
     def __init__(self, transport: AiohttpTransport, resp: aiohttp.ClientResponse) -> None:
-        super().__init__(
-            status=resp.status,
-            reason=resp.reason or "",
-            headers=[
-                (name.decode("latin-1").lower(), value.decode("latin-1"))
-                for name, value in resp.raw_headers
-            ],
-            http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
-        )
+        version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
+        super().__init__(resp.status, resp.reason or "", resp.raw_headers, version)
         self._transport = transport
         self._resp: aiohttp.ClientResponse | None = resp
-        self._received = 0
-        self._done = False
-        self._iterating = False
-
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._iterating:
-            raise RuntimeError("the response body can be iterated only once")
-        self._iterating = True
-        return self
-
-    def __aiter__(self) -> Self:
-        return self
 
     async def __anext__(self) -> bytes:
         if self._done:
@@ -143,10 +123,11 @@ class _AiohttpResponse(Response):
         if not chunk:
             self._done = True
             raise StopAsyncIteration
-        self._received += len(chunk)
-        if self._received > limits.max_body_bytes:
+        try:
+            self._count(len(chunk), limits)
+        except LimitExceeded:
             self._discard()
-            raise LimitExceeded("max_body_bytes", limits.max_body_bytes)
+            raise
         return chunk
 
     def _discard(self) -> None:
@@ -283,15 +264,11 @@ class AiohttpTransport(Transport):
                 _map(exc, where, "waiting for the response", self.limits)
             break
         response = _AiohttpResponse(self, resp)
-        size = 15 + len(response.reason) + sum(len(n) + len(v) + 4 for n, v in response.headers)
-        limit = self.limits.max_body_bytes
-        length = resp.content_length
-        if size > self.limits.max_header_bytes or (length is not None and length > limit):
+        error = response.oversize(self.limits)
+        if error is not None:
             resp.close()
             response._resp = None
-            if size > self.limits.max_header_bytes:
-                raise LimitExceeded("max_header_bytes", self.limits.max_header_bytes)
-            raise LimitExceeded("max_body_bytes", limit)
+            raise error
         return response
 
     def _release(self) -> None:

@@ -27,9 +27,9 @@ is sent again on a fresh connection only when ``Request.retry_safe`` says so.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, Self
+from typing import NoReturn
 
 import anyio
 import anyio.abc
@@ -49,56 +49,14 @@ from aioxend.errors import (
     WriteTimeout,
 )
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
+from aioxend.transport._common import StreamingResponse, check_request, request_headers
 from aioxend.transport._connect import ProcessStream, dial, is_reusable, make_ssl_context
 from aioxend.transport._url import Endpoint, parse_url
 
-__all__ = ["RawTransport", "check_request", "request_headers"]
+__all__ = ["RawTransport"]
 
 _READ_SIZE = 65536
-_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
-_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
-
-
-def check_request(request: Request) -> None:
-    """Refuse, before anything is sent, a request HTTP/1.1 cannot carry as given."""
-    if not request.method or not set(request.method) <= _TOKEN:
-        raise LocalProtocolError(f"invalid HTTP method {request.method!r}")
-    target = request.target
-    if not target or any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in target):
-        raise LocalProtocolError(
-            f"invalid request target {target!r}: it must be non-empty printable ASCII without "
-            "spaces (percent-encode anything else)"
-        )
-    for name, value in request.headers:
-        if not name or not set(name) <= _TOKEN:
-            raise LocalProtocolError(f"invalid header name {name!r}")
-        if any(c in value for c in "\r\n\0") or value != value.strip(" \t"):
-            raise LocalProtocolError(f"invalid value for header {name!r}: {value!r}")
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise LocalProtocolError(
-                f"header {name!r} has characters outside Latin-1: {value!r}"
-            ) from None
-        lower = name.lower()
-        if lower == "transfer-encoding":
-            raise LocalProtocolError("chunked or other transfer-encoded requests are not sent")
-        if lower == "content-length" and value != str(len(request.body)):
-            raise LocalProtocolError(
-                f"Content-Length {value!r} disagrees with the body length {len(request.body)}"
-            )
-
-
-def request_headers(request: Request, host: str) -> list[tuple[str, str]]:
-    """The caller's headers plus ``Host`` (unless given) and ``Content-Length`` for bodies."""
-    headers: list[tuple[str, str]] = []
-    if not any(name.lower() == "host" for name, _ in request.headers):
-        headers.append(("Host", host))
-    headers.extend((n, v) for n, v in request.headers if n.lower() != "content-length")
-    if request.body or request.method.upper() not in _NO_BODY_METHODS:
-        headers.append(("Content-Length", str(len(request.body))))
-    return headers
 
 
 @contextmanager
@@ -182,7 +140,7 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _RawResponse(Response):
+class _RawResponse(StreamingResponse):
     """A response whose body is read from its connection on demand."""
 
     def __init__(
@@ -194,29 +152,12 @@ class _RawResponse(Response):
         deadline: float | None,
     ) -> None:
         super().__init__(
-            status=event.status_code,
-            reason=event.reason.decode("latin-1"),
-            headers=[
-                (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers
-            ],
-            http_version=event.http_version.decode("ascii"),
+            event.status_code, event.reason, event.headers, event.http_version.decode("ascii")
         )
         self._transport = transport
         self._conn: _Connection | None = conn
         self._timeouts = timeouts
         self._deadline = deadline
-        self._received = 0
-        self._done = False
-        self._iterating = False
-
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._iterating:
-            raise RuntimeError("the response body can be iterated only once")
-        self._iterating = True
-        return self
-
-    def __aiter__(self) -> Self:
-        return self
 
     async def __anext__(self) -> bytes:
         if self._done:
@@ -225,14 +166,12 @@ class _RawResponse(Response):
         if conn is None:
             raise RuntimeError("the response is closed")
         where = self._transport.endpoint.display
-        limit = self._transport.limits.max_body_bytes
+        limits = self._transport.limits
         try:
             while True:
-                event = conn.next_event(where, self._transport.limits.max_header_bytes)
+                event = conn.next_event(where, limits.max_header_bytes)
                 if type(event) is h11.Data:
-                    self._received += len(event.data)
-                    if self._received > limit:
-                        raise LimitExceeded("max_body_bytes", limit)
+                    self._count(len(event.data), limits)
                     if event.data:
                         return bytes(event.data)
                 elif type(event) is h11.EndOfMessage:
@@ -350,10 +289,9 @@ class RawTransport(Transport):
                     fresh_only = True
                     continue
                 response = _RawResponse(self, conn, event, timeouts, deadline)
-                length = response.header("content-length")
-                limit = self.limits.max_body_bytes
-                if length is not None and length.isdigit() and int(length) > limit:
-                    raise LimitExceeded("max_body_bytes", limit)
+                error = response.oversize(self.limits)
+                if error is not None:
+                    raise error
                 return response
         except BaseException:
             if conn is not None:
@@ -445,9 +383,6 @@ class RawTransport(Transport):
             if conn.reused and received == 0 and not isinstance(exc, RemoteProtocolError):
                 raise _Dead(write_error or exc) from None
             raise (write_error or exc) from None
-        size = 15 + len(event.reason) + sum(len(n) + len(v) + 4 for n, v in event.headers)
-        if size > max_header:
-            raise LimitExceeded("max_header_bytes", max_header)
         return event
 
     async def _closed_before_answer(

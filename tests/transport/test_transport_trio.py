@@ -91,10 +91,11 @@ def test_failures_timeouts_and_cancellation(start: Start, sock_dir: str) -> None
                 await call(t)
             with pytest.raises(ReadTimeout):
                 await call(t)
-            with trio.move_on_after(0.2) as scope:
-                async with t.stream(Request("POST", "/", body=b"x")) as resp:
-                    async for _ in resp.aiter_bytes():
-                        pass
+            async with t.stream(Request("POST", "/", body=b"x")) as resp:
+                chunks = resp.aiter_bytes()
+                assert await chunks.__anext__() == b"part"
+                with trio.move_on_after(0.2) as scope:
+                    await chunks.__anext__()
             assert scope.cancelled_caught
             assert await server.wait_client_closed(2)
             with pytest.raises(ReadError):

@@ -111,6 +111,7 @@ class Peer:
 
     def stall(self) -> None:
         """Read and drop whatever comes until the client closes or the server stops."""
+        self.server.reached.set()
         while self._recv():
             pass
 
@@ -119,6 +120,7 @@ class Peer:
 
         Unread bytes hide the client's EOF, so from then on read them to find it.
         """
+        self.server.reached.set()
         while not self.server.stopping.is_set():
             if self.drain.wait(0.02):
                 self.stall()
@@ -144,6 +146,8 @@ class Server:
         self.ssl_context = ssl_context
         self.peers: list[Peer] = []
         self.stopping = threading.Event()
+        self.reached = threading.Event()
+        """Set by a stalling handler once it stalls, so a test cancels in the right phase."""
         if unix_path is not None:
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.listener.bind(unix_path)
@@ -191,6 +195,10 @@ class Server:
             self.handler(peer)
         finally:
             peer.close()
+
+    async def wait_reached(self) -> None:
+        """Wait (without blocking the event loop) until a handler has begun to stall."""
+        assert await anyio.to_thread.run_sync(self.reached.wait, 10.0), "server never stalled"
 
     async def wait_client_closed(self, index: int) -> bool:
         """Whether the client closed connection ``index`` within 3 seconds.

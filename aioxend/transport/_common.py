@@ -1,0 +1,110 @@
+"""What both transports share: request checks, the headers we add, and the response base."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable
+from typing import Self
+
+from aioxend.errors import LimitExceeded, LocalProtocolError
+from aioxend.transport._base import Limits, Request, Response
+
+__all__ = ["StreamingResponse", "check_request", "request_headers"]
+
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_request(request: Request) -> None:
+    """Refuse, before anything is sent, a request HTTP/1.1 cannot carry as given."""
+    if not request.method or not set(request.method) <= _TOKEN:
+        raise LocalProtocolError(f"invalid HTTP method {request.method!r}")
+    target = request.target
+    if not target or any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in target):
+        raise LocalProtocolError(
+            f"invalid request target {target!r}: it must be non-empty printable ASCII without "
+            "spaces (percent-encode anything else)"
+        )
+    for name, value in request.headers:
+        if not name or not set(name) <= _TOKEN:
+            raise LocalProtocolError(f"invalid header name {name!r}")
+        if any(c in value for c in "\r\n\0") or value != value.strip(" \t"):
+            raise LocalProtocolError(f"invalid value for header {name!r}: {value!r}")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise LocalProtocolError(
+                f"header {name!r} has characters outside Latin-1: {value!r}"
+            ) from None
+        lower = name.lower()
+        if lower == "transfer-encoding":
+            raise LocalProtocolError("chunked or other transfer-encoded requests are not sent")
+        if lower == "content-length" and value != str(len(request.body)):
+            raise LocalProtocolError(
+                f"Content-Length {value!r} disagrees with the body length {len(request.body)}"
+            )
+
+
+def request_headers(request: Request, host: str) -> list[tuple[str, str]]:
+    """The caller's headers plus ``Host`` (unless given) and ``Content-Length`` for bodies.
+
+    Nothing else is added: no ``User-Agent`` or ``Accept`` (xend's SXP server answers
+    HTML when both are present) and no ``Content-Type`` unless the caller gives one.
+    """
+    headers: list[tuple[str, str]] = []
+    if not any(name.lower() == "host" for name, _ in request.headers):
+        headers.append(("Host", host))
+    headers.extend((n, v) for n, v in request.headers if n.lower() != "content-length")
+    if request.body or request.method.upper() not in _NO_BODY_METHODS:
+        headers.append(("Content-Length", str(len(request.body))))
+    return headers
+
+
+class StreamingResponse(Response):
+    """A response whose body is pulled from its connection chunk by chunk, once."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: bytes | str,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        http_version: str,
+    ) -> None:
+        super().__init__(
+            status=status,
+            reason=reason.decode("latin-1") if isinstance(reason, bytes) else reason,
+            headers=[(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw_headers],
+            http_version=http_version,
+        )
+        self._received = 0
+        self._done = False
+        self._iterating = False
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        if self._iterating:
+            raise RuntimeError("the response body can be iterated only once")
+        self._iterating = True
+        return self
+
+    def __aiter__(self) -> Self:
+        return self
+
+    @abc.abstractmethod
+    async def __anext__(self) -> bytes:
+        """The next chunk of the body."""
+
+    def _count(self, size: int, limits: Limits) -> None:
+        """Add ``size`` body bytes to the total, refusing more than ``max_body_bytes``."""
+        self._received += size
+        if self._received > limits.max_body_bytes:
+            raise LimitExceeded("max_body_bytes", limits.max_body_bytes)
+
+    def oversize(self, limits: Limits) -> LimitExceeded | None:
+        """The limit the head breaks (total header size, announced body length), if any."""
+        size = 15 + len(self.reason) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+        if size > limits.max_header_bytes:
+            return LimitExceeded("max_header_bytes", limits.max_header_bytes)
+        length = self.header("content-length")
+        if length is not None and length.isdigit() and int(length) > limits.max_body_bytes:
+            return LimitExceeded("max_body_bytes", limits.max_body_bytes)
+        return None
