@@ -195,6 +195,37 @@ def test_managed_domain_lifecycle(capsys: pytest.CaptureFixture[str], emu: Endpo
     assert_one_line_error(gone, cli.EXIT_NO_DOMAIN, "renamed")
 
 
+def test_remaining_lifecycle_verbs(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
+    url = ["--url", emu.xmlrpc_url]
+
+    def state(dom: str) -> str:
+        shown = run(capsys, *url, "--json", "show", dom)
+        assert shown.code == 0, shown.err
+        text: str = json.loads(shown.out)["state_string"]
+        return text
+
+    config = emu.tmp / "paused.sxp"
+    config.write_text("(vm (name born-paused) (memory 64) (on_reboot restart))")
+    created = run(capsys, *url, "--json", "create", "--paused", str(config))
+    assert created.code == 0, created.err
+    assert json.loads(created.out)["name"] == "born-paused"
+    assert state("born-paused")[2] == "p"
+    for verb in ("unpause", "reboot", "reset"):
+        assert run(capsys, *url, verb, "born-paused") == Run(0, "", ""), verb
+    assert run(capsys, *url, "sysrq", "born-paused", "s") == Run(0, "", "")
+    assert run(capsys, *url, "migrate", "--live", "born-paused", "otherhost") == Run(0, "", "")
+    assert_one_line_error(run(capsys, *url, "show", "born-paused"), cli.EXIT_NO_DOMAIN)
+
+    config.write_text("(vm (name managed-two) (memory 64))")
+    assert run(capsys, *url, "new", str(config)).code == 0
+    assert run(capsys, *url, "start", "--paused", "managed-two").code == 0
+    assert run(capsys, *url, "unpause", "managed-two").code == 0
+    assert run(capsys, *url, "suspend", "managed-two") == Run(0, "", "")
+    assert run(capsys, *url, "resume", "--paused", "managed-two") == Run(0, "", "")
+    assert state("managed-two")[2] == "p"
+    assert run(capsys, *url, "dmesg", "--clear").code == 0
+
+
 def test_save_restore_show_progress_on_a_terminal(
     capsys: pytest.CaptureFixture[str], emu: Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,6 +303,9 @@ def test_vcpu_list_and_pin(capsys: pytest.CaptureFixture[str], emu: Endpoint) ->
     assert rows[0].startswith(name)
     assert rows[0].split()[2] == "0"
     assert rows[0].endswith(" 0")
+    as_json = json.loads(run(capsys, *url, "--json", "vcpu-list", name).out)
+    assert as_json[0]["name"] == name
+    assert as_json[0]["cpumap"] == [0]
     assert run(capsys, *url, "vcpu-pin", name, "all", "all").code == 0
     assert run(capsys, *url, "vcpu-list", name).out.splitlines()[1].endswith("any cpu")
     bad = run(capsys, *url, "vcpu-pin", name, "first", "0")
