@@ -19,7 +19,7 @@ from aioxend.emulator import Emulator
 
 
 async def tour(url: str) -> None:
-    """List, inspect, pause/unpause one guest, and show the errors, over SXP/HTTP."""
+    """List, inspect and resize one guest, and show the errors, over SXP/HTTP."""
     async with aioxend.connect(url, protocol="sxp") as client:
         print(f"connected to {client.url} over {client.protocol}")
         domains = await client.domains()
@@ -31,10 +31,10 @@ async def tour(url: str) -> None:
             record = await client.domain(name)
             print(f"GET /xend/domain/{name}, pretty-printed as xm list -l would:")
             print(sxp.dumps(record.sxp, pretty=True))
-            await client.pause(name)
-            print(f"{name} after op=pause:   {(await client.domain(name)).state_string}")
-            await client.unpause(name)
-            print(f"{name} after op=unpause: {(await client.domain(name)).state_string}")
+            target = max((record.memory or 256) // 2, 64)
+            await client.set_memory(name, target)  # POST op=mem_target_set target=...
+            after = await client.domain(name)
+            print(f"{name}: op=mem_target_set {record.memory} -> {after.memory} MiB")
         try:
             await client.domain("no-such-guest")
         except aioxend.InvalidDomain as exc:

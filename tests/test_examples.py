@@ -26,7 +26,7 @@ EXPECTED = {
     "create_from_config.py": ["created example-guest", "(domain", "destroyed example-guest"],
     "watch_states.py": ["appeared", "->", "transitions seen"],
     "fleet_status.py": ["8 hosts answered, 2 failed", "FAILED"],
-    "legacy_sxp.py": ["over sxp", "after op=pause", "InvalidDomain", "not available"],
+    "legacy_sxp.py": ["over sxp", "op=mem_target_set", "InvalidDomain", "not available"],
 }
 
 
