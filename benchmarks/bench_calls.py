@@ -38,7 +38,7 @@ import time
 import xmlrpc.client
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from _harness import Sample, Table, machine_description, now_utc, write_markdown
 from canned_server import CannedServer, ServerProcess
@@ -208,11 +208,18 @@ async def _measure_async(
     )
 
 
+TransportKind = Literal["aiohttp", "raw"]
+
+
 @contextlib.asynccontextmanager
 async def aioxend_call(
-    endpoint: Endpoint, op: str, transport: str, concurrency: int
+    endpoint: Endpoint, op: str, transport: TransportKind, concurrency: int, *, typed: bool = True
 ) -> AsyncIterator[AsyncCall]:
-    """An aioxend client on ``transport`` and the operation as one awaitable per call."""
+    """An aioxend client on ``transport`` and the operation as one awaitable per call.
+
+    ``typed`` uses the typed methods (``pause``, ``domains()`` giving ``DomainInfo``);
+    otherwise ``client.call`` with the raw XML-RPC method, as the competitors do.
+    """
     import aioxend
 
     async with aioxend.connect(
@@ -224,13 +231,115 @@ async def aioxend_call(
 
         async def pause_pair(worker: int) -> object:
             dom = _dom_for(worker)
-            await client.pause(dom)
-            return await client.unpause(dom)
+            if typed:
+                await client.pause(dom)
+                await client.unpause(dom)
+            else:
+                await client.call("xend.domain.pause", dom)
+                await client.call("xend.domain.unpause", dom)
+            return None
 
         async def domains(worker: int) -> object:
-            return await client.domains()
+            if typed:
+                return await client.domains()
+            return await client.call("xend.domains_with_state", True, "all", False)
 
         yield pause_pair if op == "pause_pair" else domains
+
+
+class _FloorConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: a request out, Content-Length framed answer in."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[bytes] | None = None
+        self._length = -1
+        self._head = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self._length < 0:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self._buffer[:end]).lower()
+            start = head.index(b"content-length:") + 15
+            stop = head.find(b"\r\n", start)
+            self._length = int(head[start : stop if stop > 0 else len(head)])
+            self._head = end + 4
+        if len(self._buffer) >= self._head + self._length and self._waiter is not None:
+            body = bytes(self._buffer[self._head : self._head + self._length])
+            del self._buffer[: self._head + self._length]
+            self._length = -1
+            self._waiter.set_result(body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ConnectionError("closed"))
+
+    async def exchange(self, request: bytes) -> bytes:
+        assert self.transport is not None
+        self._waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self._waiter
+
+
+@contextlib.asynccontextmanager
+async def floor_call(endpoint: Endpoint, op: str, concurrency: int) -> AsyncIterator[AsyncCall]:
+    """The reference floor: a minimal asyncio-Protocol HTTP client with aioxend's codec.
+
+    Not a usable client (no timeouts, no errors, no chunked bodies): it shows how little
+    CPU a call needs when the HTTP layer is one Protocol object and the codec is called
+    directly, so the gap between it and a real client is the cost of that client's layers.
+    """
+    from aioxend import xmlrpc as codec
+
+    loop = asyncio.get_running_loop()
+    idle: list[_FloorConnection] = []
+    opened: list[_FloorConnection] = []
+    host = "localhost" if endpoint.kind == "unix" else endpoint.url.split("://")[1].strip("/")
+
+    async def connection() -> _FloorConnection:
+        if idle:
+            return idle.pop()
+        if endpoint.kind == "unix":
+            _, proto = await loop.create_unix_connection(_FloorConnection, endpoint.path)
+        else:
+            name, port = host.rsplit(":", 1)
+            _, proto = await loop.create_connection(_FloorConnection, name, int(port))
+        opened.append(proto)
+        return proto
+
+    async def rpc(method: str, *params: object) -> object:
+        body = codec.dumps(params, method)
+        head = (
+            f"POST /RPC2 HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        conn = await connection()
+        answer = await conn.exchange(head + body)
+        idle.append(conn)
+        return codec.loads(answer)[0][0]
+
+    async def pause_pair(worker: int) -> object:
+        dom = _dom_for(worker)
+        await rpc("xend.domain.pause", dom)
+        return await rpc("xend.domain.unpause", dom)
+
+    async def domains(worker: int) -> object:
+        return await rpc("xend.domains_with_state", True, "all", False)
+
+    try:
+        yield pause_pair if op == "pause_pair" else domains
+    finally:
+        for conn in opened:
+            if conn.transport is not None:
+                conn.transport.close()
 
 
 @contextlib.asynccontextmanager
@@ -293,6 +402,10 @@ def _client_cm(
         return aioxend_call(endpoint, op, "aiohttp", concurrency)
     if client == "aioxend-raw":
         return aioxend_call(endpoint, op, "raw", concurrency)
+    if client == "aioxend-aiohttp call()":
+        return aioxend_call(endpoint, op, "aiohttp", concurrency, typed=False)
+    if client == "floor (Protocol+codec)":
+        return floor_call(endpoint, op, concurrency)
     if client == "aioxmlrpc":
         return aioxmlrpc_call(endpoint, op, concurrency)
     if client == "aiohttp-xmlrpc":
@@ -317,7 +430,14 @@ def run_async(
     return asyncio.run(main())
 
 
-CLIENTS = ("aioxend-aiohttp", "aioxend-raw", "ServerProxy+threads", *ASYNC_COMPETITORS)
+CLIENTS = (
+    "aioxend-aiohttp",
+    "aioxend-raw",
+    "aioxend-aiohttp call()",
+    "ServerProxy+threads",
+    *ASYNC_COMPETITORS,
+    "floor (Protocol+codec)",
+)
 
 
 def run_one(
@@ -465,7 +585,7 @@ def benchmark(
     return tables
 
 
-def profile(op: str, transport: str, concurrency: int, duration: float, top: int) -> None:
+def profile(op: str, transport: TransportKind, concurrency: int, duration: float, top: int) -> None:
     """Run aioxend under cProfile against the canned server and print the hot spots."""
     with tempfile.TemporaryDirectory() as tmp, servers(tmp, ["canned"]) as started:
         _, server = started[0]
@@ -503,12 +623,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,16,128")
     parser.add_argument("--clients", default=",".join(CLIENTS))
     parser.add_argument("--profile", metavar="OP", help="profile aioxend on OP instead")
-    parser.add_argument("--profile-transport", default="aiohttp")
+    parser.add_argument("--profile-transport", default="aiohttp", choices=["aiohttp", "raw"])
     args = parser.parse_args(argv)
     duration = args.duration or (0.4 if args.quick else 2.0)
     if args.profile:
         concurrency = int(args.concurrency.split(",")[-1]) if "," not in args.concurrency else 16
-        profile(args.profile, args.profile_transport, concurrency, duration, 30)
+        transport: TransportKind = "raw" if args.profile_transport == "raw" else "aiohttp"
+        profile(args.profile, transport, concurrency, duration, 30)
         return 0
     print(f"bench_calls on {machine_description()}, {now_utc()}, {duration:.1f} s per run")
     tables = benchmark(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from _harness import Table, machine_description, now_utc, write_markdown
-from bench_calls import Endpoint, aiohttp_xmlrpc_call, aioxmlrpc_call, endpoints
+from bench_calls import Endpoint, TransportKind, aiohttp_xmlrpc_call, aioxmlrpc_call, endpoints
 from canned_server import CannedServer, domain_records
 
 TICK = 0.010
@@ -40,7 +41,7 @@ def domains_for(megabytes: float) -> int:
     return max(1, int(megabytes * 1e6 / (len(sample) / 20)))
 
 
-def _aioxend(transport: str, typed: bool) -> FetchFactory:
+def _aioxend(transport: TransportKind, typed: bool) -> FetchFactory:
     @contextlib.asynccontextmanager
     async def factory(endpoint: Endpoint) -> AsyncIterator[Callable[[], Awaitable[object]]]:
         import aioxend
@@ -82,6 +83,38 @@ CLIENTS: dict[str, FetchFactory] = {
 }
 
 
+class GcPauses:
+    """The longest garbage-collector pause while installed (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._started)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+async def idle_lateness(seconds: float) -> float:
+    """Worst lateness of the ticker with nothing else running: the machine's noise floor."""
+
+    async def nothing() -> object:
+        await asyncio.sleep(seconds)
+        return True
+
+    worst, _, _ = await lateness_during(nothing)
+    return worst
+
+
 async def lateness_during(fetch: Callable[[], Awaitable[object]]) -> tuple[float, float, int]:
     """(worst lateness s, fetch seconds, ticks) of a ticker running while ``fetch`` runs."""
     loop = asyncio.get_running_loop()
@@ -109,17 +142,18 @@ async def lateness_during(fetch: Callable[[], Awaitable[object]]) -> tuple[float
     return worst, elapsed, ticks
 
 
-def run(endpoint: Endpoint, name: str, repeats: int) -> tuple[float, float]:
-    """Worst lateness and mean fetch time over ``repeats`` fetches by one client."""
+def run(endpoint: Endpoint, name: str, repeats: int) -> tuple[float, float, float]:
+    """Worst lateness, mean fetch time and longest GC pause over ``repeats`` fetches."""
 
-    async def main() -> tuple[float, float]:
+    async def main() -> tuple[float, float, float]:
         async with CLIENTS[name](endpoint) as fetch:
             await fetch()  # warm-up: connection and first-call setup
             worst, total = 0.0, 0.0
-            for _ in range(repeats):
-                late, elapsed, _ = await lateness_during(fetch)
-                worst, total = max(worst, late), total + elapsed
-            return worst, total / repeats
+            with GcPauses() as pauses:
+                for _ in range(repeats):
+                    late, elapsed, _ = await lateness_during(fetch)
+                    worst, total = max(worst, late), total + elapsed
+            return worst, total / repeats, pauses.longest
 
     return asyncio.run(main())
 
@@ -143,20 +177,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             table = Table(
                 f"bench_loop: 10 ms ticker while a {args.mb:.0f} MB xend.domains answer "
                 f"({count} domains) decodes, {endpoint.kind} socket",
-                ["client", "worst lateness ms", "fetch+decode s", "vs aioxend-aiohttp call()"],
+                [
+                    "client",
+                    "worst lateness ms",
+                    "longest GC pause ms",
+                    "fetch+decode s",
+                    "lateness vs aioxend-aiohttp call()",
+                ],
             )
             table.header()
             tables.append(table)
-            results: dict[str, tuple[float, float]] = {}
+            floor = asyncio.run(idle_lateness(2.0))
+            table.add("(idle ticker, no fetch: the machine's noise)", floor * 1e3, "-", "-", "-")
+            results: dict[str, tuple[float, float, float]] = {}
             for name in CLIENTS:
                 try:
                     results[name] = run(endpoint, name, repeats)
                 except Exception as exc:
                     table.note(f"{name}: failed: {type(exc).__name__}: {exc}")
             ref = results.get("aioxend-aiohttp call()")
-            for name, (worst, mean) in results.items():
-                ratio = f"{worst / ref[0]:.1f}x later" if ref and ref[0] > 0 else "-"
-                table.add(name, worst * 1e3, mean, ratio)
+            for name, (worst, mean, gc_pause) in results.items():
+                ratio = f"{worst / ref[0]:.1f}x" if ref and ref[0] > 0 else "-"
+                table.add(name, worst * 1e3, gc_pause * 1e3, mean, ratio)
             table.note(f"Target: worst lateness <= 50 ms; {repeats} fetch(es) per client.")
     write_markdown(args.markdown, tables)
     return 0
