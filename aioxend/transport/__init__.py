@@ -9,10 +9,9 @@ from aioxend.transport._aiohttp import AiohttpTransport
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
 from aioxend.transport._open import open_transport
 from aioxend.transport._raw import RawTransport
-from aioxend.transport._url import DEFAULT_URL, Endpoint, default_url, parse_url
+from aioxend.transport._url import Endpoint, default_url, parse_url
 
 __all__ = [
-    "DEFAULT_URL",
     "AiohttpTransport",
     "Endpoint",
     "Limits",

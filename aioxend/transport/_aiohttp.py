@@ -9,8 +9,10 @@ gives the pool timeout its own exception. Every aiohttp, asyncio and OS exceptio
 mapped to ours in ``_map``, both in ``send`` and while the body streams.
 
 aiohttp runs only on asyncio, and only over sockets; ``ssh://`` needs ``RawTransport``.
-aiohttp has no separate write timeout: a request that cannot be written stalls the wait
-for the response, which the ``read`` timeout bounds (raising ``ReadTimeout``).
+Two limits work differently from the raw transport, because aiohttp has no hook for
+them: there is no separate write timeout (a request that cannot be written stalls the
+wait for the response, which the ``read`` timeout bounds, raising ``ReadTimeout``), and
+``Limits.max_keepalive`` is not applied (aiohttp keeps up to ``max_connections`` idle).
 """
 
 from __future__ import annotations

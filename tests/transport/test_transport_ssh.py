@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import anyio
@@ -36,6 +37,23 @@ async def test_failing_command_reports_its_stderr() -> None:
             await t.send(Request("POST", "/RPC2", body=b"x"))
     assert "status 255" in str(info.value)
     assert "ssh xen1" in str(info.value)
+
+
+async def test_command_as_a_string(start: Start) -> None:
+    server = start(serve(), "unix")
+    assert server.unix_path is not None
+    command = shlex.join(relay_to(server.unix_path))
+    async with (
+        open_transport("ssh://xen1", ssh_command=command) as t,
+        t.stream(Request("POST", "/RPC2", body=b"x")) as resp,
+    ):
+        assert await resp.aread() == b"ok"
+
+
+def test_relay_usage() -> None:
+    from aioxend.transport._relay import main
+
+    assert main([]) == 2
 
 
 async def test_missing_command() -> None:

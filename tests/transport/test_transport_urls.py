@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aioxend.transport import DEFAULT_URL, Endpoint, default_url, open_transport, parse_url
+from aioxend.transport import Endpoint, default_url, open_transport, parse_url
+from aioxend.transport._url import DEFAULT_URL
 
 
 def test_httpu_is_xm_unix_socket_with_rpc2() -> None:
@@ -125,6 +126,10 @@ def test_open_transport_choices() -> None:
         open_transport("http://h:1/", kind="curl")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ssh_command"):
         open_transport("http://h:1/", ssh_command=["x"])
+    with pytest.raises(ValueError, match="ssh_command"):
+        open_transport("http://h:1/", kind="raw", ssh_command=["x"])
+    with pytest.raises(ValueError, match="empty"):
+        open_transport("ssh://h", ssh_command="")
     with pytest.raises(ValueError, match="pipe"):
         AiohttpTransport("ssh://h")
 
