@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import sys
 
+import anyio
 import pytest
 from conftest import Start
 from transport_servers import Peer, Received, echo_head, response, serve
@@ -238,3 +239,27 @@ async def test_ssh_through_local_relay(start: Start) -> None:
         assert sent_head(body)[1] == "Host: localhost"
     assert server.connections == 1  # one relay process, kept alive
     assert await server.wait_client_closed(0)
+
+
+async def test_keepalive_expiry(kind: str, start: Start) -> None:
+    from aioxend.transport import Limits
+
+    server = start(serve(), "tcp")
+    async with make(kind, server.url(), limits=Limits(keepalive_expiry=0.05)) as t:
+        await call(t)
+        await call(t)
+        assert server.connections == 1
+        await anyio.sleep(0.2)
+        await call(t)
+        assert await server.wait_client_closed(0)
+    assert server.connections == 2
+
+
+async def test_max_keepalive_zero_never_keeps(start: Start) -> None:
+    from aioxend.transport import Limits
+
+    server = start(serve(), "tcp")
+    async with make("raw", server.url(), limits=Limits(max_keepalive=0)) as t:
+        for _ in range(3):
+            await call(t)
+    assert server.connections == 3

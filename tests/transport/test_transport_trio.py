@@ -108,6 +108,23 @@ def test_failures_timeouts_and_cancellation(start: Start, sock_dir: str) -> None
     run(main)
 
 
+def test_idle_connection_closed_by_server_is_replaced(start: Start) -> None:
+    def once(peer: Peer) -> None:
+        if peer.read_request() is not None:
+            peer.send(response(b"ok"))  # keep-alive implied, then closed at once
+
+    server = start(once, "tcp")
+
+    async def main() -> None:
+        async with RawTransport(server.url()) as t:
+            for _ in range(3):
+                assert await call(t) == (200, b"ok")
+                await trio.sleep(0.05)
+
+    run(main)
+    assert server.connections == 3
+
+
 def test_pool_bound(start: Start) -> None:
     server = start(serve(), "tcp")
 
