@@ -76,7 +76,7 @@ def _limit(
     with anyio.move_on_after(budget) as scope:
         yield
     if scope.cancelled_caught:
-        cause = "the total timeout ran out" if from_total else f"no progress in {budget:g} s"
+        cause = "the total timeout ran out" if from_total else f"timed out after {budget:g} s"
         raise error(f"{what}: {cause}")
 
 
