@@ -121,6 +121,7 @@ class Emulator:
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []
+        self._sxp_handlers: list[Any] = []
         self._socket_files: list[str] = []
         self._stop: asyncio.Event | None = None
         self._started = False
@@ -197,6 +198,7 @@ class Emulator:
         assert self._stop is not None
         port = 8080 if unix else sock.getsockname()[1]
         handler = SxpServer(self.host, self.faults, self._stop, port=port, tls=tls is not None)
+        self._sxp_handlers.append(handler)
         if unix:
             server = await asyncio.start_unix_server(handler.handle, sock=sock)
         else:
@@ -209,6 +211,9 @@ class Emulator:
             self._stop.set()
         for server in self._servers:
             server.close()
+        for handler in self._sxp_handlers:
+            handler.close_all()
+        self._sxp_handlers.clear()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
@@ -260,6 +265,10 @@ class Emulator:
                 loop.run_forever()
             finally:
                 loop.run_until_complete(emu.stop())
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 

@@ -947,9 +947,16 @@ class SxpServer:
         self.port = port
         self.tls = tls
         self.root = SrvTop(host)
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    def close_all(self) -> None:
+        """Close every open connection (the emulator is stopping)."""
+        for writer in list(self.writers):
+            writer.close()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve requests on one connection until it closes (or must be closed)."""
+        self.writers.add(writer)
         try:
             while not self.stop.is_set():
                 if not await self._one(reader, writer):
@@ -957,6 +964,7 @@ class SxpServer:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, _Drop):
             pass
         finally:
+            self.writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

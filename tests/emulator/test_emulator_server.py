@@ -127,3 +127,21 @@ def test_block_device_numbers() -> None:
     assert blkdev_number("sdb") == 2064
     assert blkdev_number("51712") == 51712
     assert blkdev_number("floppy") is None
+
+
+def test_stop_closes_open_connections(tmp_path: Path) -> None:
+    import socket
+
+    path = str(tmp_path / "s.sock")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(5)
+    with Emulator.in_thread(sxp_unix=path, domains=1):
+        sock.connect(path)
+        sock.sendall(b"GET /xend/ HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 OK")
+        assert b"Connection: keep-alive" in first
+    try:
+        assert sock.recv(65536) == b""
+    finally:
+        sock.close()
