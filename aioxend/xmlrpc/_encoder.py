@@ -10,10 +10,10 @@ on the rare one, so it works in two passes that never both run on good input:
    than ``MAX_DEPTH``, which is also how a recursive container shows up) it raises a
    private signal.
 2. Characters XML cannot carry (NUL and the other C0 controls but tab, newline and
-   carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once in the
-   finished UTF-8 document, not per string: markup is plain ASCII, so any such
-   character came from a value. Finished pieces for strings and small ints are cached
-   per call, since xend's records repeat their keys.
+   carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once, not per
+   string, in all the distinct strings and struct keys joined together. Finished pieces
+   for strings, keys and small ints are cached per call (xend's records repeat their
+   keys), so the distinct strings are the cache's keys.
 
 Either failure runs a slow, iterative checker over the same values that keeps the path
 of each value (``params[0]['disks'][2]``) and raises ``LocalProtocolError`` naming the
@@ -53,7 +53,7 @@ _SPECIAL = re.compile("[&<>\r]")
 _ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 
 _FALSE = "<value><boolean>0</boolean></value>"
-# C0 controls XML forbids, for a bytes.translate check of the whole document.
+# C0 controls XML forbids, for a bytes.translate check of all the strings at once.
 _CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -82,14 +82,20 @@ def _format_datetime(value: datetime.datetime) -> str:
     )
 
 
-def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> None:
-    """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
+def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> str:
+    """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked.
+
+    Returns every distinct string and struct key met, joined: the only text from the
+    values that can hold a character XML forbids.
+    """
     isfinite = math.isfinite
     # Per-call caches of finished pieces: xend's records repeat their keys ("domid",
     # "name", "backend", ...) and small ints, and a dict hit beats escaping and formatting.
     strings: dict[str, str] = {}
+    names: dict[str, str] = {}
     ints: dict[int, str] = {}
     string_piece = strings.get
+    name_piece = names.get
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
@@ -138,9 +144,10 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
                     if not isinstance(k, str):
                         raise _Refused
                     k = str.__str__(k)
-                if "&" in k or "<" in k or ">" in k or "\r" in k:
-                    k = _SPECIAL.sub(_sub_entity, k)
-                append(f"<member><name>{k}</name>")
+                piece = name_piece(k)
+                if piece is None:
+                    piece = names[k] = f"<member><name>{escape(k)}</name>"
+                append(piece)
                 enc(x, depth)
                 append("</member>")
             append("</struct></value>")
@@ -168,6 +175,16 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
             append("</param>")
         else:
             enc(item, 0)
+    return "".join(strings) + "".join(names)
+
+
+def _forbids(text: str) -> bool:
+    """Whether ``text`` holds a character XML cannot carry."""
+    if text.isascii():
+        # Deleting the forbidden controls is the fastest test for them.
+        data = text.encode("ascii")
+        return len(data.translate(None, _CONTROL_BYTES)) != len(data)
+    return _NOT_XML_CHAR.search(text) is not None
 
 
 def _plain(v: Any) -> Any:
@@ -320,20 +337,15 @@ def dumps(
             tail = "</params></methodCall>\n"
     try:
         if isinstance(params, Fault):
-            _encode_values([roots[0][0]], allow_none, append, as_params=False)
+            texts = _encode_values([roots[0][0]], allow_none, append, as_params=False)
         else:
-            _encode_values(params, allow_none, append, as_params=True)
+            texts = _encode_values(params, allow_none, append, as_params=True)
     except (_Refused, RecursionError):
         _locate(roots, allow_none)
+    if _forbids(texts):
+        _locate(roots, allow_none)
     append(tail)
-    document = "".join(pieces)
     try:
-        data = document.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
+        return "".join(pieces).encode("utf-8")
+    except UnicodeEncodeError:  # pragma: no cover - _forbids() has caught surrogates
         _locate(roots, allow_none)
-    # Deleting the forbidden controls is the fastest whole-document test for them.
-    if len(data.translate(None, _CONTROL_BYTES)) != len(data) or (
-        not document.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
-    ):
-        _locate(roots, allow_none)
-    return data
