@@ -84,6 +84,24 @@ def test_chunks_equal_whole(text: str, cuts: list[int], batch: int) -> None:
         assert outcome(chunked, text.encode(), cuts, batch) == whole
 
 
+sxp_bytes = st.lists(
+    st.sampled_from([b"(", b")", b"'", b'"', b" ", b"a", b"\\", b"\xc3", b"\xa9", b"\xff", b"#"]),
+    max_size=40,
+).map(b"".join)
+
+
+@given(
+    st.one_of(st.binary(max_size=60), sxp_bytes),
+    st.lists(st.integers(min_value=0, max_value=60), max_size=8),
+    st.sampled_from([1, 5, 4096]),
+)
+def test_byte_chunks_equal_whole(data: bytes, cuts: list[int], batch: int) -> None:
+    assert outcome(chunked, data, cuts, batch) == outcome(loads_all, data)
+    assert outcome(chunked, data, cuts, batch, strict=False) == outcome(
+        loads_all, data, strict=False
+    )
+
+
 def spell(expr: Expr, quote: str, gap: str) -> str:
     """``expr`` with every atom that is not a plain word in ``quote``; with ``"both"``, in
     double quotes when it holds a ``'`` and in single quotes otherwise (xend's choice)."""
