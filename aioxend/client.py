@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -106,6 +107,18 @@ def _state(state: object) -> str:
     return state.lower()
 
 
+def _under_trio() -> bool:
+    """Whether the running event loop is trio's (checked without importing trio)."""
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _located(exc: TransportError, label: str, dom: Dom | None) -> TransportError:
     """``exc`` again, its message led by the operation and domain it happened in."""
     where = label if dom is None else f"{label}({dom_text(dom)!r})"
@@ -176,6 +189,7 @@ class XendClient:
     ``url`` as ``aioxend.connect`` takes it (``None``: ``$XM_SERVER``, else xm's UNIX
     socket). ``transport`` is ``"aiohttp"``, ``"raw"`` (anyio; runs under trio; needed
     for ``ssh://``) or a ready ``Transport`` object, which the client then owns and closes.
+    ``ssh://`` URLs and code running under trio always get the raw connector.
     """
 
     def __init__(
@@ -265,6 +279,8 @@ class XendClient:
         from aioxend.transport import open_transport
 
         kind = self._kind if isinstance(self._kind, str) else "aiohttp"
+        if kind == "aiohttp" and _under_trio():
+            kind = "raw"  # aiohttp needs asyncio; the raw connector runs on anyio
         made: Any = open_transport(
             self.url,
             kind=kind,
@@ -385,6 +401,8 @@ class XendClient:
             except NotXmlRpcServer as exc:
                 why = f"{self.url} is no XML-RPC server ({exc})"
                 raise ProtocolError(f"{method}: {why}") from None
+            except TransportError as exc:
+                raise _located(exc, method, None) from None
 
     # -- domains ---------------------------------------------------------------------
 

@@ -91,6 +91,14 @@ def test_raw_transport_under_trio(emu: Emulator) -> None:
     assert trio.run(main) == ["xmlrpc", "sxp"]
 
 
+def test_default_transport_under_trio_is_the_raw_one(emu: Emulator) -> None:
+    async def main() -> str:
+        async with aioxend.connect(xmlrpc_url(emu)) as client:  # transport="aiohttp"
+            return (await client.domain("vm1")).name
+
+    assert trio.run(main) == "vm1"
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_500_concurrent_calls_on_one_client(emu: Emulator, transport: Kind) -> None:
     names = ["Domain-0", "vm1", "vm2", "vm3", "vm5", "vm6"]
