@@ -7,6 +7,7 @@ feeds); these tests check the behaviour, and that big inputs are consumed chunk 
 from __future__ import annotations
 
 import math
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -209,3 +210,18 @@ def test_element_limit_stops_a_flood_of_tiny_values() -> None:
     error, _ = feed_repeatedly(decoder, b"<value/>" * 100, 10 * KIB)
     assert isinstance(error, LimitExceeded)
     assert error.limit == "max_elements"
+
+
+def test_memory_stays_bounded_while_skipping_a_huge_comment() -> None:
+    decoder = Decoder(Limits(max_bytes=20 * MIB))
+    chunks = chunks_of(HEAD + b"<int>1</int></value></param><!--", b"-=", 10 * MIB, b"-->")
+    tracemalloc.start()
+    try:
+        for chunk in chunks:
+            decoder.feed(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    decoder.feed(b"</params></methodResponse>")
+    assert decoder.close() == ((1,), None)
+    assert peak < 256 * KIB  # the document is 10 MiB; only the unfinished token is kept
