@@ -8,29 +8,35 @@
 The client owns one transport (a pool of connections shared by every task using the
 client) and one protocol backend. With ``protocol="auto"`` it asks the endpoint once,
 on entering ``async with`` or on first use, whether it speaks XML-RPC; when the answer
-shows it does not (404/405/501, HTML, an S-expression), the client speaks the legacy
+shows it does not (400/404/405/406/501, HTML, plain text or an S-expression) and the
+endpoint answers ``GET /xend/`` as xend's legacy server does, the client speaks the legacy
 SXP/HTTP protocol for the rest of its life. A fault or a timeout is never taken for
 "not XML-RPC". ``client.protocol`` says which was chosen.
 
 Every method takes a keyword ``timeout``: seconds for the whole operation (all its
 requests), ``None`` for no limit, or left out for the client's ``timeout``. Running out
-raises ``aioxend.ReadTimeout`` (or the transport's more specific ``Timeout``), which is
-also the builtin ``TimeoutError``. Reads (``domain``, ``domains``, ``node_info``, the
-``*_get`` family...) may be resent once when a kept-alive connection turns out dead;
-operations that change anything never are.
+raises an ``aioxend.Timeout`` (``ReadTimeout``, or ``ConnectTimeout``/``PoolTimeout``
+when that is where the time went), which is also the builtin ``TimeoutError``. Errors
+of the transport are re-raised with the operation and domain leading their message.
+
+Reads (``domain``, ``domains``, ``node_info``, the ``*_get`` family...) may be resent
+once when a kept-alive connection turns out dead; operations that change anything
+never are.
 
 Cancelling a call (e.g. with ``anyio.move_on_after``) abandons its connection and
 leaves the client healthy for the next call.
 """
 
-# The per-call ``timeout`` keyword is this API's contract (CLIENT_API.md); each method
-# applies it with ``anyio.fail_after`` inside, as ASYNC109 would have callers do outside.
+# The per-call ``timeout`` keyword is this API's contract (CLIENT_API.md). A one-request
+# operation hands it to the transport as the request's total timeout; an operation of
+# several requests wraps them all in ``anyio.fail_after``.
 # ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
 import inspect
 import math
+import ssl
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -200,7 +206,7 @@ class XendClient:
         transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
         timeout: float | None = 60.0,
         connect_timeout: float | None = 10.0,
-        ssl_context: Any = None,
+        ssl_context: ssl.SSLContext | None = None,
         verify: bool = True,
         ssh_command: Sequence[str] | str | None = None,
         max_connections: int = 100,
@@ -211,8 +217,13 @@ class XendClient:
             raise ValueError(f"protocol must be 'auto', 'xmlrpc' or 'sxp', not {protocol!r}")
         if isinstance(transport, str) and transport not in ("aiohttp", "raw"):
             raise ValueError(f"transport must be 'aiohttp' or 'raw', not {transport!r}")
-        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
+        for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
+                raise ValueError(f"{name} must be a positive number of seconds or None")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError("max_connections must be an int")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         self._endpoint = parse_url(url)
         self.url: str = self._endpoint.url
         self._requested: Protocol = protocol
@@ -917,7 +928,7 @@ def connect(
     transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
     timeout: float | None = 60.0,
     connect_timeout: float | None = 10.0,
-    ssl_context: Any = None,
+    ssl_context: ssl.SSLContext | None = None,
     verify: bool = True,
     ssh_command: Sequence[str] | str | None = None,
     max_connections: int = 100,

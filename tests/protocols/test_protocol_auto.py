@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 from fake_transport import (
@@ -125,3 +127,30 @@ async def test_concurrent_first_calls_probe_once() -> None:
             tg.start_soon(client.pause, "vm1")
     await client.aclose()
     assert len(transport.requests) == 21
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"protocol": "soap"},
+        {"transport": "curl"},
+        {"timeout": 0},
+        {"timeout": float("inf")},
+        {"connect_timeout": -1.0},
+        {"max_connections": 0},
+        {"url": "ftp://host/"},
+    ],
+)
+def test_bad_client_settings_fail_at_construction(kwargs: dict[str, Any]) -> None:
+    settings: dict[str, Any] = {"url": "http://127.0.0.1:9/", **kwargs}
+    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
+        aioxend.connect(**settings)
+
+
+async def test_repr_and_closed() -> None:
+    client = aioxend.XendClient("httpu:///tmp/x.sock", transport=FakeTransport(sxp_server))
+    assert repr(client) == "<XendClient httpu:///tmp/x.sock (auto)>"
+    async with client:
+        assert repr(client) == "<XendClient httpu:///tmp/x.sock (sxp)>"
+    assert client.closed
+    assert repr(client) == "<XendClient httpu:///tmp/x.sock (closed)>"
