@@ -171,7 +171,7 @@ class SxpBackend(Backend):
             location = response.header("location")
             if status not in _SUCCESS:
                 head = await read_limited(response)
-                raise _status_error(status, response.reason, head, label, dom, path)
+                raise _status_error(status, response.reason, head, label, dom)
             if "html" in content_type:
                 head = await read_limited(response)
                 raise ProtocolError(
@@ -179,7 +179,7 @@ class SxpBackend(Backend):
                 )
             if text and "sxp" not in content_type:
                 data = b"".join([chunk async for chunk in chunks(response)])
-                return status, data.decode("utf-8", "replace"), location
+                return status, _text(data), location
             value = await _parse_first(response)
         if isinstance(value, list) and value and value[0] == "xend.err":
             raise _xend_err(value, label, dom)
@@ -298,9 +298,15 @@ def _xend_err(value: Sequence[object], label: str, dom: str | None) -> Fault:
     return _fault_in(message, label, dom) or OperationFailed(2, message, method=label, dom=dom)
 
 
-def _status_error(
-    status: int, reason: str, body: bytes, label: str, dom: str | None, path: str
-) -> Exception:
+def _text(data: bytes) -> str:
+    """A plain-text body (log, console ring): UTF-8, else latin-1, as the codecs read atoms."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _status_error(status: int, reason: str, body: bytes, label: str, dom: str | None) -> Exception:
     text = body.decode("utf-8", "replace").strip()
     if status == 404:
         fault = _fault_in(text, label, dom)
