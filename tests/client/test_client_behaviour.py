@@ -63,6 +63,21 @@ async def test_auto_falls_back_to_sxp_for_the_clients_life(emu: Emulator, transp
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_auto_against_an_sxp_only_emulator_over_tcp(transport: Kind) -> None:
+    async with Emulator(domains=2, sxp_tcp="127.0.0.1:0") as legacy:
+        assert legacy.xmlrpc_url is None
+        assert legacy.sxp_url is not None
+        async with aioxend.connect(legacy.sxp_url, transport=transport) as client:
+            assert client.protocol == "sxp"
+            await client.pause("vm1")
+            assert DomainState.PAUSED in (await client.domain("vm1")).state
+            with pytest.raises(aioxend.InvalidDomain):
+                await client.unpause("vm9")
+            with pytest.raises(aioxend.UnsupportedOperation):
+                await client.suspend("vm1")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_auto_keeps_xmlrpc(emu: Emulator, transport: Kind) -> None:
     async with aioxend.connect(xmlrpc_url(emu), transport=transport) as client:
         assert client.protocol == "xmlrpc"
