@@ -73,6 +73,7 @@ VALID_DEVICES = (
     "vusb",
 )
 BLOCK_CLASSES = ("vbd", "tap", "tap2")
+MAX_VCPUS = 128  # Xen 4.4's limit; the hypervisor refused more with EINVAL
 DOM0_UUID = "00000000-0000-0000-0000-000000000000"
 DOM0_NAME = "Domain-0"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-\.\:\+]+$")
@@ -684,6 +685,8 @@ class Host:
             raise VmError("memory_dynamic_max must be less than or equal to memory_static_max")
         if vcpus <= 0:
             raise VmError("Zero or less VCPUs is invalid")
+        if vcpus > MAX_VCPUS:
+            raise VmError("(22, 'Invalid argument')")
         dom = Domain(
             name=str(values.get("name", "")),
             uuid=str(uuid) if uuid else _rand_uuid(self.rng),
@@ -1025,6 +1028,8 @@ class Host:
         value = _arg_int(vcpus)
         if value <= 0:
             raise XendError("Zero or less VCPUs is invalid")
+        if value > MAX_VCPUS:
+            raise XendError("(22, 'Invalid argument')")
         if dom.active and value > dom.vcpus:
             raise XendError("Cannot set vcpus greater than max vcpus on running domain")
         if dom.active:
@@ -1258,7 +1263,7 @@ class Host:
         if cls not in VALID_DEVICES:
             raise XendError(f"Unknown device type: {cls}")
         devices = [d for d in dom.devices if d.cls == cls]
-        if not (dom.status == RUNNING and dom.active):
+        if not dom.active:
             return [[n, dev.sxpr()] for n, dev in enumerate(devices)]
         out: list[object] = []
         for dev in devices:
