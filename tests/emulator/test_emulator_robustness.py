@@ -39,6 +39,6 @@ def test_every_call_gets_a_well_formed_answer(method: str, params: list[object])
         xmlrpc.client.loads(document)
     except xmlrpc.client.Fault as fault:
         faults.append(fault)
-    for fault in faults:
-        assert fault.faultCode in (1, 2, 3)
-        assert isinstance(fault.faultString, (str, list))
+    for caught in faults:
+        assert caught.faultCode in (1, 2, 3)
+        assert isinstance(caught.faultString, (str, list))
