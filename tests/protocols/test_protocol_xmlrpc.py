@@ -155,10 +155,13 @@ async def test_domain_full_false_has_no_devices() -> None:
 
 
 async def test_top_level_strings_are_unescaped() -> None:
-    escaped = repr("line 1\n\tit's \\ done\x01")[1:-1]
+    text = 'line 1\n\tit\'s \\ "done"\x01 caf\u00e9'
+    # xend sends repr() of the Python 2 byte string: UTF-8 bytes as \xNN escapes.
+    escaped = repr(text.encode())[2:-1]
+    assert "\\'" in escaped  # both quotes present: repr escapes the single one
     client, _ = client_for(xml_answer(escaped))
     async with client:
-        assert await client.node_log() == "line 1\n\tit's \\ done\x01"
+        assert await client.node_log() == text
 
 
 async def test_typed_results() -> None:
