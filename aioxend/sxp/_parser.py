@@ -116,12 +116,13 @@ class Parser:
         self._escaped = False  # bytes that were not UTF-8 seen: atoms need decode_atom
         self._pending: list[str] = []
         self._pending_len = 0
+        self._gather = 0  # after a declined attempt: gather this much before the next
         self._closed = False
 
     def feed(self, data: str | bytes) -> list[Expr]:
         """Add input; return the top-level expressions it completed (often none).
 
-        Input is gathered and read in batches of ``BATCH`` characters (and at
+        Input is gathered and read in batches of at least ``BATCH`` characters (and at
         ``close``), so a body that arrives in small chunks still gets the fast path.
         """
         if self._closed:
@@ -131,7 +132,7 @@ class Parser:
             if text:
                 self._pending.append(text)
                 self._pending_len += len(text)
-            if self._pending_len >= self.BATCH:
+            if self._pending_len >= max(self.BATCH, self._gather):
                 return self._process(final=False)
         except ProtocolError:
             self._closed = True
@@ -160,22 +161,34 @@ class Parser:
     # -- internals --------------------------------------------------------------------
 
     def _process(self, *, final: bool) -> list[Expr]:
-        """Read the gathered input: the fast path when it can, the careful scan otherwise."""
+        """Read the gathered input: the fast path when it can, the careful scan otherwise.
+
+        At top level a prefix ending in ``)`` may be whole expressions; the fast path
+        says no (odd quotes, unbalanced) when it is not. Before the end of input a "no"
+        for text that opens a list most likely means one long expression is still open,
+        so the input stays gathered and the next attempt waits for twice as much; the
+        careful scan then runs at ``close`` only if the fast path declines the whole.
+        """
         text = "".join(self._pending)
         self._pending = []
         self._pending_len = 0
-        done: list[Expr] = []
         if self.strict and not self._escaped and not self._stack and not self._text:
-            # At top level a prefix ending in ')' may be whole expressions; the fast path
-            # says no (odd quotes, unbalanced) when it is not.
             cut = len(text) if final else text.rfind(")") + 1
-            if cut > 0:
-                values = _fast_loads(text[:cut], self.limits)
-                if values is not None:
-                    done = values
-                    text = text[cut:]
-                    self._base += cut
-        return done + self._add(text, final=final)
+            values = _fast_loads(text[:cut], self.limits) if cut > 0 else None
+            if values is not None:
+                self._base += cut
+                text = text[cut:]
+                if final:
+                    return values + self._add(text, final=True)
+                self._pending = [text] if text else []
+                self._pending_len = len(text)
+                return values
+            if not final and cut > 0 and text.lstrip(_WS).startswith("("):
+                self._pending = [text]
+                self._pending_len = len(text)
+                self._gather = 2 * max(self.BATCH, len(text))
+                return []
+        return self._add(text, final=final)
 
     def _decode(self, data: str | bytes, *, final: bool) -> str:
         if isinstance(data, str):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from aioxend.errors import LimitExceeded, ProtocolError
-from aioxend.sxp import Expr, Limits, Parser, loads, loads_all
+from aioxend.sxp import Expr, Limits, Parser, dumps, loads, loads_all
 from aioxend.sxp._parser import DEFAULT_LIMITS, _fast_loads
 
 
@@ -155,6 +155,28 @@ def test_parser_returns_values_as_batches_complete() -> None:
         parser.feed("x")
     with pytest.raises(RuntimeError):
         parser.close()
+
+
+def test_a_long_expression_fed_in_chunks_reaches_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scanned: list[int] = []
+    scan = Parser._scan
+
+    def spy(self: Parser, final: bool) -> None:
+        scanned.append(len(self._text))
+        scan(self, final)
+
+    monkeypatch.setattr(Parser, "_scan", spy)
+    expected: Expr = [["domain", ["name", f"d{i}"], ["args", "ro quiet"]] for i in range(300)]
+    text = dumps(expected) + " (b) c"
+    parser = Parser()
+    parser.BATCH = 256  # far smaller than the expression, which stays open until the end
+    out: list[Expr] = []
+    for start in range(0, len(text), 64):
+        out += parser.feed(text[start : start + 64])
+    assert out + parser.close() == [expected, ["b"], "c"]
+    assert sum(scanned) == 0  # the careful scanner never saw any of it
 
 
 def test_parser_is_spent_after_an_error() -> None:
