@@ -154,9 +154,17 @@ def test_fast_path_never_disagrees(text: str) -> None:
         assert fast == careful
 
 
-# The syntax sexpdata and xend share: lower-case words (not t or nil, which sexpdata reads
-# as booleans) and double-quoted strings without escapes.
-words = st.from_regex(r"[a-z][a-z_]{0,6}", fullmatch=True).filter(lambda w: w not in ("t", "nil"))
+# The syntax sexpdata and xend share: lower-case words and double-quoted strings without
+# escapes. sexpdata reads some words as values: t and nil as booleans, inf, nan and
+# infinity as floats; those are spelled in quotes.
+NOT_WORDS = {"t", "nil", "inf", "nan", "infinity"}
+
+
+def plain_word(text: str) -> bool:
+    return re.fullmatch(r"[a-z][a-z_]*", text) is not None and text not in NOT_WORDS
+
+
+words = st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(plain_word)
 strings = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=10).filter(
     lambda s: '"' not in s and "\\" not in s
 )
@@ -168,8 +176,7 @@ shared: st.SearchStrategy[Expr] = st.recursive(
 def spell_double(expr: Expr) -> str:
     if isinstance(expr, list):
         return "(" + " ".join(spell_double(item) for item in expr) + ")"
-    bare = re.fullmatch(r"[a-z][a-z_]*", expr) is not None and expr not in ("t", "nil")
-    return expr if bare else f'"{expr}"'
+    return expr if plain_word(expr) else f'"{expr}"'
 
 
 @given(st.lists(shared, min_size=1, max_size=4))
