@@ -110,6 +110,7 @@ def test_same_domain_from_text_and_from_xmlrpc() -> None:
     from_wire = DomainInfo.from_sxp(over_xmlrpc(RECORD_44))
     from_text = DomainInfo.from_sxp(loads(dumps(RECORD_44)))
     assert from_wire == from_text
+    assert hash(from_wire) == hash(from_text)  # records can key a dict or fill a set
 
 
 def test_halted_domain_has_no_runtime_fields() -> None:
