@@ -512,9 +512,9 @@ class Decoder:
         encoding = "utf-8"
         if body.startswith(b"<?xml") and body[5:6] in (b" ", b"\t", b"\r", b"\n"):
             end = body.find(b"?>")
+            if end > _MAX_DECL or (end < 0 and len(body) > _MAX_DECL):
+                raise ProtocolError("XML declaration too long", offset=skip)
             if end < 0:
-                if len(body) > _MAX_DECL:
-                    raise ProtocolError("XML declaration too long", offset=skip)
                 if not final:
                     return False
                 raise ProtocolError("truncated XML declaration", offset=len(head))
@@ -787,6 +787,8 @@ class Decoder:
         m = _START_TAG.match(buf, pos)
         if m is None:
             return self._incomplete_tag(buf, pos)
+        if m.end() - pos > _MAX_TAG:  # refused whole, as it would be when fed in pieces
+            raise self._error_at(buf, pos, f"tag longer than {_MAX_TAG} characters")
         self._start(m.group(1), m.group(3) == "/", buf, pos)
         return m.end()
 
