@@ -411,6 +411,8 @@ class Decoder:
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         """Decode as much of ``chunk`` as can be, keeping only an unfinished token."""
         self._check_usable("feed")
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Decoder.feed() takes bytes, not {type(chunk).__name__}")
         self._guarded(chunk, final=False)
 
     def close(self) -> tuple[tuple[Any, ...], str | None]:
@@ -451,8 +453,6 @@ class Decoder:
         self._params = []
 
     def _feed(self, chunk: bytes | bytearray | memoryview, final: bool) -> None:
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise TypeError(f"feed() takes bytes, not {type(chunk).__name__}")
         if isinstance(chunk, memoryview):
             chunk = chunk.tobytes()
         size = len(chunk)

@@ -512,10 +512,12 @@ def test_feed_accepts_bytearray_and_memoryview() -> None:
     assert decoder.close() == ((7,), None)
 
 
-def test_feed_refuses_text() -> None:
+def test_feed_refuses_text_as_misuse() -> None:
     decoder = Decoder()
-    with pytest.raises(ProtocolError):
+    with pytest.raises(TypeError):
         decoder.feed("<methodResponse>")  # type: ignore[arg-type]
+    decoder.feed(one("<int>1</int>"))  # a wrong call does not spoil the decoder
+    assert decoder.close() == ((1,), None)
 
 
 def test_loads_refuses_a_fault_struct_of_the_wrong_shape_only_as_protocol_error() -> None:

@@ -126,6 +126,10 @@ SEEDS = [
     xmlrpc.client.dumps(
         (["a&b", {"x": datetime.datetime(2020, 1, 2, 3, 4, 5)}],), methodresponse=True
     ).encode(),
+    xmlrpc.client.dumps(
+        (["domain", ["domid", 1], ["name", "g"], ["cpu_time", 1.5], ["cpus", [[], []]]],),
+        methodresponse=True,
+    ).encode(),
     dumps(Fault(3, "guest")),
     dumps(("x", 2**40), "xend.domain.setName"),
     b"<?xml version='1.0' encoding='ISO-8859-1'?><methodResponse><params><param><value>"
