@@ -380,7 +380,13 @@ class Decoder:
 
     ``close`` returns ``(params, methodname)`` as ``loads`` does (``methodname`` is None
     for a response) or raises the ``Fault`` a fault response carries. Chunks may split the
-    document anywhere. ``root`` names the root element once it has been read.
+    document anywhere; ``feed`` does the work as they arrive and keeps only an unfinished
+    token, so ``close`` has little left to do.
+
+    A body that is no XML-RPC at all fails early: ``feed`` raises ``ProtocolError`` at
+    the first byte that cannot start a document and at a root element other than
+    ``methodResponse``/``methodCall``. ``root`` names the root element once read.
+    After any ``ProtocolError`` the decoder stays failed; one decoder reads one document.
     """
 
     def __init__(self, limits: Limits = Limits()) -> None:  # noqa: B008 (frozen, shared)
