@@ -409,7 +409,8 @@ class Decoder:
         self._force_utf8 = False
         self._buf = ""  # the unfinished token
         self._consumed = 0  # bytes of text already dropped from _buf
-        self._special: str | None = None  # "cdata" or "comment" while one is open
+        # "cdata", "cdata-space" (between elements) or "comment" while one is open
+        self._special: str | None = None
         self._error: ProtocolError | None = None
         self._closed = False
 
@@ -810,9 +811,11 @@ class Decoder:
             self._special = "comment"
             return self._continue_special(buf, pos + 4)
         if buf.startswith("<![CDATA[", pos):
-            if self._kinds[-1] not in _TEXT_KINDS:
-                raise self._error_at(buf, pos, "CDATA where no text belongs")
-            self._special = "cdata"
+            # Between elements, CDATA is character data like any other: spacing only.
+            kind = self._kinds[-1]
+            if kind in (K_DOC, K_END):
+                raise self._error_at(buf, pos, "CDATA outside the root element")
+            self._special = "cdata" if kind in _TEXT_KINDS else "cdata-space"
             return self._continue_special(buf, pos + 9)
         rest = buf[pos : pos + 9]
         if "<!--"[: len(rest)] == rest or "<![CDATA["[: len(rest)] == rest:
@@ -838,7 +841,11 @@ class Decoder:
             return found + 3
         found = buf.find("]]>", pos)
         stop = found if found >= 0 else max(pos, len(buf) - 2)
-        if stop > pos:
+        if self._special == "cdata-space":
+            bad = _NOT_SPACE.search(buf, pos, stop)
+            if bad is not None:
+                raise self._error_at(buf, bad.start(), "text where none belongs (in CDATA)")
+        elif stop > pos:
             self._add_text(buf[pos:stop].replace("&", "&amp;"), buf, pos)
         if found >= 0:
             self._special = None

@@ -172,6 +172,11 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
     ("quoted > in an attribute", response('<value a=">"><int>1</int></value>'), (1,)),
     ("empty comment", b"<!---->" + one("<int>1</int>"), (1,)),
     ("no params", b"<methodResponse><params></params></methodResponse>", ()),
+    (
+        "cdata spacing between elements",
+        b"<methodResponse><![CDATA[ \n]]><params><![CDATA[]]></params></methodResponse>",
+        (),
+    ),
     ("several params", response("<value>a</value>", "<value><int>2</int></value>"), ("a", 2)),
     (
         "stdlib layout",
@@ -350,7 +355,8 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("processing instruction", b"<?xml-stylesheet href='x'?>" + one("1")),
     ("declaration not first", b" <?xml version='1.0'?>" + one("1")),
     ("pi inside", one("<string><?php x ?></string>")),
-    ("cdata outside text", b"<methodResponse><![CDATA[x]]><params/></methodResponse>"),
+    ("cdata text between elements", b"<methodResponse><![CDATA[x]]><params/></methodResponse>"),
+    ("cdata before the root", b"<![CDATA[ ]]>" + one("1")),
     ("double dash in comment", b"<!-- a -- b -->" + one("1")),
     ("comment ending in a dash", b"<!-- c --->" + one("1")),
     ("unterminated comment", one("1") + b"<!-- open"),

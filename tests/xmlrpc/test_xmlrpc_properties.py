@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import re
 import xmlrpc.client
 from typing import Any
 
@@ -207,3 +208,67 @@ def test_mutated_documents(data: bytes, rng: random.Random) -> None:
     whole = outcome([data])
     assert outcome(random_cuts(data, rng)) == whole
     assert outcome([data[i : i + 1] for i in range(len(data))]) == whole
+
+
+# --- the general path: the same document, written differently ------------------------
+
+_TOKEN = re.compile(r"<[^>]+>|[^<]+")
+_NO_SPACE_AFTER = ("<string>", "<name>", "<methodName>")
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#x[0-9a-fA-F]+|lt|gt|amp|quot|apos);")
+
+
+@st.composite
+def rewritten(draw: st.DrawFn, body: bytes) -> bytes:
+    """``body`` with XML-equivalent rewrites: spacing, comments, CDATA, references, tags."""
+    tokens = _TOKEN.findall(body.decode())
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.startswith("<"):
+            if token.endswith("/>"):
+                token = token[:-2] + draw(st.sampled_from(["/>", " />", ' x="1"/>']))
+            elif not token.startswith(("<?", "</")) and draw(st.booleans()):
+                token = token[:-1] + ' x="1">'
+            out.append(token)
+            following = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if following.startswith("<") and tokens[i] not in _NO_SPACE_AFTER:
+                out.append(draw(st.sampled_from(["", " ", "\n", "\r\n\t", "<!-- c -->"])))
+            continue
+        previous = tokens[i - 1] if i else ""
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if following != "</" + previous[1:]:  # spacing between elements: kept
+            out.append(token)
+            continue
+        # An element's text: split it at reference boundaries and rewrite each piece.
+        for piece in re.split(f"({_REFERENCE.pattern})", token):
+            if not piece:
+                continue
+            if piece.startswith("&"):
+                out.append(piece)
+                continue
+            choice = draw(st.sampled_from(["keep", "cdata", "refs", "comment"]))
+            if choice == "cdata" and "]]>" not in piece:
+                out.append(f"<![CDATA[{piece}]]>")
+            elif choice == "refs":
+                out.append("".join(f"&#{ord(c)};" if c.isalnum() else c for c in piece))
+            elif choice == "comment":
+                half = len(piece) // 2
+                out.append(f"{piece[:half]}<!---->{piece[half:]}")
+            else:
+                out.append(piece)
+    return "".join(out).encode()
+
+
+@given(values(wide_ints=False, carriage_return=False), st.booleans(), st.data())
+def test_rewritten_documents_read_as_the_stdlib_reads_them(
+    value: Any, ours: bool, data: st.DataObject
+) -> None:
+    if ours:
+        body = dumps((value,), methodresponse=True)
+    else:
+        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    doc = data.draw(rewritten(body))
+    expected = stdlib_loads(doc)
+    assert expected == ((value,), None)
+    assert outcome([doc]) == ("ok", expected)
+    rng = random.Random(len(doc))
+    assert outcome(random_cuts(doc, rng, 6)) == ("ok", expected)
