@@ -61,7 +61,7 @@ import datetime
 import re
 from typing import Any, Final
 
-from aioxend.errors import LimitExceeded, ProtocolError, fault_for
+from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
 from aioxend.xmlrpc._limits import Limits
 
 __all__ = ["Decoder", "loads"]
@@ -427,11 +427,7 @@ class Decoder:
         self._check_usable("close")
         self._closed = True
         self._guarded(b"", final=True)
-        try:
-            return self._result()
-        except ProtocolError as exc:
-            self._fail(exc)
-            raise
+        return self._result()
 
     def _check_usable(self, operation: str) -> None:
         if self._closed:
@@ -1068,19 +1064,31 @@ class Decoder:
             raise ProtocolError("truncated document", offset=self._fed)
 
     def _result(self) -> tuple[tuple[Any, ...], str | None]:
-        if self._is_fault:
-            fault = self._fault
-            at = self._fault_offset
-            if not isinstance(fault, dict):
-                raise ProtocolError("fault value is not a struct", offset=at)
-            code = fault.get("faultCode")
-            string = fault.get("faultString")
-            if isinstance(code, bool) or not isinstance(code, int):
-                raise ProtocolError(f"fault without an int faultCode: {fault!r:.200}", offset=at)
-            if not isinstance(string, (str, list)):
-                raise ProtocolError(f"fault without a faultString: {fault!r:.200}", offset=at)
-            raise fault_for(code, string)
-        return tuple(self._params), self._methodname
+        """The decoded document, or its Fault raised; called once the input is done."""
+        if not self._is_fault:
+            return tuple(self._params), self._methodname
+        try:
+            raise self._fault_of_document()
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _fault_of_document(self) -> Fault:
+        """The Fault a fault response carries; ProtocolError if it is malformed."""
+        fault = self._fault
+        at = self._fault_offset
+        if not isinstance(fault, dict):
+            raise ProtocolError("fault value is not a struct", offset=at)
+        code = fault.get("faultCode")
+        string = fault.get("faultString")
+        # Types only in the messages: a hostile value may be huge or deeply nested.
+        if isinstance(code, bool) or not isinstance(code, int):
+            got = type(code).__name__ if "faultCode" in fault else "nothing"
+            raise ProtocolError(f"fault's faultCode is {got}, not an int", offset=at)
+        if not isinstance(string, (str, list)):
+            got = type(string).__name__ if "faultString" in fault else "nothing"
+            raise ProtocolError(f"fault's faultString is {got}, not a str or list", offset=at)
+        return fault_for(code, string)
 
 
 def loads(data: bytes | str) -> tuple[tuple[Any, ...], str | None]:

@@ -225,3 +225,13 @@ def test_memory_stays_bounded_while_skipping_a_huge_comment() -> None:
     decoder.feed(b"</params></methodResponse>")
     assert decoder.close() == ((1,), None)
     assert peak < 256 * KIB  # the document is 10 MiB; only the unfinished token is kept
+
+
+def test_a_deep_fault_code_is_refused_without_recursion() -> None:
+    inner = "<value><array><data>" * 5000 + "</data></array></value>" * 5000
+    doc = (
+        "<methodResponse><fault><value><struct><member><name>faultCode</name>"
+        f"{inner}</member></struct></value></fault></methodResponse>"
+    ).encode()
+    with pytest.raises(ProtocolError, match="faultCode is list"):
+        feed_chunks([doc], Limits(max_depth=10_000))
