@@ -18,7 +18,9 @@ class Limits:
 
     - ``max_bytes``: total bytes of the document, as fed.
     - ``max_depth``: nesting of arrays and structs inside one another.
-    - ``max_string``: characters of one string, name, or base64 text (and of one tag).
+    - ``max_string``: characters of one string, struct key, method name or base64 text,
+      counted as written (before references are expanded). Tags are capped separately,
+      at 4,096 characters.
     - ``max_elements``: values in the document (scalars and containers together).
     """
 
