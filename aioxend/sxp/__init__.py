@@ -9,9 +9,19 @@ Text follows xend's Python 2 byte semantics: escapes in quoted atoms give bytes,
 atom is decoded as UTF-8, or latin-1 when that fails, so ``'caf\\xc3\\xa9'`` reads as
 ``café`` and ``dumps`` writes it back the same way.
 
+One reader serves both protocols: ``from_xmlrpc`` turns xend's XML-RPC arrays into the
+expression its HTTP server would have printed, so::
+
+    dom = loads("(domain (domid 5) (name rhel5) (image (linux (kernel /boot/vmlinuz))))")
+    lookup(dom, "domain/image/linux/kernel")   # ['kernel', '/boot/vmlinuz']
+    value(dom, "domain/name")                   # 'rhel5'
+    as_int(value(dom, "domain/domid"))          # 5
+    dumps(dom, pretty=True)                     # the xm list -l layout
+
 This package is sans-IO and imports nothing of aioxend but ``aioxend.errors``.
 Malformed input raises ``ProtocolError`` (with ``offset``); a crossed ``Limits`` bound
-raises ``LimitExceeded``.
+raises ``LimitExceeded``; a typed reader given text that is not a number raises
+``SXPValueError`` (a ``ProtocolError`` and a ``ValueError``).
 """
 
 from aioxend.sxp._convert import from_xmlrpc, to_xmlrpc
