@@ -35,7 +35,6 @@ from aioxend.errors import (
     ReadTimeout,
     RemoteProtocolError,
     TransportError,
-    WriteError,
 )
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
 from aioxend.transport._common import StreamingResponse, check_request, request_headers
@@ -84,9 +83,9 @@ def _map(exc: BaseException, where: str, phase: str, limits: Limits) -> NoReturn
     if isinstance(exc, ce.ServerDisconnectedError):
         raise ReadError(f"{where}: {phase}: the server closed the connection") from None
     if isinstance(exc, ce.ClientOSError | OSError):
+        # aiohttp writes and reads at once, so a broken pipe cannot be told from a reset
+        # while reading: both are reported as ReadError.
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        if phase == "sending the request":
-            raise WriteError(f"{where}: {phase}: {why}") from None
         raise ReadError(f"{where}: {phase}: {why}") from None
     if isinstance(exc, aiohttp.ClientError):
         raise TransportError(f"{where}: {phase}: {exc}") from None

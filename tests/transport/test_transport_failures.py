@@ -181,7 +181,7 @@ async def test_body_over_the_limit(kind: str, start: Start) -> None:
         assert await call(t, b"small") == (200, b"small")
 
 
-async def test_early_answer_while_still_sending(start: Start) -> None:
+async def test_early_answer_while_still_sending(kind: str, start: Start) -> None:
     # xend's SXP server answers 413 to a large body and drops the connection.
     def handler(peer: Peer) -> None:
         while b"\r\n\r\n" not in peer.buffer:
@@ -190,7 +190,7 @@ async def test_early_answer_while_still_sending(start: Start) -> None:
         peer.sock.shutdown(socket.SHUT_RDWR)
 
     server = start(handler, "unix")
-    async with make("raw", server.url()) as t:
+    async with make(kind, server.url()) as t:
         assert await call(t, b"z" * 8_000_000) == (413, b"too big")
 
 
