@@ -36,7 +36,7 @@ general path expands it if it meets the closing tags one by one.
 
 Element text is kept raw as a list of parts, so a huge string fed in small chunks costs
 linear time; entities and end-of-line handling are applied once, when the element
-closes (CDATA is stored pre-escaped so the same pass handles it). Between feeds the
+closes (CDATA sections are kept apart as final text). Between feeds the
 decoder keeps only the unfinished token: at most one tag (refused beyond ``_MAX_TAG``
 characters), the last characters of an open CDATA section or comment that may begin
 its terminator, or nothing when it is inside text. A value that does not convert (a bad
@@ -305,14 +305,48 @@ class _Malformed(Exception):
     """Private: raised deep inside, turned into ProtocolError with an offset."""
 
 
-def _text_of(parts: list[str]) -> str:
-    """The character data of raw parts: end-of-line handling, then references."""
-    text = parts[0] if len(parts) == 1 else "".join(parts)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+class _Literal(str):
+    """Text from a CDATA section, already final: no references to expand."""
+
+    __slots__ = ()
+
+
+def _newlines(text: str) -> str:
+    """XML end-of-line handling: CRLF and lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _raw_text(raw: str) -> str:
+    """Character data as written: checked, end-of-line handled, references expanded."""
+    if "]]>" in raw:
+        raise _Malformed("']]>' in character data")
+    text = _newlines(raw)
     if "&" in text:
         text = _ENTITY.sub(_sub_entity, text)
     return text
+
+
+def _text_of(parts: list[str]) -> str:
+    """The text of an element from its parts: raw runs (joined, as a chunk may split a
+    reference) and CDATA literals, each handled apart, as they stand in the document."""
+    if len(parts) == 1:
+        part = parts[0]
+        return str(part) if type(part) is _Literal else _raw_text(part)
+    if not any(type(part) is _Literal for part in parts):
+        return _raw_text("".join(parts))
+    pieces: list[str] = []
+    run: list[str] = []
+    for part in parts:
+        if type(part) is _Literal:
+            if run:
+                pieces.append(_raw_text("".join(run)))
+                run = []
+            pieces.append(part)
+        else:
+            run.append(part)
+    if run:
+        pieces.append(_raw_text("".join(run)))
+    return "".join(pieces)
 
 
 def _to_int(text: str) -> int:
@@ -562,6 +596,7 @@ class Decoder:
         value_parents = _VALUE_PARENTS
         deliver = self._deliver
         check_len = end > self.limits.max_string
+        risky = "]]>" in buf  # XML forbids it in text; rare, so checked per match only then
         max_depth = self.limits.max_depth
         count = self._count
         depth = self._depth
@@ -588,6 +623,8 @@ class Decoder:
                         break
                     continue
                 g = m.lastindex
+                if risky and "]]>" in m[0]:  # markup never holds it: text does
+                    raise self._error_at(buf, m.start(), "']]>' in character data")
                 if g == g_str or g == g_untyped:  # noqa: SIM109 (no tuple per value)
                     v: Any = m[g + 1]
                     if check_len and len(v) > self.limits.max_string:
@@ -836,13 +873,19 @@ class Decoder:
             self._special = None
             return found + 3
         found = buf.find("]]>", pos)
-        stop = found if found >= 0 else max(pos, len(buf) - 2)
+        if found >= 0:
+            stop = found
+        else:
+            stop = max(pos, len(buf) - 2)
+            if stop > pos and buf[stop - 1] == "\r":
+                stop -= 1  # a CR that may pair with an LF still to come
         if self._special == "cdata-space":
             bad = _NOT_SPACE.search(buf, pos, stop)
             if bad is not None:
                 raise self._error_at(buf, bad.start(), "text where none belongs (in CDATA)")
         elif stop > pos:
-            self._add_text(buf[pos:stop].replace("&", "&amp;"), buf, pos)
+            # Kept apart from raw text, final: a CDATA section has no references.
+            self._add_text(_Literal(_newlines(buf[pos:stop])), buf, pos)
         if found >= 0:
             self._special = None
             return found + 3

@@ -159,6 +159,16 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
     ),
     ("cdata", one("<string>a<![CDATA[<&>]]]]>b</string>"), ("a<&>]]b",)),
     ("cdata untyped", one("<![CDATA[x&amp;]]>"), ("x&amp;",)),
+    ("cdata brackets then >", one("<string><![CDATA[a]]]]>></string>"), ("a]]>",)),
+    ("cdata then brackets", one("<string>]]<![CDATA[>]]></string>"), ("]]>",)),
+    (
+        "cdata keeps references",
+        one("<string><![CDATA[&amp;&#13;]]>&amp;</string>"),
+        ("&amp;&#13;&",),
+    ),
+    ("cdata crlf", one("<string><![CDATA[a\r\nb\rc]]>\r</string>"), ("a\nb\nc\n",)),
+    ("crlf across cdata", one("<string>a\r<![CDATA[\nb]]></string>"), ("a\n\nb",)),
+    ("brackets in text", one("<string>a]] ]>]</string>"), ("a]] ]>]",)),
     ("comment inside", one("<string>a<!-- note -->b</string>"), ("ab",)),
     ("crlf normalised", one("<string>a\r\nb\rc</string>"), ("a\nb\nc",)),
     ("cr reference kept", one("<string>a&#13;b</string>"), ("a\rb",)),
@@ -340,6 +350,16 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("second root", one("<int>1</int>") + one("<int>1</int>")),
     ("unknown entity", one("<string>&nbsp;</string>")),
     ("bare ampersand", one("<string>a & b</string>")),
+    ("cdata end in text", one("<string>a]]>b</string>")),
+    ("cdata end in untyped text", one("a]]>b")),
+    (
+        "cdata end in a pair",
+        one(
+            "<array><data><value><string>k</string></value><value><string>]]></string></value></data></array>"
+        ),
+    ),
+    ("cdata end in text with entity", one("<string>&amp;]]></string>")),
+    ("cdata end in a key", one("<struct><member><name>]]></name><value/></member></struct>")),
     ("unterminated entity", one("<string>a &amp b</string>")),
     ("nul reference", one("<string>&#0;</string>")),
     ("surrogate reference", one("<string>&#xD800;</string>")),
