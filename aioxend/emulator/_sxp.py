@@ -1070,7 +1070,18 @@ class SxpServer:
             req.write("Internal server error")
             await self._send(writer, req)
             return not req.close_connection
-        self._process(req)
+        try:
+            self._process(req)
+        except _Drop:
+            raise
+        except Exception as exc:
+            # processError: a bare 500 and the connection closed
+            self.host.log("ERROR", "httpserver", f"{req.method} {req.path} failed: {exc}")
+            failed = Request(self)
+            failed.method = req.method
+            failed.set_code(500)
+            await self._send(writer, failed)
+            return False
         if kind == "malformed":
             req.set_code(200)
             req.set_header("Content-Type", MIME_TYPE)
