@@ -263,9 +263,12 @@ _DOUBLE_TEXT = re.compile(
     r"|[-+]?(?:inf|infinity|nan))[ \t\r\n]*\Z",
     re.IGNORECASE,
 )
+# ISO 8601 basic or extended (the same in date and time each): 19980717T14:08:55 as
+# XML-RPC writes it, 1998-07-17T14:08:55, 19980717T140855; fraction and zone optional.
 _DATETIME_TEXT = re.compile(
-    r"[ \t\r\n]*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):?([0-9]{2}):?([0-9]{2})"
-    r"(?:[.,]([0-9]{1,9}))?(Z|[-+][0-9]{2}(?::?[0-9]{2})?)?[ \t\r\n]*\Z"
+    r"[ \t\r\n]*(?P<year>[0-9]{4})(?P<ds>-?)(?P<month>[0-9]{2})(?P=ds)(?P<day>[0-9]{2})"
+    r"T(?P<hour>[0-9]{2})(?P<ts>:?)(?P<minute>[0-9]{2})(?P=ts)(?P<second>[0-9]{2})"
+    r"(?:[.,](?P<fraction>[0-9]{1,9}))?(?P<zone>Z|[-+][0-9]{2}(?::?[0-9]{2})?)?[ \t\r\n]*\Z"
 )
 _B64_SPACE = re.compile(r"[ \t\r\n]+")
 
@@ -382,7 +385,9 @@ def _to_datetime(text: str) -> datetime.datetime:
     match = _DATETIME_TEXT.match(text)
     if match is None:
         raise _Malformed(f"bad dateTime.iso8601 {text[:40]!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    year, month, day, hour, minute, second, fraction, zone = match.group(
+        "year", "month", "day", "hour", "minute", "second", "fraction", "zone"
+    )
     tzinfo: datetime.tzinfo | None = None
     if zone == "Z":
         tzinfo = datetime.UTC

@@ -90,6 +90,26 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
         (datetime.datetime(2024, 2, 29, 23, 59, 59),),
     ),
     (
+        "dateTime basic",
+        one("<dateTime.iso8601>19980717T140855</dateTime.iso8601>"),
+        (datetime.datetime(1998, 7, 17, 14, 8, 55),),
+    ),
+    (
+        "dateTime offset",
+        one("<dateTime.iso8601>2024-01-02T03:04:05-05:30</dateTime.iso8601>"),
+        (
+            datetime.datetime(
+                2024,
+                1,
+                2,
+                3,
+                4,
+                5,
+                tzinfo=datetime.timezone(-datetime.timedelta(hours=5, minutes=30)),
+            ),
+        ),
+    ),
+    (
         "dateTime zone and fraction",
         one("<dateTime.iso8601>20240102T03:04:05.25Z</dateTime.iso8601>"),
         (datetime.datetime(2024, 1, 2, 3, 4, 5, 250000, UTC),),
@@ -322,6 +342,8 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("bad base64 char", one("<base64>ab$c</base64>")),
     ("bad date", one("<dateTime.iso8601>20241301T00:00:00</dateTime.iso8601>")),
     ("not a date", one("<dateTime.iso8601>yesterday</dateTime.iso8601>")),
+    ("mixed date forms", one("<dateTime.iso8601>20200102T03:0405</dateTime.iso8601>")),
+    ("bad zone", one("<dateTime.iso8601>20200102T03:04:05+25:00</dateTime.iso8601>")),
     (
         "text in params",
         b"<methodResponse><params>x<param><value/></param></params></methodResponse>",
