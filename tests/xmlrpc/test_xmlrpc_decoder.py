@@ -19,6 +19,7 @@ from aioxend.errors import (
 from aioxend.xmlrpc import Decoder, Limits, loads
 
 UTC = datetime.UTC
+MINUS_0530 = datetime.timezone(-datetime.timedelta(hours=5, minutes=30))
 
 
 def response(*values: str) -> bytes:
@@ -97,17 +98,7 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
     (
         "dateTime offset",
         one("<dateTime.iso8601>2024-01-02T03:04:05-05:30</dateTime.iso8601>"),
-        (
-            datetime.datetime(
-                2024,
-                1,
-                2,
-                3,
-                4,
-                5,
-                tzinfo=datetime.timezone(-datetime.timedelta(hours=5, minutes=30)),
-            ),
-        ),
+        (datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=MINUS_0530),),
     ),
     (
         "dateTime zone and fraction",
