@@ -385,6 +385,31 @@ def _shallow(parens: bytes, max_depth: int) -> bool:
     return True
 
 
+def _is_spaced(marked: str) -> bool:
+    """True when the only blanks are spaces, none at either end (xend's printer's layout)."""
+    return (
+        bool(marked)
+        and marked[0] != " "
+        and marked[-1] != " "
+        and not any(blank in marked for blank in "\t\n\r\v\f")
+    )
+
+
+def _canonical_doc(marked: str) -> str:
+    """JSON for text laid out as xend prints it, or ``""`` when the layout differs.
+
+    With one space between elements and none inside parentheses, replacements alone
+    quote the atoms: each space becomes ``","``, ``(`` becomes ``["`` and ``)`` ``"]``,
+    and the quotes this leaves beside brackets turn into spaces (same-length
+    replacements are the cheap kind). Any other layout (two spaces, ``( a``, ``a )``,
+    ``()``) leaves an empty ``""`` behind, which no atom can produce here, so it is
+    refused; ``a(b`` or ``)a`` leave invalid JSON.
+    """
+    doc = '["' + marked.replace(" ", '","').replace("(", '["').replace(")", '"]') + '"]'
+    doc = doc.replace('"[', " [").replace(']"', "] ")
+    return "" if '""' in doc else doc
+
+
 def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     """Parse clean text with C-level string operations; ``None`` when unsure."""
     if "\\" in text or "\x01" in text:
@@ -410,17 +435,34 @@ def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
                 return None
             contents = parts[1::2]
             regions = parts[0::2]
-        marked = "\x01 ".join(regions)
-        # A quote right after an atom character is inside that atom, not a string.
-        if "a" in "".join([region[-1:] for region in regions[:-1]]).translate(_SHAPE):
+        # A quote right after an atom character is inside that atom, not a string; an
+        # atom character right after a string, or a second string, starts a new token,
+        # which the marker would hide.
+        ends = "".join([region[-1:] for region in regions[:-1]]).translate(_SHAPE)
+        starts = "".join([region[:1] for region in regions[1:]]).translate(_SHAPE)
+        if "a" in ends or "a" in starts or not all(regions[1:-1]):
             return None
+        marked = "\x01".join(regions)
+        canonical = not ends.replace(" ", "").replace("(", "") and not starts.replace(
+            " ", ""
+        ).replace(")", "")
     else:
         marked = text
+        canonical = True
     if not marked.isascii() or "\x00" in marked.translate(_SHAPE):
         return None
     if not _shallow(marked.encode("ascii").translate(None, _NOT_PARENS), limits.max_depth):
         return None
-    tokens = marked.replace("(", " ( ").replace(")", " ) ").split()
+    if canonical and len(text) <= limits.max_atom and _is_spaced(marked):
+        if marked.count(" ") + marked.count("(") >= limits.max_items:
+            return None
+        doc = _canonical_doc(marked)
+        if doc:
+            result = _decode(doc, contents)
+            if result is not None:
+                return result
+    # Any other layout: tokens by whitespace, joined as JSON strings, brackets fixed up.
+    tokens = marked.replace("(", " ( ").replace(")", " ) ").replace("\x01", " \x01 ").split()
     if not tokens:
         return []
     if len(tokens) > limits.max_items:
@@ -434,6 +476,11 @@ def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     doc = doc.replace('"(",', "[").replace(',")"', "]")
     if '[")"' in doc:
         doc = doc.replace('[")"', "[]")
+    return _decode(doc, contents)
+
+
+def _decode(doc: str, contents: list[str]) -> list[Expr] | None:
+    """Put the string contents in place of the markers and decode; ``None`` if invalid."""
     if contents:
         pieces = doc.split("\x01")
         doc = "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]

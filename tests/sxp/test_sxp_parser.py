@@ -263,6 +263,34 @@ def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "(domain (domid 1) (name x) (args 'ro quiet') (cpus ((0 1) (2))))",  # xend's layout
+        "(a  b)",
+        "( a)",
+        "(a )",
+        "(a () b)",
+        "(a)(b)",
+        "(a (b)c)",
+        "(a(b) c)",
+        " (a)",
+        "(a) ",
+        "(a 'b c')",
+        "('x' y)",
+        "('x')",
+        "(a 'x'(b))",
+        "(a ('x'))",
+        "'x' 'y'",
+        "(a\nb)",
+    ],
+)
+def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
+    fast = _fast_loads(text, DEFAULT_LIMITS)
+    assert fast is None or fast == careful(text)
+    assert loads_all(text) == careful(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "(a 'b\"c' d)",  # a '"' inside single quotes
         r"(a 'b\n')",  # an escape
         "(a # c\n)",  # a comment
