@@ -12,10 +12,13 @@ at its quotes (``str.split`` for one kind, a small regex for both), leaves a ``\
 marker where each string was, checks with one ``str.translate`` that every remaining
 character is an atom character, whitespace or a parenthesis and that no string starts in
 the middle of an atom, checks nesting depth and balance by peeling ``()`` pairs off the
-parentheses, then spells the tokens as a JSON array (``'","'.join(tokens)`` plus two
-replacements for the parentheses), puts the string contents back in place of the
-markers and lets the C JSON decoder build the lists. Any doubt returns ``None`` and the
-careful parser runs instead, so both always agree (a property test holds them to it).
+parentheses, then spells the text as a JSON array and lets the C JSON decoder build
+the lists. Text in xend's own layout (one space between elements, none inside
+parentheses) becomes JSON by five ``str.replace`` calls (``_canonical_doc``); any other
+layout is split into tokens first (``'","'.join(tokens)`` plus two replacements for the
+parentheses). The string contents go back in place of the markers just before
+decoding. Any doubt returns ``None`` and the careful parser runs instead, so both always
+agree (property tests hold them to it).
 
 The careful parser is one compiled regular expression run with ``finditer`` and an
 explicit stack (no recursion, so depth is bounded only by ``Limits.max_depth``). It is
