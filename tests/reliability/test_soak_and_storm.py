@@ -33,7 +33,7 @@ import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -50,6 +50,7 @@ from aioxend.errors import (
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
+TransportKind = Literal["aiohttp", "raw"]
 READ_TIMEOUT = 0.5
 STALL = 3.0
 
@@ -231,6 +232,11 @@ class Tally:
     failed: Counter[str] = field(default_factory=Counter)
     reads: int = 0
     writes: int = 0
+    stray_timeouts: int = 0
+
+    @property
+    def calls(self) -> int:
+        return self.reads + self.writes
 
 
 async def call_checked(
@@ -245,6 +251,11 @@ async def call_checked(
     try:
         await op(client, truth, rng)
     except XendError as exc:
+        if isinstance(exc, Timeout) and not issubclass(Timeout, EXPECTED[kind]):
+            # The read timeout is short so stalls resolve quickly; on a loaded machine an
+            # ordinary call can miss it now and then. Counted, and bounded per phase.
+            tally.stray_timeouts += 1
+            return is_read
         if not isinstance(exc, EXPECTED[kind]):
             pytest.fail(f"{kind}: {op.__name__} raised {exc!r}")
         tally.failed[type(exc).__name__] += 1
@@ -261,7 +272,7 @@ async def worker(
         await call_checked(client, truth, rng, kind, tally)
 
 
-async def soak(calls: int, seed: int, transport: str) -> dict[str, Tally]:
+async def soak(calls: int, seed: int, transport: TransportKind) -> dict[str, Tally]:
     import aioxend
 
     rng = random.Random(seed)
@@ -308,6 +319,9 @@ async def soak(calls: int, seed: int, transport: str) -> dict[str, Tally]:
                 emu.faults.clear()
                 if not EXPECTED[kind]:
                     assert not tally.failed, f"{kind}: {tally.failed}"
+                # A fault that turned into a wait for the timeout, rather than a prompt
+                # error, would show here as timeouts on about 10% of calls.
+                assert tally.stray_timeouts <= max(2, tally.calls // 50), f"{kind}: {tally}"
             # After every fault kind, the same client still answers right.
             for _ in range(20):
                 await read_domain(client, truth, rng)
@@ -335,20 +349,20 @@ def check_tallies(tallies: dict[str, Tally]) -> None:
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "raw"])
-async def test_soak_small(transport: str) -> None:
+async def test_soak_small(transport: TransportKind) -> None:
     check_tallies(await soak(calls=400, seed=1, transport=transport))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transport", ["aiohttp", "raw"])
-async def test_soak_10000_calls(transport: str) -> None:
+async def test_soak_10000_calls(transport: TransportKind) -> None:
     check_tallies(await soak(calls=10_000, seed=2, transport=transport))
 
 
 # --- cancellation storm ---------------------------------------------------------------------
 
 
-async def storm(calls: int, seed: int, transport: str) -> Counter[str]:
+async def storm(calls: int, seed: int, transport: TransportKind) -> Counter[str]:
     import aioxend
 
     rng = random.Random(seed)
@@ -390,7 +404,7 @@ async def storm(calls: int, seed: int, transport: str) -> Counter[str]:
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "raw"])
-async def test_cancellation_storm_small(transport: str) -> None:
+async def test_cancellation_storm_small(transport: TransportKind) -> None:
     outcomes = await storm(calls=300, seed=3, transport=transport)
     assert outcomes["cancelled"] > 0
     assert outcomes["completed"] > 0
@@ -398,7 +412,7 @@ async def test_cancellation_storm_small(transport: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transport", ["aiohttp", "raw"])
-async def test_cancellation_storm_2000_calls(transport: str) -> None:
+async def test_cancellation_storm_2000_calls(transport: TransportKind) -> None:
     outcomes = await storm(calls=2000, seed=4, transport=transport)
     assert outcomes["cancelled"] > 100
     assert outcomes["completed"] > 100
