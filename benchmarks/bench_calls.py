@@ -582,6 +582,11 @@ def benchmark(
                     "calls/CPU-s = calls per second of client CPU (the target's unit); ratios "
                     "are of calls/CPU-s. A pause_pair is two calls counted once."
                 )
+                table.note(
+                    "'limited by' reads CPU time over wall time of each process: on a shared "
+                    "machine 'latency' also covers CPU taken by other processes, which is why "
+                    "the CPU-per-call columns, not calls/s, carry the comparison."
+                )
     return tables
 
 
