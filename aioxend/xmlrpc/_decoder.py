@@ -67,6 +67,7 @@ from aioxend.xmlrpc._limits import Limits
 __all__ = ["Decoder", "loads"]
 
 _MAX_TAG: Final = 4096
+_DEFER: Final = 512
 _MAX_DECL: Final = 1024
 
 # Element kinds on the stack. A name ending in an underscore state says how far the
@@ -534,8 +535,10 @@ class Decoder:
                     f"character U+{ord(bad.group()):04X}, which XML forbids",
                     offset=base + self._bytelen(text[: bad.start()]),
                 )
-            self._parse(self._buf + text if self._buf else text)
+            self._parse(self._buf + text if self._buf else text, final)
         if final:
+            if self._buf and not text:
+                self._parse(self._buf, final)
             self._finish()
 
     def _sniff(self, final: bool) -> bool:
@@ -589,8 +592,14 @@ class Decoder:
         return ProtocolError(message, offset=self._offset(buf, pos))
 
     # --- the scanner ----------------------------------------------------------------
-    def _parse(self, buf: str) -> None:
-        """Consume ``buf`` as far as complete tokens go; keep the rest in ``_buf``."""
+    def _parse(self, buf: str, final: bool = False) -> None:
+        """Consume ``buf`` as far as complete tokens go; keep the rest in ``_buf``.
+
+        Near the end of a large enough buffer, a construct the fast expression does not
+        match is most likely cut by the chunk's end: it waits for the next chunk (at most
+        ``_DEFER`` characters, once) instead of going element by element. Not before the
+        root element (a body that is no XML-RPC fails at once) and not at the end.
+        """
         pos = 0
         if self._special is not None:
             pos = self._continue_special(buf, 0)
@@ -610,10 +619,13 @@ class Decoder:
         g_open_struct, g_close_struct = G_OPEN_STRUCT, G_CLOSE_STRUCT
         k = kinds[-1]
         top = objs[-1]
+        defer_from = end - _DEFER if end >= 2 * _DEFER and not final else end
         try:
             while pos < end:
                 m = match(buf, pos)
                 if m is None:
+                    if pos > defer_from and k != K_DOC:
+                        break
                     self._count = count
                     self._depth = depth
                     new = self._step(buf, pos)

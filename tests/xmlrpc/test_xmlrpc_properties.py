@@ -272,3 +272,28 @@ def test_rewritten_documents_read_as_the_stdlib_reads_them(
     assert outcome([doc]) == ("ok", expected)
     rng = random.Random(len(doc))
     assert outcome(random_cuts(doc, rng, 6)) == ("ok", expected)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.data_too_large])
+@given(
+    st.lists(values(wide_ints=False, carriage_return=False), max_size=6),
+    st.data(),
+    st.integers(1024, 4096),
+)
+def test_large_rewritten_documents_in_kilobyte_chunks(
+    items: list[Any], data: st.DataObject, size: int
+) -> None:
+    """Documents of many KiB in chunks of 1-3 KiB: the decoder's wait-for-more path.
+
+    One rewritten param is repeated to make the document large without drawing more.
+    """
+    body = xmlrpc.client.dumps((items,), methodresponse=True, allow_none=True).encode()
+    doc = data.draw(rewritten(body))
+    start = re.search(rb"<param[ >]", doc)
+    assert start is not None
+    end = doc.rindex(b"</param>") + len(b"</param>")
+    copies = max(2, 40_000 // (end - start.start()))
+    large = doc[: start.start()] + doc[start.start() : end] * copies + doc[end:]
+    whole = outcome([large])
+    assert whole == ("ok", ((items,) * copies, None))
+    assert outcome([large[i : i + size] for i in range(0, len(large), size)]) == whole
