@@ -430,12 +430,15 @@ def make_xmlrpc_app(
         if kind == "trickle":
             stream = web.StreamResponse(headers=dict(headers))
             stream.content_length = len(payload)
-            await stream.prepare(request)
-            for i in range(len(payload)):
-                if transport.is_closing() or stop.is_set():
-                    break
-                await stream.write(payload[i : i + 1])
-                await asyncio.sleep(picked.delay)
+            try:
+                await stream.prepare(request)
+                for i in range(len(payload)):
+                    if transport.is_closing() or stop.is_set():
+                        break
+                    await stream.write(payload[i : i + 1])
+                    await asyncio.sleep(picked.delay)
+            except ConnectionError:  # the client went away mid-trickle
+                transport.close()
             return stream
         return web.Response(body=payload, headers=dict(headers))
 
