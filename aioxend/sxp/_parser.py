@@ -6,10 +6,11 @@ fast path made only of C-level string operations, and hands anything unusual to 
 careful ``Parser``, which is the definition of the language and the only place errors
 are raised.
 
-The fast path accepts text with no backslash, no comment, no separator character and
-ASCII outside quoted strings; that covers what xend and libvirt send. It splits the text
-at its quotes (``str.split`` for one kind, a small regex for both), leaves a ``\\x01``
-marker where each string was, checks with one ``str.translate`` that every remaining
+The fast path accepts text with no comment, no separator character, no backslash and
+only ASCII outside quoted strings; that covers what xend and libvirt send. It splits the
+text at its quotes (``str.split`` for one kind, a regex for both kinds or for escapes,
+which it decodes string by string), leaves a ``\\x01`` marker where each string was,
+checks with one ``str.translate`` that every remaining
 character is an atom character, whitespace or a parenthesis and that no string starts in
 the middle of an atom, checks nesting depth and balance by peeling ``()`` pairs off the
 parentheses, then spells the text as a JSON array and lets the C JSON decoder build
@@ -367,7 +368,27 @@ def _shape_table() -> dict[int, int]:
 _SHAPE = _shape_table()
 _NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
 _DECODE = json.JSONDecoder(strict=False).decode
-_BOTH_QUOTES = re.compile(r""""([^"\\]*)"|'([^'\\]*)'""")
+_QUOTED = re.compile(r""""([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'""", re.S)
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _json_ready(quoted: list[str]) -> list[str] | None:
+    """String bodies unescaped and made safe to sit inside a JSON string.
+
+    ``None`` on an escape strict reading refuses, so the careful parser reports it with
+    its offset.
+    """
+    out: list[str] = []
+    for body in quoted:
+        if "\\" in body:
+            try:
+                body = unquote_body(body, strict=True)
+            except ProtocolError:
+                return None
+        if '"' in body or "\\" in body:
+            body = _ENCODE(body)[1:-1]
+        out.append(body)
+    return out
 
 
 def _shallow(parens: bytes, max_depth: int) -> bool:
@@ -415,23 +436,25 @@ def _canonical_doc(marked: str) -> str:
 
 def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     """Parse clean text with C-level string operations; ``None`` when unsure."""
-    if "\\" in text or "\x01" in text:
+    if "\x01" in text:
         return None
     has_dq = '"' in text
     has_sq = "'" in text
     contents: list[str] = []
     if has_dq or has_sq:
-        if has_dq and has_sq:
-            # Both kinds, as xend writes "it's" among 'a b': a regex finds the strings.
-            # A quote left in a region (unterminated, or inside an atom) is caught below.
-            parts = _BOTH_QUOTES.split(text)
+        if (has_dq and has_sq) or "\\" in text:
+            # Both kinds, as xend writes "it's" among 'a b', or escapes, as it writes
+            # 'caf\\xc3\\xa9': a regex finds the strings. A quote left in a region
+            # (unterminated, or inside an atom) is caught below, as is a backslash.
+            parts = _QUOTED.split(text)
             regions = parts[0::3]
-            single = [part for part in parts[2::3] if part is not None]
-            if '"' in "".join(single):  # JSON cannot hold a '"' the marker trick keeps raw
-                return None
-            contents = [
+            quoted = [
                 a if a is not None else b for a, b in zip(parts[1::3], parts[2::3], strict=True)
             ]
+            ready = _json_ready(quoted)
+            if ready is None:
+                return None
+            contents = ready
         else:
             parts = text.split('"' if has_dq else "'")
             if not len(parts) & 1:

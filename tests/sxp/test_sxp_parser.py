@@ -252,6 +252,8 @@ def test_an_unfinished_atom_cannot_grow_without_bound() -> None:
         "((a)(b))()",
         "(a\t\n(b)\r)",
         "(a 'b c' \"it's\" '')",  # both quote kinds, as xend writes them
+        "(a 'b\"c' d)",  # a '"' inside single quotes
+        r"(d 'caf\xc3\xa9 \'x\'' (n 'a\nb\\'))",  # escapes, as xend writes them
     ],
 )
 def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
@@ -291,8 +293,8 @@ def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "(a 'b\"c' d)",  # a '"' inside single quotes
-        r"(a 'b\n')",  # an escape
+        r"(a '\q')",  # an escape strict reading refuses
+        r"(a\b)",  # a backslash outside a string
         "(a # c\n)",  # a comment
         "(a [b])",  # separators
         '(a x"y z")',  # a quote inside an atom

@@ -145,6 +145,13 @@ def test_fast_path_takes_plain_text_and_agrees(case: tuple[Expr, str], gap: str)
         assert fast == careful
 
 
+@given(exprs)
+def test_fast_path_reads_what_dumps_writes(expr: Expr) -> None:
+    # dumps writes xend's quoting: repr escapes for anything outside printable ASCII.
+    assert _fast_loads(dumps(expr), DEFAULT_LIMITS) == [expr]
+    assert _fast_loads(dumps(expr, pretty=True), DEFAULT_LIMITS) == [expr]
+
+
 @given(st.one_of(sxp_text, st.text(alphabet="() 'ab\"", max_size=40)))
 def test_fast_path_never_disagrees(text: str) -> None:
     fast = _fast_loads(text, DEFAULT_LIMITS)
