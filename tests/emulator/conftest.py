@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from emulator_support import SxpClient, port_of, tcp_proxy, unix_proxy
 
 from aioxend.emulator import Emulator
+from tests.emulator.emulator_support import SxpClient, port_of, tcp_proxy, unix_proxy
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_support import SxpClient, port_of, unix_proxy
 
 from aioxend.emulator import main
+from tests.emulator.emulator_support import SxpClient, port_of, unix_proxy
 
 
 @contextmanager

@@ -11,11 +11,11 @@ import xmlrpc.client
 from typing import Any
 
 import pytest
-from conftest import Served
-from emulator_support import port_of, raw_exchange
 
 from aioxend.emulator import FAULT_KINDS, FaultInjector
 from aioxend.emulator._faults import parse_fault_spec
+from tests.emulator.conftest import Served
+from tests.emulator.emulator_support import port_of, raw_exchange
 
 PAUSE = xmlrpc.client.dumps(("vm1",), "xend.domain.pause").encode()
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import trustme
-from emulator_support import unix_proxy
 
 from aioxend.emulator import Emulator, Host
 from aioxend.emulator._host import blkdev_number
 from aioxend.emulator._server import parse_hostport
+from tests.emulator.emulator_support import unix_proxy
 
 
 async def test_async_with_urls_and_cleanup(tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Served
-from emulator_support import Reply, SxpClient, raw_exchange
 
 from aioxend.sxp import loads
+from tests.emulator.conftest import Served
+from tests.emulator.emulator_support import Reply, SxpClient, raw_exchange
 
 NO_CACHE = {("Pragma", "no-cache"), ("Cache-control", "no-cache"), ("Expires", "-1")}
 

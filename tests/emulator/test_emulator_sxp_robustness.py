@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from emulator_support import SxpClient, raw_exchange
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aioxend.emulator import Emulator
+from tests.emulator.emulator_support import SxpClient, raw_exchange
 
 _segments = st.sampled_from(
     ["xend", "domain", "node", "vnet", "dmesg", "log", "vm1", "0", "Domain-0", "", "%20", ".."]

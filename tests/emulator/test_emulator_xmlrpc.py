@@ -7,10 +7,10 @@ import xmlrpc.client
 from typing import Any
 
 import pytest
-from conftest import Served
-from emulator_support import fault_of, port_of, raw_exchange
 
 from aioxend.emulator._xmlrpc import _DISPATCH, _DOMAIN, _NODE, _POOL, _SECURITY
+from tests.emulator.conftest import Served
+from tests.emulator.emulator_support import fault_of, port_of, raw_exchange
 
 
 def _keys(record: list[Any]) -> list[str]:

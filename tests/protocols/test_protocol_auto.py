@@ -6,7 +6,11 @@ from typing import Any
 
 import anyio
 import pytest
-from fake_transport import (
+
+import aioxend
+from aioxend.errors import ConnectError, HTTPStatusError, ProtocolError, ReadTimeout
+from aioxend.transport import Request
+from tests.protocols.fake_transport import (
     FakeResponse,
     FakeTransport,
     fault_answer,
@@ -14,10 +18,6 @@ from fake_transport import (
     text_answer,
     xml_answer,
 )
-
-import aioxend
-from aioxend.errors import ConnectError, HTTPStatusError, ProtocolError, ReadTimeout
-from aioxend.transport import Request
 
 
 def sxp_server(request: Request) -> FakeResponse:

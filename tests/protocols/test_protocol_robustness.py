@@ -10,13 +10,13 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from fake_transport import FakeResponse, FakeTransport, split, xml_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aioxend
 from aioxend.errors import XendError
 from aioxend.transport import Request
+from tests.protocols.fake_transport import FakeResponse, FakeTransport, split, xml_answer
 
 STATUSES = st.sampled_from([200, 201, 202, 204, 400, 404, 406, 500, 501, 503])
 TYPES = st.sampled_from(["text/xml", "application/sxp", "text/plain", "text/html", ""])

@@ -6,7 +6,6 @@ import urllib.parse
 from collections.abc import Callable
 
 import pytest
-from fake_transport import FakeResponse, FakeTransport, sxp_answer, text_answer
 
 import aioxend
 from aioxend.errors import (
@@ -20,6 +19,7 @@ from aioxend.errors import (
 )
 from aioxend.protocols import CreditParams, DeviceRef
 from aioxend.transport import Request
+from tests.protocols.fake_transport import FakeResponse, FakeTransport, sxp_answer, text_answer
 
 UUID = "8f3c1b9e-4c1a-4b7e-9d2f-0a1b2c3d4e5f"
 

@@ -7,15 +7,6 @@ import xmlrpc.client
 from typing import Any
 
 import pytest
-from fake_transport import (
-    FakeResponse,
-    FakeTransport,
-    dropped,
-    fault_answer,
-    split,
-    text_answer,
-    xml_answer,
-)
 
 import aioxend
 from aioxend.errors import (
@@ -30,6 +21,15 @@ from aioxend.errors import (
 )
 from aioxend.protocols import CreditParams, DeviceRef, SedfParams
 from aioxend.transport import Request
+from tests.protocols.fake_transport import (
+    FakeResponse,
+    FakeTransport,
+    dropped,
+    fault_answer,
+    split,
+    text_answer,
+    xml_answer,
+)
 
 UUID = "8f3c1b9e-4c1a-4b7e-9d2f-0a1b2c3d4e5f"
 RECORD: list[Any] = [

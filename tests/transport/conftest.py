@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import trustme
-from transport_servers import Handler, Server
+
+from tests.transport.transport_servers import Handler, Server
 
 Start = Callable[..., Server]
 

@@ -7,10 +7,10 @@ import sys
 
 import anyio
 import pytest
-from conftest import Start
-from transport_servers import Peer, Received, echo_head, response, serve
 
 from aioxend.transport import Request, Transport, open_transport
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Peer, Received, echo_head, response, serve
 
 
 def make(kind: str, url: str, **kwargs: object) -> Transport:

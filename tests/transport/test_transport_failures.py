@@ -11,8 +11,6 @@ import time
 
 import anyio
 import pytest
-from conftest import Start
-from transport_servers import Handler, Peer, Received, Server, first_then, response, serve
 
 from aioxend.errors import (
     ConnectError,
@@ -28,6 +26,16 @@ from aioxend.errors import (
 )
 from aioxend.transport import Limits, Request, Timeouts, Transport, open_transport
 from aioxend.transport._connect import reason_of
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import (
+    Handler,
+    Peer,
+    Received,
+    Server,
+    first_then,
+    response,
+    serve,
+)
 
 QUICK = Timeouts(connect=0.3, read=0.3, write=0.3, pool=0.3)
 

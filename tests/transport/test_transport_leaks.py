@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import anyio
 import pytest
 import trio
-from conftest import Start
-from transport_servers import Peer, response
 
 from aioxend.errors import RemoteProtocolError
 from aioxend.transport import Request, Timeouts, Transport, open_transport
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Peer, response
 
 CALLS = 1000
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import anyio
 import pytest
-from conftest import Start
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from transport_servers import Handler, Peer
 
 from aioxend.errors import LimitExceeded, ReadError, RemoteProtocolError
 from aioxend.transport import Limits, Request, Timeouts, open_transport
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Handler, Peer
 
 
 @dataclass

@@ -7,13 +7,13 @@ import sys
 
 import anyio
 import pytest
-from conftest import Start
-from transport_servers import Peer, first_then, serve
 
 from aioxend.errors import ConnectError
 from aioxend.transport import Request, open_transport
 from aioxend.transport._connect import ssh_argv
 from aioxend.transport._url import parse_url
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Peer, first_then, serve
 
 
 def relay_to(path: str) -> list[str]:

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
-from conftest import Start
-from transport_servers import Peer, Received, echo_head, first_then, response, serve
 
 from aioxend.errors import ConnectError, PoolTimeout, ReadError, ReadTimeout
 from aioxend.transport import Limits, RawTransport, Request, Timeouts, open_transport
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Peer, Received, echo_head, first_then, response, serve
 
 QUICK = Timeouts(connect=0.3, read=0.3, write=0.3, pool=0.3)
 
