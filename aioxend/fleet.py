@@ -11,7 +11,7 @@ per host: the value, or the exception that host raised, and how long it took::
     for r in results:
         print(r.url, len(r.value) if r.ok else f"failed: {r.error!r}")
 
-Strategy: the fleet is written on anyio (task group, capacity limiter, ``fail_after``), so
+Strategy: the fleet is written on anyio (task group, capacity limiter, deadline scopes), so
 it runs wherever the client's transport runs. Inside ``async with`` the clients are opened
 on first use and kept for later runs (their connection pools too), and all are closed on
 exit; a bare ``run`` outside ``async with`` opens and closes each host's client around the
