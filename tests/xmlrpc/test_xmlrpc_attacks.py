@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from xmlrpc_feeding import feed_chunks
 
 from aioxend.errors import LimitExceeded, ProtocolError
 from aioxend.xmlrpc import Decoder, Limits, loads
+from tests.xmlrpc.xmlrpc_feeding import feed_chunks
 
 KIB = 1024
 MIB = 1024 * KIB

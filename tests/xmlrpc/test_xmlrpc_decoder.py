@@ -6,7 +6,6 @@ import datetime
 from typing import Any
 
 import pytest
-from xmlrpc_feeding import feed_chunks, three_ways
 
 from aioxend.errors import (
     Fault,
@@ -17,6 +16,7 @@ from aioxend.errors import (
     ProtocolError,
 )
 from aioxend.xmlrpc import Decoder, Limits, loads
+from tests.xmlrpc.xmlrpc_feeding import feed_chunks, three_ways
 
 UTC = datetime.UTC
 MINUS_0530 = datetime.timezone(-datetime.timedelta(hours=5, minutes=30))

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from xmlrpc_feeding import outcome, random_cuts
 
 from aioxend.errors import Fault, ProtocolError
 from aioxend.xmlrpc import dumps, loads
+from tests.xmlrpc.xmlrpc_feeding import outcome, random_cuts
 
 # Characters XML 1.0 can carry, optionally without CR (a raw CR from the standard library
 # becomes LF in any conforming reader, the standard library's own included).
