@@ -367,6 +367,8 @@ def emulator_captures() -> dict[str, list[bytes]]:
             ("xend.domain.pause", ("no-such-domain",)),
             ("xend.no.such.method", ()),
         ]
+        assert emu.xmlrpc_url is not None
+        assert emu.sxp_url is not None
         for method, params in calls:
             xml.append(_post(emu.xmlrpc_url, method, params))
         for path in ("/xend/domain?detail=1", "/xend/node", "/xend/domain/Domain-0", "/xend/"):
