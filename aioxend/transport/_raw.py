@@ -294,9 +294,11 @@ class RawTransport(Transport):
                     raise error
                 return response
         except BaseException:
-            if conn is not None:
-                await conn.aclose()
-            self._release()
+            try:
+                if conn is not None:
+                    await conn.aclose()
+            finally:
+                self._release()
             raise
 
     async def _take_idle(self) -> _Connection | None:
