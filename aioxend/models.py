@@ -55,6 +55,30 @@ def _uuid(text: str | None) -> uuid.UUID | None:
         raise sxp.SXPValueError(f"not a UUID: {text!r:.80}") from None
 
 
+def _fields(record: list[Expr]) -> dict[str, str | None]:
+    """Each key of ``record`` mapped to its first value as ``sxp.value`` reads it: the
+    first child list with that head wins, and its value is ``None`` unless an atom.
+
+    One pass over the children, instead of one ``sxp.value`` scan per key.
+    """
+    found: dict[str, str | None] = {}
+    for child in record:
+        if isinstance(child, list) and child:
+            key = child[0]
+            if isinstance(key, str) and key not in found:
+                first = child[1] if len(child) > 1 else None
+                found[key] = first if isinstance(first, str) else None
+    return found
+
+
+def _first(record: list[Expr], key: str) -> list[Expr] | None:
+    """The first child list of ``record`` headed ``key`` (``sxp.lookup`` for one step)."""
+    for child in record:
+        if isinstance(child, list) and child and child[0] == key:
+            return child
+    return None
+
+
 class DomainState(enum.Flag):
     """The six-letter ``state`` of a running domain (``r-b---`` style), as flags."""
 
@@ -159,10 +183,7 @@ class Device:
             record = _record(record[1], "device")
         kind = record[0]
         assert isinstance(kind, str)
-
-        def get(key: str) -> str | None:
-            return sxp.value(record, f"{kind}/{key}")
-
+        get = _fields(record).get
         return cls(
             kind=kind,
             uname=get("uname"),
@@ -220,18 +241,37 @@ class DomainInfo:
     def from_sxp(cls, expr: object) -> DomainInfo:
         """Read a ``(domain ...)`` record (a ``(vm ...)`` config reads the same way)."""
         record = _record(expr, "domain")
-        tag = record[0]
-        assert isinstance(tag, str)
-
-        def get(path: str) -> str | None:
-            return sxp.value(record, f"{tag}/{path}")
-
-        image_node = sxp.lookup(record, f"{tag}/image")
-        image = None
+        found: dict[str, str | None] = {}
+        devices: list[Device] = []
+        image_node: list[Expr] | None = None
+        for child in record:
+            if isinstance(child, list) and child:
+                key = child[0]
+                if key == "device":
+                    devices.append(Device.from_sxp(child))
+                if isinstance(key, str) and key not in found:
+                    first = child[1] if len(child) > 1 else None
+                    found[key] = first if isinstance(first, str) else None
+                    if key == "image":
+                        image_node = child
+        get = found.get
+        image = kernel = ramdisk = args = None
         if image_node is not None and len(image_node) > 1 and isinstance(image_node[1], list):
             head = image_node[1][0] if image_node[1] else None
-            image = head if isinstance(head, str) else None
+            if isinstance(head, str) and head:
+                image = head
+                # sxp.value(record, "<tag>/image/<image>/kernel"): the first child of
+                # the image node headed <image>, then its first (kernel ...).
+                body = _first(image_node, image)
+                if body is not None:
+                    image_fields = _fields(body)
+                    kernel = image_fields.get("kernel")
+                    ramdisk = image_fields.get("ramdisk")
+                    args = image_fields.get("args")
+            elif isinstance(head, str):
+                image = head
         state_string = get("state")
+        status = sxp.as_int(get("status"))
         return cls(
             name=get("name") or "",
             domid=sxp.as_int(get("domid")),
@@ -242,15 +282,19 @@ class DomainInfo:
             online_vcpus=sxp.as_int(get("online_vcpus")),
             state=DomainState.from_string(state_string),
             state_string=state_string or "------",
-            power_state=PowerState.from_sxp(record),
+            power_state=None
+            if status is None
+            else PowerState(status)
+            if 0 <= status <= 6
+            else PowerState.UNKNOWN,
             cpu_time=sxp.as_float(get("cpu_time")),
             start_time=sxp.as_float(get("start_time")),
             image=image,
-            kernel=get(f"image/{image}/kernel") if image else None,
-            ramdisk=get(f"image/{image}/ramdisk") if image else None,
-            args=get(f"image/{image}/args") if image else None,
+            kernel=kernel,
+            ramdisk=ramdisk,
+            args=args,
             bootloader=get("bootloader"),
-            devices=tuple(Device.from_sxp(d) for d in sxp.children(record, "device")),
+            devices=tuple(devices),
             cpu_weight=_int_like(get("cpu_weight")),
             cpu_cap=_int_like(get("cpu_cap")),
             on_poweroff=get("on_poweroff"),

@@ -11,13 +11,13 @@ explicit stack and stop at ``Limits.max_depth``, which also stops a cyclic struc
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
 from aioxend.sxp._parser import DEFAULT_LIMITS, Expr, Limits
 from aioxend.sxp._printer import py2_float_str
 
-__all__ = ["from_xmlrpc", "to_xmlrpc"]
+__all__ = ["convert_at", "from_xmlrpc", "to_xmlrpc"]
 
 
 def _atom(value: object) -> str:
@@ -55,22 +55,55 @@ def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:
     ``20260101T00:00:00`` (xend sends neither). Other types raise ``ProtocolError``.
     """
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
-    holder: list[Expr] = []
-    stack: list[tuple[object, list[Expr], int]] = [(value, holder, 0)]
+    return convert_at(value, max_depth, 0)
+
+
+def _children(item: object) -> Iterator[object] | None:
+    """An iterator over a container's children (a struct's as ``[key, value]`` pairs),
+    or ``None`` for a leaf."""
+    if isinstance(item, (list, tuple)):
+        return iter(item)
+    if isinstance(item, Mapping):
+        return iter([[k, v] for k, v in item.items()])
+    return None
+
+
+def convert_at(value: object, max_depth: int, depth: int) -> Expr:
+    """``from_xmlrpc`` of a value found ``depth`` levels down in a larger one.
+
+    Exact ``str``/``int``/``list`` are dispatched on ``type()`` first (they are nearly
+    every value xend sends); one frame per open list, each an iterator the loop resumes.
+    """
+    children = _children(value)
+    if children is None:
+        return _atom(value)
+    if depth >= max_depth:
+        raise LimitExceeded("max_depth", max_depth)
+    root: list[Expr] = []
+    stack: list[tuple[Iterator[object], list[Expr], int]] = [(children, root, depth + 1)]
     while stack:
-        item, out, depth = stack.pop()
-        if isinstance(item, (list, tuple, Mapping)):
-            if depth >= max_depth:
-                raise LimitExceeded("max_depth", max_depth)
-            new: list[Expr] = []
-            out.append(new)
-            children: list[object] = (
-                [[k, v] for k, v in item.items()] if isinstance(item, Mapping) else list(item)
-            )
-            stack.extend((child, new, depth + 1) for child in reversed(children))
+        items, out, level = stack[-1]
+        append = out.append
+        for child in items:
+            kind = type(child)
+            if kind is str:
+                append(child)  # type: ignore[arg-type]
+            elif kind is int:
+                append(str(child))
+            else:
+                inner = iter(child) if kind is list else _children(child)  # type: ignore[call-overload]
+                if inner is None:
+                    append(_atom(child))
+                    continue
+                if level >= max_depth:
+                    raise LimitExceeded("max_depth", max_depth)
+                new: list[Expr] = []
+                append(new)
+                stack.append((inner, new, level + 1))
+                break
         else:
-            out.append(_atom(item))
-    return holder[0]
+            stack.pop()
+    return root
 
 
 def to_xmlrpc(expr: object, *, limits: Limits | None = None) -> object:
