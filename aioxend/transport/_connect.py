@@ -29,7 +29,15 @@ from anyio.abc import SocketAttribute
 from aioxend.errors import ConnectError
 from aioxend.transport._url import Endpoint
 
-__all__ = ["ProcessStream", "dial", "is_reusable", "make_ssl_context", "reason_of", "ssh_argv"]
+__all__ = [
+    "ProcessStream",
+    "dial",
+    "is_reusable",
+    "make_ssl_context",
+    "raw_socket",
+    "reason_of",
+    "ssh_argv",
+]
 
 
 def make_ssl_context(ssl_context: ssl.SSLContext | None, verify: bool) -> ssl.SSLContext:
@@ -129,15 +137,25 @@ class ProcessStream(anyio.abc.ByteStream):
         self._stderr.close()
 
 
-def is_reusable(stream: anyio.abc.ByteStream) -> bool:
+def raw_socket(stream: anyio.abc.ByteStream) -> socket.socket | None:
+    """The OS socket under ``stream``, if it has one (looked up once per connection)."""
+    if isinstance(stream, ProcessStream):
+        return None
+    sock: socket.socket | None = stream.extra(SocketAttribute.raw_socket, None)
+    return sock
+
+
+def is_reusable(stream: anyio.abc.ByteStream, sock: socket.socket | None = None) -> bool:
     """False when an idle connection has been closed by the peer or has stray bytes.
 
     A socket that polls readable while idle is either at EOF or holds bytes nobody asked
     for; either way the next request must not go there. Nothing is sent to find out.
+    ``sock`` is ``raw_socket(stream)`` when the caller kept it.
     """
     if isinstance(stream, ProcessStream):
         return stream.process.returncode is None
-    sock: socket.socket | None = stream.extra(SocketAttribute.raw_socket, None)
+    if sock is None:
+        sock = raw_socket(stream)
     if sock is None:
         return True
     try:

@@ -1,22 +1,25 @@
-"""HTTP/1.1 on anyio byte streams, with h11 as the state machine: runs on asyncio and trio.
+"""HTTP/1.1 on anyio byte streams, parsed by our own ``_http11``: runs on asyncio and trio.
 
-Strategy. One ``_Connection`` is an anyio byte stream plus an ``h11.Connection``. A send
-takes a slot from a semaphore of ``max_connections`` (the pool timeout bounds that
-wait), then takes the most recently used idle connection (after checking, without
-sending anything, that the peer has not closed it) or dials a new one. The request is
-serialised by h11 and written in one ``send``; then events are pulled from h11, reading
-from the stream whenever it says ``NEED_DATA``, until the ``Response`` event. The
-``Response`` object then owns the connection and the slot: its body iterator pulls
-``Data`` events the same way, and ``aclose`` gives the connection back to the idle list
-only when h11 says both sides finished the exchange cleanly and may go on; in every
-other case (unread body, error, cancellation, ``Connection: close``, HTTP/1.0) the
-connection is closed. Nothing runs in the background, so idle connections are checked
-and expired when next wanted, not on a timer.
+Strategy. One ``_Connection`` is an anyio byte stream plus a ``ResponseParser``. A send
+takes a slot from a semaphore of ``max_connections`` (without waiting when one is free;
+the pool timeout bounds the wait otherwise), then takes the most recently used idle
+connection (after checking, without sending anything, that the peer has not closed it)
+or dials a new one. The request is written by hand in one ``send``; then the parser is
+fed from the stream until it has the final response head. The ``Response`` object then
+owns the connection and the slot: its body iterator pulls chunks from the parser (a
+small answer is usually already buffered, so no further read happens), and ``aclose``
+gives the connection back to the idle list only when the parser says the exchange ended
+cleanly and keep-alive holds; in every other case (unread body, error, cancellation,
+``Connection: close``, HTTP/1.0) the connection is closed. Nothing runs in the
+background, so idle connections are checked and expired when next wanted, not on a timer.
 
-Every wait (slot, dial, write, each read) runs under its own anyio cancel scope sized
-by the smaller of its timeout and what remains of the ``total`` deadline; a scope that
-fires becomes the matching ``Timeout`` subclass. Exceptions from anyio, h11 and the OS
-are mapped where they happen, so only our tree leaves this module.
+Cancel scopes cost more than anything else per call, so there are few: the write and
+the reads up to the response head share one scope whose deadline moves from the write
+budget to a fresh read budget before each read, and body reads get a scope only when
+they must wait for bytes. Each budget is the smaller of its timeout and what remains of
+the ``total`` deadline; a scope that fires becomes the matching ``Timeout`` subclass.
+Exceptions from anyio, the parser and the OS are mapped where they happen, so only our
+tree leaves this module.
 
 Retries. A kept-alive connection may die between two requests. If the check before
 reuse sees it closed, the request was never sent there and simply goes elsewhere. If it
@@ -26,6 +29,7 @@ is sent again on a fresh connection only when ``Request.retry_safe`` says so.
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,13 +37,11 @@ from typing import NoReturn
 
 import anyio
 import anyio.abc
-import h11
 
 from aioxend.errors import (
     ConnectError,
     ConnectTimeout,
     LimitExceeded,
-    LocalProtocolError,
     PoolTimeout,
     ReadError,
     ReadTimeout,
@@ -50,7 +52,22 @@ from aioxend.errors import (
 )
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
 from aioxend.transport._common import StreamingResponse, check_request, request_headers
-from aioxend.transport._connect import ProcessStream, dial, is_reusable, make_ssl_context
+from aioxend.transport._connect import (
+    ProcessStream,
+    dial,
+    is_reusable,
+    make_ssl_context,
+    raw_socket,
+)
+from aioxend.transport._http11 import (
+    END,
+    Head,
+    HeadTooLarge,
+    ParseError,
+    ResponseParser,
+    Truncated,
+    encode_request,
+)
 from aioxend.transport._url import Endpoint, parse_url
 
 __all__ = ["RawTransport"]
@@ -59,25 +76,35 @@ _READ_SIZE = 65536
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
+def _budget(seconds: float | None, deadline: float | None, now: float) -> tuple[float, bool]:
+    """The absolute deadline for a wait of ``seconds`` within ``deadline``; ``inf`` if none.
+
+    The flag says the ``total`` deadline, not ``seconds``, is what bounds it.
+    """
+    limit = math.inf if seconds is None else now + seconds
+    if deadline is not None and deadline <= limit:
+        return deadline, True
+    return limit, False
+
+
 @contextmanager
 def _limit(
     seconds: float | None, deadline: float | None, error: type[Timeout], what: str
 ) -> Iterator[None]:
     """Bound the enclosed wait by ``seconds`` and the absolute ``deadline``."""
-    budget = seconds
-    from_total = False
-    if deadline is not None:
-        remaining = max(0.0, deadline - anyio.current_time())
-        if budget is None or remaining < budget:
-            budget, from_total = remaining, True
-    if budget is None:
+    if seconds is None and deadline is None:
         yield
         return
-    with anyio.move_on_after(budget) as scope:
+    until, from_total = _budget(seconds, deadline, anyio.current_time())
+    with anyio.CancelScope(deadline=until) as scope:
         yield
     if scope.cancelled_caught:
-        cause = "the total timeout ran out" if from_total else f"timed out after {budget:g} s"
-        raise error(f"{what}: {cause}")
+        raise _timeout(error, what, seconds, from_total)
+
+
+def _timeout(error: type[Timeout], what: str, seconds: float | None, from_total: bool) -> Timeout:
+    cause = "the total timeout ran out" if from_total else f"timed out after {seconds:g} s"
+    return error(f"{what}: {cause}")
 
 
 class _Dead(Exception):
@@ -89,40 +116,37 @@ class _Dead(Exception):
 
 
 class _Connection:
-    """One byte stream and its HTTP/1.1 state."""
+    """One byte stream and the parser of the responses it carries."""
 
-    __slots__ = ("eof", "h11", "idle_since", "reused", "stream")
+    __slots__ = ("idle_since", "parser", "reused", "sock", "stream")
 
     def __init__(self, stream: anyio.abc.ByteStream, max_header_bytes: int) -> None:
         self.stream = stream
-        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
+        self.sock = raw_socket(stream)
+        self.parser = ResponseParser(max_header_bytes)
         self.idle_since = 0.0
         self.reused = False
-        self.eof = False
 
     async def receive(self, where: str) -> bytes:
-        """Feed h11 the next bytes from the stream (``b""`` at end of stream)."""
+        """Feed the parser the next bytes from the stream (``b""`` at end of stream)."""
         try:
             data = await self.stream.receive(_READ_SIZE)
         except anyio.EndOfStream:
             data = b""
         except _STREAM_ERRORS as exc:
             raise ReadError(f"{where}: connection failed while reading: {_why(exc)}") from None
-        if not data:
-            self.eof = True
-        self.h11.receive_data(data)
+        self.parser.receive(data)
         return data
 
-    def next_event(self, where: str, max_header_bytes: int) -> object:
-        """h11's next event, its errors turned into ours."""
+    def next_event(self, where: str, max_header_bytes: int) -> Head | bytes | object:
+        """The parser's next event, its errors turned into ours."""
         try:
-            return self.h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            if exc.error_status_hint == 431:
-                raise LimitExceeded("max_header_bytes", max_header_bytes) from None
-            if self.eof:
-                why = f"the server closed the connection early ({exc})"
-                raise ReadError(f"{where}: {why}") from None
+            return self.parser.next_event()
+        except HeadTooLarge:
+            raise LimitExceeded("max_header_bytes", max_header_bytes) from None
+        except Truncated as exc:
+            raise ReadError(f"{where}: the server closed the connection early ({exc})") from None
+        except ParseError as exc:
             raise RemoteProtocolError(f"{where}: invalid HTTP from the server: {exc}") from None
 
     async def aclose(self) -> None:
@@ -140,6 +164,13 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _asks_close(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        n.lower() == "connection" and "close" in (t.strip().lower() for t in v.split(","))
+        for n, v in headers
+    )
+
+
 class _RawResponse(StreamingResponse):
     """A response whose body is read from its connection on demand."""
 
@@ -147,13 +178,11 @@ class _RawResponse(StreamingResponse):
         self,
         transport: RawTransport,
         conn: _Connection,
-        event: h11.Response,
+        head: Head,
         timeouts: Timeouts,
         deadline: float | None,
     ) -> None:
-        super().__init__(
-            event.status_code, event.reason, event.headers, event.http_version.decode("ascii")
-        )
+        super().__init__(head.status, head.reason, head.headers, head.http_version)
         self._transport = transport
         self._conn: _Connection | None = conn
         self._timeouts = timeouts
@@ -170,20 +199,18 @@ class _RawResponse(StreamingResponse):
         try:
             while True:
                 event = conn.next_event(where, limits.max_header_bytes)
-                if type(event) is h11.Data:
-                    self._count(len(event.data), limits)
-                    if event.data:
-                        return bytes(event.data)
-                elif type(event) is h11.EndOfMessage:
+                if type(event) is bytes:
+                    self._count(len(event), limits)
+                    if event:
+                        return event
+                elif event is END:
                     self._done = True
                     break
-                elif event is h11.NEED_DATA:
+                else:  # NEED_DATA
                     with _limit(
                         self._timeouts.read, self._deadline, ReadTimeout, f"{where}: reading body"
                     ):
                         await conn.receive(where)
-                else:
-                    raise ReadError(f"{where}: the connection closed in the middle of the body")
         except BaseException:
             await self._discard()
             raise
@@ -204,9 +231,7 @@ class _RawResponse(StreamingResponse):
         try:
             if not self._done:
                 self._drain_buffered(conn)
-            h = conn.h11
-            if self._done and h.our_state is h11.DONE and h.their_state is h11.DONE:
-                h.start_next_cycle()
+            if self._done and conn.parser.keep_alive:
                 await self._transport._checkin(conn)
             else:
                 await conn.aclose()
@@ -215,23 +240,24 @@ class _RawResponse(StreamingResponse):
 
     def _drain_buffered(self, conn: _Connection) -> None:
         """Finish an empty or already-buffered body without I/O, so the connection stays."""
+        parser = conn.parser
         try:
             while True:
-                event = conn.h11.next_event()
-                if type(event) is h11.EndOfMessage:
+                event = parser.next_event()
+                if event is END:
                     self._done = True
                     return
-                if type(event) is not h11.Data:
+                if type(event) is not bytes:
                     return
-                self._received += len(event.data)
+                self._received += len(event)
                 if self._received > self._transport.limits.max_body_bytes:
                     return
-        except h11.ProtocolError:
+        except ParseError:
             return
 
 
 class RawTransport(Transport):
-    """HTTP/1.1 written and parsed by us (via h11) over anyio streams: TCP, TLS, UNIX, pipes.
+    """HTTP/1.1 written and parsed by us over anyio streams: TCP, TLS, UNIX, pipes.
 
     Works under asyncio and trio. ``ssh://`` URLs run ``ssh_command`` (default
     ``ssh [user@]host xm serve``) once per connection and speak HTTP over its pipes.
@@ -265,22 +291,29 @@ class RawTransport(Transport):
             raise RuntimeError("send() on a closed transport")
         check_request(request)
         headers = request_headers(request, self.endpoint.host_header)
+        data = encode_request(request.method, request.target, headers, request.body)
         timeouts = request.timeouts or self.timeouts
         deadline = None if timeouts.total is None else anyio.current_time() + timeouts.total
-        where = self.endpoint.display
-        if self._slots is None:
-            self._slots = anyio.Semaphore(self.limits.max_connections)
-        with _limit(timeouts.pool, deadline, PoolTimeout, f"{where}: waiting for a connection"):
-            await self._slots.acquire()
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = anyio.Semaphore(self.limits.max_connections)
+        try:
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            where = self.endpoint.display
+            with _limit(timeouts.pool, deadline, PoolTimeout, f"{where}: waiting for a connection"):
+                await slots.acquire()
         conn: _Connection | None = None
+        close = _asks_close(headers)
         try:
             fresh_only = False
             while True:
                 conn = None if fresh_only else await self._take_idle()
                 if conn is None:
                     conn = await self._dial(timeouts, deadline)
+                conn.parser.start(request.method, close)
                 try:
-                    event = await self._exchange(conn, request, headers, timeouts, deadline)
+                    head = await self._exchange(conn, data, timeouts, deadline)
                 except _Dead as dead:
                     await conn.aclose()
                     conn = None
@@ -288,7 +321,7 @@ class RawTransport(Transport):
                         raise dead.error from None
                     fresh_only = True
                     continue
-                response = _RawResponse(self, conn, event, timeouts, deadline)
+                response = _RawResponse(self, conn, head, timeouts, deadline)
                 error = response.oversize(self.limits)
                 if error is not None:
                     raise error
@@ -302,13 +335,15 @@ class RawTransport(Transport):
             raise
 
     async def _take_idle(self) -> _Connection | None:
+        if not self._idle:
+            return None
         expiry = self.limits.keepalive_expiry
         now = anyio.current_time()
         stale: list[_Connection] = []
         found = None
         while self._idle:
             conn = self._idle.pop()
-            if now - conn.idle_since <= expiry and is_reusable(conn.stream):
+            if now - conn.idle_since <= expiry and is_reusable(conn.stream, conn.sock):
                 found = conn
                 break
             stale.append(conn)
@@ -330,29 +365,26 @@ class RawTransport(Transport):
         return _Connection(stream, self.limits.max_header_bytes)
 
     async def _exchange(
-        self,
-        conn: _Connection,
-        request: Request,
-        headers: list[tuple[str, str]],
-        timeouts: Timeouts,
-        deadline: float | None,
-    ) -> h11.Response:
-        where = self.endpoint.display
-        try:
-            data = (
-                conn.h11.send(
-                    h11.Request(method=request.method, target=request.target, headers=headers)
-                )
-                or b""
-            )
-            if request.body:
-                data += conn.h11.send(h11.Data(data=request.body)) or b""
-            data += conn.h11.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError as exc:
-            raise LocalProtocolError(f"cannot send this request: {exc}") from None
+        self, conn: _Connection, data: bytes, timeouts: Timeouts, deadline: float | None
+    ) -> Head:
+        """Write the request and read up to the final response head, under one cancel scope.
 
+        The scope's deadline moves from the write budget to a fresh read budget before
+        every read; ``phase`` says which budget was running when it fired.
+        """
+        where = self.endpoint.display
+        now = anyio.current_time()
+        until, from_total = _budget(timeouts.write, deadline, now)
+        phase: tuple[type[Timeout], str, float | None] = (
+            WriteTimeout,
+            f"{where}: sending the request",
+            timeouts.write,
+        )
         write_error: Exception | None = None
-        with _limit(timeouts.write, deadline, WriteTimeout, f"{where}: sending the request"):
+        received = 0
+        max_header = self.limits.max_header_bytes
+        parser = conn.parser
+        with anyio.CancelScope(deadline=until) as scope:
             try:
                 await conn.stream.send(data)
             except _STREAM_ERRORS as exc:
@@ -360,32 +392,26 @@ class RawTransport(Transport):
                 write_error = WriteError(
                     f"{where}: connection failed while sending the request: {_why(exc)}"
                 )
-
-        received = 0
-        max_header = self.limits.max_header_bytes
-        try:
-            while True:
-                event = conn.next_event(where, max_header)
-                if event is h11.NEED_DATA:
-                    with _limit(
-                        timeouts.read, deadline, ReadTimeout, f"{where}: waiting for the response"
-                    ):
-                        chunk = await conn.receive(where)
+            phase = (ReadTimeout, f"{where}: waiting for the response", timeouts.read)
+            try:
+                while True:
+                    if parser.buffered or parser.eof:
+                        event = conn.next_event(where, max_header)
+                        if type(event) is Head:
+                            return event
+                    until, from_total = _budget(timeouts.read, deadline, anyio.current_time())
+                    scope.deadline = until
+                    chunk = await conn.receive(where)
                     if chunk:
                         received += len(chunk)
                     elif received == 0:
                         await self._closed_before_answer(conn, write_error)
-                    continue
-                if type(event) is h11.Response:
-                    break
-                if type(event) is h11.InformationalResponse:
-                    continue
-                raise ReadError(f"{where}: the server closed the connection without answering")
-        except (ReadError, RemoteProtocolError) as exc:
-            if conn.reused and received == 0 and not isinstance(exc, RemoteProtocolError):
-                raise _Dead(write_error or exc) from None
-            raise (write_error or exc) from None
-        return event
+            except (ReadError, RemoteProtocolError) as exc:
+                if conn.reused and received == 0 and not isinstance(exc, RemoteProtocolError):
+                    raise _Dead(write_error or exc) from None
+                raise (write_error or exc) from None
+        error, what, seconds = phase
+        raise _timeout(error, what, seconds, from_total)
 
     async def _closed_before_answer(
         self, conn: _Connection, write_error: Exception | None
@@ -405,7 +431,6 @@ class RawTransport(Transport):
             await conn.aclose()
             return
         conn.reused = True
-        conn.eof = False
         conn.idle_since = anyio.current_time()
         self._idle.append(conn)
 

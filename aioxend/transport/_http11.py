@@ -1,0 +1,343 @@
+"""HTTP/1.1 for a client, by hand and sans-IO: request bytes out, response events in.
+
+Strategy. ``encode_request`` writes a request head (the caller has validated every
+piece, see ``_common.check_request``) and body as one ``bytes``. ``ResponseParser``
+takes the bytes a connection receives (``receive(b"")`` marks the end of the stream)
+and gives events from ``next_event``: ``NEED_DATA``, a ``Head`` (1xx heads are skipped),
+body chunks as ``bytes``, then ``END``. The usual xend answer arrives in one read, so
+the head is cut out with one regex search and a split, and a Content-Length body that
+fills the rest of the buffer is handed on without a copy. Framing follows RFC 9112:
+no body for HEAD, 1xx, 204 and 304; chunked (extensions and trailers read and
+dropped) when ``Transfer-Encoding`` says so; else ``Content-Length``; else the body
+runs to the end of the stream. After ``END``, ``keep_alive`` says whether the
+connection may carry another exchange: never after HTTP/1.0, ``Connection: close``
+either way, a read-to-close body, or stray bytes after the message.
+
+Errors are this module's own, so it needs no I/O module: ``ParseError`` for bytes that
+are not HTTP, ``HeadTooLarge`` for a head (or chunk line, or trailer) over the limit,
+and ``Truncated`` when the stream ends inside a message. The transport maps them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "END",
+    "NEED_DATA",
+    "Head",
+    "HeadTooLarge",
+    "ParseError",
+    "ResponseParser",
+    "Truncated",
+    "encode_request",
+]
+
+
+class ParseError(Exception):
+    """The peer sent bytes that are not a valid HTTP/1.1 response."""
+
+
+class HeadTooLarge(ParseError):
+    """A response head, chunk-size line or trailer section exceeds ``max_header_bytes``."""
+
+
+class Truncated(ParseError):
+    """The stream ended inside a response (head or body)."""
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NEED_DATA = _Sentinel("NEED_DATA")
+"""``next_event``: nothing more can be parsed until more bytes (or the end) arrive."""
+END = _Sentinel("END")
+"""``next_event``: the response body is complete."""
+
+
+@dataclass(slots=True)
+class Head:
+    """A final (non-1xx) response's status line and headers; names as sent, bytes."""
+
+    status: int
+    reason: bytes
+    http_version: str
+    headers: list[tuple[bytes, bytes]]
+
+
+def encode_request(
+    method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> bytes:
+    """The request as wire bytes; every piece must already be checked for CR, LF and so on."""
+    lines = [f"{method} {target} HTTP/1.1\r\n"]
+    lines.extend(f"{name}: {value}\r\n" for name, value in headers)
+    lines.append("\r\n")
+    head = "".join(lines).encode("latin-1")
+    return head + body if body else head
+
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LINE_SPLIT = re.compile(rb"\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+_HEADER = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
+_CRLF = re.compile(rb"\r?\n")
+
+# Parser states.
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _TO_CLOSE, _DONE = range(8)
+
+
+def _parse_headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if not headers:
+                raise ParseError("continuation line before any header")
+            match = _HEADER.fullmatch(b"x:" + line)
+            if match is None:
+                raise ParseError(f"invalid header continuation {line[:40]!r}")
+            name, value = headers[-1]
+            headers[-1] = (name, (value + b" " + match[2]) if value else match[2])
+            continue
+        match = _HEADER.fullmatch(line)
+        if match is None:
+            raise ParseError(f"invalid header line {line[:40]!r}")
+        headers.append((match[1], match[2]))
+    return headers
+
+
+def _tokens(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """Comma-separated values of every ``name`` header, lower-cased and stripped."""
+    found: list[bytes] = []
+    for key, value in headers:
+        if key.lower() == name:
+            found.extend(v.strip(b" \t").lower() for v in value.split(b","))
+    return [v for v in found if v]
+
+
+class ResponseParser:
+    """Parses the responses on one client connection, one exchange at a time.
+
+    Call ``start(method, close_requested)`` before each response is expected: the request
+    method decides whether a body can follow (HEAD), and a request that asked for
+    ``Connection: close`` ends keep-alive.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_chunked",
+        "_close",
+        "_eof",
+        "_head_request",
+        "_max_header",
+        "_remaining",
+        "_state",
+    )
+
+    def __init__(self, max_header_bytes: int) -> None:
+        self._max_header = max_header_bytes
+        self._buf = b""
+        self._eof = False
+        self._state = _DONE
+        self._remaining = 0
+        self._chunked = False
+        self._close = False
+        self._head_request = False
+
+    @property
+    def buffered(self) -> int:
+        """How many received bytes are not yet parsed."""
+        return len(self._buf)
+
+    @property
+    def eof(self) -> bool:
+        """The end of the stream has been received."""
+        return self._eof
+
+    @property
+    def keep_alive(self) -> bool:
+        """After ``END``: the connection may carry another exchange (no stray bytes yet)."""
+        return self._state == _DONE and not self._close and not self._buf and not self._eof
+
+    @property
+    def done(self) -> bool:
+        """The current response has been parsed to ``END``."""
+        return self._state == _DONE
+
+    def start(self, method: str, close_requested: bool = False) -> None:
+        """Expect the response to a ``method`` request."""
+        if self._state != _DONE:
+            raise RuntimeError("the previous response was not read to the end")
+        self._state = _HEAD
+        self._head_request = method.upper() == "HEAD"
+        self._close = close_requested
+
+    def receive(self, data: bytes) -> None:
+        """Add received bytes; ``b""`` means the peer closed its end."""
+        if not data:
+            self._eof = True
+        elif self._buf:
+            self._buf += data
+        else:
+            self._buf = data
+
+    def next_event(self) -> Head | bytes | _Sentinel:
+        """The next ``Head``, body chunk, ``END`` or ``NEED_DATA``; raises ``ParseError``."""
+        state = self._state
+        if state == _LENGTH:
+            return self._next_length()
+        if state == _HEAD:
+            return self._next_head()
+        if state == _DONE:
+            return END
+        if state == _TO_CLOSE:
+            if self._buf:
+                chunk, self._buf = self._buf, b""
+                return chunk
+            if self._eof:
+                self._state = _DONE
+                return END
+            return NEED_DATA
+        return self._next_chunked()
+
+    def _next_length(self) -> bytes | _Sentinel:
+        buf = self._buf
+        if not buf:
+            if self._eof:
+                raise Truncated(f"{self._remaining} bytes of the body never arrived")
+            return NEED_DATA
+        remaining = self._remaining
+        if len(buf) <= remaining:
+            self._buf = b""
+            chunk = buf
+        else:
+            chunk, self._buf = buf[:remaining], buf[remaining:]
+        self._remaining = remaining - len(chunk)
+        if not self._remaining:
+            if self._chunked:
+                self._state = _CHUNK_END
+            else:
+                # END follows this last chunk on the next call.
+                self._state = _DONE
+        return chunk
+
+    def _next_head(self) -> Head | _Sentinel:
+        while True:
+            buf = self._buf
+            found = _HEAD_END.search(buf)
+            if found is None:
+                if len(buf) > self._max_header:
+                    raise HeadTooLarge("the response head is too large")
+                if self._eof:
+                    if buf:
+                        raise Truncated("the connection closed in the middle of the response head")
+                    raise Truncated("the connection closed without a response")
+                return NEED_DATA
+            end = found.end()
+            if end > self._max_header:
+                raise HeadTooLarge("the response head is too large")
+            head = buf[: found.start()]
+            self._buf = buf[end:]
+            lines = _LINE_SPLIT.split(head)
+            status = _STATUS_LINE.fullmatch(lines[0])
+            if status is None:
+                raise ParseError(f"invalid status line {lines[0][:60]!r}")
+            code = int(status[3])
+            if code < 100:
+                raise ParseError(f"invalid status code {code}")
+            headers = _parse_headers(lines[1:])
+            if code < 200:
+                continue  # 100 Continue, 102 Processing, ...: the real answer follows
+            version = f"{status[1].decode()}.{status[2].decode()}"
+            self._frame(code, version, headers)
+            return Head(code, status[4] or b"", version, headers)
+
+    def _frame(self, code: int, version: str, headers: list[tuple[bytes, bytes]]) -> None:
+        """Choose the body framing and note whether keep-alive is possible."""
+        if version < "1.1" or b"close" in _tokens(headers, b"connection"):
+            self._close = True
+        self._chunked = False
+        if self._head_request or code in (204, 304):
+            self._state = _DONE
+            return
+        encodings = _tokens(headers, b"transfer-encoding")
+        if encodings:
+            if encodings != [b"chunked"]:
+                raise ParseError(f"unsupported Transfer-Encoding {b', '.join(encodings)!r}")
+            self._chunked = True
+            self._state = _CHUNK_SIZE
+            return
+        lengths = {v.strip(b" \t") for k, v in headers if k.lower() == b"content-length"}
+        if lengths:
+            if len(lengths) > 1:
+                raise ParseError("conflicting Content-Length headers")
+            (length,) = lengths
+            if not length.isdigit() or len(length) > 18:
+                raise ParseError(f"invalid Content-Length {length[:30]!r}")
+            self._remaining = int(length)
+            if self._remaining:
+                self._state = _LENGTH
+            else:
+                self._state = _DONE
+            return
+        self._state = _TO_CLOSE
+
+    def _next_chunked(self) -> bytes | _Sentinel:
+        while True:
+            state = self._state
+            buf = self._buf
+            if state == _CHUNK_SIZE:
+                match = _CHUNK_LINE.match(buf)
+                if match is None:
+                    if b"\n" in buf[: self._max_header] or (buf and not _hex_prefix(buf)):
+                        raise ParseError(f"invalid chunk header {buf[:30]!r}")
+                    if len(buf) > self._max_header:
+                        raise HeadTooLarge("a chunk header line is too large")
+                    return self._need("chunk header")
+                self._buf = buf[match.end() :]
+                size = int(match[1], 16)
+                if size:
+                    self._remaining = size
+                    self._state = _LENGTH
+                    return self._next_length()
+                self._state = _TRAILERS
+            elif state == _CHUNK_END:
+                match = _CRLF.match(buf)
+                if match is None:
+                    if len(buf) >= 2 or buf not in (b"", b"\r"):
+                        raise ParseError("chunk data not followed by CRLF")
+                    return self._need("chunk")
+                self._buf = buf[match.end() :]
+                self._state = _CHUNK_SIZE
+            else:  # _TRAILERS
+                if buf[:2] == b"\r\n" or buf[:1] == b"\n":
+                    self._buf = buf[2 if buf[:1] == b"\r" else 1 :]
+                else:
+                    found = _HEAD_END.search(buf)
+                    if found is None:
+                        if len(buf) > self._max_header:
+                            raise HeadTooLarge("the trailer section is too large")
+                        return self._need("trailers")
+                    _parse_headers(_LINE_SPLIT.split(buf[: found.start()]))
+                    self._buf = buf[found.end() :]
+                self._state = _DONE
+                return END
+
+    def _need(self, where: str) -> _Sentinel:
+        if self._eof:
+            raise Truncated(f"the connection closed in the middle of a {where}")
+        return NEED_DATA
+
+
+def _hex_prefix(buf: bytes) -> bool:
+    """Whether ``buf`` could still grow into a chunk-size line."""
+    return re.match(rb"[0-9A-Fa-f]{1,16}([ \t]*(;[^\r\n]*)?\r?)?\Z", buf) is not None
