@@ -115,13 +115,10 @@ def _parse_headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def _tokens(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    """Comma-separated values of every ``name`` header, lower-cased and stripped."""
-    found: list[bytes] = []
-    for key, value in headers:
-        if key.lower() == name:
-            found.extend(v.strip(b" \t").lower() for v in value.split(b","))
-    return [v for v in found if v]
+def _tokens(values: list[bytes]) -> list[bytes]:
+    """The comma-separated tokens of a header's values, lower-cased and stripped."""
+    found = [t.strip(b" \t").lower() for value in values for t in value.split(b",")]
+    return [t for t in found if t]
 
 
 class ResponseParser:
@@ -263,20 +260,30 @@ class ResponseParser:
 
     def _frame(self, code: int, version: str, headers: list[tuple[bytes, bytes]]) -> None:
         """Choose the body framing and note whether keep-alive is possible."""
-        if version < "1.1" or b"close" in _tokens(headers, b"connection"):
+        connection: list[bytes] = []
+        encodings: list[bytes] = []
+        lengths: set[bytes] = set()
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-length":
+                lengths.add(value)
+            elif name == b"connection":
+                connection.append(value)
+            elif name == b"transfer-encoding":
+                encodings.append(value)
+        if version < "1.1" or (connection and b"close" in _tokens(connection)):
             self._close = True
         self._chunked = False
         if self._head_request or code in (204, 304):
             self._state = _DONE
             return
-        encodings = _tokens(headers, b"transfer-encoding")
         if encodings:
-            if encodings != [b"chunked"]:
-                raise ParseError(f"unsupported Transfer-Encoding {b', '.join(encodings)!r}")
+            tokens = _tokens(encodings)
+            if tokens != [b"chunked"]:
+                raise ParseError(f"unsupported Transfer-Encoding {b', '.join(tokens)!r}")
             self._chunked = True
             self._state = _CHUNK_SIZE
             return
-        lengths = {v.strip(b" \t") for k, v in headers if k.lower() == b"content-length"}
         if lengths:
             if len(lengths) > 1:
                 raise ParseError("conflicting Content-Length headers")
@@ -284,10 +291,7 @@ class ResponseParser:
             if not length.isdigit() or len(length) > 18:
                 raise ParseError(f"invalid Content-Length {length[:30]!r}")
             self._remaining = int(length)
-            if self._remaining:
-                self._state = _LENGTH
-            else:
-                self._state = _DONE
+            self._state = _LENGTH if self._remaining else _DONE
             return
         self._state = _TO_CLOSE
 

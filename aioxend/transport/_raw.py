@@ -29,14 +29,20 @@ is sent again on a fresh connection only when ``Request.retry_safe`` says so.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 
 import anyio
 import anyio.abc
+
+try:  # anyio asks sniffio, when installed (trio needs it), which library runs
+    import sniffio
+except ImportError:  # pragma: no cover - then anyio assumes asyncio, and so do we
+    sniffio = None  # type: ignore[assignment]
 
 from aioxend.errors import (
     ConnectError,
@@ -74,6 +80,13 @@ __all__ = ["RawTransport"]
 
 _READ_SIZE = 65536
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+
+
+def _clock() -> Callable[[], float]:
+    """The running loop's clock; ``anyio.current_time`` would ask sniffio on every call."""
+    if sniffio is None or sniffio.current_async_library() == "asyncio":
+        return asyncio.get_running_loop().time
+    return anyio.current_time
 
 
 def _budget(seconds: float | None, deadline: float | None, now: float) -> tuple[float, bool]:
@@ -181,12 +194,14 @@ class _RawResponse(StreamingResponse):
         head: Head,
         timeouts: Timeouts,
         deadline: float | None,
+        clock: Callable[[], float],
     ) -> None:
         super().__init__(head.status, head.reason, head.headers, head.http_version)
         self._transport = transport
         self._conn: _Connection | None = conn
         self._timeouts = timeouts
         self._deadline = deadline
+        self._clock = clock
 
     async def __anext__(self) -> bytes:
         if self._done:
@@ -232,7 +247,7 @@ class _RawResponse(StreamingResponse):
             if not self._done:
                 self._drain_buffered(conn)
             if self._done and conn.parser.keep_alive:
-                await self._transport._checkin(conn)
+                await self._transport._checkin(conn, self._clock())
             else:
                 await conn.aclose()
         finally:
@@ -293,7 +308,8 @@ class RawTransport(Transport):
         headers = request_headers(request, self.endpoint.host_header)
         data = encode_request(request.method, request.target, headers, request.body)
         timeouts = request.timeouts or self.timeouts
-        deadline = None if timeouts.total is None else anyio.current_time() + timeouts.total
+        clock = _clock()
+        deadline = None if timeouts.total is None else clock() + timeouts.total
         slots = self._slots
         if slots is None:
             slots = self._slots = anyio.Semaphore(self.limits.max_connections)
@@ -308,12 +324,12 @@ class RawTransport(Transport):
         try:
             fresh_only = False
             while True:
-                conn = None if fresh_only else await self._take_idle()
+                conn = None if fresh_only else await self._take_idle(clock())
                 if conn is None:
                     conn = await self._dial(timeouts, deadline)
                 conn.parser.start(request.method, close)
                 try:
-                    head = await self._exchange(conn, data, timeouts, deadline)
+                    head = await self._exchange(conn, data, timeouts, deadline, clock)
                 except _Dead as dead:
                     await conn.aclose()
                     conn = None
@@ -321,7 +337,7 @@ class RawTransport(Transport):
                         raise dead.error from None
                     fresh_only = True
                     continue
-                response = _RawResponse(self, conn, head, timeouts, deadline)
+                response = _RawResponse(self, conn, head, timeouts, deadline, clock)
                 error = response.oversize(self.limits)
                 if error is not None:
                     raise error
@@ -334,11 +350,10 @@ class RawTransport(Transport):
                 self._release()
             raise
 
-    async def _take_idle(self) -> _Connection | None:
+    async def _take_idle(self, now: float) -> _Connection | None:
         if not self._idle:
             return None
         expiry = self.limits.keepalive_expiry
-        now = anyio.current_time()
         stale: list[_Connection] = []
         found = None
         while self._idle:
@@ -365,7 +380,12 @@ class RawTransport(Transport):
         return _Connection(stream, self.limits.max_header_bytes)
 
     async def _exchange(
-        self, conn: _Connection, data: bytes, timeouts: Timeouts, deadline: float | None
+        self,
+        conn: _Connection,
+        data: bytes,
+        timeouts: Timeouts,
+        deadline: float | None,
+        clock: Callable[[], float],
     ) -> Head:
         """Write the request and read up to the final response head, under one cancel scope.
 
@@ -373,8 +393,7 @@ class RawTransport(Transport):
         every read; ``phase`` says which budget was running when it fired.
         """
         where = self.endpoint.display
-        now = anyio.current_time()
-        until, from_total = _budget(timeouts.write, deadline, now)
+        until, from_total = _budget(timeouts.write, deadline, clock())
         phase: tuple[type[Timeout], str, float | None] = (
             WriteTimeout,
             f"{where}: sending the request",
@@ -399,7 +418,7 @@ class RawTransport(Transport):
                         event = conn.next_event(where, max_header)
                         if type(event) is Head:
                             return event
-                    until, from_total = _budget(timeouts.read, deadline, anyio.current_time())
+                    until, from_total = _budget(timeouts.read, deadline, clock())
                     scope.deadline = until
                     chunk = await conn.receive(where)
                     if chunk:
@@ -426,12 +445,12 @@ class RawTransport(Transport):
         why = "the server closed the connection without answering"
         raise write_error or ReadError(f"{where}: {why}")
 
-    async def _checkin(self, conn: _Connection) -> None:
+    async def _checkin(self, conn: _Connection, now: float) -> None:
         if self._closed or len(self._idle) >= self.limits.max_keepalive:
             await conn.aclose()
             return
         conn.reused = True
-        conn.idle_since = anyio.current_time()
+        conn.idle_since = now
         self._idle.append(conn)
 
     def _release(self) -> None:
