@@ -72,7 +72,7 @@ from aioxend.protocols import (
     SxpBackend,
     XmlRpcBackend,
 )
-from aioxend.protocols._base import dom_text
+from aioxend.protocols._base import GcHold, before_release, convert_each, dom_text
 from aioxend.transport import Limits, Timeouts, Transport
 
 __all__ = ["XendClient", "connect"]
@@ -374,7 +374,21 @@ class XendClient:
         if dom is not None:
             dom = _check_dom(dom)
         timeouts = self._timeouts(timeout)
-        call = Call(op, dom, dict(args or {}), timeouts)
+        hold = GcHold()
+        call = Call(op, dom, dict(args or {}), timeouts, hold)
+        try:
+            result = await self._invoke(call, name, dom, timeout, timeouts)
+            if hold.held:
+                await before_release()
+            return result
+        finally:
+            hold.release()
+
+    async def _invoke(
+        self, call: Call, name: str, dom: Dom | None, timeout: TimeoutArg, timeouts: Timeouts
+    ) -> Any:
+        """Run ``call`` and convert its answer, the errors named for ``name`` and ``dom``."""
+        op = call.op
         backend = self._backend
         try:
             if backend is not None and not (
@@ -391,6 +405,10 @@ class XendClient:
             raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
         except TransportError as exc:
             raise _located(exc, name, dom) from None
+        each = op.each
+        if each is not None and type(value) is list and len(value) > 16:
+            args = call.args
+            return await convert_each(value, lambda item: each(item, args))
         return op.result(value, call.args)
 
     def _sxp(self) -> bool:

@@ -10,9 +10,12 @@ Errors come out as the classes of ``aioxend.errors``, naming the operation and d
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
+import gc
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import anyio.lowlevel
 
@@ -21,17 +24,31 @@ from aioxend.protocols._ops import Dom, Op
 from aioxend.transport import Response, Timeouts, Transport
 
 __all__ = [
+    "GC_HOLD_BYTES",
+    "SLICE_SECONDS",
     "YIELD_EVERY",
     "Backend",
     "Call",
+    "GcHold",
     "NotXmlRpcServer",
+    "before_release",
     "chunks",
+    "convert_each",
     "dom_text",
     "read_limited",
 ]
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
 YIELD_EVERY = 256 * 1024
 """Bytes decoded between two yields to the event loop, so a long answer never starves it."""
+
+SLICE_SECONDS = 0.005
+"""Longest stretch of converting a large answer's items between two yields to the loop."""
+
+GC_HOLD_BYTES = 1024 * 1024
+"""An answer larger than this is decoded with the cyclic garbage collector held off."""
 
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read to explain it."""
@@ -45,6 +62,9 @@ class Call:
     dom: Dom | None = None
     args: Mapping[str, object] = field(default_factory=dict)
     timeouts: Timeouts | None = None
+    # Set by a caller that converts the answer further: it releases the hold it gives,
+    # so the collector stays off until the typed result is built (see ``GcHold``).
+    gc_hold: GcHold | None = field(default=None, compare=False)
 
     @property
     def dom_label(self) -> str | None:
@@ -71,6 +91,81 @@ async def chunks(response: Response) -> AsyncIterator[bytes]:
         if since_yield >= YIELD_EVERY:
             since_yield = 0
             await anyio.lowlevel.checkpoint()
+
+
+# Decoding a large answer builds hundreds of thousands of lists, and CPython 3.11 runs a
+# full collection each time the objects that survived young collections grow by a
+# quarter, so one 20 MB answer costs about six full passes over a growing heap, each one
+# blocking the event loop for tens of milliseconds (and finding nothing: a fresh
+# decode has no cycles). Holding the collector off while such an answer decodes leaves
+# its objects to a single young collection afterwards, bounded by one pass over the
+# answer. The hold is counted, so concurrent decodes (in any thread) share it and the
+# collector comes back when the last ends, and only if it was on when the first began.
+# Reference counting still frees everything acyclic meanwhile; cyclic garbage made by
+# other code during the decode waits for the collector to return.
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+class GcHold:
+    """One holder's claim on the collector: ``acquire`` holds it off (once; again is a
+    no-op), ``release`` ends this holder's claim (also once)."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def acquire(self) -> None:
+        """Hold the collector off until ``release`` (and every other holder's)."""
+        global _gc_holders, _gc_was_enabled
+        if self.held:
+            return
+        with _gc_lock:
+            if _gc_holders == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_holders += 1
+        self.held = True
+
+    def release(self) -> None:
+        """End this claim; the last one re-enables the collector if it was on before."""
+        global _gc_holders
+        if not self.held:
+            return
+        self.held = False
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders != 0 or not _gc_was_enabled:
+                return
+            gc.enable()
+        # The young collection that is due now, taken here (a caller yields to the loop
+        # just before releasing) rather than in the middle of someone's next step.
+        gc.collect(0)
+
+
+async def before_release() -> None:
+    """Yield so that timers which fell due meanwhile run before ``GcHold.release``'s
+    collection: the first yield queues us behind them, the second lets them run."""
+    await anyio.lowlevel.checkpoint()
+    await anyio.lowlevel.checkpoint()
+
+
+async def convert_each(items: Sequence[_T], convert: Callable[[_T], _R]) -> list[_R]:
+    """``[convert(item) for item in items]``, yielding to the event loop whenever
+    ``SLICE_SECONDS`` have passed, so building records from a 20 MB answer does not
+    stall other tasks. The clock is read every few items only."""
+    out: list[_R] = []
+    append = out.append
+    clock = time.perf_counter
+    until = clock() + SLICE_SECONDS
+    for index, item in enumerate(items, 1):
+        append(convert(item))
+        if not index & 7 and clock() >= until:
+            await anyio.lowlevel.checkpoint()
+            until = clock() + SLICE_SECONDS
+    return out
 
 
 async def read_limited(response: Response, limit: int = ERROR_BODY_BYTES) -> bytes:

@@ -91,6 +91,9 @@ class Op:
     read: bool = False
     # Returns the name of an argument combination the legacy protocol cannot express.
     sxp_refuses: Callable[[Args], str | None] | None = None
+    # For a result that is a list of records (``domains``): the converter of one item,
+    # which the client applies to a long list in slices, yielding to the loop between.
+    each: Converter | None = None
 
 
 # -- converters ------------------------------------------------------------------------
@@ -357,6 +360,7 @@ _TABLE: list[Op] = [
         sxp=SxpSpec("GET", "domains", special=True),
         result=_domains,
         read=True,
+        each=_domain,
     ),
     Op(
         "domain_names",

@@ -16,7 +16,12 @@ What comes back is brought to the neutral shape of ``_ops``:
 * a top-level string was sent as Python's ``repr(s)[1:-1]`` (section 1.2) and is
   unescaped with ``aioxend.sxp.unescape``, never ``eval``;
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
-  for (``call``).
+  for (``call``); as the decoded value is ours alone, it is converted in place
+  (``convert_owned``), and a long list item by item, yielding to the loop every few ms.
+
+An answer over ``GC_HOLD_BYTES`` is decoded with the cyclic garbage collector held off
+(``GcHold`` in ``_base`` explains why and how); the collection that is then due runs
+just after a yield to the loop, once, instead of as several full passes mid-decode.
 
 An answer that shows the endpoint is not an XML-RPC server at all (400/404/405/406/501, HTML,
 an SXP or plain-text body) raises ``NotXmlRpcServer``, an ``HTTPStatusError`` the
@@ -39,13 +44,18 @@ from aioxend.errors import (
     fault_for,
 )
 from aioxend.protocols._base import (
+    GC_HOLD_BYTES,
     Backend,
     Call,
+    GcHold,
     NotXmlRpcServer,
+    before_release,
     chunks,
+    convert_each,
     read_limited,
 )
 from aioxend.protocols._ops import Config
+from aioxend.sxp._convert import convert_owned
 from aioxend.transport import Request, Timeouts, Transport
 
 __all__ = ["METHOD_UNKNOWN_CODE", "XmlRpcBackend"]
@@ -56,6 +66,7 @@ METHOD_UNKNOWN_CODE = -32601
 # xend's XML-RPC server answers every POST with 200; these say another server answered.
 _NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
 _OLD_UNKNOWN = re.compile(r'^method "(.+)" is not supported$')
+_YIELDING_LENGTH = 16
 _HEADERS = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
 
 
@@ -95,10 +106,15 @@ class XmlRpcBackend(Backend):
             timeouts=call.timeouts,
             label=op.name,
             dom=call.dom_label,
+            gc_hold=call.gc_hold,
         )
         if value is None or isinstance(value, str):
             return value
-        return sxp.from_xmlrpc(value)
+        if type(value) is list and len(value) > _YIELDING_LENGTH:
+            # A long list (``domains``): convert item by item, yielding to the loop.
+            max_depth = sxp.DEFAULT_LIMITS.max_depth
+            return await convert_each(value, lambda item: convert_owned(item, max_depth, 1))
+        return convert_owned(value, sxp.DEFAULT_LIMITS.max_depth)
 
     async def call_method(
         self,
@@ -109,11 +125,35 @@ class XmlRpcBackend(Backend):
         timeouts: Timeouts | None = None,
         label: str | None = None,
         dom: str | None = None,
+        gc_hold: GcHold | None = None,
     ) -> object:
         """Call ``method`` and return its decoded result; a top-level string unescaped.
 
-        ``label`` names the operation in error messages (the method by default).
+        ``label`` names the operation in error messages (the method by default). A large
+        answer decodes with the garbage collector held off (``GcHold``); given
+        ``gc_hold``, the hold is the caller's to release, else it ends with the decode.
         """
+        if gc_hold is not None:
+            return await self._call_method(method, params, read, timeouts, label, dom, gc_hold)
+        hold = GcHold()
+        try:
+            value = await self._call_method(method, params, read, timeouts, label, dom, hold)
+            if hold.held:
+                await before_release()
+            return value
+        finally:
+            hold.release()
+
+    async def _call_method(
+        self,
+        method: str,
+        params: Sequence[object],
+        read: bool,
+        timeouts: Timeouts | None,
+        label: str | None,
+        dom: str | None,
+        hold: GcHold,
+    ) -> object:
         label = label or method
         body = xmlrpc.dumps(tuple(params), method, allow_none=True)
         request = Request("POST", self.path, _HEADERS, body, timeouts=timeouts, retry_safe=read)
@@ -130,11 +170,16 @@ class XmlRpcBackend(Backend):
                 raise NotXmlRpcServer(response.status, response.reason, head)
             decoder = xmlrpc.Decoder(self.limits) if self.limits else xmlrpc.Decoder()
             first = b""
+            fed = 0
             try:
                 async for chunk in chunks(response):
                     if len(first) < 64:
                         first += chunk[: 64 - len(first)]
                     decoder.feed(chunk)
+                    if fed <= GC_HOLD_BYTES:
+                        fed += len(chunk)
+                        if fed > GC_HOLD_BYTES:
+                            hold.acquire()
                 results, _ = decoder.close()
             except Fault as fault:
                 raise _named(fault.code, fault.string, label, dom) from None

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import aioxend.xmlrpc
 from aioxend.emulator._show import show as xend_show
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
-from aioxend.sxp import Limits, dumps, from_xmlrpc, loads, to_xmlrpc
+from aioxend.sxp import DEFAULT_LIMITS, Limits, dumps, from_xmlrpc, loads, to_xmlrpc
+from aioxend.sxp._convert import convert_at, convert_owned
 
 
 @pytest.mark.parametrize(
@@ -148,3 +149,41 @@ def _xml_safe(value: object) -> bool:
     if isinstance(value, dict):
         return all(_xml_safe(k) and _xml_safe(v) for k, v in value.items())
     return True
+
+
+@given(struct_values)
+def test_convert_owned_equals_from_xmlrpc(value: object) -> None:
+    # The in-place conversion the XML-RPC backend uses on a freshly decoded answer gives
+    # what from_xmlrpc gives, reusing the answer's own lists.
+    expected = from_xmlrpc(value)
+    copy = copy_value(value)
+    assert convert_owned(copy, DEFAULT_LIMITS.max_depth) == expected
+    assert convert_at(value, DEFAULT_LIMITS.max_depth, 0) == expected
+
+
+def copy_value(value: object) -> object:
+    if isinstance(value, list):
+        return [copy_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: copy_value(item) for key, item in value.items()}
+    return value
+
+
+def test_convert_owned_reuses_lists_and_keeps_depth_limits() -> None:
+    inner: list[object] = ["memory", 512]
+    outer: list[object] = ["domain", inner, ("t", 1), {"k": 2}]
+    result = convert_owned(outer, 16)
+    assert result is outer
+    assert outer[1] is inner
+    assert outer == ["domain", ["memory", "512"], ["t", "1"], [["k", "2"]]]
+    with pytest.raises(LimitExceeded):
+        convert_owned([[["x"]]], 2)
+    with pytest.raises(LimitExceeded):
+        convert_owned(["a", [{"k": ["deep"]}]], 3)
+    cyclic: list[object] = ["a"]
+    cyclic.append(cyclic)
+    with pytest.raises(LimitExceeded):
+        convert_owned(cyclic, 32)
+    with pytest.raises(ProtocolError, match="cannot convert"):
+        convert_owned(["a", [object()]], 32)
+    assert convert_owned(7, 4) == "7"
