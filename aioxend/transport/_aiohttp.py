@@ -44,6 +44,7 @@ from aioxend.transport._url import Endpoint, parse_url
 __all__ = ["AiohttpTransport"]
 
 _SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
+_CACHE_SIZE = 256  # distinct targets / timeouts remembered; SXP paths vary, but not widely
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -178,6 +179,9 @@ class AiohttpTransport(Transport):
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
+        # Built once per distinct value rather than per call: both cost more than a lookup.
+        self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._urls: dict[str, yarl.URL] = {}
 
     def _open_session(self) -> aiohttp.ClientSession:
         limits = self.limits
@@ -219,15 +223,19 @@ class AiohttpTransport(Transport):
         if self._session is None:
             self._session = self._open_session()
             self._slots = asyncio.Semaphore(self.limits.max_connections)
-        assert self._slots is not None
-        pool_wait = timeouts.pool
-        if timeouts.total is not None and (pool_wait is None or timeouts.total < pool_wait):
-            pool_wait = timeouts.total
-        try:
-            async with asyncio.timeout(pool_wait):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise PoolTimeout(f"{where}: waiting for a connection: timed out") from None
+        slots = self._slots
+        assert slots is not None
+        if slots.locked():
+            pool_wait = timeouts.pool
+            if timeouts.total is not None and (pool_wait is None or timeouts.total < pool_wait):
+                pool_wait = timeouts.total
+            try:
+                async with asyncio.timeout(pool_wait):
+                    await slots.acquire()
+            except TimeoutError:
+                raise PoolTimeout(f"{where}: waiting for a connection: timed out") from None
+        else:
+            await slots.acquire()  # a free slot: taken at once, without a timer
         try:
             return await self._send(request, headers, timeouts)
         except BaseException:
@@ -239,10 +247,18 @@ class AiohttpTransport(Transport):
     ) -> Response:
         assert self._session is not None
         where = self.endpoint.display
-        timeout = aiohttp.ClientTimeout(
-            total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
-        )
-        url = yarl.URL(self._base + request.target, encoded=True)
+        timeout = self._client_timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
+            )
+            if len(self._client_timeouts) < _CACHE_SIZE:
+                self._client_timeouts[timeouts] = timeout
+        url = self._urls.get(request.target)
+        if url is None:
+            url = yarl.URL(self._base + request.target, encoded=True)
+            if len(self._urls) < _CACHE_SIZE:
+                self._urls[request.target] = url
         attempts = 2 if request.retry_safe else 1
         for attempt in range(attempts):
             try:

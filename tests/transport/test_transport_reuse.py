@@ -1,0 +1,71 @@
+"""What the transports compute once and reuse: every call still gets its own target,
+timeouts and a fresh parse, however calls interleave."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from aioxend.errors import ReadTimeout
+from aioxend.transport import AiohttpTransport, Request, Timeouts, Transport, open_transport
+from aioxend.transport import _aiohttp as aiohttp_module
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import Peer, response, serve
+
+
+def make(kind: str, url: str, **kwargs: object) -> Transport:
+    return open_transport(url, kind=kind, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_each_target_reaches_the_server_as_given(kind: str, start: Start) -> None:
+    server = start(serve(lambda r: response(r.target.encode())), "unix")
+    targets = ["/RPC2", "/xend/domain/a?op=pause", "/xend/node/", "/RPC2?x=%20"]
+    async with make(kind, server.url()) as t:
+        for target in targets * 3:
+            async with t.stream(Request("GET", target)) as resp:
+                assert await resp.aread() == target.encode()
+
+
+async def test_caches_stay_bounded(start: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aiohttp_module, "_CACHE_SIZE", 3)
+    server = start(serve(lambda r: response(r.target.encode())), "unix")
+    async with AiohttpTransport(server.url()) as t:
+        for i in range(6):
+            request = Request("GET", f"/p{i}", timeouts=Timeouts(read=10 + i))
+            async with t.stream(request) as resp:
+                assert await resp.aread() == f"/p{i}".encode()
+        assert len(t._urls) == 3
+        assert len(t._client_timeouts) == 3
+
+
+async def test_per_call_timeouts_differ_between_interleaved_calls(kind: str, start: Start) -> None:
+    def handler(peer: Peer) -> None:
+        while (request := peer.read_request()) is not None:
+            if request.target == "/slow":
+                peer.stall()
+                return
+            if not peer.send(response(b"ok")):
+                return
+
+    server = start(handler, "unix")
+    short, long = Timeouts(read=0.2), Timeouts(read=30)
+    async with make(kind, server.url()) as t:
+        done: list[str] = []
+
+        async def fast() -> None:
+            for _ in range(20):
+                async with t.stream(Request("GET", "/fast", timeouts=long)) as resp:
+                    assert await resp.aread() == b"ok"
+            done.append("fast")
+
+        async def slow() -> None:
+            try:
+                async with t.stream(Request("GET", "/slow", timeouts=short)) as resp:
+                    await resp.aread()
+            except ReadTimeout:
+                done.append("timed out")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fast)
+            tg.start_soon(slow)
+    assert sorted(done) == ["fast", "timed out"]
