@@ -99,7 +99,7 @@ def chunked(request: Received) -> bytes:
                 b"hello world", version="HTTP/1.0", headers=(("Connection", "keep-alive"),)
             ),
             b"hello world",
-            None,  # aiohttp reuses it; h11 (raw) never keeps HTTP/1.0 alive, which is safe
+            None,  # aiohttp reuses it; raw never keeps HTTP/1.0 alive, which is safe
         ),
         (
             lambda r: response(b"hello world", headers=(("Connection", "close"),)),
