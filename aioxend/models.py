@@ -30,10 +30,31 @@ def _record(expr: object, what: str) -> list[Expr]:
     raise ProtocolError(f"expected a {what} record, got {type(expr).__name__}: {expr!r:.80}")
 
 
+def _int(text: str | None) -> int | None:
+    """``sxp.as_int``, with plain ASCII digits (nearly every number xend sends) read directly."""
+    if text is not None and text.isdigit() and text.isascii():
+        return int(text)
+    return sxp.as_int(text)
+
+
+def _float(text: str | None) -> float | None:
+    """``sxp.as_float``, with plain ``digits[.digits]`` read directly."""
+    if (
+        text is not None
+        and len(text) < 300
+        and text.isascii()
+        and text.replace(".", "", 1).isdigit()
+    ):
+        return float(text)
+    return sxp.as_float(text)
+
+
 def _int_like(text: str | None) -> int | None:
     """An integer, also from an integral float such as ``1.0`` (xend 3.0's cpu_weight)."""
     if text is None:
         return None
+    if text.isdigit() and text.isascii():
+        return int(text)
     try:
         return sxp.as_int(text)
     except sxp.SXPValueError:
@@ -154,6 +175,22 @@ class PowerState(enum.IntEnum):
         return cls(status) if 0 <= status <= 6 else cls.UNKNOWN
 
 
+_POWER = {int(state): state for state in PowerState}
+_STATES: dict[str, DomainState] = {}
+
+
+def _state(text: str | None) -> DomainState:
+    """``DomainState.from_string``, remembered for the few strings xend writes."""
+    if text is None:
+        return DomainState.NONE
+    state = _STATES.get(text)
+    if state is None:
+        state = DomainState.from_string(text)
+        if len(_STATES) < 256:
+            _STATES[text] = state
+    return state
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     """One ``(device (<class> ...))`` entry of a domain record.
@@ -271,24 +308,20 @@ class DomainInfo:
             elif isinstance(head, str):
                 image = head
         state_string = get("state")
-        status = sxp.as_int(get("status"))
+        status = _int(get("status"))
         return cls(
             name=get("name") or "",
-            domid=sxp.as_int(get("domid")),
+            domid=_int(get("domid")),
             uuid=_uuid(get("uuid")),
             memory=_int_like(get("memory")),
             maxmem=_int_like(get("maxmem")),
-            vcpus=sxp.as_int(get("vcpus")),
-            online_vcpus=sxp.as_int(get("online_vcpus")),
-            state=DomainState.from_string(state_string),
+            vcpus=_int(get("vcpus")),
+            online_vcpus=_int(get("online_vcpus")),
+            state=_state(state_string),
             state_string=state_string or "------",
-            power_state=None
-            if status is None
-            else PowerState(status)
-            if 0 <= status <= 6
-            else PowerState.UNKNOWN,
-            cpu_time=sxp.as_float(get("cpu_time")),
-            start_time=sxp.as_float(get("start_time")),
+            power_state=None if status is None else _POWER.get(status, PowerState.UNKNOWN),
+            cpu_time=_float(get("cpu_time")),
+            start_time=_float(get("start_time")),
             image=image,
             kernel=kernel,
             ramdisk=ramdisk,

@@ -8,8 +8,11 @@ import xmlrpc.client
 from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import aioxend.xmlrpc
+from aioxend import models, sxp
 from aioxend.errors import ProtocolError
 from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
 from aioxend.sxp import SXPValueError, dumps, from_xmlrpc, loads
@@ -327,3 +330,18 @@ def test_vcpus_legacy_list_and_flat_cpumap() -> None:
     assert VcpuInfo.list_from_sxp(["domain", ["domid", "1"]]) == []
     with pytest.raises(ProtocolError):
         VcpuInfo.list_from_sxp("vcpu")
+
+
+@given(st.text(alphabet="0123456789.+-xXeE _\u0663\u00b2", max_size=12) | st.just("1" * 400))
+def test_fast_number_readers_agree_with_sxp(text: str) -> None:
+    # models reads plain digits directly; everything else must behave as sxp's readers.
+    for fast, slow in ((models._int, sxp.as_int), (models._float, sxp.as_float)):
+        try:
+            expected: object = slow(text)
+        except ValueError as exc:
+            expected = type(exc)
+        try:
+            got: object = fast(text)
+        except ValueError as exc:
+            got = type(exc)
+        assert got == expected
