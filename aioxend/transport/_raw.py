@@ -79,6 +79,8 @@ from aioxend.transport._url import Endpoint, parse_url
 __all__ = ["RawTransport"]
 
 _READ_SIZE = 65536
+_SLACK = 0.001
+"""A read budget may start up to this many seconds early rather than move its timer."""
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
@@ -390,7 +392,8 @@ class RawTransport(Transport):
         """Write the request and read up to the final response head, under one cancel scope.
 
         The scope's deadline moves from the write budget to a fresh read budget before
-        every read; ``phase`` says which budget was running when it fired.
+        every read (unless that would move it later by less than ``_SLACK``); ``phase``
+        says which budget was running when it fired.
         """
         where = self.endpoint.display
         until, from_total = _budget(timeouts.write, deadline, clock())
@@ -419,7 +422,8 @@ class RawTransport(Transport):
                         if type(event) is Head:
                             return event
                     until, from_total = _budget(timeouts.read, deadline, clock())
-                    scope.deadline = until
+                    if not 0 <= until - scope.deadline < _SLACK:
+                        scope.deadline = until  # moving a deadline reschedules a timer
                     chunk = await conn.receive(where)
                     if chunk:
                         received += len(chunk)
