@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
 from aioxend import sxp, xmlrpc
 from aioxend.errors import (
@@ -56,7 +57,7 @@ from aioxend.protocols._base import (
 )
 from aioxend.protocols._ops import Config
 from aioxend.sxp._convert import convert_owned
-from aioxend.transport import Request, Timeouts, Transport
+from aioxend.transport import Request, Response, Timeouts, Transport
 
 __all__ = ["METHOD_UNKNOWN_CODE", "XmlRpcBackend"]
 
@@ -133,60 +134,33 @@ class XmlRpcBackend(Backend):
         answer decodes with the garbage collector held off (``GcHold``); given
         ``gc_hold``, the hold is the caller's to release, else it ends with the decode.
         """
-        if gc_hold is not None:
-            return await self._call_method(method, params, read, timeouts, label, dom, gc_hold)
-        hold = GcHold()
-        try:
-            value = await self._call_method(method, params, read, timeouts, label, dom, hold)
-            if hold.held:
-                await before_release()
-            return value
-        finally:
-            hold.release()
-
-    async def _call_method(
-        self,
-        method: str,
-        params: Sequence[object],
-        read: bool,
-        timeouts: Timeouts | None,
-        label: str | None,
-        dom: str | None,
-        hold: GcHold,
-    ) -> object:
         label = label or method
-        body = xmlrpc.dumps(tuple(params), method, allow_none=True)
+        body = _request_body(method, params)
         request = Request("POST", self.path, _HEADERS, body, timeouts=timeouts, retry_safe=read)
-        async with self.transport.stream(request) as response:
-            if response.status != 200:
-                head = await read_limited(response)
-                cls = (
-                    NotXmlRpcServer if response.status in _NOT_XMLRPC_STATUSES else HTTPStatusError
-                )
-                raise cls(response.status, response.reason, head)
-            content_type = (response.header("content-type") or "").lower()
-            if "html" in content_type or "sxp" in content_type or "text/plain" in content_type:
-                head = await read_limited(response)
-                raise NotXmlRpcServer(response.status, response.reason, head)
-            decoder = xmlrpc.Decoder(self.limits) if self.limits else xmlrpc.Decoder()
-            first = b""
-            fed = 0
+        hold = gc_hold if gc_hold is not None else GcHold()
+        try:
+            response = await self.transport.send(request)
             try:
-                async for chunk in chunks(response):
-                    if len(first) < 64:
-                        first += chunk[: 64 - len(first)]
-                    decoder.feed(chunk)
-                    if fed <= GC_HOLD_BYTES:
-                        fed += len(chunk)
-                        if fed > GC_HOLD_BYTES:
-                            hold.acquire()
-                results, _ = decoder.close()
-            except Fault as fault:
-                raise _named(fault.code, fault.string, label, dom) from None
-            except ProtocolError:
-                if _not_xml(first):
-                    raise NotXmlRpcServer(response.status, response.reason, first) from None
-                raise
+                if response.status != 200:
+                    head = await read_limited(response)
+                    cls = (
+                        NotXmlRpcServer
+                        if response.status in _NOT_XMLRPC_STATUSES
+                        else HTTPStatusError
+                    )
+                    raise cls(response.status, response.reason, head)
+                content_type = (response.header("content-type") or "").lower()
+                if "html" in content_type or "sxp" in content_type or "text/plain" in content_type:
+                    head = await read_limited(response)
+                    raise NotXmlRpcServer(response.status, response.reason, head)
+                results = await self._read(response, hold, label, dom)
+            finally:
+                await response.aclose()
+            if gc_hold is None and hold.held:
+                await before_release()
+        finally:
+            if gc_hold is None:
+                hold.release()
         if len(results) != 1:
             raise ProtocolError(f"{label}: a response must carry one value, not {len(results)}")
         value = results[0]
@@ -195,6 +169,114 @@ class XmlRpcBackend(Backend):
         if isinstance(value, str):
             return sxp.unescape(value)
         return value
+
+    async def _read(
+        self, response: Response, hold: GcHold, label: str, dom: str | None
+    ) -> Sequence[object]:
+        """The decoded values of a 200 answer's body, read as it streams in.
+
+        A body that arrives whole in ``_SMALL`` bytes or fewer is kept back: when the
+        same bytes decoded before to a single immutable scalar (``pause`` answers
+        ``<nil/>`` every time), that value is reused and no decoder is made at all.
+        """
+        decoder: xmlrpc.Decoder | None = None
+        small = b""
+        first = b""
+        fed = 0
+        try:
+            async for chunk in chunks(response):
+                if decoder is None:
+                    if len(small) + len(chunk) <= _SMALL:
+                        small += chunk
+                        continue
+                    decoder = self._decoder()
+                    chunk, small = small + chunk, b""
+                if len(first) < 64:
+                    first += chunk[: 64 - len(first)]
+                decoder.feed(chunk)
+                if fed <= GC_HOLD_BYTES:
+                    fed += len(chunk)
+                    if fed > GC_HOLD_BYTES:
+                        hold.acquire()
+            if decoder is None:
+                first = small[:64]
+                known = _SMALL_ANSWERS.get(small, _UNKNOWN) if self.limits is None else _UNKNOWN
+                if known is not _UNKNOWN:
+                    return (known,)
+                decoder = self._decoder()
+                decoder.feed(small)
+                results, _ = decoder.close()
+                if (
+                    self.limits is None
+                    and len(results) == 1
+                    and type(results[0]) in _SCALARS
+                    and len(_SMALL_ANSWERS) < _SMALL_ANSWERS_MAX
+                ):
+                    _SMALL_ANSWERS[small] = results[0]
+                return results
+            results, _ = decoder.close()
+            return results
+        except Fault as fault:
+            raise _named(fault.code, fault.string, label, dom) from None
+        except ProtocolError:
+            if _not_xml(first):
+                raise NotXmlRpcServer(response.status, response.reason, first) from None
+            raise
+
+    def _decoder(self) -> xmlrpc.Decoder:
+        return xmlrpc.Decoder(self.limits) if self.limits else xmlrpc.Decoder()
+
+
+# Answers of at most _SMALL bytes that decoded to one immutable scalar, by their bytes.
+_SMALL = 512
+_SMALL_ANSWERS: dict[bytes, object] = {}
+_SMALL_ANSWERS_MAX = 256
+_SCALARS = frozenset({type(None), bool, int, float, str})
+_UNKNOWN = object()
+
+_PROLOGUE = '<?xml version="1.0" encoding="UTF-8"?>\n<methodCall><methodName>'
+_STRING_PARAM = "<param><value><string>{}</string></value></param>"
+_INT_PARAM = "<param><value><int>{}</int></value></param>"
+_BOOL_PARAMS = (
+    "<param><value><boolean>0</boolean></value></param>",
+    "<param><value><boolean>1</boolean></value></param>",
+)
+_INT32 = range(-(2**31), 2**31)
+_heads: dict[str, str] = {}
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` goes into XML as it is: printable ASCII without ``&<>``."""
+    return text.isascii() and text.isprintable() and not ("&" in text or "<" in text or ">" in text)
+
+
+def _request_body(method: str, params: Sequence[object]) -> bytes:
+    """``xmlrpc.dumps(tuple(params), method)``, built directly when every param is a
+    plain printable ASCII string (no ``&<>``), a 32-bit int or a bool, as nearly all of
+    xend's calls are; anything else goes through the encoder."""
+    head = _heads.get(method)
+    if head is None:
+        if not method or not _plain(method):
+            return xmlrpc.dumps(tuple(params), method, allow_none=True)
+        head = f"{_PROLOGUE}{method}</methodName><params>"
+        if len(_heads) < 1024:
+            _heads[method] = head
+    pieces = [head]
+    for param in params:
+        kind = type(param)
+        if kind is str:
+            text = cast(str, param)
+            if not _plain(text):
+                return xmlrpc.dumps(tuple(params), method, allow_none=True)
+            pieces.append(_STRING_PARAM.format(text))
+        elif kind is int and param in _INT32:
+            pieces.append(_INT_PARAM.format(param))
+        elif kind is bool:
+            pieces.append(_BOOL_PARAMS[1] if param else _BOOL_PARAMS[0])
+        else:
+            return xmlrpc.dumps(tuple(params), method, allow_none=True)
+    pieces.append("</params></methodCall>\n")
+    return "".join(pieces).encode("ascii")
 
 
 def _not_xml(head: bytes) -> bool:
