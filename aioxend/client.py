@@ -238,6 +238,8 @@ class XendClient:
         self._backend: Backend | None = None
         self._lock = anyio.Lock()
         self._closed = False
+        # Timeouts per ``timeout`` argument, built once (``Timeouts`` is immutable).
+        self._made_timeouts: dict[TimeoutArg, Timeouts] = {}
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else self.protocol
@@ -280,6 +282,14 @@ class XendClient:
             await transport.aclose()
 
     def _timeouts(self, timeout: TimeoutArg) -> Timeouts:
+        made = self._made_timeouts.get(timeout)
+        if made is None:
+            made = self._make_timeouts(timeout)
+            if len(self._made_timeouts) < 64:
+                self._made_timeouts[timeout] = made
+        return made
+
+    def _make_timeouts(self, timeout: TimeoutArg) -> Timeouts:
         total = self._timeout if isinstance(timeout, _Default) else timeout
         connect = self._connect_timeout
         if total is not None and (connect is None or connect > total):
@@ -375,41 +385,36 @@ class XendClient:
             dom = _check_dom(dom)
         timeouts = self._timeouts(timeout)
         hold = GcHold()
-        call = Call(op, dom, dict(args or {}), timeouts, hold)
+        call = Call(op, dom, dict(args) if args else {}, timeouts, hold)
+        backend = self._backend
         try:
-            result = await self._invoke(call, name, dom, timeout, timeouts)
+            try:
+                if backend is not None and not (
+                    backend.protocol == "sxp" and op.sxp is not None and op.sxp.special
+                ):
+                    # One request: the transport's own total timeout bounds it, so no
+                    # (costly) cancel scope is needed around it.
+                    value = await backend.invoke(call)
+                else:
+                    with self._deadline(timeout, name, dom):
+                        backend = await self._ready(timeouts, None)
+                        value = await backend.invoke(call)
+            except NotXmlRpcServer as exc:
+                raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
+            except TransportError as exc:
+                raise _located(exc, name, dom) from None
+            each = op.each
+            result: object
+            if each is not None and type(value) is list and len(value) > 16:
+                args = call.args
+                result = await convert_each(value, lambda item: each(item, args))
+            else:
+                result = op.result(value, call.args)
             if hold.held:
                 await before_release()
             return result
         finally:
             hold.release()
-
-    async def _invoke(
-        self, call: Call, name: str, dom: Dom | None, timeout: TimeoutArg, timeouts: Timeouts
-    ) -> Any:
-        """Run ``call`` and convert its answer, the errors named for ``name`` and ``dom``."""
-        op = call.op
-        backend = self._backend
-        try:
-            if backend is not None and not (
-                backend.protocol == "sxp" and op.sxp is not None and op.sxp.special
-            ):
-                # One request: the transport's own total timeout bounds it, so no
-                # (costly) cancel scope is needed around it.
-                value = await backend.invoke(call)
-            else:
-                with self._deadline(timeout, name, dom):
-                    backend = await self._ready(timeouts, None)
-                    value = await backend.invoke(call)
-        except NotXmlRpcServer as exc:
-            raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
-        except TransportError as exc:
-            raise _located(exc, name, dom) from None
-        each = op.each
-        if each is not None and type(value) is list and len(value) > 16:
-            args = call.args
-            return await convert_each(value, lambda item: each(item, args))
-        return op.result(value, call.args)
 
     def _sxp(self) -> bool:
         return self._backend is not None and self._backend.protocol == "sxp"

@@ -36,6 +36,8 @@ import uuid
 from collections.abc import Sequence
 from typing import cast
 
+import anyio.lowlevel
+
 from aioxend import sxp, xmlrpc
 from aioxend.errors import (
     Fault,
@@ -46,12 +48,12 @@ from aioxend.errors import (
 )
 from aioxend.protocols._base import (
     GC_HOLD_BYTES,
+    YIELD_EVERY,
     Backend,
     Call,
     GcHold,
     NotXmlRpcServer,
     before_release,
-    chunks,
     convert_each,
     read_limited,
 )
@@ -183,8 +185,14 @@ class XmlRpcBackend(Backend):
         small = b""
         first = b""
         fed = 0
+        since_yield = 0
         try:
-            async for chunk in chunks(response):
+            # ``chunks()`` inlined: one async generator less per call.
+            async for chunk in response.aiter_bytes():
+                since_yield += len(chunk)
+                if since_yield >= YIELD_EVERY:
+                    since_yield = 0
+                    await anyio.lowlevel.checkpoint()
                 if decoder is None:
                     if len(small) + len(chunk) <= _SMALL:
                         small += chunk
