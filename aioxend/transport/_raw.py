@@ -4,7 +4,8 @@ Strategy. One ``_Connection`` is an anyio byte stream plus a ``ResponseParser``.
 takes a slot from a semaphore of ``max_connections`` (without waiting when one is free;
 the pool timeout bounds the wait otherwise), then takes the most recently used idle
 connection (after checking, without sending anything, that the peer has not closed it)
-or dials a new one. The request is written by hand in one ``send``; then the parser is
+or dials a new one. The request is written by hand and sent in one write (straight to
+a plain socket when the kernel takes it whole, sparing anyio's checkpoints); then the parser is
 fed from the stream until it has the final response head. The ``Response`` object then
 owns the connection and the slot: its body iterator pulls chunks from the parser (a
 small answer is usually already buffered, so no further read happens), and ``aclose``
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ from typing import NoReturn
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 try:  # anyio asks sniffio, when installed (trio needs it), which library runs
     import sniffio
@@ -79,6 +82,7 @@ from aioxend.transport._url import Endpoint, parse_url
 __all__ = ["RawTransport"]
 
 _READ_SIZE = 65536
+_POSIX = os.name == "posix"
 _SLACK = 0.001
 """A read budget may start up to this many seconds early rather than move its timer."""
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
@@ -133,7 +137,7 @@ class _Dead(Exception):
 class _Connection:
     """One byte stream and the parser of the responses it carries."""
 
-    __slots__ = ("idle_since", "parser", "reused", "sock", "stream")
+    __slots__ = ("direct", "idle_since", "parser", "reused", "sock", "stream")
 
     def __init__(self, stream: anyio.abc.ByteStream, max_header_bytes: int) -> None:
         self.stream = stream
@@ -141,6 +145,29 @@ class _Connection:
         self.parser = ResponseParser(max_header_bytes)
         self.idle_since = 0.0
         self.reused = False
+        # On POSIX a plain socket takes a request straight into the kernel's buffer
+        # (os.write: the loop's socket wrapper refuses send) while the stream has never
+        # buffered a write of its own, so bytes cannot be reordered.
+        self.direct = (
+            _POSIX and self.sock is not None and isinstance(stream, anyio.abc.SocketStream)
+        )
+
+    async def send(self, data: bytes) -> None:
+        """Write ``data``: in one system call when it fits, else through the stream."""
+        if self.direct and self.sock is not None:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            # Asked now, with no await before the write: a socket the loop has closed
+            # says -1 (its number may already belong to another file).
+            fd = self.sock.fileno()
+            try:
+                sent = os.write(fd, data) if fd >= 0 else 0
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == len(data):
+                return
+            self.direct = False
+            data = data[sent:]
+        await self.stream.send(data)
 
     async def receive(self, where: str) -> bytes:
         """Feed the parser the next bytes from the stream (``b""`` at end of stream)."""
@@ -408,7 +435,7 @@ class RawTransport(Transport):
         parser = conn.parser
         with anyio.CancelScope(deadline=until) as scope:
             try:
-                await conn.stream.send(data)
+                await conn.send(data)
             except _STREAM_ERRORS as exc:
                 # The server may have answered and closed early (xend's 413); read that.
                 write_error = WriteError(

@@ -69,3 +69,20 @@ async def test_per_call_timeouts_differ_between_interleaved_calls(kind: str, sta
             tg.start_soon(fast)
             tg.start_soon(slow)
     assert sorted(done) == ["fast", "timed out"]
+
+
+async def test_request_too_big_for_one_write_then_small_ones(start: Start) -> None:
+    from aioxend.transport import RawTransport
+
+    big = b"B" * 8_000_000
+    server = start(serve(lambda r: response(b"%d" % len(r.body))), "unix")
+    async with RawTransport(server.url()) as t:
+        seen = []
+        for body in (b"small", big, b"small"):
+            async with t.stream(Request("POST", "/", body=body)) as resp:
+                assert await resp.aread() == b"%d" % len(body)
+            (conn,) = t._idle
+            seen.append(conn.direct)
+    # Direct writes stop for good once the stream had to buffer part of one.
+    assert seen == [True, False, False]
+    assert server.connections == 1
