@@ -25,6 +25,7 @@ from aioxend.transport import Response, Timeouts, Transport
 
 __all__ = [
     "GC_HOLD_BYTES",
+    "GC_STEP_BYTES",
     "SLICE_SECONDS",
     "YIELD_EVERY",
     "Backend",
@@ -49,6 +50,9 @@ SLICE_SECONDS = 0.005
 
 GC_HOLD_BYTES = 1024 * 1024
 """An answer larger than this is decoded with the cyclic garbage collector held off."""
+
+GC_STEP_BYTES = 2 * 1024 * 1024
+"""While the collector is held, the young objects are collected after each this many bytes."""
 
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read to explain it."""
@@ -96,13 +100,18 @@ async def chunks(response: Response) -> AsyncIterator[bytes]:
 # Decoding a large answer builds hundreds of thousands of lists, and CPython 3.11 runs a
 # full collection each time the objects that survived young collections grow by a
 # quarter, so one 20 MB answer costs about six full passes over a growing heap, each one
-# blocking the event loop for tens of milliseconds (and finding nothing: a fresh
-# decode has no cycles). Holding the collector off while such an answer decodes leaves
-# its objects to a single young collection afterwards, bounded by one pass over the
-# answer. The hold is counted, so concurrent decodes (in any thread) share it and the
-# collector comes back when the last ends, and only if it was on when the first began.
-# Reference counting still frees everything acyclic meanwhile; cyclic garbage made by
-# other code during the decode waits for the collector to return.
+# blocking the event loop for tens of milliseconds (and finding nothing: a fresh decode
+# has no cycles). So while such an answer decodes, automatic collection is held off and
+# the decoder instead collects the two young generations itself every GC_STEP_BYTES
+# (``GcHold.step``): each such pass visits only the objects of the last few megabytes,
+# a few milliseconds, and moves them to the old generation. When the hold ends, little
+# is left young, so the collection due then is short too. What remains is the full pass
+# CPython makes later over everything old, the decoded answer included, as it does for
+# any program keeping that much alive (an application can ``gc.freeze()`` long-lived
+# results to spare it). The hold is counted, so concurrent decodes (in any thread)
+# share it and the collector comes back when the last ends, and only if it was on when
+# the first began. Reference counting still frees everything acyclic meanwhile; cyclic
+# garbage made by other code during the decode waits for the next collection.
 _gc_lock = threading.Lock()
 _gc_holders = 0
 _gc_was_enabled = False
@@ -128,6 +137,12 @@ class GcHold:
                 gc.disable()
             _gc_holders += 1
         self.held = True
+
+    def step(self) -> None:
+        """Collect the young generations now (they hold what was decoded since the last
+        step), unless the collector was off before anyone held it."""
+        if self.held and _gc_was_enabled:
+            gc.collect(1)
 
     def release(self) -> None:
         """End this claim; the last one re-enables the collector if it was on before."""

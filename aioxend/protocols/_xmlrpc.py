@@ -19,9 +19,9 @@ What comes back is brought to the neutral shape of ``_ops``:
   for (``call``); as the decoded value is ours alone, it is converted in place
   (``convert_owned``), and a long list item by item, yielding to the loop every few ms.
 
-An answer over ``GC_HOLD_BYTES`` is decoded with the cyclic garbage collector held off
-(``GcHold`` in ``_base`` explains why and how); the collection that is then due runs
-just after a yield to the loop, once, instead of as several full passes mid-decode.
+An answer over ``GC_HOLD_BYTES`` is decoded with automatic garbage collection held off
+and the young objects collected every ``GC_STEP_BYTES`` instead (``GcHold`` in ``_base``
+explains why), so no full collection over a growing heap stalls the loop mid-decode.
 
 An answer that shows the endpoint is not an XML-RPC server at all (400/404/405/406/501, HTML,
 an SXP or plain-text body) raises ``NotXmlRpcServer``, an ``HTTPStatusError`` the
@@ -48,6 +48,7 @@ from aioxend.errors import (
 )
 from aioxend.protocols._base import (
     GC_HOLD_BYTES,
+    GC_STEP_BYTES,
     YIELD_EVERY,
     Backend,
     Call,
@@ -185,6 +186,7 @@ class XmlRpcBackend(Backend):
         small = b""
         first = b""
         fed = 0
+        next_gc = GC_HOLD_BYTES
         since_yield = 0
         try:
             # ``chunks()`` inlined: one async generator less per call.
@@ -202,10 +204,13 @@ class XmlRpcBackend(Backend):
                 if len(first) < 64:
                     first += chunk[: 64 - len(first)]
                 decoder.feed(chunk)
-                if fed <= GC_HOLD_BYTES:
-                    fed += len(chunk)
-                    if fed > GC_HOLD_BYTES:
+                fed += len(chunk)
+                if fed > next_gc:
+                    if hold.held:
+                        hold.step()
+                    else:
                         hold.acquire()
+                    next_gc = fed + GC_STEP_BYTES
             if decoder is None:
                 first = small[:64]
                 known = _SMALL_ANSWERS.get(small, _UNKNOWN) if self.limits is None else _UNKNOWN

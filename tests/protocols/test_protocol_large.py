@@ -132,6 +132,25 @@ async def test_concurrent_large_calls_share_the_hold() -> None:
     assert gc.isenabled()
 
 
+def test_gc_hold_steps_collect_only_when_the_collector_was_on() -> None:
+    hold = GcHold()
+    hold.acquire()
+    before = gc.get_stats()[1]["collections"]
+    hold.step()
+    assert gc.get_stats()[1]["collections"] == before + 1
+    hold.release()
+    gc.disable()
+    try:
+        hold.acquire()
+        before = gc.get_stats()[1]["collections"]
+        hold.step()
+        assert gc.get_stats()[1]["collections"] == before
+        hold.release()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_gc_hold_counts_holders() -> None:
     first, second = GcHold(), GcHold()
     first.acquire()
