@@ -137,12 +137,14 @@ class ResponseParser:
         "_head_request",
         "_max_header",
         "_remaining",
+        "_scanned",
         "_state",
     )
 
     def __init__(self, max_header_bytes: int) -> None:
         self._max_header = max_header_bytes
         self._buf = b""
+        self._scanned = 0  # how far the head or trailers were searched for their end
         self._eof = False
         self._state = _DONE
         self._remaining = 0
@@ -230,7 +232,7 @@ class ResponseParser:
     def _next_head(self) -> Head | _Sentinel:
         while True:
             buf = self._buf
-            found = _HEAD_END.search(buf)
+            found = self._search_end(buf)
             if found is None:
                 if len(buf) > self._max_header:
                     raise HeadTooLarge("the response head is too large")
@@ -326,7 +328,7 @@ class ResponseParser:
                 if buf[:2] == b"\r\n" or buf[:1] == b"\n":
                     self._buf = buf[2 if buf[:1] == b"\r" else 1 :]
                 else:
-                    found = _HEAD_END.search(buf)
+                    found = self._search_end(buf)
                     if found is None:
                         if len(buf) > self._max_header:
                             raise HeadTooLarge("the trailer section is too large")
@@ -335,6 +337,12 @@ class ResponseParser:
                     self._buf = buf[found.end() :]
                 self._state = _DONE
                 return END
+
+    def _search_end(self, buf: bytes) -> re.Match[bytes] | None:
+        """The blank line ending a head or trailers, not rescanning what was searched."""
+        found = _HEAD_END.search(buf, max(0, self._scanned - 3))
+        self._scanned = 0 if found is not None else len(buf)
+        return found
 
     def _need(self, where: str) -> _Sentinel:
         if self._eof:
