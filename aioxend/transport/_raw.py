@@ -1,6 +1,9 @@
 """HTTP/1.1 on anyio byte streams, parsed by our own ``_http11``: runs on asyncio and trio.
 
-Strategy. One ``_Connection`` is an anyio byte stream plus a ``ResponseParser``. A send
+Strategy. One ``_Connection`` is a byte stream plus a ``ResponseParser``. On asyncio a
+plain TCP or UNIX connection is a ``_protocol.ProtocolStream`` (the loop reads for us,
+sparing anyio's per-receive watcher changes); TLS, ssh pipes and trio use anyio streams.
+A send
 takes a slot from a semaphore of ``max_connections`` (without waiting when one is free;
 the pool timeout bounds the wait otherwise), then takes the most recently used idle
 connection (after checking, without sending anything, that the peer has not closed it)
@@ -77,6 +80,7 @@ from aioxend.transport._http11 import (
     Truncated,
     encode_request,
 )
+from aioxend.transport._protocol import ProtocolStream, dial_asyncio
 from aioxend.transport._url import Endpoint, parse_url
 
 __all__ = ["RawTransport"]
@@ -88,9 +92,13 @@ _SLACK = 0.001
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
+def _on_asyncio() -> bool:
+    return sniffio is None or sniffio.current_async_library() == "asyncio"
+
+
 def _clock() -> Callable[[], float]:
     """The running loop's clock; ``anyio.current_time`` would ask sniffio on every call."""
-    if sniffio is None or sniffio.current_async_library() == "asyncio":
+    if _on_asyncio():
         return asyncio.get_running_loop().time
     return anyio.current_time
 
@@ -135,16 +143,24 @@ class _Dead(Exception):
 
 
 class _Connection:
-    """One byte stream and the parser of the responses it carries."""
+    """One byte stream (an anyio stream or, on asyncio, a ``ProtocolStream``) and its parser."""
 
-    __slots__ = ("direct", "idle_since", "parser", "reused", "sock", "stream")
+    __slots__ = ("direct", "idle_since", "parser", "proto", "reused", "sock", "stream")
 
-    def __init__(self, stream: anyio.abc.ByteStream, max_header_bytes: int) -> None:
+    def __init__(
+        self, stream: anyio.abc.ByteStream | ProtocolStream, max_header_bytes: int
+    ) -> None:
         self.stream = stream
-        self.sock = raw_socket(stream)
         self.parser = ResponseParser(max_header_bytes)
         self.idle_since = 0.0
         self.reused = False
+        if isinstance(stream, ProtocolStream):
+            self.proto: ProtocolStream | None = stream
+            self.sock = None
+            self.direct = True
+            return
+        self.proto = None
+        self.sock = raw_socket(stream)
         # On POSIX a plain socket takes a request straight into the kernel's buffer
         # (os.write: the loop's socket wrapper refuses send) while the stream has never
         # buffered a write of its own, so bytes cannot be reordered.
@@ -154,6 +170,11 @@ class _Connection:
 
     async def send(self, data: bytes) -> None:
         """Write ``data``: in one system call when it fits, else through the stream."""
+        proto = self.proto
+        if proto is not None:
+            await proto.send(data)
+            self.direct = proto.whole
+            return
         if self.direct and self.sock is not None:
             await anyio.lowlevel.checkpoint_if_cancelled()
             # Asked now, with no await before the write: a socket the loop has closed
@@ -167,7 +188,15 @@ class _Connection:
                 return
             self.direct = False
             data = data[sent:]
+        assert not isinstance(self.stream, ProtocolStream)
         await self.stream.send(data)
+
+    def reusable(self) -> bool:
+        """Whether this idle connection may carry the next request (nothing is sent)."""
+        if self.proto is not None:
+            return self.proto.reusable()
+        assert not isinstance(self.stream, ProtocolStream)
+        return is_reusable(self.stream, self.sock)
 
     async def receive(self, where: str) -> bytes:
         """Feed the parser the next bytes from the stream (``b""`` at end of stream)."""
@@ -192,7 +221,11 @@ class _Connection:
             raise RemoteProtocolError(f"{where}: invalid HTTP from the server: {exc}") from None
 
     async def aclose(self) -> None:
-        await anyio.aclose_forcefully(self.stream)
+        if self.proto is not None:
+            await self.proto.aclose()
+        else:
+            assert not isinstance(self.stream, ProtocolStream)
+            await anyio.aclose_forcefully(self.stream)
 
 
 def _why(exc: BaseException) -> str:
@@ -387,7 +420,7 @@ class RawTransport(Transport):
         found = None
         while self._idle:
             conn = self._idle.pop()
-            if now - conn.idle_since <= expiry and is_reusable(conn.stream, conn.sock):
+            if now - conn.idle_since <= expiry and conn.reusable():
                 found = conn
                 break
             stale.append(conn)
@@ -402,9 +435,13 @@ class RawTransport(Transport):
     async def _dial(self, timeouts: Timeouts, deadline: float | None) -> _Connection:
         where = self.endpoint.display
         with _limit(timeouts.connect, deadline, ConnectTimeout, f"{where}: connecting"):
-            stream = await dial(
-                self.endpoint, ssl_context=self._ssl_context, ssh_command=self._ssh_command
-            )
+            stream: anyio.abc.ByteStream | ProtocolStream
+            if self._ssl_context is None and self.endpoint.scheme != "ssh" and _on_asyncio():
+                stream = await dial_asyncio(self.endpoint)
+            else:
+                stream = await dial(
+                    self.endpoint, ssl_context=self._ssl_context, ssh_command=self._ssh_command
+                )
         self.connections_opened += 1
         return _Connection(stream, self.limits.max_header_bytes)
 

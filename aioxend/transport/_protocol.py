@@ -1,0 +1,214 @@
+"""A plain TCP or UNIX connection on asyncio's own transports, for ``RawTransport``.
+
+anyio's socket streams add and remove the loop's read watcher on every receive and
+wrap each wait in checkpoints; for a small call that is most of the client's CPU. Here
+the loop reads for us: an ``asyncio.Protocol`` keeps what arrives in a list until the
+connection asks for it, so a receive that finds bytes waiting costs no system call and
+no watcher change. Flow control is bounded: past ``_HIGH_WATER`` unclaimed bytes the
+protocol pauses reading until a receive takes them, so a large body streams through a
+buffer of fixed size. Writes go through ``transport.write`` (one ``send`` when the
+kernel takes it all) and wait only when the transport's buffer passes its high mark.
+
+``ProtocolStream`` offers the three calls the connection uses (``send``, ``receive``,
+``aclose``) with the same failure signals as an anyio stream: an ``OSError`` for a
+broken connection, ``anyio.ClosedResourceError`` after our own close, ``b""`` at end
+of stream. Waits are plain futures, so anyio cancel scopes and task cancellation stop
+them as they stop any other await. Only asyncio, and only plain sockets: TLS, pipes and
+trio keep anyio's streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import select
+import socket
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+
+from aioxend.errors import ConnectError
+from aioxend.transport._connect import reason_of
+from aioxend.transport._url import Endpoint
+
+__all__ = ["ProtocolStream", "dial_asyncio"]
+
+_HIGH_WATER = 262144
+"""Unclaimed received bytes past which the protocol stops reading from the socket."""
+
+
+class ProtocolStream(asyncio.Protocol):
+    """One asyncio transport and the bytes it has received but nobody has claimed yet."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.sock: Any = None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._eof = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._lost = False
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self._writes_paused = False
+        self.whole = True
+        """False once some write could not go straight to the kernel in one piece."""
+
+    # asyncio.Protocol callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.sock = transport.get_extra_info("socket")
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size > _HIGH_WATER and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._eof = True
+        if exc is not None and self._error is None:
+            self._error = exc
+        self._wake()
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writes_paused = True
+
+    def resume_writing(self) -> None:
+        self._writes_paused = False
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # the stream interface
+
+    async def send(self, data: bytes) -> None:
+        """Write ``data``; wait only while the transport's buffer is over its high mark."""
+        transport = self.transport
+        if self._closed or transport is None:
+            raise anyio.ClosedResourceError
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        if self._error is not None:
+            raise self._error
+        if self._eof:
+            # The peer has closed: as on a bare socket the write goes nowhere, and the
+            # read that follows finds the end of the stream (or the answer before it).
+            return
+        transport.write(data)
+        if transport.get_write_buffer_size():
+            self.whole = False
+        while transport.is_closing() or self._writes_paused:
+            if self._lost:
+                raise self._error or BrokenPipeError(errno.EPIPE, "the connection was closed")
+            if self._closed:
+                raise anyio.ClosedResourceError
+            # A failed write closes the transport; connection_lost follows on the loop.
+            drain = self._drain = self._loop.create_future()
+            await drain
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        """The bytes received since the last call, waiting for some; ``b""`` at the end."""
+        if not self._chunks:
+            if self._closed:
+                raise anyio.ClosedResourceError
+            if not self._eof:
+                waiter = self._waiter = self._loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+            if not self._chunks:
+                if self._closed:
+                    raise anyio.ClosedResourceError
+                if self._error is not None:
+                    raise self._error
+                return b""
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._size = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
+    def reusable(self) -> bool:
+        """False when an idle connection has been closed, has failed or holds stray bytes."""
+        if self._chunks or self._eof or self._closed or self.transport is None:
+            return False
+        if self.transport.is_closing():
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+    async def aclose(self) -> None:
+        """Close at once (unsent bytes are dropped); the socket is shut when this returns."""
+        self._closed = True
+        self._chunks.clear()
+        transport = self.transport
+        if transport is not None and not self._lost:
+            transport.abort()
+            # connection_lost, which closes the socket, runs on the loop's next pass.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+
+
+async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
+    """Open a plain TCP or UNIX connection on the running asyncio loop, or ``ConnectError``."""
+    loop = asyncio.get_running_loop()
+    protocol = ProtocolStream(loop)
+    if endpoint.socket_path is not None:
+        try:
+            await loop.create_unix_connection(lambda: protocol, endpoint.socket_path)
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from None
+        return protocol
+    assert endpoint.host is not None
+    assert endpoint.port is not None
+    try:
+        infos = await loop.getaddrinfo(
+            endpoint.host, endpoint.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except socket.gaierror as exc:
+        raise ConnectError(f"cannot resolve host {endpoint.host!r}: {exc.strerror}") from None
+    first: OSError | None = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+            await loop.create_connection(lambda: protocol, sock=sock)
+        except OSError as exc:
+            sock.close()
+            first = first or exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return protocol
+    why = reason_of(first) if first is not None else "no address to connect to"
+    raise ConnectError(f"cannot connect to {endpoint.display}: {why}")

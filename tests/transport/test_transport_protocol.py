@@ -1,0 +1,164 @@
+"""The raw transport's asyncio fast path: plain sockets ride an ``asyncio.Protocol``.
+
+Which connections take it (TCP and UNIX on asyncio; never TLS or trio), that a large
+body streams through a bounded buffer, and the stream's own failure signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import struct
+from threading import Thread
+
+import anyio
+import pytest
+import trio
+
+from aioxend.errors import ConnectError
+from aioxend.transport import RawTransport, Request
+from aioxend.transport._protocol import _HIGH_WATER, ProtocolStream, dial_asyncio
+from aioxend.transport._url import parse_url
+from tests.transport.conftest import Start
+from tests.transport.transport_servers import response, serve
+
+# asyncio's selector transport reads at most this much per system call.
+_MAX_READ = 262144
+
+
+@pytest.mark.parametrize(("where", "fast"), [("tcp", True), ("unix", True), ("tls", False)])
+async def test_plain_sockets_take_the_protocol_path(
+    start: Start, client_ssl: ssl.SSLContext, where: str, fast: bool
+) -> None:
+    server = start(serve(), where)
+    async with RawTransport(server.url(), ssl_context=client_ssl) as t:
+        for _ in range(3):
+            async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
+                assert await resp.aread() == b"ok"
+        (conn,) = t._idle
+        assert (conn.proto is not None) is fast
+    assert server.connections == 1
+
+
+def test_trio_keeps_anyio_streams(start: Start) -> None:
+    server = start(serve(), "tcp")
+
+    async def main() -> None:
+        async with RawTransport(server.url()) as t:
+            async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
+                assert await resp.aread() == b"ok"
+            (conn,) = t._idle
+            assert conn.proto is None
+
+    trio.run(main)
+
+
+def _blocking_server(where: str, sock_dir: str, answer: bytes, calls: int) -> tuple[str, Thread]:
+    """A server with no send timeout (a slow reader must not make it give up)."""
+    if where == "unix":
+        path = f"{sock_dir}/big.sock"
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(path)
+        listener.listen()
+        url = f"httpu://{path}"
+    else:
+        listener = socket.create_server(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    listener.settimeout(10)
+
+    def run() -> None:
+        with listener, listener.accept()[0] as sock:
+            sock.settimeout(30)
+            for _ in range(calls):
+                request = b""
+                while not request.endswith(b"\r\n\r\nx"):
+                    request += sock.recv(65536)
+                sock.sendall(answer)
+
+    thread = Thread(target=run, daemon=True)
+    thread.start()
+    return url, thread
+
+
+@pytest.mark.parametrize("where", ["tcp", "unix"])
+async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where: str) -> None:
+    big = bytes(range(256)) * 20_000  # ~5 MB
+    url, thread = _blocking_server(where, sock_dir, response(big), calls=2)
+    async with RawTransport(url) as t:
+        async with t.stream(Request("POST", "/", body=b"x")) as resp:
+            conn = resp._conn  # type: ignore[attr-defined]
+            assert conn is not None
+            assert conn.proto is not None
+            proto = conn.proto
+            paused = False
+            received = []
+            async for chunk in resp.aiter_bytes():
+                received.append(chunk)
+                assert len(chunk) <= _HIGH_WATER + _MAX_READ
+                await asyncio.sleep(0.005)  # a slow consumer: the server fills the buffer
+                paused = paused or proto._paused
+                assert proto._size <= _HIGH_WATER + _MAX_READ
+        assert b"".join(received) == big
+        assert paused, "reading was never paused for a slow consumer"
+        # Streaming the body did not spoil the connection for the next call.
+        async with t.stream(Request("POST", "/", body=b"x")) as resp:
+            assert len(await resp.aread()) == len(big)
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+async def test_stream_signals(start: Start) -> None:
+    server = start(serve(), "tcp")
+    stream = await dial_asyncio(parse_url(server.url()))
+    try:
+        await stream.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx")
+        data = b""
+        while not data.endswith(b"ok"):
+            data += await stream.receive()
+        assert data.startswith(b"HTTP/1.1 200")
+        assert stream.reusable()
+        await stream.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while chunk := await stream.receive():
+            data += chunk
+        assert not stream.reusable()  # at end of stream
+        assert await stream.receive() == b""
+    finally:
+        await stream.aclose()
+    with pytest.raises(anyio.ClosedResourceError):
+        await stream.receive()
+    with pytest.raises(anyio.ClosedResourceError):
+        await stream.send(b"x")
+    assert stream.sock.fileno() == -1  # the socket is shut once aclose returns
+
+
+async def _read_to_end(stream: ProtocolStream) -> None:
+    while await stream.receive():
+        pass
+
+
+async def test_reset_by_peer_is_an_os_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stream = await dial_asyncio(parse_url(f"http://127.0.0.1:{port}/"))
+    try:
+        peer, _ = listener.accept()
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()  # linger 0: a reset, not a clean end
+        with pytest.raises(ConnectionResetError):
+            await _read_to_end(stream)
+        assert not stream.reusable()
+    finally:
+        await stream.aclose()
+        listener.close()
+
+
+async def test_connect_failures_say_where_and_why(sock_dir: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    with pytest.raises(ConnectError, match=rf"127\.0\.0\.1:{port}.*connection refused"):
+        await dial_asyncio(parse_url(f"http://127.0.0.1:{port}/"))
+    with pytest.raises(ConnectError, match=r"absent\.sock.*no such socket"):
+        await dial_asyncio(parse_url(f"httpu://{sock_dir}/absent.sock"))
+    with pytest.raises(ConnectError, match="cannot resolve host"):
+        await dial_asyncio(parse_url("http://no-such-host.invalid:8006/"))
