@@ -610,12 +610,6 @@ class Host:
             raise XendInvalidDomain(str(domid))
         return dom
 
-    def _need(self, domid: object) -> Domain:
-        dom = self.lookup_nr(domid)
-        if dom is None:
-            raise XendInvalidDomain(str(domid))
-        return dom
-
     def list_domains(self, state: object = "running") -> list[Domain]:
         """``XendDomain.list``: active then inactive managed domains in ``state``."""
         if type(state) is int:
@@ -776,7 +770,7 @@ class Host:
 
     def domain_start(self, domid: object, start_paused: object = True) -> None:
         """``XendDomain.domain_start``: boot a halted managed domain (paused by default)."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.status != HALTED:
             raise VmError("Domain is already running")
         self._boot(dom, paused=True)
@@ -787,7 +781,7 @@ class Host:
     def domain_delete(self, domid: object) -> None:
         """``XendDomain.domain_delete``: forget a halted managed domain."""
         try:
-            dom = self._need(domid)
+            dom = self.lookup(domid)
             if dom.status != HALTED:
                 raise VmError("Domain is not halted.")
             self.managed.pop(dom.uuid, None)
@@ -799,7 +793,7 @@ class Host:
     def domain_pause(self, domid: object, state: object = False) -> int | None:
         """``XendDomain.domain_pause``; returns the previous status when ``state``."""
         try:
-            dom = self._need(domid)
+            dom = self.lookup(domid)
             if dom.domid == 0:
                 raise XendError(f"Cannot pause privileged domain {domid}")
             ds = dom.status
@@ -817,7 +811,7 @@ class Host:
     def domain_unpause(self, domid: object) -> None:
         """``XendDomain.domain_unpause``."""
         try:
-            dom = self._need(domid)
+            dom = self.lookup(domid)
             if dom.domid == 0:
                 raise XendError(f"Cannot unpause privileged domain {domid}")
             if dom.status not in (PAUSED, RUNNING):
@@ -848,7 +842,7 @@ class Host:
 
     def domain_reset(self, domid: object) -> None:
         """``XendDomain.domain_reset``: destroy and boot again (a new domid)."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.domid == 0:
             raise XendError(f"Cannot reset privileged domain {domid}")
         if dom.status not in (RUNNING, PAUSED):
@@ -883,7 +877,7 @@ class Host:
     # -- save, restore, suspend, resume, migrate, dump -----------------------------
     def domain_save(self, domid: object, dst: object, checkpoint: object = False) -> None:
         """``XendDomain.domain_save``: the image is recorded under ``dst``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.domid == 0:
             raise XendError(f"Cannot save privileged domain {domid}")
         if dom.status != RUNNING:
@@ -924,9 +918,7 @@ class Host:
 
     def domain_suspend(self, domname: object) -> None:
         """``XendDomain.domain_suspend``: managed domains only."""
-        dom = self.lookup_nr(domname)
-        if dom is None:
-            raise XendInvalidDomain(str(domname))
+        dom = self.lookup(domname)
         if dom.domid == 0:
             raise XendError(f"Cannot suspend privileged domain {domname}")
         if dom.status != RUNNING:
@@ -939,9 +931,7 @@ class Host:
     def domain_resume(self, domname: object, start_paused: object = False) -> None:
         """``XendDomain.domain_resume``: every failure is wrapped, as xend did."""
         try:
-            dom = self.lookup_nr(domname)
-            if dom is None:
-                raise XendInvalidDomain(str(domname))
+            dom = self.lookup(domname)
             if dom.domid == 0:
                 raise XendError(f"Cannot resume privileged domain {domname}")
             if dom.status != SUSPENDED:
@@ -961,7 +951,7 @@ class Host:
         chs: object = False,
     ) -> None:
         """``XendDomain.domain_migrate``: the domain leaves for ``dst`` (recorded)."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.domid == 0:
             raise XendError(f"Cannot migrate privileged domain {domid}")
         if dom.status != RUNNING:
@@ -988,7 +978,7 @@ class Host:
         reset: object = False,
     ) -> None:
         """``XendDomain.domain_dump``: the core file is recorded."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.domid == 0:
             raise XendError(f"Cannot dump core for privileged domain {domid}")
         if dom.status not in (PAUSED, RUNNING, CRASHED):
@@ -1306,7 +1296,7 @@ class Host:
     # -- scheduling and the rest of XendDomain -------------------------------------
     def domain_pincpu(self, domid: object, vcpu: object, cpumap: object) -> int:
         """``XendDomain.domain_pincpu``: ``vcpu`` an int or ``'all'``, cpumap ``"0,2"``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         vcpus = list(range(dom.vcpus)) if str(vcpu).lower() == "all" else [int(str(vcpu))]
         cpus = [int(c) for c in str(cpumap).split(",")]
         for v in vcpus:
@@ -1329,7 +1319,7 @@ class Host:
         weight: object,
     ) -> int:
         """``domain_cpu_sedf_set``: only when the host runs the sedf scheduler."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         self._sched("sedf")
         dom.sedf = {
             "period": _arg_int(period),
@@ -1342,7 +1332,7 @@ class Host:
 
     def domain_cpu_sedf_get(self, domid: object) -> Sxpr:
         """``domain_cpu_sedf_get``: the ``(sedf ...)`` record."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         self._sched("sedf")
         s = dom.sedf or {
             "period": 100000000,
@@ -1363,7 +1353,7 @@ class Host:
 
     def domain_sched_credit_get(self, domid: object) -> dict[str, int]:
         """``domain_sched_credit_get``: ``{'weight': w, 'cap': c}``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.status in (RUNNING, PAUSED):
             self._sched("credit")
         return {"weight": dom.cpu_weight, "cap": dom.cpu_cap}
@@ -1372,7 +1362,7 @@ class Host:
         self, domid: object, weight: object = None, cap: object = None
     ) -> int:
         """``domain_sched_credit_set`` with xend's range checks."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         try:
             if weight is not None and (weight < 1 or weight > 65535):  # type: ignore[operator]
                 raise XendError(
@@ -1397,14 +1387,14 @@ class Host:
 
     def domain_sched_credit2_get(self, domid: object) -> dict[str, int]:
         """``domain_sched_credit2_get``: ``{'weight': w}``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.status in (RUNNING, PAUSED):
             self._sched("credit2")
         return {"weight": dom.cpu_weight}
 
     def domain_sched_credit2_set(self, domid: object, weight: object = None) -> int:
         """``domain_sched_credit2_set``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         try:
             if weight is not None and (weight < 1 or weight > 65535):  # type: ignore[operator]
                 raise XendError("weight is out of range")
@@ -1420,7 +1410,7 @@ class Host:
 
     def domain_maxmem_set(self, domid: object, mem: object) -> int | None:
         """``domain_maxmem_set`` (MiB)."""
-        return self.setMemoryMaximum(self._need(domid), mem)
+        return self.setMemoryMaximum(self.lookup(domid), mem)
 
     def domain_shadow_control(self, domid: object, op: object) -> int:
         """``domain_shadow_control``."""
@@ -1439,13 +1429,13 @@ class Host:
 
     def domain_ioport_range_enable(self, domid: object, first: object, last: object) -> int:
         """``domain_ioport_range_enable``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         dom.ioports.append((_arg_int(first), _arg_int(last), True))
         return 0
 
     def domain_ioport_range_disable(self, domid: object, first: object, last: object) -> int:
         """``domain_ioport_range_disable``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         dom.ioports.append((_arg_int(first), _arg_int(last), False))
         return 0
 
@@ -1453,7 +1443,7 @@ class Host:
         self, domid: object, trigger_name: object, vcpu: object = 0
     ) -> int | None:
         """``domain_send_trigger``: nmi, reset, init, s3resume or power."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if dom.status not in (RUNNING, PAUSED):
             raise VmError(f"Domain '{domid}' is not started")
         name = str(trigger_name).lower()
@@ -1470,7 +1460,7 @@ class Host:
 
     def domain_usb_add(self, domid: object, dev_id: object) -> None:
         """``domain_usb_add``: HVM guests with ``usb`` set only."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if not dom.image_value("usb"):
             raise XendError("Can't add usb device to a guest with usb disabled in configure file")
         if not dom.is_hvm:
@@ -1480,7 +1470,7 @@ class Host:
 
     def domain_usb_del(self, domid: object, dev_id: object) -> None:
         """``domain_usb_del``."""
-        dom = self._need(domid)
+        dom = self.lookup(domid)
         if not dom.image_value("usb"):
             raise XendError("Can't add usb device to a guest with usb disabled in configure file")
         if not dom.is_hvm:
@@ -1775,7 +1765,7 @@ class Host:
 
     def pool_migrate(self, domname: object, poolname: object) -> None:
         """``XendCPUPool.pool_migrate``: move a domain into another pool."""
-        dom = self._need(domname)
+        dom = self.lookup(domname)
         pool = self._pool(poolname)
         if not pool.activated:
             raise VmError(["POOL_BAD_STATE", "deactivated"])
