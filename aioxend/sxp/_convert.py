@@ -17,6 +17,7 @@ from typing import Any
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
 from aioxend.sxp._parser import DEFAULT_LIMITS, Expr, Limits
 from aioxend.sxp._printer import py2_float_str
+from aioxend.sxp._text import _from_bytes
 
 __all__ = ["convert_at", "convert_owned", "from_xmlrpc", "to_xmlrpc"]
 
@@ -39,10 +40,7 @@ def _atom(value: object) -> str:
         return text
     data = getattr(value, "data", value)  # xmlrpc.client.Binary keeps its bytes in .data
     if isinstance(data, (bytes, bytearray)):
-        try:
-            return bytes(data).decode("utf-8")
-        except UnicodeDecodeError:
-            return bytes(data).decode("latin-1")
+        return _from_bytes(bytes(data))
     raise ProtocolError(f"cannot convert an XML-RPC {type(value).__name__} to SXP: {value!r}")
 
 
