@@ -80,7 +80,7 @@ from aioxend.transport._http11 import (
     Truncated,
     encode_request,
 )
-from aioxend.transport._protocol import ProtocolStream, dial_asyncio
+from aioxend.transport._protocol import DeadlinePassed, ProtocolStream, dial_asyncio
 from aioxend.transport._url import Endpoint, parse_url
 
 __all__ = ["RawTransport"]
@@ -89,6 +89,8 @@ _READ_SIZE = 65536
 _POSIX = os.name == "posix"
 _SLACK = 0.001
 """A read budget may start up to this many seconds early rather than move its timer."""
+_HEADS_KEPT = 64
+"""How many distinct request heads a transport keeps encoded (see ``RawTransport._wire``)."""
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
@@ -168,11 +170,15 @@ class _Connection:
             _POSIX and self.sock is not None and isinstance(stream, anyio.abc.SocketStream)
         )
 
-    async def send(self, data: bytes) -> None:
-        """Write ``data``: in one system call when it fits, else through the stream."""
+    async def send(self, data: bytes, until: float = math.inf) -> None:
+        """Write ``data``: in one system call when it fits, else through the stream.
+
+        ``until`` bounds a ``ProtocolStream``'s wait (``DeadlinePassed``); an anyio
+        stream's wait is bounded by the caller's cancel scope instead.
+        """
         proto = self.proto
         if proto is not None:
-            await proto.send(data)
+            await proto.send(data, until)
             self.direct = proto.whole
             return
         if self.direct and self.sock is not None:
@@ -198,10 +204,17 @@ class _Connection:
         assert not isinstance(self.stream, ProtocolStream)
         return is_reusable(self.stream, self.sock)
 
-    async def receive(self, where: str) -> bytes:
-        """Feed the parser the next bytes from the stream (``b""`` at end of stream)."""
+    async def receive(self, where: str, until: float = math.inf) -> bytes:
+        """Feed the parser the next bytes from the stream (``b""`` at end of stream).
+
+        ``until`` bounds the wait as in ``send``.
+        """
         try:
-            data = await self.stream.receive(_READ_SIZE)
+            proto = self.proto
+            if proto is not None:
+                data = await proto.receive(_READ_SIZE, until)
+            else:
+                data = await self.stream.receive(_READ_SIZE)
         except anyio.EndOfStream:
             data = b""
         except _STREAM_ERRORS as exc:
@@ -283,6 +296,15 @@ class _RawResponse(StreamingResponse):
                 elif event is END:
                     self._done = True
                     break
+                elif conn.proto is not None:  # NEED_DATA, on the loop's own timer
+                    read = self._timeouts.read
+                    until, from_total = _budget(read, self._deadline, self._clock())
+                    try:
+                        await conn.receive(where, until)
+                    except DeadlinePassed:
+                        raise _timeout(
+                            ReadTimeout, f"{where}: reading body", read, from_total
+                        ) from None
                 else:  # NEED_DATA
                     with _limit(
                         self._timeouts.read, self._deadline, ReadTimeout, f"{where}: reading body"
@@ -358,6 +380,7 @@ class RawTransport(Transport):
         )
         self._ssh_command = list(ssh_command) if ssh_command is not None else None
         self._idle: list[_Connection] = []
+        self._heads: dict[object, tuple[bytes, bool, bool]] = {}
         self._slots: anyio.Semaphore | None = None
         self._closed = False
         self.connections_opened = 0
@@ -366,9 +389,7 @@ class RawTransport(Transport):
     async def send(self, request: Request) -> Response:
         if self._closed:
             raise RuntimeError("send() on a closed transport")
-        check_request(request)
-        headers = request_headers(request, self.endpoint.host_header)
-        data = encode_request(request.method, request.target, headers, request.body)
+        data, close = self._wire(request)
         timeouts = request.timeouts or self.timeouts
         clock = _clock()
         deadline = None if timeouts.total is None else clock() + timeouts.total
@@ -382,7 +403,6 @@ class RawTransport(Transport):
             with _limit(timeouts.pool, deadline, PoolTimeout, f"{where}: waiting for a connection"):
                 await slots.acquire()
         conn: _Connection | None = None
-        close = _asks_close(headers)
         try:
             fresh_only = False
             while True:
@@ -411,6 +431,36 @@ class RawTransport(Transport):
             finally:
                 self._release()
             raise
+
+    def _wire(self, request: Request) -> tuple[bytes, bool]:
+        """The request's bytes, and whether it asks the server to close the connection.
+
+        Everything before ``Content-Length`` depends only on the method, target and
+        headers, which repeat from call to call; once checked and encoded it is kept.
+        """
+        body = request.body
+        key = (request.method, request.target, request.headers, not body)
+        keyable = True
+        try:
+            known = self._heads.get(key)
+        except TypeError:  # headers given as a list: nothing to key on
+            keyable, known = False, None
+        if known is not None:
+            prefix, with_length, close = known
+            if with_length:
+                return b"%sContent-Length: %d\r\n\r\n%s" % (prefix, len(body), body), close
+            return prefix + b"\r\n" + body, close
+        check_request(request)
+        headers = request_headers(request, self.endpoint.host_header)
+        close = _asks_close(headers)
+        data = encode_request(request.method, request.target, headers, body)
+        given = {name.lower() for name, _ in request.headers}
+        if keyable and "content-length" not in given and len(self._heads) < _HEADS_KEPT:
+            with_length = headers[-1][0] == "Content-Length"
+            rest = headers[:-1] if with_length else headers
+            prefix = encode_request(request.method, request.target, rest, b"")[:-2]
+            self._heads[key] = (prefix, with_length, close)
+        return data, close
 
     async def _take_idle(self, now: float) -> _Connection | None:
         if not self._idle:
@@ -459,6 +509,8 @@ class RawTransport(Transport):
         every read (unless that would move it later by less than ``_SLACK``); ``phase``
         says which budget was running when it fired.
         """
+        if conn.proto is not None:
+            return await self._exchange_on_loop(conn, data, timeouts, deadline, clock)
         where = self.endpoint.display
         until, from_total = _budget(timeouts.write, deadline, clock())
         phase: tuple[type[Timeout], str, float | None] = (
@@ -499,6 +551,55 @@ class RawTransport(Transport):
                 raise (write_error or exc) from None
         error, what, seconds = phase
         raise _timeout(error, what, seconds, from_total)
+
+    async def _exchange_on_loop(
+        self,
+        conn: _Connection,
+        data: bytes,
+        timeouts: Timeouts,
+        deadline: float | None,
+        clock: Callable[[], float],
+    ) -> Head:
+        """``_exchange`` for a ``ProtocolStream``: each wait carries its own deadline, so
+        no cancel scope is entered at all."""
+        where = self.endpoint.display
+        write_error: Exception | None = None
+        until, from_total = _budget(timeouts.write, deadline, clock())
+        try:
+            await conn.send(data, until)
+        except DeadlinePassed:
+            raise _timeout(
+                WriteTimeout, f"{where}: sending the request", timeouts.write, from_total
+            ) from None
+        except _STREAM_ERRORS as exc:
+            # The server may have answered and closed early (xend's 413); read that.
+            write_error = WriteError(
+                f"{where}: connection failed while sending the request: {_why(exc)}"
+            )
+        received = 0
+        max_header = self.limits.max_header_bytes
+        parser = conn.parser
+        try:
+            while True:
+                if parser.buffered or parser.eof:
+                    event = conn.next_event(where, max_header)
+                    if type(event) is Head:
+                        return event
+                until, from_total = _budget(timeouts.read, deadline, clock())
+                try:
+                    chunk = await conn.receive(where, until)
+                except DeadlinePassed:
+                    raise _timeout(
+                        ReadTimeout, f"{where}: waiting for the response", timeouts.read, from_total
+                    ) from None
+                if chunk:
+                    received += len(chunk)
+                elif received == 0:
+                    await self._closed_before_answer(conn, write_error)
+        except (ReadError, RemoteProtocolError) as exc:
+            if conn.reused and received == 0 and not isinstance(exc, RemoteProtocolError):
+                raise _Dead(write_error or exc) from None
+            raise (write_error or exc) from None
 
     async def _closed_before_answer(
         self, conn: _Connection, write_error: Exception | None
