@@ -89,6 +89,12 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT = re.compile(rb"\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
 _HEADER = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+# A whole common head in one match: HTTP/1.x, CRLF line ends, no continuation lines.
+# Anything else (or a head not complete yet) is left to the line-by-line path.
+_COMMON_HEAD = re.compile(
+    rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\r\n"
+    rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*)\r\n"
+)
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 _CRLF = re.compile(rb"\r?\n")
 
@@ -168,6 +174,11 @@ class ResponseParser:
         return self._state == _DONE and not self._close and not self._buf and not self._eof
 
     @property
+    def announced_length(self) -> int:
+        """After a head: the body length its ``Content-Length`` gave (0 when none did)."""
+        return self._remaining if self._state == _LENGTH and not self._chunked else 0
+
+    @property
     def done(self) -> bool:
         """The current response has been parsed to ``END``."""
         return self._state == _DONE
@@ -230,6 +241,18 @@ class ResponseParser:
         return chunk
 
     def _next_head(self) -> Head | _Sentinel:
+        common = _COMMON_HEAD.match(self._buf)
+        if common is not None and common.end() <= self._max_header and common[2] >= b"200":
+            self._buf = self._buf[common.end() :]
+            self._scanned = 0
+            headers: list[tuple[bytes, bytes]] = []
+            for line in common[4].split(b"\r\n")[:-1]:
+                name, _, value = line.partition(b":")
+                headers.append((name, value.strip(b" \t")))
+            code = int(common[2])
+            version = "1.1" if common[1] == b"1" else "1.0"
+            self._frame(code, version, headers)
+            return Head(code, common[3] or b"", version, headers)
         while True:
             buf = self._buf
             found = self._search_end(buf)

@@ -419,11 +419,10 @@ class RawTransport(Transport):
                         raise dead.error from None
                     fresh_only = True
                     continue
-                response = _RawResponse(self, conn, head, timeouts, deadline, clock)
-                error = response.oversize(self.limits)
-                if error is not None:
-                    raise error
-                return response
+                # The parser has bounded the head by max_header_bytes already.
+                if conn.parser.announced_length > self.limits.max_body_bytes:
+                    raise LimitExceeded("max_body_bytes", self.limits.max_body_bytes)
+                return _RawResponse(self, conn, head, timeouts, deadline, clock)
         except BaseException:
             try:
                 if conn is not None:

@@ -6,10 +6,13 @@ points: the events must come out the same however the bytes arrive.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aioxend.transport import _http11
 from aioxend.transport._http11 import (
     END,
     NEED_DATA,
@@ -281,3 +284,50 @@ def test_any_bytes_parse_or_raise_parse_error(data: bytes, cuts: list[int]) -> N
     head, body, _ = parse(pieces)  # keep-alive depends on when stray bytes arrive
     assert (head, body) == whole[:2]
     assert 100 <= whole[0].status <= 999
+
+
+HEAD_PIECES = st.sampled_from(
+    [
+        *(b"HTTP/1.1 200 OK", b"HTTP/1.0 200 OK", b"HTTP/1.1 204", b"HTTP/2.0 200 X"),
+        *(b"HTTP/1.1 100 C", b"HTTP/1.1 099 x", b"HTTP/1.1 404 Not \x01Found"),
+        *(b"HTTP/1.1 200 OK\r", b"HTTP/1.1 200"),
+    ]
+)
+HEADER_LINES = st.sampled_from(
+    [
+        *(b"Content-Length: 3", b"content-length:3", b"Content-Length: 3 ", b"Content-Length: 4"),
+        *(b"Server: BaseHTTP/0.3 Python/2.7", b"X-E:", b"X-T:\tv\t", b" folded", b"\tfolded"),
+        *(b"Connection: close", b"Transfer-Encoding: chunked", b"Bad Name: v", b"X-C: a\x7fb"),
+        *(b"X-Hi: \xe9\xff", b": empty name", b'X-Q: "q"', b""),
+    ]
+)
+
+
+@given(
+    status=HEAD_PIECES,
+    lines=st.lists(HEADER_LINES, max_size=5),
+    bare_lf_at=st.one_of(st.none(), st.integers(0, 6)),
+    method=st.sampled_from(["POST", "HEAD"]),
+)
+def test_common_head_shortcut_agrees_with_the_line_by_line_path(
+    status: bytes,
+    lines: list[bytes],
+    bare_lf_at: int | None,
+    method: str,
+) -> None:
+    """A head matched whole by ``_COMMON_HEAD`` parses as the general path parses it."""
+    every = [status, *lines, b""]
+    head = b"".join(line + (b"\n" if i == bare_lf_at else b"\r\n") for i, line in enumerate(every))
+    data = head + b"abc" + b"0\r\n\r\n"
+
+    def outcome() -> object:
+        try:
+            return parse([data], method=method)
+        except ParseError as exc:
+            return type(exc)
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_http11, "_COMMON_HEAD", re.compile(rb"(?!)"))
+        slow = outcome()
+    assert fast == slow
