@@ -14,10 +14,13 @@ kernel takes it all) and wait only when the transport's buffer passes its high m
 broken connection, ``anyio.ClosedResourceError`` after our own close, ``b""`` at end
 of stream. Waits are plain futures, so anyio cancel scopes and task cancellation stop
 them as they stop any other await. A wait may also be given an absolute deadline on the
-loop's clock: a timer armed only when the wait really waits raises ``DeadlinePassed``,
-which costs a third of entering an anyio cancel scope, the largest single cost of a
-small call before. Only asyncio, and only plain sockets: TLS, pipes and trio keep
-anyio's streams.
+loop's clock, past which it raises ``DeadlinePassed``. Entering an anyio cancel scope
+for that was the largest single cost of a small call, and even a loop timer per wait
+costs a heap push and a cancel, so the timer is lazy: one per stream, armed for the
+earliest deadline it may have to enforce. A later wait with a later deadline (the usual
+case: the same timeout, a moment later) arms nothing; when the timer fires early for
+it, it re-arms itself for that wait's own deadline. Only asyncio, and only plain
+sockets: TLS, pipes and trio keep anyio's streams.
 """
 
 from __future__ import annotations
@@ -46,16 +49,11 @@ class DeadlinePassed(Exception):
     """A wait given a deadline was still waiting when the deadline came."""
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(DeadlinePassed())
-
-
 class ProtocolStream(asyncio.Protocol):
     """One asyncio transport and the bytes it has received but nobody has claimed yet."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.sock: Any = None
         self._chunks: list[bytes] = []
@@ -67,6 +65,11 @@ class ProtocolStream(asyncio.Protocol):
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
+        self._timed: asyncio.Future[None] | None = None
+        """The wait the deadline applies to, while there is one."""
+        self._deadline = math.inf
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
         self._writes_paused = False
         self.whole = True
         """False once some write could not go straight to the kernel in one piece."""
@@ -93,6 +96,7 @@ class ProtocolStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        self._disarm()
         self._eof = True
         if exc is not None and self._error is None:
             self._error = exc
@@ -141,7 +145,7 @@ class ProtocolStream(asyncio.Protocol):
             if self._closed:
                 raise anyio.ClosedResourceError
             # A failed write closes the transport; connection_lost follows on the loop.
-            drain = self._drain = self._loop.create_future()
+            drain = self._drain = self.loop.create_future()
             await self._wait(drain, deadline)
 
     async def receive(self, max_bytes: int = 65536, deadline: float = math.inf) -> bytes:
@@ -153,7 +157,7 @@ class ProtocolStream(asyncio.Protocol):
             if self._closed:
                 raise anyio.ClosedResourceError
             if not self._eof:
-                waiter = self._waiter = self._loop.create_future()
+                waiter = self._waiter = self.loop.create_future()
                 try:
                     await self._wait(waiter, deadline)
                 finally:
@@ -177,11 +181,38 @@ class ProtocolStream(asyncio.Protocol):
         if deadline == math.inf:
             await future
             return
-        timer = self._loop.call_at(deadline, _expire, future)
+        self._timed = future
+        self._deadline = deadline
+        if deadline < self._timer_at:
+            self._arm(deadline)
         try:
             await future
         finally:
-            timer.cancel()
+            self._timed = None
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(when, self._on_timer)
+        self._timer_at = when
+
+    def _on_timer(self) -> None:
+        fired_for = self._timer_at
+        self._timer = None
+        self._timer_at = math.inf
+        future = self._timed
+        if future is None or future.done():
+            return
+        if self._deadline <= fired_for:
+            future.set_exception(DeadlinePassed())
+        else:
+            self._arm(self._deadline)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = math.inf
 
     def reusable(self) -> bool:
         """False when an idle connection has been closed, has failed or holds stray bytes."""
@@ -199,6 +230,7 @@ class ProtocolStream(asyncio.Protocol):
         """Close at once (unsent bytes are dropped); the socket is shut when this returns."""
         self._closed = True
         self._chunks.clear()
+        self._disarm()
         transport = self.transport
         if transport is not None and not self._lost:
             transport.abort()

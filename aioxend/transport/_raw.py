@@ -391,7 +391,9 @@ class RawTransport(Transport):
             raise RuntimeError("send() on a closed transport")
         data, close = self._wire(request)
         timeouts = request.timeouts or self.timeouts
-        clock = _clock()
+        # An idle ProtocolStream means asyncio: its loop's clock spares asking sniffio.
+        last = self._idle[-1].proto if self._idle else None
+        clock = last.loop.time if last is not None else _clock()
         deadline = None if timeouts.total is None else clock() + timeouts.total
         slots = self._slots
         if slots is None:

@@ -18,7 +18,7 @@ import trio
 
 from aioxend.errors import ConnectError
 from aioxend.transport import RawTransport, Request
-from aioxend.transport._protocol import _HIGH_WATER, ProtocolStream, dial_asyncio
+from aioxend.transport._protocol import _HIGH_WATER, DeadlinePassed, ProtocolStream, dial_asyncio
 from aioxend.transport._url import parse_url
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import response, serve
@@ -162,3 +162,52 @@ async def test_connect_failures_say_where_and_why(sock_dir: str) -> None:
         await dial_asyncio(parse_url(f"httpu://{sock_dir}/absent.sock"))
     with pytest.raises(ConnectError, match="cannot resolve host"):
         await dial_asyncio(parse_url("http://no-such-host.invalid:8006/"))
+
+
+async def _stream_pair() -> tuple[ProtocolStream, socket.socket]:
+    """A ``ProtocolStream`` on one end of a socket pair, and the other end (blocking)."""
+    ours, theirs = socket.socketpair()
+    loop = asyncio.get_running_loop()
+    stream = ProtocolStream(loop)
+    await loop.create_connection(lambda: stream, sock=ours)
+    return stream, theirs
+
+
+async def test_deadlines_fire_on_time_whatever_was_armed_before() -> None:
+    stream, peer = await _stream_pair()
+    loop = asyncio.get_running_loop()
+    try:
+        # A long deadline arms the timer far ahead; a shorter one after it must re-arm.
+        loop.call_later(0.01, peer.send, b"a")
+        assert await stream.receive(deadline=loop.time() + 30) == b"a"
+        started = loop.time()
+        with pytest.raises(DeadlinePassed):
+            await stream.receive(deadline=started + 0.05)
+        assert 0.04 <= loop.time() - started < 5
+        # A short deadline's timer, left armed after its wait ended, fires during a
+        # later wait with a longer deadline: that wait goes on.
+        peer.send(b"b")
+        assert await stream.receive(deadline=loop.time() + 0.05) == b"b"
+        loop.call_later(0.2, peer.send, b"c")
+        assert await stream.receive(deadline=loop.time() + 5) == b"c"
+        # The bytes a timed-out wait missed are still there for the next receive.
+        loop.call_later(0.01, peer.send, b"d")
+        await asyncio.sleep(0.05)
+        assert await stream.receive(deadline=loop.time()) == b"d"
+    finally:
+        await stream.aclose()
+        peer.close()
+    assert stream._timer is None  # closing leaves no timer holding the stream
+
+
+async def test_a_wait_without_deadline_ignores_an_armed_timer() -> None:
+    stream, peer = await _stream_pair()
+    loop = asyncio.get_running_loop()
+    try:
+        peer.send(b"a")
+        assert await stream.receive(deadline=loop.time() + 0.02) == b"a"
+        loop.call_later(0.1, peer.send, b"b")
+        assert await stream.receive() == b"b"  # the 0.02 s timer fired meanwhile
+    finally:
+        await stream.aclose()
+        peer.close()
