@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import cProfile
 import gc
@@ -48,6 +49,13 @@ OPS = ("pause_pair", "domains")
 ASYNC_COMPETITORS = ("aioxmlrpc", "aiohttp-xmlrpc")
 
 AsyncCall = Callable[[int], Awaitable[object]]
+
+_failures: collections.Counter[str] = collections.Counter()
+"""What the calls of the current run failed with, so a table can say, not just count."""
+
+
+def _note_failure(exc: BaseException) -> None:
+    _failures[f"{type(exc).__name__}: {exc}"[:160]] += 1
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,9 @@ def run_stdlib(
             t0 = time.perf_counter()
             try:
                 _stdlib_op(proxy, op, i)
-            except (xmlrpc.client.Error, OSError, http.client.HTTPException):
+            except (xmlrpc.client.Error, OSError, http.client.HTTPException) as exc:
                 errors[0] += 1
+                _note_failure(exc)
                 continue
             latencies.append(time.perf_counter() - t0)
 
@@ -191,8 +200,9 @@ async def _measure_async(
             t0 = time.perf_counter()
             try:
                 await call(i)
-            except Exception:
+            except Exception as exc:
                 errors += 1
+                _note_failure(exc)
                 continue
             latencies.append(time.perf_counter() - t0)
 
@@ -404,6 +414,8 @@ def _client_cm(
         return aioxend_call(endpoint, op, "raw", concurrency)
     if client == "aioxend-aiohttp call()":
         return aioxend_call(endpoint, op, "aiohttp", concurrency, typed=False)
+    if client == "aioxend-raw call()":
+        return aioxend_call(endpoint, op, "raw", concurrency, typed=False)
     if client == "floor (Protocol+codec)":
         return floor_call(endpoint, op, concurrency)
     if client == "aioxmlrpc":
@@ -434,6 +446,7 @@ CLIENTS = (
     "aioxend-aiohttp",
     "aioxend-raw",
     "aioxend-aiohttp call()",
+    "aioxend-raw call()",
     "ServerProxy+threads",
     *ASYNC_COMPETITORS,
     "floor (Protocol+codec)",
@@ -544,10 +557,16 @@ def benchmark(
                     for concurrency in concurrencies:
                         samples: dict[str, Sample | None] = {}
                         for client in clients:
+                            _failures.clear()
                             try:
                                 samples[client] = run_one(
                                     client, endpoint, op, concurrency, duration, server
                                 )
+                                for what, count in _failures.most_common(3):
+                                    table.note(
+                                        f"{endpoint.kind} c={concurrency} {client}: "
+                                        f"{count} calls failed with {what}"
+                                    )
                             except Exception as exc:
                                 samples[client] = None
                                 table.note(
