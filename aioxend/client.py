@@ -425,18 +425,21 @@ class XendClient:
         """Call any XML-RPC method and return its decoded result (a top-level string
         unescaped as xend escaped it). Not available over the legacy protocol."""
         timeouts = self._timeouts(timeout)
-        with self._deadline(timeout, method, None):
-            backend = await self._ready(timeouts, None)
-            if not isinstance(backend, XmlRpcBackend):
-                raise UnsupportedOperation("call", backend.protocol)
-            wire = [sxp.to_xmlrpc(p.expr) if isinstance(p, Config) else p for p in params]
-            try:
-                return await backend.call_method(method, wire, timeouts=timeouts)
-            except NotXmlRpcServer as exc:
-                why = f"{self.url} is no XML-RPC server ({exc})"
-                raise ProtocolError(f"{method}: {why}") from None
-            except TransportError as exc:
-                raise _located(exc, method, None) from None
+        backend = self._backend
+        if backend is None:
+            with self._deadline(timeout, method, None):
+                backend = await self._ready(timeouts, None)
+        if not isinstance(backend, XmlRpcBackend):
+            raise UnsupportedOperation("call", backend.protocol)
+        wire = [sxp.to_xmlrpc(p.expr) if isinstance(p, Config) else p for p in params]
+        try:
+            # One request: the transport's total timeout bounds it, as in ``_run``.
+            return await backend.call_method(method, wire, timeouts=timeouts)
+        except NotXmlRpcServer as exc:
+            why = f"{self.url} is no XML-RPC server ({exc})"
+            raise ProtocolError(f"{method}: {why}") from None
+        except TransportError as exc:
+            raise _located(exc, method, None) from None
 
     # -- domains ---------------------------------------------------------------------
 

@@ -130,6 +130,15 @@ def convert_owned(value: object, max_depth: int, depth: int = 0) -> Expr:
             elif kind is list:
                 if level >= max_depth:
                     raise LimitExceeded("max_depth", max_depth)
+                if len(child) == 2 and type(child[0]) is str:
+                    # ``[key, leaf]``, most of a record: done here, without a frame.
+                    leaf = child[1]
+                    kind = type(leaf)
+                    if kind is str:
+                        continue
+                    if kind is int:
+                        child[1] = str(leaf)
+                        continue
                 push((child, level + 1))
             elif _children(child) is None:
                 items[index] = _atom(child)
