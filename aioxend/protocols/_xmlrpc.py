@@ -16,8 +16,10 @@ What comes back is brought to the neutral shape of ``_ops``:
 * a top-level string was sent as Python's ``repr(s)[1:-1]`` (section 1.2) and is
   unescaped with ``aioxend.sxp.unescape``, never ``eval``;
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
-  for (``call``); as the decoded value is ours alone, it is converted in place
-  (``convert_owned``), and a long list item by item, yielding to the loop every few ms.
+  for (``call``). An array answer (nearly all of them) is converted while it decodes:
+  the decoder hands every value it places in an array to ``sxp.convert_leaf``, so no
+  second pass walks the result. Any other answer is ours alone and is converted in place
+  (``convert_owned``), a long list item by item, yielding to the loop every few ms.
 
 An answer over ``GC_HOLD_BYTES`` is decoded with automatic garbage collection held off
 and the young objects collected every ``GC_STEP_BYTES`` instead (``GcHold`` in ``_base``
@@ -59,7 +61,7 @@ from aioxend.protocols._base import (
     read_limited,
 )
 from aioxend.protocols._ops import Config
-from aioxend.sxp._convert import convert_owned
+from aioxend.sxp._convert import convert_leaf, convert_owned
 from aioxend.transport import Request, Response, Timeouts, Transport
 
 __all__ = ["METHOD_UNKNOWN_CODE", "XmlRpcBackend"]
@@ -71,6 +73,7 @@ METHOD_UNKNOWN_CODE = -32601
 _NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
 _OLD_UNKNOWN = re.compile(r'^method "(.+)" is not supported$')
 _YIELDING_LENGTH = 16
+_DEFAULT_LIMITS = xmlrpc.Limits()
 _HEADERS = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
 
 
@@ -94,6 +97,9 @@ class XmlRpcBackend(Backend):
         super().__init__(transport)
         self.path = path or "/RPC2"
         self.limits = limits
+        # Converting while decoding skips convert_owned's walk, which is also where the
+        # SXP depth limit is enforced: only when the decoder's own limit is no looser.
+        self._leaves = (limits or _DEFAULT_LIMITS).max_depth <= sxp.DEFAULT_LIMITS.max_depth
 
     async def invoke(self, call: Call) -> object:
         op = call.op
@@ -111,9 +117,12 @@ class XmlRpcBackend(Backend):
             label=op.name,
             dom=call.dom_label,
             gc_hold=call.gc_hold,
+            sxp_leaves=self._leaves,
         )
         if value is None or isinstance(value, str):
             return value
+        if type(value) is list and self._leaves:
+            return value  # converted as it decoded
         if type(value) is list and len(value) > _YIELDING_LENGTH:
             # A long list (``domains``): convert item by item, yielding to the loop.
             max_depth = sxp.DEFAULT_LIMITS.max_depth
@@ -130,12 +139,15 @@ class XmlRpcBackend(Backend):
         label: str | None = None,
         dom: str | None = None,
         gc_hold: GcHold | None = None,
+        sxp_leaves: bool = False,
     ) -> object:
         """Call ``method`` and return its decoded result; a top-level string unescaped.
 
         ``label`` names the operation in error messages (the method by default). A large
         answer decodes with the garbage collector held off (``GcHold``); given
         ``gc_hold``, the hold is the caller's to release, else it ends with the decode.
+        ``sxp_leaves`` has everything inside an array answer spelled as SXP atoms as it
+        decodes (``sxp.convert_leaf``).
         """
         label = label or method
         body = _request_body(method, params)
@@ -156,7 +168,7 @@ class XmlRpcBackend(Backend):
                 if "html" in content_type or "sxp" in content_type or "text/plain" in content_type:
                     head = await read_limited(response)
                     raise NotXmlRpcServer(response.status, response.reason, head)
-                results = await self._read(response, hold, label, dom)
+                results = await self._read(response, hold, label, dom, sxp_leaves)
             finally:
                 await response.aclose()
             if gc_hold is None and hold.held:
@@ -174,7 +186,7 @@ class XmlRpcBackend(Backend):
         return value
 
     async def _read(
-        self, response: Response, hold: GcHold, label: str, dom: str | None
+        self, response: Response, hold: GcHold, label: str, dom: str | None, sxp_leaves: bool
     ) -> Sequence[object]:
         """The decoded values of a 200 answer's body, read as it streams in.
 
@@ -199,7 +211,7 @@ class XmlRpcBackend(Backend):
                     if len(small) + len(chunk) <= _SMALL:
                         small += chunk
                         continue
-                    decoder = self._decoder()
+                    decoder = self._decoder(sxp_leaves)
                     chunk, small = small + chunk, b""
                 if len(first) < 64:
                     first += chunk[: 64 - len(first)]
@@ -216,7 +228,7 @@ class XmlRpcBackend(Backend):
                 known = _SMALL_ANSWERS.get(small, _UNKNOWN) if self.limits is None else _UNKNOWN
                 if known is not _UNKNOWN:
                     return (known,)
-                decoder = self._decoder()
+                decoder = self._decoder(sxp_leaves)
                 decoder.feed(small)
                 results, _ = decoder.close()
                 if (
@@ -236,8 +248,9 @@ class XmlRpcBackend(Backend):
                 raise NotXmlRpcServer(response.status, response.reason, first) from None
             raise
 
-    def _decoder(self) -> xmlrpc.Decoder:
-        return xmlrpc.Decoder(self.limits) if self.limits else xmlrpc.Decoder()
+    def _decoder(self, sxp_leaves: bool) -> xmlrpc.Decoder:
+        leaf = convert_leaf if sxp_leaves else None
+        return xmlrpc.Decoder(self.limits or _DEFAULT_LIMITS, leaf=leaf)
 
 
 # Answers of at most _SMALL bytes that decoded to one immutable scalar, by their bytes.

@@ -19,7 +19,7 @@ from aioxend.sxp._parser import DEFAULT_LIMITS, Expr, Limits
 from aioxend.sxp._printer import py2_float_str
 from aioxend.sxp._text import _from_bytes
 
-__all__ = ["convert_at", "convert_owned", "from_xmlrpc", "to_xmlrpc"]
+__all__ = ["convert_at", "convert_leaf", "convert_owned", "from_xmlrpc", "to_xmlrpc"]
 
 
 def _atom(value: object) -> str:
@@ -42,6 +42,18 @@ def _atom(value: object) -> str:
     if isinstance(data, (bytes, bytearray)):
         return _from_bytes(bytes(data))
     raise ProtocolError(f"cannot convert an XML-RPC {type(value).__name__} to SXP: {value!r}")
+
+
+def convert_leaf(value: object) -> Expr:
+    """``from_xmlrpc`` of a value the XML-RPC decoder places in an array (its ``leaf``
+    hook): an int or other scalar becomes its atom, a struct its list of pairs.
+
+    A struct converted here adds one level of nesting that ``Limits.max_depth`` does not
+    count; the decoder's own depth limit still bounds the whole.
+    """
+    if type(value) is int:
+        return str(value)
+    return convert_at(value, DEFAULT_LIMITS.max_depth, 0)
 
 
 def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:

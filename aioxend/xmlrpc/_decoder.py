@@ -59,6 +59,7 @@ import binascii
 import codecs
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
@@ -431,10 +432,23 @@ class Decoder:
     the first byte that cannot start a document and at a root element other than
     ``methodResponse``/``methodCall``. ``root`` names the root element once read.
     After any ``ProtocolError`` the decoder stays failed; one decoder reads one document.
+
+    ``leaf``, if given, replaces every value placed in an array, other than a string or
+    an array, with ``leaf(value)`` as it is decoded: numbers, booleans, nil, dates,
+    bytes and whole structs. A caller that would walk the result to convert those
+    anyway (the XML-RPC backend spells them as SXP atoms) is spared the second pass.
+    Values outside arrays (a param itself, a struct's members) and a fault's are left
+    as they are.
     """
 
-    def __init__(self, limits: Limits = Limits()) -> None:  # noqa: B008 (frozen, shared)
+    def __init__(
+        self,
+        limits: Limits = Limits(),  # noqa: B008 (frozen, shared)
+        *,
+        leaf: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.limits = limits
+        self._leaf = leaf
         self.root: str | None = None
         self._kinds: list[int] = [K_DOC]
         self._objs: list[Any] = [None]
@@ -618,6 +632,7 @@ class Decoder:
         max_depth = self.limits.max_depth
         count = self._count
         depth = self._depth
+        leaf = self._leaf
         g_str, g_untyped, g_int, g_pair = G_STR, G_UNTYPED, G_INT, G_PAIR
         g_open_array, g_close_array = G_OPEN_ARRAY, G_CLOSE_ARRAY
         g_open_struct, g_close_struct = G_OPEN_STRUCT, G_CLOSE_STRUCT
@@ -635,6 +650,7 @@ class Decoder:
                     new = self._step(buf, pos)
                     count = self._count
                     depth = self._depth
+                    leaf = self._leaf
                     k = kinds[-1]
                     top = objs[-1]
                     if new < 0:
@@ -671,6 +687,8 @@ class Decoder:
                                 second = _to_double(m[g + 5])
                             except _Malformed as exc:
                                 raise self._error_at(buf, m.start(g + 5), str(exc)) from None
+                        if leaf is not None:
+                            second = leaf(second)
                     v = [m[g + 1], second]
                     count += 2
                 elif g == g_open_array or g == g_open_struct:  # noqa: SIM109
@@ -710,7 +728,7 @@ class Decoder:
                     k = kinds[-1]
                     top = objs[-1]
                     if k == K_DATA:
-                        top.append(v)
+                        top.append(v if leaf is None or type(v) is list else leaf(v))
                     else:
                         deliver(v)
                         k = kinds[-1]
@@ -755,6 +773,8 @@ class Decoder:
                     v = None
                 # A scalar value: deliver it to the open array, member, param or fault.
                 if k == K_DATA:
+                    if leaf is not None and g != g_pair and type(v) is not str:
+                        v = leaf(v)
                     top.append(v)
                 elif k in value_parents:
                     deliver(v)
@@ -796,6 +816,9 @@ class Decoder:
         kinds = self._kinds
         k = kinds[-1]
         if k == K_DATA:
+            leaf = self._leaf
+            if leaf is not None and type(v) is not str and type(v) is not list:
+                v = leaf(v)
             self._objs[-1].append(v)
         elif k == K_MEMBER_VALUE:
             objs = self._objs
@@ -1015,6 +1038,7 @@ class Decoder:
         if k == K_RESP and name == "fault":
             kinds[-1] = K_RESP_DONE
             self._is_fault = True
+            self._leaf = None
             if empty:
                 raise self._error_at(buf, pos, "<fault/> without a value")
             kinds.append(K_FAULT)

@@ -14,7 +14,7 @@ import aioxend.xmlrpc
 from aioxend.emulator._show import show as xend_show
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
 from aioxend.sxp import DEFAULT_LIMITS, Limits, dumps, from_xmlrpc, loads, to_xmlrpc
-from aioxend.sxp._convert import convert_at, convert_owned
+from aioxend.sxp._convert import convert_at, convert_leaf, convert_owned
 
 
 @pytest.mark.parametrize(
@@ -187,3 +187,21 @@ def test_convert_owned_reuses_lists_and_keeps_depth_limits() -> None:
     with pytest.raises(ProtocolError, match="cannot convert"):
         convert_owned(["a", [object()]], 32)
     assert convert_owned(7, 4) == "7"
+
+
+_wire_text = st.text(st.characters(blacklist_categories=["Cs", "Cc"]), max_size=8)
+_wire_values = st.recursive(
+    _wire_text | _scalars.filter(lambda leaf: not isinstance(leaf, str)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_wire_text, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(st.lists(_wire_values, max_size=5))
+def test_converting_while_decoding_equals_from_xmlrpc(value: list[object]) -> None:
+    # The XML-RPC backend decodes array answers with convert_leaf as the decoder's hook
+    # and uses the result as it is: it must be what from_xmlrpc makes of the value.
+    body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    decoder = aioxend.xmlrpc.Decoder(leaf=convert_leaf)
+    decoder.feed(body)
+    assert decoder.close()[0][0] == from_xmlrpc(value)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aioxend.errors import Fault, ProtocolError
-from aioxend.xmlrpc import dumps, loads
+from aioxend.xmlrpc import Decoder, dumps, loads
 from tests.xmlrpc.xmlrpc_feeding import outcome, random_cuts
 
 # Characters XML 1.0 can carry, optionally without CR (a raw CR from the standard library
@@ -297,3 +297,77 @@ def test_large_rewritten_documents_in_kilobyte_chunks(
     whole = outcome([large])
     assert whole == ("ok", ((items,) * copies, None))
     assert outcome([large[i : i + size] for i in range(0, len(large), size)]) == whole
+
+
+# --- the leaf hook: values placed in arrays, as they decode --------------------------------
+
+
+class Leafed:
+    """What the test's ``leaf`` hook makes of a value: the value, marked."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Leafed)
+            and type(other.value) is type(self.value)
+            and (other.value == self.value)
+        )
+
+    def __repr__(self) -> str:
+        return f"Leafed({self.value!r})"
+
+
+def leafed(value: Any, in_array: bool = False) -> Any:
+    """What a decoder with ``leaf=Leafed`` must give for ``value`` (stdlib-decoded)."""
+    if isinstance(value, list):
+        return [leafed(item, True) for item in value]
+    if isinstance(value, dict):
+        struct = {key: leafed(item) for key, item in value.items()}
+        return Leafed(struct) if in_array else struct
+    return Leafed(value) if in_array and not isinstance(value, str) else value
+
+
+@given(
+    values(wide_ints=False, carriage_return=False),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
+def test_leaf_hook_sees_every_value_placed_in_an_array(
+    value: Any, ours: bool, rng: random.Random
+) -> None:
+    if ours:
+        body = dumps((value,), methodresponse=True)
+    else:
+        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    expected = leafed(stdlib_loads(body)[0][0])
+    for pieces in (1, 3, 40):  # whole: the fast expression; cut: the element-by-element path
+        decoder = Decoder(leaf=Leafed)
+        for chunk in random_cuts(body, rng, pieces):
+            decoder.feed(chunk)
+        assert decoder.close()[0][0] == expected
+
+
+def test_leaf_hook_leaves_faults_alone() -> None:
+    body = xmlrpc.client.dumps(
+        xmlrpc.client.Fault(2, "no"), methodresponse=True, allow_none=True
+    ).encode()
+    decoder = Decoder(leaf=Leafed)
+    decoder.feed(body)
+    with pytest.raises(Fault) as info:
+        decoder.close()
+    assert (info.value.code, info.value.string) == (2, "no")
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_leaf_hook_sees_both_halves_of_a_pair(ours: bool) -> None:
+    # ["key", scalar] entries, xend's commonest, match the fast expression in one go.
+    value = ["domain", ["domid", 1], ["name", "g"], ["cpu_time", 1.5], ["n", None], [[], 7]]
+    if ours:
+        body = dumps((value,), methodresponse=True)
+    else:
+        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    decoder = Decoder(leaf=Leafed)
+    decoder.feed(body)
+    assert decoder.close()[0][0] == leafed(value)
