@@ -3,12 +3,12 @@
 Strategy. One ``_Connection`` is a byte stream plus a ``ResponseParser``. On asyncio a
 plain TCP or UNIX connection is a ``_protocol.ProtocolStream`` (the loop reads for us,
 sparing anyio's per-receive watcher changes); TLS, ssh pipes and trio use anyio streams.
-A send
-takes a slot from a semaphore of ``max_connections`` (without waiting when one is free;
-the pool timeout bounds the wait otherwise), then takes the most recently used idle
+A send takes a slot from a semaphore of ``max_connections`` (without waiting when one is
+free; the pool timeout bounds the wait otherwise), then takes the most recently used idle
 connection (after checking, without sending anything, that the peer has not closed it)
-or dials a new one. The request is written by hand and sent in one write (straight to
-a plain socket when the kernel takes it whole, sparing anyio's checkpoints); then the parser is
+or dials a new one. The request is written by hand (its head kept per method, target
+and headers, which repeat from call to call) and sent in one write (straight to a plain
+socket when the kernel takes it whole, sparing anyio's checkpoints); then the parser is
 fed from the stream until it has the final response head. The ``Response`` object then
 owns the connection and the slot: its body iterator pulls chunks from the parser (a
 small answer is usually already buffered, so no further read happens), and ``aclose``
@@ -17,13 +17,15 @@ cleanly and keep-alive holds; in every other case (unread body, error, cancellat
 ``Connection: close``, HTTP/1.0) the connection is closed. Nothing runs in the
 background, so idle connections are checked and expired when next wanted, not on a timer.
 
-Cancel scopes cost more than anything else per call, so there are few: the write and
-the reads up to the response head share one scope whose deadline moves from the write
-budget to a fresh read budget before each read, and body reads get a scope only when
-they must wait for bytes. Each budget is the smaller of its timeout and what remains of
-the ``total`` deadline; a scope that fires becomes the matching ``Timeout`` subclass.
-Exceptions from anyio, the parser and the OS are mapped where they happen, so only our
-tree leaves this module.
+Timeouts. Each wait has a budget: the smaller of its timeout and what remains of the
+``total`` deadline. A ``ProtocolStream`` takes the budget as a deadline for its own
+lazy loop timer (``DeadlinePassed``), so a call on asyncio's plain sockets enters no
+cancel scope at all. Anyio streams need cancel scopes, which cost more than anything
+else per call, so there are few: the write and the reads up to the response head share
+one scope whose deadline moves from the write budget to a fresh read budget before each
+read, and body reads get a scope only when they must wait for bytes. A budget that runs
+out becomes the matching ``Timeout`` subclass. Exceptions from anyio, the parser and the
+OS are mapped where they happen, so only our tree leaves this module.
 
 Retries. A kept-alive connection may die between two requests. If the check before
 reuse sees it closed, the request was never sent there and simply goes elsewhere. If it
