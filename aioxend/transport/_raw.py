@@ -18,14 +18,13 @@ cleanly and keep-alive holds; in every other case (unread body, error, cancellat
 background, so idle connections are checked and expired when next wanted, not on a timer.
 
 Timeouts. Each wait has a budget: the smaller of its timeout and what remains of the
-``total`` deadline. A ``ProtocolStream`` takes the budget as a deadline for its own
-lazy loop timer (``DeadlinePassed``), so a call on asyncio's plain sockets enters no
-cancel scope at all. Anyio streams need cancel scopes, which cost more than anything
-else per call, so there are few: the write and the reads up to the response head share
-one scope whose deadline moves from the write budget to a fresh read budget before each
-read, and body reads get a scope only when they must wait for bytes. A budget that runs
-out becomes the matching ``Timeout`` subclass. Exceptions from anyio, the parser and the
-OS are mapped where they happen, so only our tree leaves this module.
+``total`` deadline, and one that runs out raises ``DeadlinePassed``, which becomes the
+matching ``Timeout`` subclass. A ``ProtocolStream`` enforces it with its own lazy loop
+timer, so a call on asyncio's plain sockets enters no cancel scope at all (they cost
+more than anything else in a small call); an anyio stream's wait runs in a cancel scope
+of its own. Only waits that may block get one: a request the kernel takes whole and an
+answer already buffered need none. Exceptions from anyio, the parser and the OS are
+mapped where they happen, so only our tree leaves this module.
 
 Retries. A kept-alive connection may die between two requests. If the check before
 reuse sees it closed, the request was never sent there and simply goes elsewhere. If it
@@ -89,8 +88,6 @@ __all__ = ["RawTransport"]
 
 _READ_SIZE = 65536
 _POSIX = os.name == "posix"
-_SLACK = 0.001
-"""A read budget may start up to this many seconds early rather than move its timer."""
 _HEADS_KEPT = 64
 """How many distinct request heads a transport keeps encoded (see ``RawTransport._wire``)."""
 _STREAM_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
@@ -175,8 +172,7 @@ class _Connection:
     async def send(self, data: bytes, until: float = math.inf) -> None:
         """Write ``data``: in one system call when it fits, else through the stream.
 
-        ``until`` bounds a ``ProtocolStream``'s wait (``DeadlinePassed``); an anyio
-        stream's wait is bounded by the caller's cancel scope instead.
+        A wait that lasts until ``until`` (the loop's clock) raises ``DeadlinePassed``.
         """
         proto = self.proto
         if proto is not None:
@@ -197,7 +193,10 @@ class _Connection:
             self.direct = False
             data = data[sent:]
         assert not isinstance(self.stream, ProtocolStream)
-        await self.stream.send(data)
+        with anyio.CancelScope(deadline=until) as scope:
+            await self.stream.send(data)
+        if scope.cancelled_caught:
+            raise DeadlinePassed
 
     def reusable(self) -> bool:
         """Whether this idle connection may carry the next request (nothing is sent)."""
@@ -216,7 +215,10 @@ class _Connection:
             if proto is not None:
                 data = await proto.receive(_READ_SIZE, until)
             else:
-                data = await self.stream.receive(_READ_SIZE)
+                with anyio.CancelScope(deadline=until) as scope:
+                    data = await self.stream.receive(_READ_SIZE)
+                if scope.cancelled_caught:
+                    raise DeadlinePassed
         except anyio.EndOfStream:
             data = b""
         except _STREAM_ERRORS as exc:
@@ -298,7 +300,7 @@ class _RawResponse(StreamingResponse):
                 elif event is END:
                     self._done = True
                     break
-                elif conn.proto is not None:  # NEED_DATA, on the loop's own timer
+                else:  # NEED_DATA
                     read = self._timeouts.read
                     until, from_total = _budget(read, self._deadline, self._clock())
                     try:
@@ -307,11 +309,6 @@ class _RawResponse(StreamingResponse):
                         raise _timeout(
                             ReadTimeout, f"{where}: reading body", read, from_total
                         ) from None
-                else:  # NEED_DATA
-                    with _limit(
-                        self._timeouts.read, self._deadline, ReadTimeout, f"{where}: reading body"
-                    ):
-                        await conn.receive(where)
         except BaseException:
             await self._discard()
             raise
@@ -506,65 +503,11 @@ class RawTransport(Transport):
         deadline: float | None,
         clock: Callable[[], float],
     ) -> Head:
-        """Write the request and read up to the final response head, under one cancel scope.
+        """Write the request and read up to the final response head.
 
-        The scope's deadline moves from the write budget to a fresh read budget before
-        every read (unless that would move it later by less than ``_SLACK``); ``phase``
-        says which budget was running when it fired.
+        Each wait gets its own budget: the write budget, then a fresh read budget before
+        every read, each within what remains of ``deadline``.
         """
-        if conn.proto is not None:
-            return await self._exchange_on_loop(conn, data, timeouts, deadline, clock)
-        where = self.endpoint.display
-        until, from_total = _budget(timeouts.write, deadline, clock())
-        phase: tuple[type[Timeout], str, float | None] = (
-            WriteTimeout,
-            f"{where}: sending the request",
-            timeouts.write,
-        )
-        write_error: Exception | None = None
-        received = 0
-        max_header = self.limits.max_header_bytes
-        parser = conn.parser
-        with anyio.CancelScope(deadline=until) as scope:
-            try:
-                await conn.send(data)
-            except _STREAM_ERRORS as exc:
-                # The server may have answered and closed early (xend's 413); read that.
-                write_error = WriteError(
-                    f"{where}: connection failed while sending the request: {_why(exc)}"
-                )
-            phase = (ReadTimeout, f"{where}: waiting for the response", timeouts.read)
-            try:
-                while True:
-                    if parser.buffered or parser.eof:
-                        event = conn.next_event(where, max_header)
-                        if type(event) is Head:
-                            return event
-                    until, from_total = _budget(timeouts.read, deadline, clock())
-                    if not 0 <= until - scope.deadline < _SLACK:
-                        scope.deadline = until  # moving a deadline reschedules a timer
-                    chunk = await conn.receive(where)
-                    if chunk:
-                        received += len(chunk)
-                    elif received == 0:
-                        await self._closed_before_answer(conn, write_error)
-            except (ReadError, RemoteProtocolError) as exc:
-                if conn.reused and received == 0 and not isinstance(exc, RemoteProtocolError):
-                    raise _Dead(write_error or exc) from None
-                raise (write_error or exc) from None
-        error, what, seconds = phase
-        raise _timeout(error, what, seconds, from_total)
-
-    async def _exchange_on_loop(
-        self,
-        conn: _Connection,
-        data: bytes,
-        timeouts: Timeouts,
-        deadline: float | None,
-        clock: Callable[[], float],
-    ) -> Head:
-        """``_exchange`` for a ``ProtocolStream``: each wait carries its own deadline, so
-        no cancel scope is entered at all."""
         where = self.endpoint.display
         write_error: Exception | None = None
         until, from_total = _budget(timeouts.write, deadline, clock())

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 
-from aioxend.errors import ConnectError, PoolTimeout, ReadError, ReadTimeout
+from aioxend.errors import ConnectError, PoolTimeout, ReadError, ReadTimeout, WriteTimeout
 from aioxend.transport import Limits, RawTransport, Request, Timeouts, open_transport
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import Peer, Received, echo_head, first_then, response, serve
@@ -156,3 +156,21 @@ def test_ssh_relay(start: Start) -> None:
 
     run(main)
     assert server.connections == 1
+
+
+def test_write_timeout(start: Start) -> None:
+    # On trio every wait runs in its own cancel scope; a peer that never reads stalls
+    # the send of a large body until the write budget runs out.
+    def stall_unread(peer: Peer) -> None:
+        peer.stall_without_reading()
+
+    server = start(stall_unread, "unix")
+
+    async def main() -> None:
+        async with RawTransport(server.url(), timeouts=QUICK) as t:
+            started = trio.current_time()
+            with pytest.raises(WriteTimeout, match="sending the request"):
+                await call(t, b"w" * 32_000_000)
+            assert trio.current_time() - started < 5
+
+    run(main)
