@@ -32,6 +32,7 @@ from aioxend.transport._url import Endpoint
 __all__ = [
     "ProcessStream",
     "dial",
+    "idle_socket_is_clean",
     "is_reusable",
     "make_ssl_context",
     "raw_socket",
@@ -156,8 +157,11 @@ def is_reusable(stream: anyio.abc.ByteStream, sock: socket.socket | None = None)
         return stream.process.returncode is None
     if sock is None:
         sock = raw_socket(stream)
-    if sock is None:
-        return True
+    return sock is None or idle_socket_is_clean(sock)
+
+
+def idle_socket_is_clean(sock: socket.socket) -> bool:
+    """Whether an idle socket polls unreadable: not at EOF, no stray bytes, not closed."""
     try:
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):

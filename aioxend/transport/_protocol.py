@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import math
-import select
 import socket
 from typing import Any
 
@@ -36,7 +35,7 @@ import anyio
 import anyio.lowlevel
 
 from aioxend.errors import ConnectError
-from aioxend.transport._connect import reason_of
+from aioxend.transport._connect import idle_socket_is_clean, reason_of
 from aioxend.transport._url import Endpoint
 
 __all__ = ["DeadlinePassed", "ProtocolStream", "dial_asyncio"]
@@ -220,11 +219,7 @@ class ProtocolStream(asyncio.Protocol):
             return False
         if self.transport.is_closing():
             return False
-        try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        return not readable
+        return idle_socket_is_clean(self.sock)
 
     async def aclose(self) -> None:
         """Close at once (unsent bytes are dropped); the socket is shut when this returns."""
