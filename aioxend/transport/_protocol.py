@@ -100,23 +100,24 @@ class ProtocolStream(asyncio.Protocol):
         if exc is not None and self._error is None:
             self._error = exc
         self._wake()
-        drain, self._drain = self._drain, None
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        self._end_drain()
 
     def pause_writing(self) -> None:
         self._writes_paused = True
 
     def resume_writing(self) -> None:
         self._writes_paused = False
-        drain, self._drain = self._drain, None
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        self._end_drain()
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _end_drain(self) -> None:
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
 
     # the stream interface
 
