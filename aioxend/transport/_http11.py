@@ -5,8 +5,9 @@ piece, see ``_common.check_request``) and body as one ``bytes``. ``ResponseParse
 takes the bytes a connection receives (``receive(b"")`` marks the end of the stream)
 and gives events from ``next_event``: ``NEED_DATA``, a ``Head`` (1xx heads are skipped),
 body chunks as ``bytes``, then ``END``. The usual xend answer arrives in one read, so
-the head is cut out with one regex search and a split, and a Content-Length body that
-fills the rest of the buffer is handed on without a copy. Framing follows RFC 9112:
+its head (HTTP/1.x, CRLF line ends, no folded lines) is read with one regex match, any
+other head line by line, and a Content-Length body that fills the rest of the buffer
+is handed on without a copy. Framing follows RFC 9112:
 no body for HEAD, 1xx, 204 and 304; chunked (extensions and trailers read and
 dropped) when ``Transfer-Encoding`` says so; else ``Content-Length``; else the body
 runs to the end of the stream. After ``END``, ``keep_alive`` says whether the
@@ -85,18 +86,19 @@ def encode_request(
     return head + body if body else head
 
 
+_TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"  # a header name's characters (RFC 9110 token)
+_TEXT = rb"[^\x00-\x08\x0a-\x1f\x7f]"  # a reason's or a value's: no controls but tab
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_LINE_SPLIT = re.compile(rb"\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
-_HEADER = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_EOL = re.compile(rb"\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: (" + _TEXT + rb"*))?")
+_HEADER = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*(" + _TEXT + rb"*?)[ \t]*")
 # A whole common head in one match: HTTP/1.x, CRLF line ends, no continuation lines.
 # Anything else (or a head not complete yet) is left to the line-by-line path.
 _COMMON_HEAD = re.compile(
-    rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\r\n"
-    rb"((?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*)\r\n"
+    rb"HTTP/1\.([01]) ([0-9]{3})(?: (" + _TEXT + rb"*))?\r\n"
+    rb"((?:" + _TCHAR + rb"+:" + _TEXT + rb"*\r\n)*)\r\n"
 )
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
-_CRLF = re.compile(rb"\r?\n")
 
 # Parser states.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _TO_CLOSE, _DONE = range(8)
@@ -269,7 +271,7 @@ class ResponseParser:
                 raise HeadTooLarge("the response head is too large")
             head = buf[: found.start()]
             self._buf = buf[end:]
-            lines = _LINE_SPLIT.split(head)
+            lines = _EOL.split(head)
             status = _STATUS_LINE.fullmatch(lines[0])
             if status is None:
                 raise ParseError(f"invalid status line {lines[0][:60]!r}")
@@ -340,7 +342,7 @@ class ResponseParser:
                     return self._next_length()
                 self._state = _TRAILERS
             elif state == _CHUNK_END:
-                match = _CRLF.match(buf)
+                match = _EOL.match(buf)
                 if match is None:
                     if len(buf) >= 2 or buf not in (b"", b"\r"):
                         raise ParseError("chunk data not followed by CRLF")
@@ -356,7 +358,7 @@ class ResponseParser:
                         if len(buf) > self._max_header:
                             raise HeadTooLarge("the trailer section is too large")
                         return self._need("trailers")
-                    _parse_headers(_LINE_SPLIT.split(buf[: found.start()]))
+                    _parse_headers(_EOL.split(buf[: found.start()]))
                     self._buf = buf[found.end() :]
                 self._state = _DONE
                 return END
