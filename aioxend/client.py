@@ -72,7 +72,13 @@ from aioxend.protocols import (
     SxpBackend,
     XmlRpcBackend,
 )
-from aioxend.protocols._base import GcHold, before_release, convert_each, dom_text
+from aioxend.protocols._base import (
+    LONG_LIST,
+    GcHold,
+    before_release,
+    convert_each,
+    dom_text,
+)
 from aioxend.transport import Limits, Timeouts, Transport
 
 __all__ = ["XendClient", "connect"]
@@ -405,7 +411,7 @@ class XendClient:
                 raise _located(exc, name, dom) from None
             each = op.each
             result: object
-            if each is not None and type(value) is list and len(value) > 16:
+            if each is not None and type(value) is list and len(value) > LONG_LIST:
                 args = call.args
                 result = await convert_each(value, lambda item: each(item, args))
             else:

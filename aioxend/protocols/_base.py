@@ -26,6 +26,7 @@ from aioxend.transport import Response, Timeouts, Transport
 __all__ = [
     "GC_HOLD_BYTES",
     "GC_STEP_BYTES",
+    "LONG_LIST",
     "SLICE_SECONDS",
     "YIELD_EVERY",
     "Backend",
@@ -47,6 +48,9 @@ YIELD_EVERY = 256 * 1024
 
 SLICE_SECONDS = 0.005
 """Longest stretch of converting a large answer's items between two yields to the loop."""
+
+LONG_LIST = 16
+"""A list answer with more items than this is converted by ``convert_each``, yielding."""
 
 GC_HOLD_BYTES = 1024 * 1024
 """An answer larger than this is decoded with the cyclic garbage collector held off."""

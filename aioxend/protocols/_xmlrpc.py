@@ -51,6 +51,7 @@ from aioxend.errors import (
 from aioxend.protocols._base import (
     GC_HOLD_BYTES,
     GC_STEP_BYTES,
+    LONG_LIST,
     YIELD_EVERY,
     Backend,
     Call,
@@ -72,7 +73,6 @@ METHOD_UNKNOWN_CODE = -32601
 # xend's XML-RPC server answers every POST with 200; these say another server answered.
 _NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
 _OLD_UNKNOWN = re.compile(r'^method "(.+)" is not supported$')
-_YIELDING_LENGTH = 16
 _DEFAULT_LIMITS = xmlrpc.Limits()
 _HEADERS = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
 
@@ -123,7 +123,7 @@ class XmlRpcBackend(Backend):
             return value
         if type(value) is list and self._leaves:
             return value  # converted as it decoded
-        if type(value) is list and len(value) > _YIELDING_LENGTH:
+        if type(value) is list and len(value) > LONG_LIST:
             # A long list (``domains``): convert item by item, yielding to the loop.
             max_depth = sxp.DEFAULT_LIMITS.max_depth
             return await convert_each(value, lambda item: convert_owned(item, max_depth, 1))
