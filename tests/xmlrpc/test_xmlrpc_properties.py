@@ -61,6 +61,13 @@ def stdlib_loads(data: bytes) -> tuple[tuple[Any, ...], str | None]:
     return xmlrpc.client.loads(data, use_builtin_types=True)
 
 
+def response_body(value: Any, *, ours: bool) -> bytes:
+    """A response carrying ``value``, written by our encoder or by the standard library's."""
+    if ours:
+        return dumps((value,), methodresponse=True)
+    return xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+
+
 @given(st.lists(values(wide_ints=True, carriage_return=True), max_size=4), method_names)
 def test_stdlib_reads_our_requests(params: list[Any], method: str) -> None:
     assert stdlib_loads(dumps(tuple(params), method)) == (tuple(params), method)
@@ -110,10 +117,7 @@ def test_stdlib_reads_our_faults(code: int, string: str) -> None:
     st.randoms(use_true_random=False),
 )
 def test_random_splits_give_identical_results(value: Any, ours: bool, rng: random.Random) -> None:
-    if ours:
-        body = dumps((value,), methodresponse=True)
-    else:
-        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    body = response_body(value, ours=ours)
     whole = outcome([body])
     assert whole == ("ok", ((value,), None))
     for pieces in (2, 5, 40):
@@ -262,10 +266,7 @@ def rewritten(draw: st.DrawFn, body: bytes) -> bytes:
 def test_rewritten_documents_read_as_the_stdlib_reads_them(
     value: Any, ours: bool, data: st.DataObject
 ) -> None:
-    if ours:
-        body = dumps((value,), methodresponse=True)
-    else:
-        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    body = response_body(value, ours=ours)
     doc = data.draw(rewritten(body))
     expected = stdlib_loads(doc)
     assert expected == ((value,), None)
@@ -337,10 +338,7 @@ def leafed(value: Any, in_array: bool = False) -> Any:
 def test_leaf_hook_sees_every_value_placed_in_an_array(
     value: Any, ours: bool, rng: random.Random
 ) -> None:
-    if ours:
-        body = dumps((value,), methodresponse=True)
-    else:
-        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    body = response_body(value, ours=ours)
     expected = leafed(stdlib_loads(body)[0][0])
     for pieces in (1, 3, 40):  # whole: the fast expression; cut: the element-by-element path
         decoder = Decoder(leaf=Leafed)
@@ -364,10 +362,7 @@ def test_leaf_hook_leaves_faults_alone() -> None:
 def test_leaf_hook_sees_both_halves_of_a_pair(ours: bool) -> None:
     # ["key", scalar] entries, xend's commonest, match the fast expression in one go.
     value = ["domain", ["domid", 1], ["name", "g"], ["cpu_time", 1.5], ["n", None], [[], 7]]
-    if ours:
-        body = dumps((value,), methodresponse=True)
-    else:
-        body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+    body = response_body(value, ours=ours)
     decoder = Decoder(leaf=Leafed)
     decoder.feed(body)
     assert decoder.close()[0][0] == leafed(value)
