@@ -42,11 +42,12 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Final, Literal, Self, cast
+from typing import Any, Literal, Self, cast
 
 import anyio
 
 from aioxend import sxp
+from aioxend._default import DEFAULT, TimeoutArg, _Default
 from aioxend.errors import (
     Fault,
     HTTPStatusError,
@@ -86,17 +87,6 @@ __all__ = ["XendClient", "connect"]
 Dom = str | int | uuid.UUID
 Protocol = Literal["auto", "xmlrpc", "sxp"]
 SxpConfig = str | bytes | Sequence[Any]
-
-
-class _Default:
-    """The marker for "use the client's timeout"."""
-
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT: Final = _Default()
-TimeoutArg = float | None | _Default
 
 
 STATES = ("all", "halted", "paused", "running", "suspended", "crashed", "unknown")
