@@ -23,7 +23,8 @@ shell; see ``main``.
 
 from aioxend.emulator._cli import main
 from aioxend.emulator._faults import FAULT_KINDS, FaultInjector, FaultRule
-from aioxend.emulator._host import Device, Domain, Host
+from aioxend.emulator._host import Host
+from aioxend.emulator._records import Device, Domain
 from aioxend.emulator._server import Emulator
 
 __all__ = [

@@ -29,8 +29,9 @@ from urllib.parse import parse_qs, quote, unquote
 
 from aioxend.emulator._errors import ArgError, XendError, XendFault
 from aioxend.emulator._faults import FaultInjector
-from aioxend.emulator._host import Domain, Host
+from aioxend.emulator._host import Host
 from aioxend.emulator._py2 import arity_error, dict_order
+from aioxend.emulator._records import Domain
 from aioxend.emulator._show import MIME_TYPE, show
 from aioxend.emulator._wire import RAW_KINDS, trickle, write_faulty
 from aioxend.errors import ProtocolError

@@ -28,8 +28,9 @@ from aiohttp import web
 
 from aioxend.emulator._errors import XendError, XendFault
 from aioxend.emulator._faults import FaultInjector
-from aioxend.emulator._host import Domain, Host
+from aioxend.emulator._host import Host
 from aioxend.emulator._py2 import Long, arity_error, ordered_dict, repr_text, type_name
+from aioxend.emulator._records import Domain
 from aioxend.emulator._wire import RAW_KINDS, write_faulty
 
 __all__ = ["XmlRpcDispatcher", "fixup_sxpr", "make_xmlrpc_app"]

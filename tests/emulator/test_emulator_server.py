@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from aioxend.emulator import Emulator, Host
-from aioxend.emulator._host import blkdev_number
+from aioxend.emulator._devices import blkdev_number
 from aioxend.emulator._server import parse_hostport
 from tests.emulator.emulator_support import unix_proxy
 
