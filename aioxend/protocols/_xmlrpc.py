@@ -190,16 +190,18 @@ class XmlRpcBackend(Backend):
     ) -> Sequence[object]:
         """The decoded values of a 200 answer's body, read as it streams in.
 
-        A body that arrives whole in ``_SMALL`` bytes or fewer is kept back: when the
-        same bytes decoded before to a single immutable scalar (``pause`` answers
-        ``<nil/>`` every time), that value is reused and no decoder is made at all.
+        A body of at most ``_SMALL`` bytes that is, so far, exactly one that decoded
+        before to a single immutable scalar (``pause`` answers ``<nil/>`` every time) is
+        held back, and at its end that value is reused with no decoder made at all. Any
+        other bytes go to a decoder as they arrive, so invalid input fails at once.
         """
         decoder: xmlrpc.Decoder | None = None
-        small = b""
+        small = b""  # the whole body, while it is no longer than _SMALL
         first = b""
         fed = 0
         next_gc = GC_HOLD_BYTES
         since_yield = 0
+        remember = self.limits is None
         try:
             # ``chunks()`` inlined: one async generator less per call.
             async for chunk in response.aiter_bytes():
@@ -207,12 +209,16 @@ class XmlRpcBackend(Backend):
                 if since_yield >= YIELD_EVERY:
                     since_yield = 0
                     await anyio.lowlevel.checkpoint()
-                if decoder is None:
-                    if len(small) + len(chunk) <= _SMALL:
-                        small += chunk
-                        continue
+                if fed + len(chunk) <= _SMALL:
+                    small += chunk
+                    if decoder is None:
+                        if remember and small in _SMALL_ANSWERS:
+                            continue
+                        decoder = self._decoder(sxp_leaves)
+                        chunk = small
+                elif decoder is None:
                     decoder = self._decoder(sxp_leaves)
-                    chunk, small = small + chunk, b""
+                    chunk = small + chunk
                 if len(first) < 64:
                     first += chunk[: 64 - len(first)]
                 decoder.feed(chunk)
@@ -224,22 +230,16 @@ class XmlRpcBackend(Backend):
                         hold.acquire()
                     next_gc = fed + GC_STEP_BYTES
             if decoder is None:
-                first = small[:64]
-                known = _SMALL_ANSWERS.get(small, _UNKNOWN) if self.limits is None else _UNKNOWN
-                if known is not _UNKNOWN:
-                    return (known,)
-                decoder = self._decoder(sxp_leaves)
-                decoder.feed(small)
-                results, _ = decoder.close()
-                if (
-                    self.limits is None
-                    and len(results) == 1
-                    and type(results[0]) in _SCALARS
-                    and len(_SMALL_ANSWERS) < _SMALL_ANSWERS_MAX
-                ):
-                    _SMALL_ANSWERS[small] = results[0]
-                return results
+                return (_SMALL_ANSWERS[small],)
             results, _ = decoder.close()
+            if (
+                remember
+                and fed <= _SMALL
+                and len(results) == 1
+                and type(results[0]) in _SCALARS
+                and len(_SMALL_ANSWERS) < _SMALL_ANSWERS_MAX
+            ):
+                _SMALL_ANSWERS[small] = results[0]
             return results
         except Fault as fault:
             raise _named(fault.code, fault.string, label, dom) from None

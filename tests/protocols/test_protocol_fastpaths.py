@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import xmlrpc.client
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,3 +85,32 @@ async def test_small_faults_raise_every_time() -> None:
         for _ in range(2):
             with pytest.raises(InvalidDomain):
                 await client.pause("vm1")
+
+
+class _Stalling(FakeResponse):
+    """A 200 ``text/xml`` response that sends ``head`` and then never sends more."""
+
+    def __init__(self, head: bytes) -> None:
+        super().__init__(200, "OK", [("Content-Type", "text/xml")], [head])
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        yield self.chunks[0]
+        await anyio.sleep_forever()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"<?xml version='1.0'?>\n<methodResponse><params><param><value><bogus>",
+        b"<notxmlrpc>",
+        b"<methodResponse><params><param><value><nil/></value></param></params></oops>",
+    ],
+)
+async def test_invalid_small_answer_fails_before_the_rest_arrives(head: bytes) -> None:
+    # Under 512 bytes, invalid from its first element, then a stall: refused at once,
+    # as the same bytes padded past 512 always were, not when the timeout runs out.
+    assert len(head) < 512
+    async with serving(_Stalling(head)) as client:
+        with anyio.fail_after(2):
+            with pytest.raises(aioxend.ProtocolError):
+                await client.call("m", timeout=None)
