@@ -71,6 +71,7 @@ from aioxend.protocols import (
     PciDevice,
     SedfParams,
     SxpBackend,
+    WrongServer,
     XmlRpcBackend,
 )
 from aioxend.protocols._base import (
@@ -395,8 +396,10 @@ class XendClient:
                     with self._deadline(timeout, name, dom):
                         backend = await self._ready(timeouts, None)
                         value = await backend.invoke(call)
-            except NotXmlRpcServer as exc:
-                raise ProtocolError(f"{name}: {self.url} is no XML-RPC server ({exc})") from None
+            except WrongServer as exc:
+                raise ProtocolError(
+                    f"{name}: {self.url} is no {exc.speaks} server ({exc})"
+                ) from None
             except TransportError as exc:
                 raise _located(exc, name, dom) from None
             each = op.each

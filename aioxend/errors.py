@@ -133,13 +133,15 @@ class Fault(XendError):
     """xend answered with an error: an XML-RPC fault, or its legacy HTTP equivalent.
 
     ``code`` is the XML-RPC fault code and ``string`` xend's own text (a list for
-    some CPU-pool errors). ``method`` and ``dom`` name the operation and domain when the
-    client knows them, so the message a user sees says what failed.
+    some CPU-pool errors); ``code`` is ``None`` when the answer was no fault at all
+    (xend 3.1+ answers an unknown method with a ``MESSAGE_METHOD_UNKNOWN`` struct).
+    ``method`` and ``dom`` name the operation and domain when the client knows them,
+    so the message a user sees says what failed.
     """
 
     def __init__(
         self,
-        code: int,
+        code: int | None,
         string: str | list[object],
         *,
         method: str | None = None,
@@ -156,7 +158,7 @@ class Fault(XendError):
         if self.method is not None:
             where = self.method if self.dom is None else f"{self.method}({self.dom!r})"
             where += ": "
-        return f"{where}{self.string} (fault {self.code})"
+        return f"{where}{self.string}{_code_text(self.code)}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, string={self.string!r})"
@@ -165,8 +167,17 @@ class Fault(XendError):
         return (_rebuild_fault, (type(self), self.code, self.string, self.method, self.dom))
 
 
+def _code_text(code: int | None) -> str:
+    """`` (fault N)`` for a message, or nothing when the answer carried no code."""
+    return "" if code is None else f" (fault {code})"
+
+
 def _rebuild_fault(
-    cls: type[Fault], code: int, string: str | list[object], method: str | None, dom: str | None
+    cls: type[Fault],
+    code: int | None,
+    string: str | list[object],
+    method: str | None,
+    dom: str | None,
 ) -> Fault:
     return cls(code, string, method=method, dom=dom)
 
@@ -184,11 +195,13 @@ class InvalidDomain(Fault, LookupError):
 
     def __str__(self) -> str:
         where = f"{self.method}: " if self.method is not None else ""
-        return f"{where}domain {self.string!r} does not exist (fault {self.code})"
+        return f"{where}domain {self.string!r} does not exist{_code_text(self.code)}"
 
 
 class MethodNotSupported(Fault):
-    """The server does not know the method (``MESSAGE_METHOD_UNKNOWN`` or a 501)."""
+    """The server does not know the method: xend 3.1+'s ``MESSAGE_METHOD_UNKNOWN`` answer
+    (``code`` ``None``), 3.0's fault 1 ``method "x" is not supported``, or the legacy
+    server's 501 for an HTTP method it lacks (``code`` ``None``)."""
 
 
 class HTTPStatusError(XendError):

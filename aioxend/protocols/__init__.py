@@ -5,7 +5,7 @@ the answers to one shape, so ``aioxend.XendClient`` returns the same typed resul
 either. Applications use the client; this package is its engine.
 """
 
-from aioxend.protocols._base import Backend, Call, NotXmlRpcServer
+from aioxend.protocols._base import Backend, Call, NotSxpServer, NotXmlRpcServer, WrongServer
 from aioxend.protocols._ops import OPS, Config, Op, SxpSpec
 from aioxend.protocols._results import (
     Credit2Params,
@@ -25,11 +25,13 @@ __all__ = [
     "Credit2Params",
     "CreditParams",
     "DeviceRef",
+    "NotSxpServer",
     "NotXmlRpcServer",
     "Op",
     "PciDevice",
     "SedfParams",
     "SxpBackend",
     "SxpSpec",
+    "WrongServer",
     "XmlRpcBackend",
 ]

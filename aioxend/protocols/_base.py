@@ -32,7 +32,9 @@ __all__ = [
     "Backend",
     "Call",
     "GcHold",
+    "NotSxpServer",
     "NotXmlRpcServer",
+    "WrongServer",
     "before_release",
     "chunks",
     "convert_each",
@@ -85,8 +87,34 @@ def dom_text(dom: Dom) -> str:
     return str(dom)
 
 
-class NotXmlRpcServer(HTTPStatusError):
+class WrongServer(HTTPStatusError):
+    """The endpoint answered, but not as a server of the protocol in use (``speaks``).
+
+    Its message is the status line and, unless it is markup, the body's first line, so
+    the error a user sees says what answered without quoting an HTML page.
+    """
+
+    speaks: ClassVar[str] = "xend"
+
+    def __init__(self, status: int, reason: str = "", body: bytes = b"") -> None:
+        super().__init__(status, reason)
+        self.body = body
+        line = body.lstrip().split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
+        if line and not line.startswith("<"):
+            self.args = (f"{self.args[0]}: {line}",)
+
+
+class NotXmlRpcServer(WrongServer):
     """The endpoint answered, but not as an XML-RPC server (the auto mode falls back)."""
+
+    speaks = "XML-RPC"
+
+
+class NotSxpServer(WrongServer):
+    """The endpoint answered, but not as xend's legacy SXP/HTTP server (an HTML error
+    page, such as an XML-RPC server's 501 for a ``GET``)."""
+
+    speaks = "xend SXP/HTTP"
 
 
 async def chunks(response: Response) -> AsyncIterator[bytes]:

@@ -15,8 +15,12 @@ the same exception classes XML-RPC faults do:
   text names; a 500 without that body did not come from xend's handler and is an
   ``HTTPStatusError``;
 * a 200/201/202 whose body is ``(xend.err ...)`` (threaded ops, and 3.0.x) likewise;
-* 501 for an unknown op is ``UnsupportedOperation`` (an older xend lacks it), any other
-  501 ``MethodNotSupported``;
+* 501 for an unknown op is ``UnsupportedOperation`` (an older xend lacks it), the 501
+  for an HTTP method it lacks ``MethodNotSupported``;
+* an error answered as HTML is ``NotSxpServer``: xend's legacy server answers a request
+  that accepts ``application/sxp`` in SXP or plain text, never HTML, while an XML-RPC
+  server answers a ``GET`` with BaseHTTPServer's HTML 501 page (the client says the
+  endpoint is no SXP/HTTP server, as it says the opposite);
 * every other status is ``HTTPStatusError``.
 
 Operations the legacy protocol lacks never reach the wire: the client raises
@@ -44,9 +48,15 @@ from aioxend.errors import (
     UnsupportedOperation,
     fault_for,
 )
-from aioxend.protocols._base import Backend, Call, chunks, dom_text, read_limited
+from aioxend.protocols._base import (
+    Backend,
+    Call,
+    NotSxpServer,
+    chunks,
+    dom_text,
+    read_limited,
+)
 from aioxend.protocols._ops import OPS, Config, SxpSpec
-from aioxend.protocols._xmlrpc import METHOD_UNKNOWN_CODE
 from aioxend.transport import Request, Response, Timeouts, Transport
 
 __all__ = ["MAX_FORM_BYTES", "SxpBackend"]
@@ -171,6 +181,8 @@ class SxpBackend(Backend):
             location = response.header("location")
             if status not in _SUCCESS:
                 head = await read_limited(response)
+                if "html" in content_type:
+                    raise NotSxpServer(status, response.reason, head)
                 raise _status_error(status, response.reason, head, label, dom)
             if "html" in content_type:
                 head = await read_limited(response)
@@ -326,5 +338,5 @@ def _status_error(status: int, reason: str, body: bytes, label: str, dom: str | 
     if status == 501:
         if "operation not implemented" in (text + " " + reason).lower():
             return UnsupportedOperation(label, "sxp")
-        return MethodNotSupported(METHOD_UNKNOWN_CODE, text or reason, method=label, dom=dom)
+        return MethodNotSupported(None, text or reason, method=label, dom=dom)
     return HTTPStatusError(status, reason, body)

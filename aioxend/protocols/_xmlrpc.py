@@ -12,7 +12,8 @@ What comes back is brought to the neutral shape of ``_ops``:
   operation and the domain;
 * the ``{'Status': 'Failure', 'ErrorDescription': ['MESSAGE_METHOD_UNKNOWN', name]}``
   struct that xend 3.1+ returns for an unknown method (it is not a fault) becomes
-  ``MethodNotSupported``, as does 3.0's ``Fault(1, 'method "x" is not supported')``;
+  ``MethodNotSupported`` with no code, and 3.0's ``Fault(1, 'method "x" is not
+  supported')`` one with code 1;
 * a top-level string was sent as Python's ``repr(s)[1:-1]`` (section 1.2) and is
   unescaped with ``aioxend.sxp.unescape``, never ``eval``;
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
@@ -65,10 +66,7 @@ from aioxend.protocols._ops import Config
 from aioxend.sxp._convert import convert_leaf, convert_owned
 from aioxend.transport import Request, Response, Timeouts, Transport
 
-__all__ = ["METHOD_UNKNOWN_CODE", "XmlRpcBackend"]
-
-METHOD_UNKNOWN_CODE = -32601
-"""The fault code given to ``MethodNotSupported`` (the XML-RPC interop "method not found")."""
+__all__ = ["XmlRpcBackend"]
 
 # xend's XML-RPC server answers every POST with 200; these say another server answered.
 _NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
@@ -327,8 +325,7 @@ def _failure(value: dict[str, object], label: str, dom: str | None) -> Fault:
     parts = [str(p) for p in description] if isinstance(description, list) else [str(description)]
     if parts and parts[0] == "MESSAGE_METHOD_UNKNOWN":
         name = parts[1] if len(parts) > 1 else label
-        return MethodNotSupported(
-            METHOD_UNKNOWN_CODE, f"method {name!r} is not supported", method=label, dom=dom
-        )
+        # Not a fault: xend sends no code, so the exception carries none.
+        return MethodNotSupported(None, f"method {name!r} is not supported", method=label, dom=dom)
     detail: list[object] = list(parts)
     return fault_for(1, detail, method=label, dom=dom)

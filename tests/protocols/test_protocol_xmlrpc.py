@@ -302,3 +302,18 @@ async def test_closed_client_is_runtime_error() -> None:
         await client.pause("vm1")
     with pytest.raises(RuntimeError, match="closed"):
         await client.pause("vm1")
+
+
+async def test_unknown_method_invents_no_fault_code() -> None:
+    # xend 3.1+ answers an unknown method with a Failure struct, not a fault: no code.
+    answer = {"Status": "Failure", "ErrorDescription": ["MESSAGE_METHOD_UNKNOWN", "x.y"]}
+    client, _ = client_for(xml_answer(answer), fault_answer(1, 'method "x.y" is not supported'))
+    async with client:
+        with pytest.raises(MethodNotSupported) as new:
+            await client.call("x.y")
+        with pytest.raises(MethodNotSupported) as old:
+            await client.call("x.y")
+    assert new.value.code is None
+    assert str(new.value) == "x.y: method 'x.y' is not supported"
+    assert old.value.code == 1  # xend 3.0's own fault, kept as it came
+    assert "(fault 1)" in str(old.value)
