@@ -232,8 +232,12 @@ FAULT_CLASSES: dict[int, type[Fault]] = {
 
 
 def fault_for(
-    code: int, string: str | list[object], *, method: str | None = None, dom: str | None = None
+    code: int | None,
+    string: str | list[object],
+    *,
+    method: str | None = None,
+    dom: str | None = None,
 ) -> Fault:
     """Build the most specific ``Fault`` subclass for a fault code."""
-    cls = FAULT_CLASSES.get(code, Fault)
+    cls = Fault if code is None else FAULT_CLASSES.get(code, Fault)
     return cls(code, string, method=method, dom=dom)

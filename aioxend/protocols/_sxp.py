@@ -219,6 +219,7 @@ class SxpBackend(Backend):
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ProtocolError(f"domains: expected a list of names, got {names!r:.80}")
         records: list[object] = [None] * len(names)
+        failures: list[Exception] = []
         limiter = anyio.CapacityLimiter(RECORD_CONCURRENCY)
 
         async def fetch(index: int, name: str) -> None:
@@ -228,10 +229,15 @@ class SxpBackend(Backend):
                     records[index] = await get(path, [], name)
                 except InvalidDomain:
                     pass  # gone since the listing; xend skips such a domain too
+                except Exception as exc:
+                    failures.append(exc)
+                    tg.cancel_scope.cancel()  # the answer is lost; stop the others
 
         async with anyio.create_task_group() as tg:
             for index, name in enumerate(names):
                 tg.start_soon(fetch, index, name)
+        if failures:
+            raise _first_of(failures)
         return [record for record in records if record is not None]
 
     async def _restore(self, call: Call) -> object:
@@ -280,6 +286,15 @@ class SxpBackend(Backend):
             text=True,
         )
         return text
+
+
+def _first_of(failures: Sequence[Exception]) -> Exception:
+    """The first of concurrent requests' failures, itself (not an ``ExceptionGroup``),
+    the others named in its notes."""
+    first = failures[0]
+    for other in failures[1:]:
+        first.add_note(f"also failed: {type(other).__name__}: {other}")
+    return first
 
 
 async def _parse_first(response: Response) -> object:

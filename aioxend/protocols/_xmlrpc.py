@@ -311,7 +311,7 @@ def _not_xml(head: bytes) -> bool:
     )
 
 
-def _named(code: int, string: str | list[object], label: str, dom: str | None) -> Fault:
+def _named(code: int | None, string: str | list[object], label: str, dom: str | None) -> Fault:
     """The fault for ``code``, naming the operation and domain; 3.0's unknown method
     fault becomes ``MethodNotSupported``."""
     if code == 1 and isinstance(string, str) and _OLD_UNKNOWN.match(string):

@@ -15,11 +15,19 @@ from aioxend.errors import (
     MethodNotSupported,
     OperationFailed,
     ProtocolError,
+    ReadError,
+    ReadTimeout,
     UnsupportedOperation,
 )
 from aioxend.protocols import CreditParams, DeviceRef
 from aioxend.transport import Request
-from tests.protocols.fake_transport import FakeResponse, FakeTransport, sxp_answer, text_answer
+from tests.protocols.fake_transport import (
+    FakeResponse,
+    FakeTransport,
+    dropped,
+    sxp_answer,
+    text_answer,
+)
 
 UUID = "8f3c1b9e-4c1a-4b7e-9d2f-0a1b2c3d4e5f"
 
@@ -155,6 +163,36 @@ async def test_domains_lists_names_then_records() -> None:
     assert [d.name for d in domains] == ["Domain-0", "vm1"]
     assert all(not d.devices for d in domains)
     assert len(transport.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("bad", "cls"),
+    [
+        (lambda: text_answer("oops", status=500, reason="Internal Server Error"), HTTPStatusError),
+        (lambda: sxp_answer("(domain (name"), ProtocolError),
+        (lambda: dropped(), ReadError),
+        (lambda: FakeResponse(200, "OK", [], [], ReadTimeout("slow")), ReadTimeout),
+    ],
+)
+async def test_domains_raises_a_failed_record_request_as_itself(
+    bad: Callable[[], FakeResponse], cls: type[Exception]
+) -> None:
+    # One of several record requests fails: that failure, from our tree, not a group.
+    names = [f"vm{i}" for i in range(12)]
+
+    def handler(request: Request) -> FakeResponse:
+        if request.target == "/xend/domain?state=all":
+            return sxp_answer("(" + " ".join(names) + ")")
+        name = request.target.rsplit("/", 1)[1]
+        return bad() if name in ("vm3", "vm7") else sxp_answer(record(name, 1))
+
+    client, _ = client_for(handler)
+    async with client:
+        with pytest.raises(cls) as info:
+            await client.domains()
+    assert type(info.value) is cls
+    assert isinstance(info.value, aioxend.XendError)
+    assert not isinstance(info.value, BaseExceptionGroup)
 
 
 async def test_running_domains_come_in_one_request() -> None:
