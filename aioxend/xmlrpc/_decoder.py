@@ -48,9 +48,11 @@ the internals to ``ProtocolError`` at one boundary, so nothing else escapes. A d
 that has raised stays failed.
 
 Early refusal. The first byte that cannot start an XML-RPC document (anything but
-whitespace, a byte order mark, or ``<``), and a root element other than
-``methodResponse``/``methodCall``, raise at once from ``feed``: a client can tell an
-endpoint that does not speak XML-RPC from the first chunk of its answer.
+whitespace, a byte order mark, or ``<``), and a root element other than the one
+expected (``methodResponse`` by default, ``methodCall`` for a server reading requests),
+raise at once from ``feed``: a client can tell an endpoint that does not speak XML-RPC
+from the first chunk of its answer, and a request echoed back is never taken for an
+answer.
 """
 
 from __future__ import annotations
@@ -60,12 +62,12 @@ import codecs
 import datetime
 import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
 from aioxend.xmlrpc._limits import Limits
 
-__all__ = ["Decoder", "loads"]
+__all__ = ["Decoder", "Root", "loads"]
 
 _MAX_TAG: Final = 4096
 _DEFER: Final = 512
@@ -278,8 +280,12 @@ _DATETIME_TEXT = re.compile(
 )
 _B64_SPACE = re.compile(r"[ \t\r\n]+")
 
+_INT32_MIN: Final = -(2**31)
+_INT32_MAX: Final = 2**31 - 1
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+
+Root = Literal["methodResponse", "methodCall"]
 
 _SINGLE_BYTE = frozenset({"ascii", "latin-1"})
 
@@ -358,16 +364,23 @@ def _text_of(parts: list[str]) -> str:
     return "".join(pieces)
 
 
-def _to_int(text: str) -> int:
+def _to_int(text: str, tag: str) -> int:
+    """The value of an ``<int>``/``<i4>`` (32 bits, as the XML-RPC spec has them) or an
+    ``<i8>``/``<ex:i8>`` (64 bits); out of range for its tag is refused, not widened."""
     match = _INT_TEXT.match(text)
     if match is None:
         raise _Malformed(f"bad integer {text[:40]!r}")
     digits = match.group(1)
-    if len(digits) > 21:
-        raise _Malformed("integer beyond 64 bits")
-    value = int(digits)
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise _Malformed("integer beyond 64 bits")
+    if len(digits) <= 10:
+        value = int(digits)
+    elif len(digits) <= 21:
+        value = int(digits)
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise _Malformed(f"<{tag}> beyond 64 bits")
+    else:
+        raise _Malformed(f"<{tag}> beyond 64 bits")
+    if not _INT32_MIN <= value <= _INT32_MAX and tag in ("int", "i4"):
+        raise _Malformed(f"<{tag}> beyond 32 bits (<i8> carries 64)")
     return value
 
 
@@ -430,7 +443,8 @@ class Decoder:
 
     A body that is no XML-RPC at all fails early: ``feed`` raises ``ProtocolError`` at
     the first byte that cannot start a document and at a root element other than
-    ``methodResponse``/``methodCall``. ``root`` names the root element once read.
+    ``expect`` (``"methodResponse"``, or ``"methodCall"`` to read a request). ``root``
+    names the root element once read.
     After any ``ProtocolError`` the decoder stays failed; one decoder reads one document.
 
     ``leaf``, if given, replaces every value placed in an array, other than a string or
@@ -445,9 +459,13 @@ class Decoder:
         self,
         limits: Limits = Limits(),  # noqa: B008 (frozen, shared)
         *,
+        expect: Root = "methodResponse",
         leaf: Callable[[Any], Any] | None = None,
     ) -> None:
+        if expect not in _ROOT_KIND:
+            raise ValueError(f"expect must be 'methodResponse' or 'methodCall', not {expect!r}")
         self.limits = limits
+        self.expect = expect
         self._leaf = leaf
         self.root: str | None = None
         self._kinds: list[int] = [K_DOC]
@@ -669,8 +687,12 @@ class Decoder:
                 elif g == g_int:
                     digits = m.group(g + 2)
                     v = int(digits)
-                    if len(digits) > 18 and not _INT64_MIN <= v <= _INT64_MAX:
-                        raise self._error_at(buf, pos, "integer beyond 64 bits")
+                    if len(digits) > 9 and not _INT32_MIN <= v <= _INT32_MAX:
+                        try:
+                            v = _to_int(digits, m[g + 1])
+                        except _Malformed as exc:  # at its end tag, as the general path has it
+                            at = buf.index("<", m.end(g + 2))
+                            raise self._error_at(buf, at, str(exc)) from None
                 elif g == g_pair:
                     # Two scalars in an array in one match: the collapsed frame's whole life.
                     if check_len and len(m[0]) > self.limits.max_string:
@@ -1014,6 +1036,8 @@ class Decoder:
             root_kind = _ROOT_KIND.get(name)
             if root_kind is None:
                 raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
+            if name != self.expect:
+                raise self._error_at(buf, pos, f"<{name}> where a <{self.expect}> belongs")
             if empty:
                 raise self._error_at(buf, pos, f"empty <{name}/>")
             self.root = name
@@ -1056,7 +1080,7 @@ class Decoder:
                 if kind == K_STRING:
                     v = text
                 elif kind <= K_EX_I8:
-                    v = _to_int(text)
+                    v = _to_int(text, _TAG_OF[kind])
                 elif kind == K_DOUBLE:
                     v = _to_double(text)
                 elif kind == K_BOOLEAN:
@@ -1179,13 +1203,16 @@ class Decoder:
         return fault_for(code, string)
 
 
-def loads(data: bytes | str) -> tuple[tuple[Any, ...], str | None]:
+def loads(
+    data: bytes | str, *, expect: Root = "methodResponse"
+) -> tuple[tuple[Any, ...], str | None]:
     """Decode a whole XML-RPC document: ``(params, methodname)``, or raise its ``Fault``.
 
-    ``methodname`` is None for a response. A ``str`` is read as text, whatever encoding
-    its XML declaration names.
+    ``expect`` names the root element, as for ``Decoder``: a response by default
+    (``methodname`` None), ``"methodCall"`` for a request. A ``str`` is read as text,
+    whatever encoding its XML declaration names.
     """
-    decoder = Decoder()
+    decoder = Decoder(expect=expect)
     if isinstance(data, str):
         decoder._force_utf8 = True
         try:

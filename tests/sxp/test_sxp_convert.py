@@ -69,7 +69,7 @@ def test_config_survives_the_wire() -> None:
     config = loads("(vm (name 'a b') (memory 512) (args 'ro quiet') (cpus ((0 1))) (desc ''))")
     wire = cast(Any, to_xmlrpc(config))
     body = xmlrpc.client.dumps((wire,), "xend.domain.create", allow_none=True)
-    params, method = aioxend.xmlrpc.loads(body)
+    params, method = aioxend.xmlrpc.loads(body, expect="methodCall")
     assert method == "xend.domain.create"
     assert from_xmlrpc(params[0]) == config
 

@@ -16,6 +16,7 @@ from aioxend.errors import (
     ProtocolError,
 )
 from aioxend.xmlrpc import Decoder, Limits, loads
+from aioxend.xmlrpc._decoder import Root
 from tests.xmlrpc.xmlrpc_feeding import feed_chunks, three_ways
 
 UTC = datetime.UTC
@@ -228,12 +229,67 @@ def test_method_call() -> None:
         b"</methodName><params><param><value>guest</value></param>"
         b"<param><value><int>512</int></value></param></params></methodCall>"
     )
-    assert three_ways(doc) == ("ok", (("guest", 512), "xend.domain.setMemoryTarget"))
+    expected = (("guest", 512), "xend.domain.setMemoryTarget")
+    assert three_ways(doc, expect="methodCall") == ("ok", expected)
+    assert loads(doc, expect="methodCall") == expected
 
 
 def test_method_call_without_params() -> None:
     doc = b"<methodCall><methodName>xend.node.info</methodName></methodCall>"
-    assert three_ways(doc) == ("ok", ((), "xend.node.info"))
+    assert three_ways(doc, expect="methodCall") == ("ok", ((), "xend.node.info"))
+
+
+def test_method_call_without_name() -> None:
+    with pytest.raises(ProtocolError, match="unexpected <params> in <methodCall>"):
+        loads(b"<methodCall><params/></methodCall>", expect="methodCall")
+
+
+# Issue 16, item 16: a request echoed back is not an answer, nor an answer a request.
+@pytest.mark.parametrize(
+    ("expect", "doc"),
+    [
+        ("methodResponse", b"<methodCall><methodName>m</methodName><params/></methodCall>"),
+        ("methodCall", one("<int>1</int>")),
+    ],
+)
+def test_only_the_expected_root_is_read(expect: Root, doc: bytes) -> None:
+    assert three_ways(doc, expect=expect)[0] == "error"
+    decoder = Decoder(expect=expect)
+    with pytest.raises(ProtocolError, match="where a") as info:
+        decoder.feed(doc[: doc.index(b">") + 1])  # refused at once, as another root is
+    assert info.value.offset == 0
+
+
+def test_expect_names_a_root() -> None:
+    with pytest.raises(ValueError, match="expect"):
+        Decoder(expect="rss")  # type: ignore[arg-type]
+
+
+# Issue 16, item 17: <int> and <i4> are 32-bit in the spec, <i8> 64-bit.
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("<int>2147483647</int>", 2**31 - 1),
+        ("<i4>-2147483648</i4>", -(2**31)),
+        ("<int>2147483648</int>", None),
+        ("<i4>2147483648</i4>", None),
+        ("<i4>-2147483649</i4>", None),
+        ("<int> 00000000002147483648 </int>", None),
+        ("<int>99999999999999999999</int>", None),
+        ("<i8>2147483648</i8>", 2**31),
+        ("<ex:i8>-9223372036854775808</ex:i8>", -(2**63)),
+        ("<i8>9223372036854775808</i8>", None),
+    ],
+)
+def test_ints_are_refused_out_of_range_for_their_tag(value: str, ok: int | None) -> None:
+    doc = one(value)
+    if ok is not None:
+        assert three_ways(doc) == ("ok", ((ok,), None))
+        return
+    assert three_ways(doc)[0] == "error"
+    with pytest.raises(ProtocolError, match="beyond") as info:
+        loads(doc)
+    assert info.value.offset == doc.index(b"</", doc.index(b"<value>"))
 
 
 @pytest.mark.parametrize(
@@ -414,7 +470,6 @@ MALFORMED: list[tuple[str, bytes]] = [
             "<member><name>faultString</name><value><int>2</int></value></member>"
         ),
     ),
-    ("call without name", b"<methodCall><params/></methodCall>"),
 ]
 
 
