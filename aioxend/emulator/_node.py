@@ -38,15 +38,8 @@ class NodeOps(DeviceOps):
             ["free_memory", self.free_memory()],
             ["free_cpus", self.nr_cpus - sum(len(p.cpus) for p in self.pools.values())],
         ]
-        if show_numa:
-            topo = "cpu:    core    socket     node\n" + "".join(
-                f"  {c:>2}:     {c // 2:>2}        0        0\n" for c in range(self.nr_cpus)
-            )
-            numa = (
-                "node:    memsize    memfree    distances\n"
-                f"   0:     {self.total_memory + 1:>6}     {self.free_memory():>6}      10\n"
-            )
-            info += [["cpu_topology", topo], ["numa_info", numa]]
+        if show_numa != 0:  # xend's own test: any value but 0 and False
+            info += [["cpu_topology", self.cpu_topology()], ["numa_info", "none"]]
         info += [
             ["xen_major", 4],
             ["xen_minor", 4],
@@ -67,6 +60,16 @@ class NodeOps(DeviceOps):
             ["xend_config_format", 4],
         ]
         return info
+
+    def cpu_topology(self) -> str:
+        """``XendNode.format_cpu_to_core_socket_node``: a newline, a header, one row a CPU.
+
+        Two threads a core, every CPU on socket 0 and node 0; the last newline is cut.
+        ``numa_info`` beside it is ``"none"``: from Xen 4.1 on, ``format_numa_info``
+        reads an undefined ``nr_nodes`` and its bare ``except`` answers ``"none"``.
+        """
+        rows = "".join(f"\n{c:3d}:{c // 2:8d} {0:8d} {0:8d}" for c in range(self.nr_cpus))
+        return "\ncpu:    core    socket     node" + rows
 
     def pciinfo(self) -> list[object]:
         """``XendNode.pciinfo``: assignable devices not given to a guest."""

@@ -15,7 +15,7 @@ import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
 
-from aioxend.emulator._py2 import Long
+from aioxend.emulator._py2 import Long, dict_order
 
 __all__ = [
     "CRASHED",
@@ -31,6 +31,7 @@ __all__ = [
     "Device",
     "Domain",
     "Sxpr",
+    "image_sxpr",
     "rand_uuid",
     "random_mac",
 ]
@@ -219,7 +220,7 @@ class Domain:
                 ["cpu_time", self.cpu_time],
                 ["online_vcpus", self.online_vcpus],
             ]
-        rec.append(["image", copy.deepcopy(self.image)])
+        rec.append(["image", image_sxpr(self.image)])
         rec.append(["status", self.status])
         if self.active:
             rec.append(["state", self.state_string])
@@ -258,3 +259,17 @@ def rand_uuid(rng: random.Random) -> str:
 def random_mac(rng: random.Random) -> str:
     """A MAC address in Xen's ``00:16:3e`` range, as ``randomMAC`` made them."""
     return "00:16:3e:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(3))
+
+
+def image_sxpr(image: Sxpr) -> Sxpr:
+    """The ``(image ...)`` section as ``XendConfig.image_sxpr`` gave it back.
+
+    Its ``notes`` come from a dict through ``XendConfig.notes_sxp``, which applies
+    ``str()`` to every value (``SUSPEND_CANCEL`` is ``"1"``) in Python 2 dict order.
+    """
+    out = copy.deepcopy(image)
+    for i, item in enumerate(out):
+        if isinstance(item, list) and item and item[0] == "notes":
+            notes = {str(n[0]): n[1] for n in item[1:] if isinstance(n, list) and len(n) > 1}
+            out[i] = ["notes", *[[k, str(notes[k])] for k in dict_order(notes)]]
+    return out

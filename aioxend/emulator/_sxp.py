@@ -590,6 +590,31 @@ class SrvDomainDir(SrvDir):
         return None
 
 
+def _submit(op: str) -> str:
+    """A submit button for ``op``, as ``SrvDomain.form`` wrote them."""
+    return f'<input type="submit" name="op" value="{op}">'
+
+
+# SrvDomain.form: the forms of a domain's HTML page, one tuple of fields a form
+_DOMAIN_FORMS = (
+    (_submit("unpause"), _submit("pause")),
+    (_submit("destroy"),),
+    (_submit("reset"),),
+    (
+        _submit("shutdown"),
+        '<input type="radio" name="reason" value="poweroff" checked>Poweroff',
+        '<input type="radio" name="reason" value="halt">Halt',
+        '<input type="radio" name="reason" value="reboot">Reboot',
+    ),
+    ("<br>" + _submit("save"), ' To file: <input type="text" name="file">'),
+    (
+        "<br>" + _submit("migrate"),
+        ' To host: <input type="text" name="destination">',
+        '<input type="checkbox" name="live" value="1">Live',
+    ),
+)
+
+
 class SrvDomain(SrvDir):
     """``/xend/domain/<dom>``: the record, and every operation on one domain."""
 
@@ -817,9 +842,11 @@ class SrvDomain(SrvDir):
             req.print_path()
             req.write(f"<p>{self.dom}</p>")
             url = req.pre_path_url()
-            for op in ("unpause", "pause", "destroy", "reset", "shutdown", "save", "migrate"):
+            for fields in _DOMAIN_FORMS:
                 req.write(f'<form method="post" action="{url}">')
-                req.write(f'<input type="submit" name="op" value="{op}"></form>')
+                for field in fields:
+                    req.write(field)
+                req.write("</form>")
             req.write("</body></html>")
         return ""
 

@@ -343,6 +343,20 @@ def test_html_negotiation(served: Served) -> None:
     assert "<p>Cannot pause privileged domain 0</p>" in err.text
 
 
+def test_html_domain_page_is_srvdomain_form(served: Served) -> None:
+    browser = {"User-Agent": "Mozilla/5.0", "Accept": "text/html"}
+    page = served.sxp.get("/xend/domain/vm1", headers=browser).text
+    forms = page.split('<form method="post" action="')[1:]
+    assert len(forms) == 6
+    bodies = [f.split(">", 1)[1] for f in forms]
+    button = '<input type="submit" name="op" value="{}">'.format
+    assert bodies[0] == button("unpause") + button("pause") + "</form>"
+    assert bodies[3].startswith(button("shutdown") + '<input type="radio" name="reason" '
+                                'value="poweroff" checked>Poweroff')  # fmt: skip
+    assert bodies[4] == "<br>" + button("save") + ' To file: <input type="text" name="file"></form>'
+    assert '<input type="checkbox" name="live" value="1">Live</form></body></html>' in bodies[5]
+
+
 def test_keep_alive_multipart_and_libvirt_requests(served: Served) -> None:
     request = (
         b"GET /xend/node/ HTTP/1.1\r\nHost: localhost:8000\r\nAccept-Encoding: identity\r\n"

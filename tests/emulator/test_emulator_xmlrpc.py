@@ -188,6 +188,30 @@ def test_node_info(served: Served) -> None:
     assert [k for k in keys if k in xen] == xen
 
 
+def test_node_topology_text_is_xends(served: Served) -> None:
+    # XendNode.format_cpu_to_core_socket_node; format_numa_info's NameError gives "none"
+    info = dict(served.unix.xend.node.info(1))
+    rows = info["cpu_topology"].split("\n")
+    assert rows[:3] == ["", "cpu:    core    socket     node", "  0:       0        0        0"]
+    assert rows[-1] == "  7:       3        0        0"
+    assert len(rows) == 2 + served.emu.host.nr_cpus
+    assert info["numa_info"] == "none"
+    assert "numa_info" not in dict(served.unix.xend.node.info(False))
+
+
+def test_image_notes_are_strings(served: Served) -> None:
+    # XendConfig.notes_sxp: str() of every note, also for a domain created with int notes
+    image = _value(served.unix.xend.domain("vm1"), "image")
+    notes = dict(next(item for item in image[1:] if item[0] == "notes")[1:])
+    assert notes["SUSPEND_CANCEL"] == "1"
+    assert all(isinstance(v, str) for v in notes.values())
+    served.unix.xend.domain.create(
+        ["vm", ["name", "noted"], ["memory", 64], ["image", ["linux", ["notes", ["PAE", 1]]]]]
+    )
+    image = _value(served.unix.xend.domain("noted"), "image")
+    assert ["notes", ["PAE", "1"]] in image
+
+
 def test_lifecycle_state_machine(served: Served) -> None:
     p, host = served.unix, served.emu.host
     assert p.xend.domain.pause("vm1", True) == 2
