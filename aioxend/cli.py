@@ -253,11 +253,15 @@ async def _cmd_list(client: XendClient, args: argparse.Namespace, out: TextIO) -
 
 
 async def _cmd_info(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    node: NodeInfo = await client.node_info()
+    """``xm info``: ``xend.node.info(0)``, or with the NUMA text under ``-n``."""
+    node: NodeInfo = await client.node_info(show_numa=args.numa)
     if args.json:
         _print_json(out, node.raw)
         return
-    for key, value in node.raw.items():
+    # xm/main.py xm_info prints info[1:] (never the first item, system) with
+    # print "%-23s:" % key, value; so a text value starting with a newline leaves a
+    # trailing space.
+    for key, value in list(node.raw.items())[1:]:
         out.write(f"{key:<23}: {value}\n")
 
 
@@ -646,7 +650,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", default="all", help="only domains in this state (default: all)")
     p.add_argument("-l", "--long", action="store_true", help="full records as pretty SXP")
 
-    command("info", "print host information as xm info does", _cmd_info)
+    p = command("info", "print host information as xm info does", _cmd_info)
+    p.add_argument(
+        "-n", "--numa", action="store_true", help="add the CPU topology and NUMA information"
+    )
 
     p = command("show", "print one domain's full record (pretty SXP, or --json)", _cmd_show)
     p.add_argument("dom", metavar="DOM")

@@ -29,7 +29,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aioxend import cli
-from aioxend.emulator import Emulator
+from aioxend.emulator import Emulator, Host
 
 
 @dataclass(frozen=True)
@@ -118,18 +118,29 @@ def test_list_options(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None
     assert paused.out.splitlines()[1:] == []
 
 
-def test_info_uses_xm_layout(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
-    result = run(capsys, "--url", emu.xmlrpc_url, "info")
-    assert result.code == 0, result.err
-    # Multi-line values (cpu_topology, numa_info) continue on indented lines, as in xm.
-    lines = [line for line in result.out.splitlines() if line and not line[0].isspace()]
-    assert len(lines) > 5
-    assert all(re.match(r"^\S.{22}: ", line) for line in lines), lines
-    keys = [line[:23].rstrip() for line in lines]
-    assert "host" in keys
-    assert "nr_cpus" in keys
-    as_json = json.loads(run(capsys, "--url", emu.xmlrpc_url, "--json", "info").out)
-    assert list(as_json) == keys
+def _xm_info(show_numa: int) -> str:
+    """What xm_info printed for the emulator's host: info[1:], "%-23s:" % key, value."""
+    info = Host(domains=3, seed=7).node_info(show_numa)
+    return "".join(f"{key:<23}: {value}\n" for key, value in info[1:])
+
+
+@pytest.mark.parametrize("which", ["xmlrpc", "sxp"])
+def test_info_is_xm_info_line_for_line(
+    capsys: pytest.CaptureFixture[str], emu: Endpoint, which: str
+) -> None:
+    url = emu.xmlrpc_url if which == "xmlrpc" else emu.sxp_url
+    plain = run(capsys, "--url", url, "info")
+    assert plain.code == 0, plain.err
+    assert plain.out == _xm_info(0)
+    assert "system" not in plain.out
+    assert "cpu_topology" not in plain.out
+    numa = run(capsys, "--url", url, "info", "-n")
+    assert numa.code == 0, numa.err
+    assert numa.out == _xm_info(1)
+    assert "cpu_topology           : \ncpu:    core    socket     node\n" in numa.out
+    assert run(capsys, "--url", url, "info", "--numa").out == numa.out
+    as_json = json.loads(run(capsys, "--url", url, "--json", "info").out)
+    assert list(as_json)[1:] == [line[:23].rstrip() for line in plain.out.splitlines()]
 
 
 def test_show_pretty_sxp_and_json(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
