@@ -273,12 +273,21 @@ async def _cmd_show(client: XendClient, args: argparse.Namespace, out: TextIO) -
         out.write(sxp.dumps(dom.sxp, pretty=True) + "\n")
 
 
-def _read_config(path: str) -> str:
+def _read_config(path: str) -> list[Any]:
+    """The S-expression in the local file ``path``, parsed before anything is sent, so
+    that a file unreadable or not SXP is a usage error naming it (exit 2)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        expr = sxp.loads(data)
+    except errors.ProtocolError as exc:
+        raise UsageError(f"{path}: not an S-expression: {exc}") from None
+    if not isinstance(expr, list) or not expr or not isinstance(expr[0], str):
+        raise UsageError(f"{path}: expected a list with a tag first, such as (vm ...)")
+    return expr
 
 
 def _report_domain(out: TextIO, args: argparse.Namespace, verb: str, dom: DomainInfo) -> None:
@@ -290,12 +299,12 @@ def _report_domain(out: TextIO, args: argparse.Namespace, verb: str, dom: Domain
 
 
 async def _cmd_create(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    dom = await client.create(_read_config(args.file), paused=args.paused)
+    dom = await client.create(args.config, paused=args.paused)
     _report_domain(out, args, "Started", dom)
 
 
 async def _cmd_new(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    await client.new(_read_config(args.file))
+    await client.new(args.config)
 
 
 async def _cmd_start(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
@@ -660,10 +669,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("create", "create and start a domain from an SXP (vm ...) file", _cmd_create)
     p.add_argument("file", metavar="FILE")
+    p.set_defaults(file_is_config=True)
     p.add_argument("--paused", action="store_true", help="leave the new domain paused")
 
     p = command("new", "define a managed domain from an SXP (vm ...) file", _cmd_new)
     p.add_argument("file", metavar="FILE")
+    p.set_defaults(file_is_config=True)
 
     p = command("start", "start a managed domain", _cmd_start)
     p.add_argument("dom", metavar="DOM")
@@ -836,6 +847,8 @@ async def _run(args: argparse.Namespace, out: TextIO) -> None:
     if args.command == "demo":
         await _run_demo(args, out)
         return
+    if getattr(args, "file_is_config", False):
+        args.config = _read_config(args.file)  # a local file: checked before connecting
     async with connect(args.url, **_connect_options(args)) as client:
         await args.handler(client, args, out)
 

@@ -192,6 +192,22 @@ def test_create_from_file(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> 
     assert_one_line_error(missing, cli.EXIT_USAGE, "nope.sxp")
 
 
+@pytest.mark.parametrize("command", ["create", "new"])
+def test_bad_config_file_is_a_usage_error_naming_it(
+    capsys: pytest.CaptureFixture[str], short_tmp: Path, command: str
+) -> None:
+    # checked before connecting: no server at the URL, still exit 2 and the file's name
+    url = f"httpu://{short_tmp}/no-xend.sock"
+    unbalanced = short_tmp / "bad.sxp"
+    unbalanced.write_text("(vm (name x) (memory 64)")
+    result = run(capsys, "--url", url, command, str(unbalanced))
+    assert_one_line_error(result, cli.EXIT_USAGE, str(unbalanced), "not closed", "at byte 24")
+    atom = short_tmp / "atom.sxp"
+    atom.write_text("vm")
+    result = run(capsys, "--url", url, command, str(atom))
+    assert_one_line_error(result, cli.EXIT_USAGE, str(atom), "(vm ...)")
+
+
 def test_managed_domain_lifecycle(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
     config = emu.tmp / "managed.sxp"
     config.write_text("(vm (name managed) (memory 64) (vcpus 1) (image (linux (kernel /k))))")
