@@ -19,13 +19,14 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import io
 import json
 import os
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TextIO, TypeVar
 
 import aioxend
@@ -242,7 +243,8 @@ async def _selected_domains(
 
 
 async def _cmd_list(client: XendClient, args: argparse.Namespace, out: TextIO) -> None:
-    doms = await _selected_domains(client, args.domains, state=args.state, full=args.long)
+    full = args.long or args.json  # JSON lists devices, as show --json does
+    doms = await _selected_domains(client, args.domains, state=args.state, full=full)
     if args.json:
         _print_json(out, [_domain_json(d, with_sxp=args.long) for d in doms])
     elif args.long:
@@ -879,10 +881,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aioxend.emulator import main as emulator_main
 
         return emulator_main(emulator_argv)
+    as_json = "--json" in argv
     try:
-        args = build_parser().parse_args(argv)
+        with contextlib.redirect_stderr(io.StringIO()) if as_json else _no_redirect() as said:
+            args = build_parser().parse_args(argv)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if as_json and code != EXIT_OK and said is not None:
+            # argparse's last line is "<prog>: error: <message>"
+            message = said.getvalue().strip().splitlines()[-1].partition(": error: ")[2]
+            _report_error(UsageError(message), code, as_json=True)
+        return code
     out = sys.stdout
     try:
         asyncio.run(_run(args, out))
@@ -899,6 +908,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         with contextlib.suppress(OSError):
             out.flush()
-        sys.stderr.write(f"aioxend: error: {_error_message(exc)}\n")
-        return exit_code_for(exc)
+        code = exit_code_for(exc)
+        _report_error(exc, code, as_json=args.json)
+        return code
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _no_redirect() -> Iterator[None]:
+    yield None
+
+
+def _report_error(exc: BaseException, code: int, *, as_json: bool) -> None:
+    """One line on stderr: ``aioxend: error: ...``, or under ``--json`` a JSON object
+    with the exit status (``code``), the exception's class and the message."""
+    message = _error_message(exc)
+    if not as_json:
+        sys.stderr.write(f"aioxend: error: {message}\n")
+        return
+    report: dict[str, object] = {"code": code, "class": type(exc).__name__, "message": message}
+    if isinstance(exc, errors.Fault):
+        report["fault"] = exc.code
+    sys.stderr.write(json.dumps(report) + "\n")

@@ -180,6 +180,42 @@ def test_raw_transport_and_auto_fallback(capsys: pytest.CaptureFixture[str], emu
     assert_one_line_error(missing, cli.EXIT_NO_DOMAIN, "nobody")
 
 
+@pytest.mark.parametrize("which", ["xmlrpc", "sxp"])
+def test_json_list_has_the_devices_show_has(
+    capsys: pytest.CaptureFixture[str], emu: Endpoint, which: str
+) -> None:
+    url = emu.xmlrpc_url if which == "xmlrpc" else emu.sxp_url
+    listed = json.loads(run(capsys, "--url", url, "--json", "list", "vm2").out)
+    shown = json.loads(run(capsys, "--url", url, "--json", "show", "vm2").out)
+    classes = {d["kind"] for d in listed[0]["devices"]}
+    assert {"vbd", "vif"} <= classes
+    assert listed[0]["devices"] == shown["devices"]
+    assert "sxp" not in listed[0]
+
+
+def test_json_errors_are_json_objects(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
+    missing = run(capsys, "--url", emu.xmlrpc_url, "--json", "pause", "vm9")
+    assert missing.code == cli.EXIT_NO_DOMAIN
+    assert missing.out == ""
+    report = json.loads(missing.err)
+    assert report["code"] == cli.EXIT_NO_DOMAIN
+    assert report["class"] == "InvalidDomain"
+    assert report["fault"] == 3
+    assert "vm9" in report["message"]
+    gone = run(capsys, "--url", f"httpu://{emu.tmp}/none.sock", "list", "--json")
+    assert gone.code == cli.EXIT_TRANSPORT
+    assert json.loads(gone.err)["code"] == cli.EXIT_TRANSPORT
+    usage = run(capsys, "--json", "vcpu-pin", "vm1")  # argparse: arguments missing
+    assert usage.code == cli.EXIT_USAGE
+    assert json.loads(usage.err) == {
+        "code": cli.EXIT_USAGE,
+        "class": "UsageError",
+        "message": "the following arguments are required: VCPU, CPUS",
+    }
+    plain = run(capsys, "--url", emu.xmlrpc_url, "pause", "vm9")
+    assert_one_line_error(plain, cli.EXIT_NO_DOMAIN, "vm9")
+
+
 def test_create_from_file(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
     config = emu.tmp / "guest.sxp"
     config.write_text("(vm (name cli-guest) (memory 128) (vcpus 1) (image (linux (kernel /k))))")
