@@ -1,0 +1,58 @@
+"""An emulated Xen-API server: a xapi pool (XenServer, XCP-ng) or xend's Xen-API.
+
+No Xen host is needed. ``XenAPIServer`` serves an in-memory pool over real sockets,
+with the records, sessions and errors of the datamodel vendored in
+``aioxend/xenapi/data``::
+
+    async with XenAPIServer(tcp="127.0.0.1:0", unix="/tmp/xapi.sock", hosts=2) as srv:
+        srv.urls          # ["http://127.0.0.1:PORT/", "httpu:///tmp/xapi.sock"]
+        srv.member_urls   # ["http://127.0.0.2:PORT/"]: login there is HOST_IS_SLAVE
+        srv.pool.vm("vm1")                       # the ref of a VM
+        srv.expire_session()                     # every session: SESSION_INVALID next
+        srv.fail_next(2, "INTERNAL_ERROR", "boom", method="VM.start")
+        srv.faults.add("drop_mid", "VM.get_record")  # transport faults, as for xend
+
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0") as srv:   # for synchronous code
+        session = XenAPI.Session(srv.url)
+
+``Emulator(xenapi_tcp=..., xenapi_unix=...)`` and ``aioxend emulator --xenapi-tcp
+HOST:PORT --xenapi-unix PATH`` serve one beside the legacy xend protocols.
+
+Users and passwords (``users=`` replaces them): ``root`` / ``xenroot`` and ``admin`` /
+``admin``. A wrong one is ``SESSION_AUTHENTICATION_FAILED``.
+
+What is served:
+
+- XML-RPC on ``POST /`` and ``/RPC2`` (Status/Value envelope, ints as strings,
+  datetimes as ``dateTime.iso8601``); JSON-RPC v1.0 and v2.0 on ``POST /jsonrpc``
+  (ints as numbers; errors ``{"code": 1, "message": CODE, "data": [params]}``).
+- A pool of ``hosts`` hosts (the first the master) and VMs ``vm1``..``vmN`` in the
+  states Running, Halted, Paused, Suspended, Running... (``vm1`` runs, ``vm2`` is
+  halted, ``vm3`` paused), plus one control domain per host; every record has every
+  field of the datamodel, with its default where the emulator sets nothing.
+- Every implicit message of every class (``get_<field>``, ``set_<field>``,
+  ``get_record``, ``get_all``, ``get_all_records``, ``get_by_uuid``,
+  ``get_by_name_label``, ``add_to_``/``remove_from_``, ``create``, ``destroy``), the
+  session, VM power (``start``, ``start_on``, ``clean_shutdown``, ``hard_shutdown``,
+  ``shutdown``, ``clean_reboot``, ``hard_reboot``, ``pause``, ``unpause``, ``suspend``,
+  ``resume``, ``resume_on``), ``host.get_servertime``, ``task.destroy``/``cancel``, and
+  ``Async.*`` (a finished task). Other explicit messages answer ``NOT_IMPLEMENTED``.
+- xapi's errors: ``SESSION_INVALID``, ``HOST_IS_SLAVE [master address]``,
+  ``HANDLE_INVALID [class, handle]``, ``UUID_INVALID``, ``VM_BAD_POWER_STATE [vm,
+  expected, actual]`` (lower-case states), ``MESSAGE_PARAMETER_COUNT_MISMATCH [method,
+  expected, received]``, ``MESSAGE_METHOD_UNKNOWN [method]``, ``FIELD_TYPE_ERROR``,
+  ``MAP_DUPLICATE_KEY``, ``MESSAGE_REMOVED``. Sessions idle for ``session_timeout``
+  seconds (24 h) expire; at most ``max_sessions`` (500) per originator and per user.
+
+``dialect="xend"`` is xend's Xen-API (Xen 3.1 to 4.4, ``xend/XendAPI.py``): XML-RPC only
+(``/jsonrpc`` is a 404), ``session.login_with_password`` with exactly 2 arguments,
+UUIDs as references, counts in ``MESSAGE_PARAMETER_COUNT_MISMATCH`` that include the
+session, capitalised states in ``VM_BAD_POWER_STATE``, datetimes without ``Z``,
+sessions that never expire, one host.
+"""
+
+from aioxend.emulator.xenapi._failure import Failure
+from aioxend.emulator.xenapi._pool import DEFAULT_USERS, DIALECTS, Pool
+from aioxend.emulator.xenapi._server import XenAPIServer
+
+__all__ = ["DEFAULT_USERS", "DIALECTS", "Failure", "Pool", "XenAPIServer"]

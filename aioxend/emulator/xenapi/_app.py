@@ -1,0 +1,135 @@
+"""The aiohttp application of one host's Xen-API listener: both wires and the faults.
+
+``POST /`` and ``POST /RPC2`` speak XML-RPC, ``POST /jsonrpc`` JSON-RPC (xapi only: in
+xend's dialect that path is a 404, as xend had no JSON-RPC). Each request first meets
+the transport faults of ``aioxend.emulator._faults`` (keyed by the method name, so a
+rule for ``VM.start`` hits that call on either wire) and then the injected Xen-API
+errors, then the dispatcher. A body that is not a call of its wire is a 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiohttp import web
+
+from aioxend.emulator._faults import FaultInjector, Picked
+from aioxend.emulator._wire import RAW_KINDS, write_faulty
+from aioxend.emulator.xenapi import _jsonrpc, _xmlrpc
+from aioxend.emulator.xenapi._dispatch import Dispatcher
+from aioxend.emulator.xenapi._failure import Failure
+from aioxend.emulator.xenapi._inject import ErrorInjector
+
+__all__ = ["make_app"]
+
+SERVER_HEADER = "xapi"
+
+
+async def _trickle(
+    request: web.Request, body: bytes, headers: dict[str, str], delay: float, stop: asyncio.Event
+) -> web.StreamResponse:
+    stream = web.StreamResponse(headers=headers)
+    stream.content_length = len(body)
+    transport = request.transport
+    try:
+        await stream.prepare(request)
+        for i in range(len(body)):
+            if transport is None or transport.is_closing() or stop.is_set():
+                break
+            await stream.write(body[i : i + 1])
+            await asyncio.sleep(delay)
+    except ConnectionError:  # the client went away mid-trickle
+        if transport is not None:
+            transport.close()
+    return stream
+
+
+async def _answer(
+    request: web.Request,
+    picked: Picked,
+    make_body: Callable[[], bytes],
+    malformed: bytes,
+    content_type: str,
+    stop: asyncio.Event,
+) -> web.StreamResponse:
+    """The response to one call, damaged as the picked fault says."""
+    kind = picked.kind
+    transport = request.transport
+    if picked.latency:
+        await asyncio.sleep(picked.latency)
+    if kind == "http500":
+        return web.Response(status=500, text="Internal Server Error")
+    if transport is None:
+        return web.Response(status=500)
+    if kind in ("drop_before", "stall"):
+        await write_faulty(transport, kind, 200, "OK", [], b"", delay=0, stop=stop)
+        return web.Response()
+    body = malformed if kind == "malformed" else make_body()
+    headers = {"Server": SERVER_HEADER, "Content-Type": content_type}
+    if kind in RAW_KINDS:
+        await write_faulty(
+            transport, kind, 200, "OK", list(headers.items()), body, delay=picked.delay, stop=stop
+        )
+        return web.Response()
+    if kind == "trickle":
+        return await _trickle(request, body, headers, picked.delay, stop)
+    return web.Response(body=body, headers=headers)
+
+
+def make_app(
+    dispatcher: Dispatcher,
+    faults: FaultInjector,
+    errors: ErrorInjector,
+    stop: asyncio.Event,
+) -> web.Application:
+    """The application serving ``dispatcher``'s host."""
+    dialect = dispatcher.pool.dialect
+
+    def run(method: str, params: list[object]) -> tuple[bool, object]:
+        injected = errors.take(method)
+        try:
+            if injected is not None:
+                raise injected
+            return True, dispatcher.call(method, params)
+        except Failure as failure:
+            return False, failure.description
+
+    async def xmlrpc_handler(request: web.Request) -> web.StreamResponse:
+        try:
+            method, params = _xmlrpc.decode_call(await request.read())
+        except ValueError as exc:
+            return web.Response(status=400, text=str(exc))
+
+        def body() -> bytes:
+            ok, value = run(method, params)
+            if ok:
+                return _xmlrpc.encode_success(value, dialect)
+            assert isinstance(value, list)
+            return _xmlrpc.encode_failure(value)
+
+        picked = faults.pick([method])
+        return await _answer(request, picked, body, _xmlrpc.MALFORMED, "text/xml", stop)
+
+    async def jsonrpc_handler(request: web.Request) -> web.StreamResponse:
+        try:
+            call = _jsonrpc.decode_call(await request.read())
+        except ValueError as exc:
+            return web.Response(status=400, text=str(exc))
+
+        def body() -> bytes:
+            ok, value = run(call.method, call.params)
+            if ok:
+                return _jsonrpc.encode_success(call, value)
+            assert isinstance(value, list)
+            return _jsonrpc.encode_failure(call, value)
+
+        picked = faults.pick([call.method])
+        return await _answer(request, picked, body, _jsonrpc.MALFORMED, "application/json", stop)
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/", xmlrpc_handler)
+    app.router.add_post("/RPC2", xmlrpc_handler)
+    if dialect == "xapi":
+        app.router.add_post("/jsonrpc", jsonrpc_handler)
+    return app

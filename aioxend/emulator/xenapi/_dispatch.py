@@ -1,0 +1,226 @@
+"""Dispatch of one Xen-API call on one host of the pool: checks, then the handler.
+
+The checks run in the order of xapi's generated server (``ocaml/idl/ocaml_backend/
+gen_server.ml``): an unknown name is ``MESSAGE_METHOD_UNKNOWN [method]``
+(``Server_helpers.unknown_rpc_failure``); a wrong count is
+``MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected, received]`` counting the
+parameters after the session (``parameter_count_mismatch_failure``); the parameters are
+converted to their types (``FIELD_TYPE_ERROR [param]``); then the session
+(``Session_check.check``: ``SESSION_INVALID [ref]``, and on a pool member
+``HOST_IS_SLAVE [master address]``); a ``Removed`` message is ``MESSAGE_REMOVED``. xend
+(``XendAPI.session_required`` inside ``catch_typeerror``) checks the session before
+the count and counts the session among the parameters.
+
+Implicit messages (``get_<field>``, ``set_<field>``, ``add_to_``/``remove_from_`` a map,
+``add_``/``remove_`` a set, ``get_record``, ``get_all``, ``get_all_records``,
+``get_by_uuid``, ``get_by_name_label``, ``create``, ``destroy``) work for every class of
+the datamodel; explicit ones are in ``_explicit`` and any other answers
+``NOT_IMPLEMENTED [method]``. ``Async.<Class>.<message>`` runs the call at once and
+returns a finished task.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aioxend.emulator.xenapi import _explicit
+from aioxend.emulator.xenapi._datamodel import ClassModel, Message, model
+from aioxend.emulator.xenapi._failure import Failure
+from aioxend.emulator.xenapi._pool import Pool
+from aioxend.emulator.xenapi._records import coerce_fields
+from aioxend.emulator.xenapi._types import coerce, parse_type
+
+__all__ = ["Call", "Dispatcher"]
+
+LOGIN = "session.login_with_password"
+
+
+class Call:
+    """One call being served: the pool, the host it reached, its session and params."""
+
+    def __init__(
+        self, pool: Pool, host: str, cls: ClassModel, message: Message, params: list[Any]
+    ) -> None:
+        self.pool = pool
+        self.host = host
+        self.cls = cls
+        self.message = message
+        self.session: str = params[0] if message.session else ""
+        self.args = params[1:] if message.session else params
+
+    @property
+    def method(self) -> str:
+        return f"{self.cls.name}.{self.message.name}"
+
+
+class Dispatcher:
+    """Serves calls on one host of ``pool`` (the master, or a member)."""
+
+    def __init__(self, pool: Pool, host: str, encode_result: Callable[[object], str]) -> None:
+        self.pool = pool
+        self.host = host
+        self._encode_result = encode_result
+
+    def call(self, method: str, params: list[Any]) -> object:
+        """The result of ``method(*params)``; raises ``Failure`` for a Xen-API error."""
+        if method.startswith("Async."):
+            return self._async(method[len("Async.") :], params)
+        cls_name, _, name = method.partition(".")
+        cls = model().classes.get(cls_name)
+        message = cls.messages.get(name) if cls is not None else None
+        if cls is None or message is None:
+            raise Failure("MESSAGE_METHOD_UNKNOWN", method)
+        call = Call(self.pool, self.host, cls, message, params)
+        if self.pool.dialect == "xend":
+            self._check_xend(call, params)
+        else:
+            self._check_xapi(call, params)
+        if message.removed:
+            raise Failure("MESSAGE_REMOVED")
+        with self.pool.lock:
+            return self._run(call)
+
+    # -- checks --------------------------------------------------------------------
+    def _check_xapi(self, call: Call, params: list[Any]) -> None:
+        message = call.message
+        expected = len(message.params)
+        received = len(params) - (1 if message.session else 0)
+        if call.method == LOGIN:
+            expected = 2  # version and originator have defaults (datamodel.ml)
+            ok = 2 <= received <= 4
+        else:
+            ok = received == expected
+        if not ok:
+            raise Failure("MESSAGE_PARAMETER_COUNT_MISMATCH", call.method, expected, received)
+        call.args = [
+            coerce(parse_type(kind), value, pname)
+            for (pname, kind), value in zip(message.params, call.args, strict=False)
+        ]
+        is_member = self.host != self.pool.master
+        if message.session:
+            self.pool.check_session(call.session)
+        if is_member and (message.session or call.method == LOGIN):
+            address = self.pool.get("host", self.pool.master)["address"]
+            raise Failure("HOST_IS_SLAVE", address)
+
+    def _check_xend(self, call: Call, params: list[Any]) -> None:
+        message = call.message
+        if call.method == LOGIN:
+            if len(params) != 2:
+                raise Failure("MESSAGE_PARAMETER_COUNT_MISMATCH", LOGIN, 2, len(params))
+            return
+        expected = len(message.params) + (1 if message.session else 0)
+        if message.session and params:
+            self.pool.check_session(params[0])
+        if len(params) != expected:
+            raise Failure("MESSAGE_PARAMETER_COUNT_MISMATCH", call.method, expected, len(params))
+        call.args = [
+            coerce(parse_type(kind), value, pname)
+            for (pname, kind), value in zip(message.params, call.args, strict=True)
+        ]
+
+    # -- handlers ------------------------------------------------------------------
+    def _run(self, call: Call) -> object:
+        handler = _explicit.HANDLERS.get(call.method)
+        if handler is not None:
+            return handler(call)
+        if call.message.implicit:
+            return _implicit(call)
+        raise Failure("NOT_IMPLEMENTED", call.method)
+
+    def _async(self, method: str, params: list[Any]) -> str:
+        cls_name, _, name = method.partition(".")
+        cls = model().classes.get(cls_name)
+        if cls is None or name not in cls.messages or not cls.messages[name].session:
+            raise Failure("MESSAGE_METHOD_UNKNOWN", f"Async.{method}")
+        created = datetime.now(UTC)
+        fields: dict[str, object] = {
+            "name_label": f"Async.{method}",
+            "created": created,
+            "resident_on": self.host,
+            "progress": 1.0,
+        }
+        try:
+            value = self.call(method, params)
+        except Failure as failure:
+            if failure.code in ("SESSION_INVALID", "MESSAGE_PARAMETER_COUNT_MISMATCH"):
+                raise
+            fields.update(status="failure", error_info=failure.description, result="")
+        else:
+            fields.update(status="success", result=self._encode_result(value))
+        fields["finished"] = datetime.now(UTC)
+        task = self.pool.add("task", fields)
+        session = self.pool.table("session").get(params[0])
+        if session is not None:
+            tasks = session["tasks"]
+            assert isinstance(tasks, list)
+            tasks.append(task)
+        return task
+
+
+def _implicit(call: Call) -> object:
+    """The generic getters, setters, constructors and queries of every class."""
+    pool, cls, name, args = call.pool, call.cls.name, call.message.name, call.args
+    if name == "get_all":
+        return list(pool.table(cls))
+    if name == "get_all_records":
+        return {ref: copy.deepcopy(rec) for ref, rec in pool.table(cls).items()}
+    if name == "get_record":
+        return copy.deepcopy(pool.get(cls, args[0]))
+    if name == "get_by_uuid":
+        return _by_uuid(pool, cls, args[0])
+    if name == "get_by_name_label":
+        return [ref for ref, rec in pool.table(cls).items() if rec.get("name_label") == args[0]]
+    if name == "create":
+        return pool.add(cls, coerce_fields(call.cls, args[0]))
+    if name == "destroy":
+        if cls == "VM":
+            record = pool.get(cls, args[0])
+            _explicit.check_power(call, "destroy", str(record["power_state"]))
+        pool.remove(cls, args[0])
+        return ""
+    return _field_message(call)
+
+
+def _by_uuid(pool: Pool, cls: str, uuid: str) -> str:
+    if pool.dialect == "xend":
+        return uuid  # XendAPI._get_by_uuid: the ref is the uuid, unchecked
+    for ref, rec in pool.table(cls).items():
+        if rec["uuid"] == uuid:
+            return ref
+    raise Failure("UUID_INVALID", cls, uuid)
+
+
+def _field_message(call: Call) -> object:
+    name, args, fields = call.message.name, call.args, call.cls.fields
+    record = call.pool.get(call.cls.name, args[0])
+    for prefix in ("get_", "set_", "add_to_", "remove_from_", "add_", "remove_"):
+        field = name[len(prefix) :]
+        if not name.startswith(prefix) or field not in fields:
+            continue
+        if prefix == "get_":
+            return copy.deepcopy(record[field])
+        if prefix == "set_":
+            record[field] = args[1]
+        elif prefix == "add_to_":
+            mapping = record[field]
+            assert isinstance(mapping, dict)
+            if args[1] in mapping:
+                raise Failure("MAP_DUPLICATE_KEY", call.cls.name, field, args[0], args[1])
+            mapping[args[1]] = args[2]
+        elif prefix == "remove_from_":
+            mapping = record[field]
+            assert isinstance(mapping, dict)
+            mapping.pop(args[1], None)
+        else:
+            values = record[field]
+            assert isinstance(values, list)
+            if prefix == "add_" and args[1] not in values:
+                values.append(args[1])
+            elif prefix == "remove_" and args[1] in values:
+                values.remove(args[1])
+        return ""
+    raise Failure("NOT_IMPLEMENTED", call.method)

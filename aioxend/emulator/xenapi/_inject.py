@@ -1,0 +1,53 @@
+"""Xen-API errors on demand: the next N calls (of one method, or any) fail with a code.
+
+The transport faults of ``aioxend.emulator._faults`` break HTTP; these answer a
+well-formed Xen-API error instead (``INTERNAL_ERROR``, ``SESSION_INVALID``,
+``HOST_IS_SLAVE``...) without running the call, for tests of a client's error paths.
+Locked, so a test thread may add them while the server runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from aioxend.emulator.xenapi._failure import Failure
+
+__all__ = ["ErrorInjector"]
+
+
+@dataclass
+class _Rule:
+    count: int
+    failure: Failure
+    method: str | None
+    fired: int = field(default=0)
+
+
+class ErrorInjector:
+    """Pending injected errors, consumed in the order they were added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[_Rule] = []
+
+    def add(self, count: int, code: str, *params: object, method: str | None = None) -> None:
+        """Make the next ``count`` calls (of ``method``, or any) fail with ``code``."""
+        if count < 0:
+            raise ValueError(f"count must not be negative, not {count}")
+        with self._lock:
+            self._rules.append(_Rule(count, Failure(code, *params), method))
+
+    def take(self, method: str) -> Failure | None:
+        """The error to answer ``method`` with now, if one is pending."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.fired < rule.count and rule.method in (None, method):
+                    rule.fired += 1
+                    return rule.failure
+        return None
+
+    def clear(self) -> None:
+        """Drop every pending error."""
+        with self._lock:
+            self._rules.clear()
