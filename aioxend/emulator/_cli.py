@@ -54,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_hostport,
         help="legacy SXP/HTTP on TCP (port 0: a free port)",
     )
+    parser.add_argument("--xenapi-unix", metavar="PATH", help="Xen-API on a UNIX socket")
+    parser.add_argument(
+        "--xenapi-tcp",
+        metavar="HOST:PORT",
+        type=_hostport,
+        help="Xen-API (XML-RPC and JSON-RPC) on TCP (port 0: a free port)",
+    )
+    parser.add_argument(
+        "--xenapi-dialect",
+        choices=("xapi", "xend"),
+        default="xapi",
+        help="serve Xen-API as xapi does (default) or as xend did",
+    )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve TCP listeners over TLS")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key for --tls-cert")
     parser.add_argument(
@@ -93,6 +106,9 @@ async def _serve(args: argparse.Namespace) -> int:
         xmlrpc_tcp=args.xmlrpc_tcp,
         sxp_unix=args.sxp_unix,
         sxp_tcp=args.sxp_tcp,
+        xenapi_unix=args.xenapi_unix,
+        xenapi_tcp=args.xenapi_tcp,
+        xenapi_dialect=args.xenapi_dialect,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )

@@ -18,13 +18,16 @@ import stat
 import threading
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
 from aioxend.emulator._xmlrpc import XmlRpcDispatcher, make_xmlrpc_app
+
+if TYPE_CHECKING:
+    from aioxend.emulator.xenapi import XenAPIServer
 
 __all__ = ["Emulator", "parse_hostport"]
 
@@ -90,7 +93,9 @@ class Emulator:
     one, ``http://127.0.0.1:PORT/`` for TCP, ``https://`` with TLS), ``emu.host`` is the
     in-memory host (``emu.host.domain("vm1").state_string``) and ``emu.faults`` the fault
     injector. With no listener given, XML-RPC and SXP are both served on TCP
-    127.0.0.1 with free ports. ``Emulator.in_thread(...)`` runs one on a background
+    127.0.0.1 with free ports. ``xenapi_tcp``/``xenapi_unix`` also serve a Xen-API pool
+    (``aioxend.emulator.xenapi``; ``emu.xenapi``, ``emu.xenapi_url``; ``xenapi_dialect``
+    ``"xapi"`` or ``"xend"``). ``Emulator.in_thread(...)`` runs one on a background
     thread for synchronous code.
     """
 
@@ -103,6 +108,9 @@ class Emulator:
         xmlrpc_tcp: str | None = None,
         sxp_unix: str | None = None,
         sxp_tcp: str | None = None,
+        xenapi_unix: str | None = None,
+        xenapi_tcp: str | None = None,
+        xenapi_dialect: str = "xapi",
         tls_cert: str | None = None,
         tls_key: str | None = None,
     ) -> None:
@@ -110,7 +118,7 @@ class Emulator:
             raise ValueError(f"domains must not be negative, not {domains}")
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
-        if not any((xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)):
+        if not any((xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp, xenapi_unix, xenapi_tcp)):
             xmlrpc_tcp = sxp_tcp = "127.0.0.1:0"
         self.host = Host(domains=domains, seed=seed)
         self.faults = FaultInjector(seed)
@@ -118,6 +126,22 @@ class Emulator:
         self.xmlrpc_url: str | None = None
         self.sxp_url: str | None = None
         self._config = (xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)
+        # Xen-API (aioxend.emulator.xenapi): its own pool state, the same fault rules
+        self.xenapi: XenAPIServer | None = None
+        self.xenapi_url: str | None = None
+        if xenapi_unix or xenapi_tcp:
+            from aioxend.emulator.xenapi import XenAPIServer  # the datamodel loads only here
+
+            self.xenapi = XenAPIServer(
+                tcp=xenapi_tcp,
+                unix=xenapi_unix,
+                vms=domains,
+                dialect=xenapi_dialect,
+                seed=seed,
+                faults=self.faults,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []
@@ -163,6 +187,9 @@ class Emulator:
                 sock = _bind_tcp(sxp_tcp)
                 await self._serve_sxp(sock, unix=False, tls=tls)
                 self._add_url("sxp", _tcp_url(sock, tls is not None))
+            if self.xenapi is not None:
+                for url in await self.xenapi.start():
+                    self._add_url("xenapi", url)
         except BaseException:
             await self.stop()
             raise
@@ -173,6 +200,8 @@ class Emulator:
             self.xmlrpc_url = url
         if kind == "sxp" and self.sxp_url is None:
             self.sxp_url = url
+        if kind == "xenapi" and self.xenapi_url is None:
+            self.xenapi_url = url
 
     async def _serve_xmlrpc(
         self,
@@ -221,6 +250,8 @@ class Emulator:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        if self.xenapi is not None:
+            await self.xenapi.stop()
         for path in self._socket_files:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

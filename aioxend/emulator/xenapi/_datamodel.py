@@ -97,7 +97,7 @@ def model() -> Model:
 
 @functools.cache
 def _errors() -> dict[str, list[str]]:
-    return {code: list(entry["params"]) for code, entry in _read("errors.json").items()}
+    return {code: list(entry["params"] or ()) for code, entry in _read("errors.json").items()}
 
 
 def error_params(code: str) -> list[str] | None:

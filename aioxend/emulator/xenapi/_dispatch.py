@@ -15,8 +15,8 @@ Implicit messages (``get_<field>``, ``set_<field>``, ``add_to_``/``remove_from_`
 ``add_``/``remove_`` a set, ``get_record``, ``get_all``, ``get_all_records``,
 ``get_by_uuid``, ``get_by_name_label``, ``create``, ``destroy``) work for every class of
 the datamodel; explicit ones are in ``_explicit`` and any other answers
-``NOT_IMPLEMENTED [method]``. ``Async.<Class>.<message>`` runs the call at once and
-returns a finished task.
+``NOT_IMPLEMENTED [method]`` once the session is checked. ``Async.<Class>.<message>``
+runs the call at once and returns a finished task.
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ class Dispatcher:
         if cls is None or message is None:
             raise Failure("MESSAGE_METHOD_UNKNOWN", method)
         call = Call(self.pool, self.host, cls, message, params)
+        if not message.implicit and method not in _explicit.HANDLERS:
+            # the JSON datamodel does not say which parameters have defaults, so the
+            # count of a message we do not implement cannot be checked
+            if message.session and params:
+                self.pool.check_session(params[0])
+            raise Failure("NOT_IMPLEMENTED", method)
         if self.pool.dialect == "xend":
             self._check_xend(call, params)
         else:
@@ -127,9 +133,7 @@ class Dispatcher:
         handler = _explicit.HANDLERS.get(call.method)
         if handler is not None:
             return handler(call)
-        if call.message.implicit:
-            return _implicit(call)
-        raise Failure("NOT_IMPLEMENTED", call.method)
+        return _implicit(call)
 
     def _async(self, method: str, params: list[Any]) -> str:
         cls_name, _, name = method.partition(".")

@@ -3,6 +3,8 @@
 The transport faults of ``aioxend.emulator._faults`` break HTTP; these answer a
 well-formed Xen-API error instead (``INTERNAL_ERROR``, ``SESSION_INVALID``,
 ``HOST_IS_SLAVE``...) without running the call, for tests of a client's error paths.
+A code xapi knows must come with as many parameters as ``errors.json`` names; unknown
+codes are allowed.
 Locked, so a test thread may add them while the server runs.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from aioxend.emulator.xenapi._datamodel import error_params
 from aioxend.emulator.xenapi._failure import Failure
 
 __all__ = ["ErrorInjector"]
@@ -35,6 +38,9 @@ class ErrorInjector:
         """Make the next ``count`` calls (of ``method``, or any) fail with ``code``."""
         if count < 0:
             raise ValueError(f"count must not be negative, not {count}")
+        names = error_params(code)
+        if names is not None and len(names) != len(params):
+            raise ValueError(f"{code} takes {len(names)} parameters {names}, not {len(params)}")
         with self._lock:
             self._rules.append(_Rule(count, Failure(code, *params), method))
 
