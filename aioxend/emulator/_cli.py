@@ -14,12 +14,32 @@ from aioxend.emulator._server import Emulator, parse_hostport
 __all__ = ["build_parser", "main"]
 
 
+# what each listener kind serves, for the legend on stderr (stdout: one URL a line)
+_SERVES = {
+    "xmlrpc": "XML-RPC (xend.* methods, what xm speaks)",
+    "sxp": "the legacy SXP/HTTP protocol (/xend/...)",
+    "xenapi": "Xen-API (XML-RPC and JSON-RPC, session.login_with_password)",
+}
+
+
 def _hostport(text: str) -> str:
     try:
         parse_hostport(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _mode(text: str) -> int:
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise argparse.ArgumentTypeError(
+            f"expected octal permission bits such as 660, not {text!r}"
+        )
+    return mode
 
 
 def _fault(text: str) -> tuple[str, str | None, float]:
@@ -35,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m aioxend.emulator",
         description=(
             "Serve an emulated xend (Xen 4.4) speaking XML-RPC and the legacy SXP/HTTP "
-            "protocol. Prints one URL per listener once listening; runs until SIGINT or "
+            "protocol. Prints one URL per listener on stdout once listening, and on stderr "
+            "which protocol each serves; runs until SIGINT or "
             "SIGTERM and removes its socket files. With no listener flag, XML-RPC and SXP "
             "are both served on TCP 127.0.0.1 with free ports."
         ),
@@ -66,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("xapi", "xend"),
         default="xapi",
         help="serve Xen-API as xapi does (default) or as xend did",
+    )
+    parser.add_argument(
+        "--socket-mode",
+        type=_mode,
+        default=0o600,
+        metavar="OCTAL",
+        help="permissions of the UNIX socket files (default 600: the owner only)",
     )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve TCP listeners over TLS")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key for --tls-cert")
@@ -111,6 +139,7 @@ async def _serve(args: argparse.Namespace) -> int:
         xenapi_dialect=args.xenapi_dialect,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        socket_mode=args.socket_mode,
     )
     for kind, method, rate in args.fault:
         emu.faults.add(kind, method, rate=rate, delay=args.fault_delay)
@@ -124,6 +153,9 @@ async def _serve(args: argparse.Namespace) -> int:
     async with emu:
         for url in emu.urls:
             print(url, flush=True)
+        for url in emu.urls:
+            kind = emu.protocols[url]
+            print(f"{url} serves {_SERVES.get(kind, kind)}", file=sys.stderr, flush=True)
         await done.wait()
     return 0
 

@@ -44,7 +44,12 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host, port
 
 
-def _bind_unix(path: str) -> socket.socket:
+def _bind_unix(path: str, mode: int = 0o600) -> socket.socket:
+    """A listening UNIX socket at ``path`` with permissions ``mode``, whatever the umask.
+
+    The mode is set between bind and listen, so no connection can arrive while the
+    file still has the umask's permissions (connecting before listen is refused).
+    """
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         os.makedirs(parent, mode=0o700)
@@ -55,6 +60,7 @@ def _bind_unix(path: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
+        os.chmod(path, mode)
         sock.listen(128)
     except OSError:
         sock.close()
@@ -95,8 +101,10 @@ class Emulator:
     injector. With no listener given, XML-RPC and SXP are both served on TCP
     127.0.0.1 with free ports. ``xenapi_tcp``/``xenapi_unix`` also serve a Xen-API pool
     (``aioxend.emulator.xenapi``; ``emu.xenapi``, ``emu.xenapi_url``; ``xenapi_dialect``
-    ``"xapi"`` or ``"xend"``). ``Emulator.in_thread(...)`` runs one on a background
-    thread for synchronous code.
+    ``"xapi"`` or ``"xend"``). Socket files are created with ``socket_mode`` (0600 by
+    default: only the owner may connect). ``emu.protocols`` maps each URL to the
+    protocol it serves (``"xmlrpc"``, ``"sxp"``, ``"xenapi"``).
+    ``Emulator.in_thread(...)`` runs one on a background thread for synchronous code.
     """
 
     def __init__(
@@ -113,16 +121,22 @@ class Emulator:
         xenapi_dialect: str = "xapi",
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        socket_mode: int = 0o600,
     ) -> None:
         if domains < 0:
             raise ValueError(f"domains must not be negative, not {domains}")
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
+        if isinstance(socket_mode, bool) or not 0 <= socket_mode <= 0o777:
+            raise ValueError(
+                f"socket_mode must be permission bits 0o000-0o777, not {socket_mode!r}"
+            )
         if not any((xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp, xenapi_unix, xenapi_tcp)):
             xmlrpc_tcp = sxp_tcp = "127.0.0.1:0"
         self.host = Host(domains=domains, seed=seed)
         self.faults = FaultInjector(seed)
         self.urls: list[str] = []
+        self.protocols: dict[str, str] = {}
         self.xmlrpc_url: str | None = None
         self.sxp_url: str | None = None
         self._config = (xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)
@@ -143,6 +157,7 @@ class Emulator:
                 tls_key=tls_key,
             )
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+        self._socket_mode = socket_mode
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []
         self._sxp_handlers: list[Any] = []
@@ -170,7 +185,7 @@ class Emulator:
         dispatcher = XmlRpcDispatcher(self.host)
         try:
             if xmlrpc_unix:
-                sock = _bind_unix(xmlrpc_unix)
+                sock = _bind_unix(xmlrpc_unix, self._socket_mode)
                 self._socket_files.append(xmlrpc_unix)
                 await self._serve_xmlrpc(dispatcher, sock, unix=True, tls=None)
                 self._add_url("xmlrpc", f"httpu://{xmlrpc_unix}")
@@ -179,7 +194,7 @@ class Emulator:
                 await self._serve_xmlrpc(dispatcher, sock, unix=False, tls=tls)
                 self._add_url("xmlrpc", _tcp_url(sock, tls is not None))
             if sxp_unix:
-                sock = _bind_unix(sxp_unix)
+                sock = _bind_unix(sxp_unix, self._socket_mode)
                 self._socket_files.append(sxp_unix)
                 await self._serve_sxp(sock, unix=True, tls=None)
                 self._add_url("sxp", f"unix://{sxp_unix}")
@@ -196,6 +211,7 @@ class Emulator:
 
     def _add_url(self, kind: str, url: str) -> None:
         self.urls.append(url)
+        self.protocols[url] = kind
         if kind == "xmlrpc" and self.xmlrpc_url is None:
             self.xmlrpc_url = url
         if kind == "sxp" and self.sxp_url is None:

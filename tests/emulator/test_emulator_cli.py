@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import xmlrpc.client
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from aioxend.emulator import main
+from aioxend.emulator import Emulator, main
 from tests.emulator.emulator_support import SxpClient, port_of, unix_proxy
 
 
@@ -69,13 +70,18 @@ def test_defaults_to_tcp_and_fault_flags() -> None:
         assert SxpClient(port=port_of(urls[1])).get("/xend/").status == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read().splitlines() == [
+            f"{urls[0]} serves XML-RPC (xend.* methods, what xm speaks)",
+            f"{urls[1]} serves the legacy SXP/HTTP protocol (/xend/...)",
+        ]
 
 
 def test_main_help_and_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])
     assert info.value.code == 0
-    text = capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
     assert "--xmlrpc-unix" in text
     assert "TCP 127.0.0.1" in text
     for bad in (["--xmlrpc-tcp", "nowhere"], ["--fault", "boom"], ["--tls-cert", "x"]):
@@ -91,3 +97,27 @@ def test_main_reports_a_bind_failure(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not a socket" in capsys.readouterr().err
     assert blocker.read_text() == "not a socket"
     assert os.path.exists(blocker)
+
+
+def test_socket_files_are_owner_only_unless_widened(tmp_path: Path) -> None:
+    old = os.umask(0o002)  # the umask of the report: srwxrwxr-x before
+    try:
+        xpath, spath = tmp_path / "x.sock", tmp_path / "s.sock"
+        with _running("--xmlrpc-unix", str(xpath), "--sxp-unix", str(spath)) as (proc, _):
+            assert stat.S_IMODE(xpath.stat().st_mode) == 0o600
+            assert stat.S_IMODE(spath.stat().st_mode) == 0o600
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        wide = ("--xmlrpc-unix", str(xpath), "--sxp-unix", str(spath), "--socket-mode", "660")
+        with _running(*wide) as (proc, _):
+            assert stat.S_IMODE(xpath.stat().st_mode) == 0o660
+            assert stat.S_IMODE(spath.stat().st_mode) == 0o660
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    finally:
+        os.umask(old)
+    for bad in ("999", "rw", "1777"):
+        with pytest.raises(SystemExit):
+            main(["--socket-mode", bad])
+    with pytest.raises(ValueError, match="socket_mode"):
+        Emulator(socket_mode=0o1777)
