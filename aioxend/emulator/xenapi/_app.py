@@ -4,7 +4,8 @@
 xend's dialect that path is a 404, as xend had no JSON-RPC). Each request first meets
 the transport faults of ``aioxend.emulator._faults`` (keyed by the method name, so a
 rule for ``VM.start`` hits that call on either wire) and then the injected Xen-API
-errors, then the dispatcher. A body that is not a call of its wire is a 400.
+errors, then the dispatcher. A body that is not a call of its wire is a 400; an
+exception that is not a Xen-API error becomes ``INTERNAL_ERROR [text]``, as in xapi.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def make_app(
             return True, dispatcher.call(method, params)
         except Failure as failure:
             return False, failure.description
+        except Exception as exc:  # a bug of ours: xapi answers INTERNAL_ERROR too
+            return False, ["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"]
 
     async def xmlrpc_handler(request: web.Request) -> web.StreamResponse:
         try:

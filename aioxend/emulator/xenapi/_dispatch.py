@@ -48,7 +48,7 @@ class Call:
         self.host = host
         self.cls = cls
         self.message = message
-        self.session: str = params[0] if message.session else ""
+        self.session: str = params[0] if message.session and params else ""
         self.args = params[1:] if message.session else params
 
     @property
@@ -68,6 +68,12 @@ class Dispatcher:
         """The result of ``method(*params)``; raises ``Failure`` for a Xen-API error."""
         if method.startswith("Async."):
             return self._async(method[len("Async.") :], params)
+        call = self.check(method, params)
+        with self.pool.lock:
+            return self._run(call)
+
+    def check(self, method: str, params: list[Any]) -> Call:
+        """The checked call: name, count, parameter types and session all valid."""
         cls_name, _, name = method.partition(".")
         cls = model().classes.get(cls_name)
         message = cls.messages.get(name) if cls is not None else None
@@ -86,8 +92,7 @@ class Dispatcher:
             self._check_xapi(call, params)
         if message.removed:
             raise Failure("MESSAGE_REMOVED")
-        with self.pool.lock:
-            return self._run(call)
+        return call
 
     # -- checks --------------------------------------------------------------------
     def _check_xapi(self, call: Call, params: list[Any]) -> None:
@@ -140,6 +145,7 @@ class Dispatcher:
         cls = model().classes.get(cls_name)
         if cls is None or name not in cls.messages or not cls.messages[name].session:
             raise Failure("MESSAGE_METHOD_UNKNOWN", f"Async.{method}")
+        call = self.check(method, params)  # errors before the task exists come back bare
         created = datetime.now(UTC)
         fields: dict[str, object] = {
             "name_label": f"Async.{method}",
@@ -147,22 +153,21 @@ class Dispatcher:
             "resident_on": self.host,
             "progress": 1.0,
         }
-        try:
-            value = self.call(method, params)
-        except Failure as failure:
-            if failure.code in ("SESSION_INVALID", "MESSAGE_PARAMETER_COUNT_MISMATCH"):
-                raise
-            fields.update(status="failure", error_info=failure.description, result="")
-        else:
-            fields.update(status="success", result=self._encode_result(value))
-        fields["finished"] = datetime.now(UTC)
-        task = self.pool.add("task", fields)
-        session = self.pool.table("session").get(params[0])
-        if session is not None:
-            tasks = session["tasks"]
-            assert isinstance(tasks, list)
-            tasks.append(task)
-        return task
+        with self.pool.lock:
+            try:
+                value = self._run(call)
+            except Failure as failure:
+                fields.update(status="failure", error_info=failure.description, result="")
+            else:
+                fields.update(status="success", result=self._encode_result(value))
+            fields["finished"] = datetime.now(UTC)
+            task = self.pool.add("task", fields)
+            session = self.pool.table("session").get(call.session)
+            if session is not None:
+                tasks = session["tasks"]
+                assert isinstance(tasks, list)
+                tasks.append(task)
+            return task
 
 
 def _implicit(call: Call) -> object:

@@ -123,3 +123,18 @@ def test_bad_injections_are_refused(xapi: XenAPIServer) -> None:
     xapi.fail_next(1, "SOMETHING_NEW", "any", "params")
     with pytest.raises(ValueError, match="fault kind"):
         xapi.faults.add("explode")
+
+
+def test_a_bug_in_a_handler_is_internal_error(
+    xapi: XenAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aioxend.emulator.xenapi import _explicit
+
+    def broken(call: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(_explicit.HANDLERS, "host.get_servertime", broken)
+    x = login(xapi.url).xenapi
+    details = failure(x.host.get_servertime, xapi.pool.master)
+    assert details == ["INTERNAL_ERROR", "RuntimeError: boom"]
+    assert x.VM.get_all()  # the server carries on
