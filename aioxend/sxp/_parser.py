@@ -1,25 +1,11 @@
-"""The SXP reader: a one-pass fast path for clean text, and a careful tokenising parser.
+"""The SXP reader: the careful tokenising parser, and ``loads`` over the fast path.
 
 Strategy. xend's lexical rules (reference section 4.2) are small, but a Python loop
-over tokens costs more than the tokens themselves, so ``loads_all`` first tries a
-fast path made only of C-level string operations, and hands anything unusual to the
-careful ``Parser``, which is the definition of the language and the only place errors
-are raised.
-
-The fast path accepts text with no comment, no separator character, no backslash and
-only ASCII outside quoted strings; that covers what xend and libvirt send. It splits the
-text at its quotes (``str.split`` for one kind, a regex for both kinds or for escapes,
-which it decodes string by string), leaves a ``\\x01`` marker where each string was,
-checks with one ``str.translate`` that every remaining
-character is an atom character, whitespace or a parenthesis and that no string starts in
-the middle of an atom, checks nesting depth and balance by peeling ``()`` pairs off the
-parentheses, then spells the text as a JSON array and lets the C JSON decoder build
-the lists. Text in xend's own layout (one space between elements, none inside
-parentheses) becomes JSON by five ``str.replace`` calls (``_canonical_doc``); any other
-layout is split into tokens first (``'","'.join(tokens)`` plus two replacements for the
-parentheses). The string contents go back in place of the markers just before
-decoding. Any doubt returns ``None`` and the careful parser runs instead, so both always
-agree (property tests hold them to it).
+over tokens costs more than the tokens themselves, so ``loads_all`` first tries the fast
+path of ``_fast`` (C-level string operations and the C JSON decoder), and hands anything
+unusual to the careful ``Parser``, which is the definition of the language and the only
+place errors are raised. Any doubt makes the fast path decline, so both always agree
+(property tests hold them to it).
 
 The careful parser is one compiled regular expression run with ``finditer`` and an
 explicit stack (no recursion, so depth is bounded only by ``Limits.max_depth``). It is
@@ -31,13 +17,12 @@ reading, so a body streamed in small chunks still reaches the fast path at ``clo
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from dataclasses import dataclass
-from itertools import chain
 from typing import TypeAlias
 
 from aioxend.errors import LimitExceeded, ProtocolError
+from aioxend.sxp._fast import fast_loads
 from aioxend.sxp._text import decode_atom, unquote_body
 
 __all__ = ["DEFAULT_LIMITS", "Expr", "Limits", "Parser", "loads", "loads_all"]
@@ -178,7 +163,7 @@ class Parser:
         self._pending_len = 0
         if self.strict and not self._escaped and not self._stack and not self._text:
             cut = len(text) if final else text.rfind(")") + 1
-            values = _fast_loads(text[:cut], self.limits) if cut > 0 else None
+            values = fast_loads(text[:cut], self.limits) if cut > 0 else None
             if values is not None:
                 self._base += cut
                 text = text[cut:]
@@ -346,178 +331,6 @@ class Parser:
             self._items = items + 1
 
 
-def _shape_table() -> dict[int, int]:
-    table: dict[int, int] = {}
-    for code in range(128):
-        char = chr(code)
-        if char in _WS:
-            table[code] = ord(" ")
-        elif char in "()":
-            table[code] = code
-        elif char == "\x01":
-            table[code] = ord("q")
-        elif 0x21 <= code <= 0x7E and char not in "\"'#\\" + _SEPARATORS:
-            table[code] = ord("a")
-        else:
-            table[code] = 0
-    return table
-
-
-# Fast-path tables: classify every character (atom 'a', blank ' ', marker 'q', bad NUL),
-# and the bytes to delete to keep only the parentheses.
-_SHAPE = _shape_table()
-_NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
-_DECODE = json.JSONDecoder(strict=False).decode
-_QUOTED = re.compile(r""""([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'""", re.S)
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _json_ready(quoted: list[str]) -> list[str] | None:
-    """String bodies unescaped and made safe to sit inside a JSON string.
-
-    ``None`` on an escape strict reading refuses, so the careful parser reports it with
-    its offset.
-    """
-    out: list[str] = []
-    for body in quoted:
-        if "\\" in body:
-            try:
-                body = unquote_body(body, strict=True)
-            except ProtocolError:
-                return None
-        if '"' in body or "\\" in body:
-            body = _ENCODE(body)[1:-1]
-        out.append(body)
-    return out
-
-
-def _shallow(parens: bytes, max_depth: int) -> bool:
-    """True when ``parens`` (only '(' and ')') is balanced and nests at most max_depth."""
-    depth = 0
-    budget = 4 * len(parens) + 64
-    while parens:
-        if depth >= max_depth:
-            return False
-        shorter = parens.replace(b"()", b"")
-        if len(shorter) == len(parens):
-            return False
-        budget -= len(shorter)
-        if budget < 0:
-            return False
-        parens = shorter
-        depth += 1
-    return True
-
-
-def _is_spaced(marked: str) -> bool:
-    """True when the only blanks are spaces, none at either end (xend's printer's layout)."""
-    return (
-        bool(marked)
-        and marked[0] != " "
-        and marked[-1] != " "
-        and not any(blank in marked for blank in "\t\n\r\v\f")
-    )
-
-
-def _canonical_doc(marked: str) -> str:
-    """JSON for text laid out as xend prints it, or ``""`` when the layout differs.
-
-    With one space between elements and none inside parentheses, replacements alone
-    quote the atoms: each space becomes ``","``, ``(`` becomes ``["`` and ``)`` ``"]``,
-    and the quotes this leaves beside brackets turn into spaces (same-length
-    replacements are the cheap kind). Any other layout (two spaces, ``( a``, ``a )``,
-    ``()``) leaves an empty ``""`` behind, which no atom can produce here, so it is
-    refused; ``a(b`` or ``)a`` leave invalid JSON.
-    """
-    doc = '["' + marked.replace(" ", '","').replace("(", '["').replace(")", '"]') + '"]'
-    doc = doc.replace('"[', " [").replace(']"', "] ")
-    return "" if '""' in doc else doc
-
-
-def _fast_loads(text: str, limits: Limits) -> list[Expr] | None:
-    """Parse clean text with C-level string operations; ``None`` when unsure."""
-    if "\x01" in text:
-        return None
-    has_dq = '"' in text
-    has_sq = "'" in text
-    contents: list[str] = []
-    if has_dq or has_sq:
-        if (has_dq and has_sq) or "\\" in text:
-            # Both kinds, as xend writes "it's" among 'a b', or escapes, as it writes
-            # 'caf\\xc3\\xa9': a regex finds the strings. A quote left in a region
-            # (unterminated, or inside an atom) is caught below, as is a backslash.
-            parts = _QUOTED.split(text)
-            regions = parts[0::3]
-            quoted = [
-                a if a is not None else b for a, b in zip(parts[1::3], parts[2::3], strict=True)
-            ]
-            ready = _json_ready(quoted)
-            if ready is None:
-                return None
-            contents = ready
-        else:
-            parts = text.split('"' if has_dq else "'")
-            if not len(parts) & 1:
-                return None
-            contents = parts[1::2]
-            regions = parts[0::2]
-        # A quote right after an atom character is inside that atom, not a string; an
-        # atom character right after a string, or a second string, starts a new token,
-        # which the marker would hide.
-        ends = "".join([region[-1:] for region in regions[:-1]]).translate(_SHAPE)
-        starts = "".join([region[:1] for region in regions[1:]]).translate(_SHAPE)
-        if "a" in ends or "a" in starts or not all(regions[1:-1]):
-            return None
-        marked = "\x01".join(regions)
-        canonical = not ends.replace(" ", "").replace("(", "") and not starts.replace(
-            " ", ""
-        ).replace(")", "")
-    else:
-        marked = text
-        canonical = True
-    if not marked.isascii() or "\x00" in marked.translate(_SHAPE):
-        return None
-    if not _shallow(marked.encode("ascii").translate(None, _NOT_PARENS), limits.max_depth):
-        return None
-    if canonical and len(text) <= limits.max_atom and _is_spaced(marked):
-        if marked.count(" ") + marked.count("(") >= limits.max_items:
-            return None
-        doc = _canonical_doc(marked)
-        if doc:
-            result = _decode(doc, contents)
-            if result is not None:
-                return result
-    # Any other layout: tokens by whitespace, joined as JSON strings, brackets fixed up.
-    tokens = marked.replace("(", " ( ").replace(")", " ) ").replace("\x01", " \x01 ").split()
-    if not tokens:
-        return []
-    if len(tokens) > limits.max_items:
-        return None
-    if len(text) > limits.max_atom and (
-        max(map(len, tokens)) > limits.max_atom
-        or (contents and max(map(len, contents)) > limits.max_atom)
-    ):
-        return None
-    doc = '["' + '","'.join(tokens) + '"]'
-    doc = doc.replace('"(",', "[").replace(',")"', "]")
-    if '[")"' in doc:
-        doc = doc.replace('[")"', "[]")
-    return _decode(doc, contents)
-
-
-def _decode(doc: str, contents: list[str]) -> list[Expr] | None:
-    """Put the string contents in place of the markers and decode; ``None`` if invalid."""
-    if contents:
-        pieces = doc.split("\x01")
-        doc = "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
-    try:
-        result = _DECODE(doc)
-    except (ValueError, RecursionError):
-        return None
-    assert isinstance(result, list)
-    return result
-
-
 def _as_text(data: str | bytes | bytearray | memoryview, limits: Limits) -> tuple[str, bool]:
     if isinstance(data, str):
         text, from_bytes = data, False
@@ -546,7 +359,7 @@ def loads_all(
     limits = limits if limits is not None else DEFAULT_LIMITS
     text, from_bytes = _as_text(data, limits)
     if strict and not from_bytes:
-        result = _fast_loads(text, limits)
+        result = fast_loads(text, limits)
         if result is not None:
             return result
     parser = Parser(strict=strict, limits=limits)

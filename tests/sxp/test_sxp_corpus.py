@@ -1,4 +1,4 @@
-"""Every real xend S-expression in the shared corpus: parse, print back, type, and the same
+"""Every real xend S-expression of the corpus in ``corpus/``: parse, print back, type, and the same
 record again through XML-RPC (``to_xmlrpc`` -> stdlib encoder -> our decoder)."""
 
 from __future__ import annotations
@@ -27,27 +27,11 @@ from aioxend.sxp import (
     value,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "corpus"
+"""The corpus kept beside this file (its README names the source and licence)."""
 
 
-def corpus_dir() -> Path:
-    """The shared corpus: ``../shared`` beside the clone, or ``/work/shared``."""
-    for base in (ROOT.parent / "shared", ROOT / "shared", Path("/work/shared")):
-        path = base / "corpus" / "sxp"
-        if path.is_dir():
-            return path
-    pytest.skip("no SXP corpus beside the repository")
-
-
-def corpus_files() -> list[Path]:
-    for base in (ROOT.parent / "shared", ROOT / "shared", Path("/work/shared")):
-        path = base / "corpus" / "sxp"
-        if path.is_dir():
-            return sorted(path.glob("*.sexpr"))
-    return []
-
-
-FILES = corpus_files()
+FILES = sorted(CORPUS.glob("*.sexpr"))
 RECORDS = [p for p in FILES if p.name.startswith("sexpr2xml-")]
 CONFIGS = [p for p in FILES if p.name.startswith("xml2sexpr-")]
 
@@ -66,7 +50,7 @@ def parse(path: Path) -> Expr:
 def test_the_corpus_is_present() -> None:
     assert len(RECORDS) >= 30
     assert len(CONFIGS) >= 30
-    assert corpus_dir().is_dir()
+    assert CORPUS.is_dir()
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -117,7 +101,7 @@ def test_every_record_types(path: Path) -> None:
 
 
 def by_name(name: str) -> DomainInfo:
-    return DomainInfo.from_sxp(parse(corpus_dir() / f"sexpr2xml-{name}.sexpr"))
+    return DomainInfo.from_sxp(parse(CORPUS / f"sexpr2xml-{name}.sexpr"))
 
 
 def test_record_pv_by_hand() -> None:

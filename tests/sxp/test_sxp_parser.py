@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
 
 from aioxend.errors import LimitExceeded, ProtocolError
-from aioxend.sxp import Expr, Limits, Parser, dumps, loads, loads_all
-from aioxend.sxp._parser import DEFAULT_LIMITS, _fast_loads
+from aioxend.sxp import Expr, Limits, Parser, _fast, dumps, loads, loads_all
+from aioxend.sxp._fast import fast_loads
+from aioxend.sxp._parser import DEFAULT_LIMITS
 
 
 def careful(text: str | bytes, *, strict: bool = True, step: int | None = None) -> list[Expr]:
@@ -257,7 +259,7 @@ def test_an_unfinished_atom_cannot_grow_without_bound() -> None:
     ],
 )
 def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
-    fast = _fast_loads(text, DEFAULT_LIMITS)
+    fast = fast_loads(text, DEFAULT_LIMITS)
     assert fast is not None
     assert fast == careful(text)
 
@@ -285,7 +287,7 @@ def test_fast_path_agrees_with_the_careful_parser(text: str) -> None:
     ],
 )
 def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
-    fast = _fast_loads(text, DEFAULT_LIMITS)
+    fast = fast_loads(text, DEFAULT_LIMITS)
     assert fast is None or fast == careful(text)
     assert loads_all(text) == careful(text)
 
@@ -307,4 +309,87 @@ def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
     ],
 )
 def test_fast_path_declines_what_it_cannot_prove(text: str) -> None:
-    assert _fast_loads(text, DEFAULT_LIMITS) is None
+    assert fast_loads(text, DEFAULT_LIMITS) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(cpus (() ()))",  # xend's unpinned VCPUs
+        "(domain (domid 6)(name 'pvtest')(cpus (())))",  # libvirt's layout
+        "(domain\n    (cpus (() ()))\n    (image\n        (linux (kernel ))\n    )\n)\n",
+        r"""(d 'line\none' 'it\'s' "it's" 'caf\303\251' 'back\\slash\\')""",
+        r"(d '\x01' '\001' '\1')",  # escapes that spell the fast path's marker
+        r"(d 'caf\xe9' '\xc3\xa9')",  # not UTF-8: that atom is latin-1
+        r"""(d '' "" '\\\\')""",
+    ],
+)
+def test_fast_path_takes_the_shapes_xend_writes(text: str) -> None:
+    fast = fast_loads(text, DEFAULT_LIMITS)
+    assert fast is not None
+    assert fast == careful(text)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_fast_path_cut_in_chunks_reads_the_same(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        ["domain", ["name", f"vm {i}"], ["cpus", [[], []]], ["args", "ro 'x'\n"], ["a", "b", "c"]]
+        for i in range(40)
+    ]
+    text = dumps(records)
+    pretty = dumps(records, pretty=True)
+    monkeypatch.setattr(_fast, "CHUNK", chunk)
+    assert len(_fast._chunks(text)) > 1
+    assert fast_loads(text, DEFAULT_LIMITS) == [records]
+    assert fast_loads(pretty, DEFAULT_LIMITS) == [records]
+    assert loads_all(text + " (a  b)  c") == [records, ["a", "b"], "c"]
+
+
+def big_text() -> str:
+    return dumps([["domain", ["name", f"vm{i}"], ["cpus", [[], []]]] for i in range(3000)])
+
+
+def test_gc_is_held_off_while_the_lists_are_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    decode = _fast._DECODE
+
+    def watching(doc: str) -> object:
+        seen.append(gc.isenabled())
+        return decode(doc)
+
+    monkeypatch.setattr(_fast, "_DECODE", watching)
+    assert gc.isenabled()
+    text = big_text()
+    assert len(loads(text)) == 3000
+    assert loads("(a (b))") == ["a", ["b"]]  # too small to bother the collector
+    assert seen == [False, True]
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError, ValueError])
+def test_gc_is_enabled_again_on_every_exit(
+    error: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(doc: str) -> object:
+        assert not gc.isenabled()
+        raise error("stop")
+
+    monkeypatch.setattr(_fast, "_DECODE", failing)
+    text = big_text()
+    if issubclass(error, ValueError):  # invalid JSON: the careful parser reads it instead
+        assert len(loads(text)) == 3000
+    else:
+        with pytest.raises(error):
+            loads(text)
+    assert gc.isenabled()
+
+
+def test_gc_a_caller_paused_stays_paused() -> None:
+    gc.disable()
+    try:
+        assert len(loads(big_text())) == 3000
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+from unittest import mock
 
 import sexpdata
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aioxend.errors import ProtocolError
-from aioxend.sxp import Expr, Parser, dumps, from_sexpdata, loads, loads_all
-from aioxend.sxp._parser import DEFAULT_LIMITS, _fast_loads
+from aioxend.sxp import Expr, Parser, _fast, dumps, from_sexpdata, loads, loads_all
+from aioxend.sxp._fast import fast_loads
+from aioxend.sxp._parser import DEFAULT_LIMITS
 
 atoms = st.text(max_size=12)
 exprs: st.SearchStrategy[Expr] = st.recursive(
@@ -135,7 +137,7 @@ fast_exprs: st.SearchStrategy[Expr] = st.recursive(
 def test_fast_path_takes_plain_text_and_agrees(case: tuple[Expr, str], gap: str) -> None:
     expr, quote = case
     text = spell(expr, quote, gap)
-    fast = _fast_loads(text, DEFAULT_LIMITS)
+    fast = fast_loads(text, DEFAULT_LIMITS)
     parser = Parser()
     parser.BATCH = 1 << 30
     careful = parser._add(text, final=False) + parser.close()
@@ -148,17 +150,30 @@ def test_fast_path_takes_plain_text_and_agrees(case: tuple[Expr, str], gap: str)
 @given(exprs)
 def test_fast_path_reads_what_dumps_writes(expr: Expr) -> None:
     # dumps writes xend's quoting: repr escapes for anything outside printable ASCII.
-    assert _fast_loads(dumps(expr), DEFAULT_LIMITS) == [expr]
-    assert _fast_loads(dumps(expr, pretty=True), DEFAULT_LIMITS) == [expr]
+    assert fast_loads(dumps(expr), DEFAULT_LIMITS) == [expr]
+    assert fast_loads(dumps(expr, pretty=True), DEFAULT_LIMITS) == [expr]
 
 
-@given(st.one_of(sxp_text, st.text(alphabet="() 'ab\"", max_size=40)))
-def test_fast_path_never_disagrees(text: str) -> None:
-    fast = _fast_loads(text, DEFAULT_LIMITS)
+@given(
+    st.one_of(sxp_text, st.text(alphabet="() 'ab\"", max_size=40)),
+    st.sampled_from([None, 1, 2, 5]),
+)
+def test_fast_path_never_disagrees(text: str, chunk: int | None) -> None:
+    with mock.patch.object(_fast, "CHUNK", chunk or _fast.CHUNK):
+        fast = fast_loads(text, DEFAULT_LIMITS)
     if fast is not None:
         parser = Parser()
         careful = parser._add(text, final=False) + parser.close()
         assert fast == careful
+
+
+@given(st.lists(exprs, min_size=1, max_size=4), st.sampled_from([1, 2, 5]), st.booleans())
+def test_fast_path_in_chunks_reads_what_dumps_writes(
+    values: list[Expr], chunk: int, pretty: bool
+) -> None:
+    text = "\n".join(dumps(value, pretty=pretty) for value in values)
+    with mock.patch.object(_fast, "CHUNK", chunk):
+        assert fast_loads(text, DEFAULT_LIMITS) == values
 
 
 # The syntax sexpdata and xend share: lower-case words and double-quoted strings without

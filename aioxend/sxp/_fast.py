@@ -1,0 +1,302 @@
+"""The SXP reader's fast path: clean text to lists with C-level string operations only.
+
+Strategy. A Python loop over tokens costs more than the tokens themselves, so for text
+with no comment, no separator character, no malformed escape and only ASCII outside
+quoted strings (what xend and libvirt send) the text is spelled as a JSON array and the
+C JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Parser``
+runs instead, so both always agree (property tests hold them to it); the careful parser
+is the definition of the language and the only place errors are raised.
+
+1. Strings. The text is split at its quotes (``str.split`` for one kind, a regex for
+   both kinds or for escapes) into regions outside strings and string bodies; a
+   ``\\x01`` marker holds each string's place. All bodies are joined with ``\\x01`` and
+   their escapes decoded in one ``codecs.escape_decode`` call (Python 2's
+   ``string_escape``, which xend's reader follows, reference section 4.2) after one
+   regex has refused every escape the two could read differently; the bytes are decoded
+   as UTF-8 at once (per atom, UTF-8 else latin-1, only when that fails) and made safe
+   inside a JSON string by two ``str.replace`` calls.
+2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
+   between two atoms, so every later copy stays in the CPU cache however long the text
+   (the throughput is the same at 1 KB and at 64 MB). Per chunk, one ``str.translate``
+   turns every blank into a space and every character no atom may hold into NUL (which
+   refuses the chunk), runs of spaces collapse, and spaces beside parentheses go: this
+   is xend's printer's layout (one space between elements, none inside parentheses),
+   into which the ``xm list -l`` layout also folds.
+3. JSON. Replacements alone then quote the atoms (``_to_json``): each space becomes
+   ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
+   brackets turn into spaces; an empty list ``()`` is held by a ``\\x02`` marker
+   meanwhile. Any other layout leaves an empty ``""`` (refused) or invalid JSON, which
+   also catches unbalanced parentheses. The string contents go in place of the markers.
+4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector paused: the
+   decoder makes a million lists per ten megabytes, none of them garbage, and the
+   collections they would trigger cost more than the decoding (``_gc_paused``).
+
+Limits are checked before decoding with counts that bound what the careful parser
+would count, so the fast path declines whatever the careful parser would refuse.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import json
+import re
+from itertools import chain
+from typing import TYPE_CHECKING
+
+from aioxend.sxp._text import _from_bytes
+
+if TYPE_CHECKING:
+    from aioxend.sxp._parser import Expr, Limits
+
+__all__ = ["CHUNK", "fast_loads"]
+
+CHUNK = 1 << 17
+"""Characters per chunk of the layout pass: small enough to stay in the CPU cache."""
+
+_BLANKS = " \t\n\v\f\r"
+_GC_PAUSE_FROM = 1 << 16  # smaller documents make too few lists to trigger a collection
+
+
+def _normal_table() -> dict[int, int]:
+    """Blanks to a space; parentheses, the marker and atom characters kept; all else NUL."""
+    table: dict[int, int] = {}
+    for code in range(128):
+        char = chr(code)
+        if char in _BLANKS:
+            table[code] = ord(" ")
+        elif char in "()\x01" or (0x21 <= code <= 0x7E and char not in "\"'#\\{}[]<>;"):
+            table[code] = code
+        else:
+            table[code] = 0
+    return table
+
+
+_NORMAL = _normal_table()
+_NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
+_QUOTED = re.compile(r""""([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'""", re.S)
+# With the "\\\\" pairs taken out, an escape codecs.escape_decode could read otherwise
+# than xend's reader: anything but a simple escape, \xHH or octal, and octal above 255.
+# (escape_decode itself refuses a \x the pairs' removal made look whole.)
+_UNSURE_ESCAPE = re.compile(r"""\\(?:(?![abtnvfr\\'"0-7]|x[0-9a-fA-F]{2})|[4-7][0-7][0-7])""")
+_CUT = re.compile(r"(?<=[^ \t\n\v\f\r()])[ \t\n\v\f\r]+(?=[^ \t\n\v\f\r()])")
+_DECODE = json.JSONDecoder(strict=False).decode
+
+
+def _strings(text: str) -> tuple[list[str], list[str]] | None:
+    """The regions outside strings and the string bodies still escaped; ``None`` if odd."""
+    has_dq = '"' in text
+    has_sq = "'" in text
+    if not has_dq and not has_sq:
+        return [text], []
+    if (has_dq and has_sq) or "\\" in text:
+        parts = _QUOTED.split(text)
+        bodies = [a if a is not None else b for a, b in zip(parts[1::3], parts[2::3], strict=True)]
+        return parts[0::3], bodies
+    parts = text.split('"' if has_dq else "'")
+    if not len(parts) & 1:
+        return None
+    return parts[0::2], parts[1::2]
+
+
+def _json_strings(bodies: list[str]) -> list[str] | None:
+    """The bodies unescaped as xend's reader does and made safe inside a JSON string."""
+    if not bodies:
+        return []
+    blob = "\x01".join(bodies)
+    if "\\" in blob:
+        if _UNSURE_ESCAPE.search(blob.replace("\\\\", "")) is not None:
+            return None
+        try:
+            raw: bytes = codecs.escape_decode(blob.encode("utf-8"))[0]
+        except ValueError:  # a lone surrogate, or a \x cut short
+            return None
+        if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the marker
+            return [
+                _json_safe(_from_bytes(codecs.escape_decode(body.encode("utf-8"))[0]))
+                for body in bodies
+            ]
+        try:
+            blob = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            blob = "\x01".join([_from_bytes(piece) for piece in raw.split(b"\x01")])
+    return _json_safe(blob).split("\x01")
+
+
+def _json_safe(text: str) -> str:
+    """Text that may sit inside a JSON string as it is (the decoder is not strict)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if '"' in text:
+        text = text.replace('"', '\\"')
+    return text
+
+
+def _chunks(marked: str) -> list[str]:
+    """``marked`` in pieces of about ``CHUNK`` characters, each cut before a blank run
+    between two atoms (so no replacement of ``_layout`` or ``_to_json`` straddles a cut).
+    """
+    pieces: list[str] = []
+    start = 0
+    while len(marked) - start > 2 * CHUNK:
+        match = _CUT.search(marked, start + CHUNK)
+        if match is None:
+            break
+        pieces.append(marked[start : match.start()])
+        start = match.start()
+    pieces.append(marked[start:] if start else marked)
+    return pieces
+
+
+def _to_json(layout: str) -> str:
+    """JSON for text in xend's printer's layout, or ``""`` when it is not in it.
+
+    With one space between elements and none inside parentheses, each space becomes
+    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
+    brackets turn into spaces (same-length replacements are the cheap kind); ``()``
+    has become ``[""]``, which nothing else spells. Any other layout leaves an empty
+    ``""`` behind, which no atom can produce, or, as ``a(b`` and ``)a`` do, invalid
+    JSON; ``)(`` (libvirt's layout) gets its space first.
+    """
+    doc = layout.replace(")(", ") (").replace(" ", '","').replace("(", '["').replace(")", '"]')
+    doc = doc.replace('"[', " [").replace(']"', "] ").replace('[""]', "[]")
+    return "" if '""' in doc else doc
+
+
+def _layout(chunk: str) -> str:
+    """The chunk's blanks as spaces, or ``""`` when it holds a character no atom may.
+
+    A chunk with line breaks or tabs (the ``xm list -l`` layout, a final newline) is
+    tidied into xend's printer's layout at once; ``_tidy`` does the rest on demand.
+    """
+    layout = chunk.translate(_NORMAL)
+    if "\x00" in layout:
+        return ""
+    if "\n" in chunk or "\t" in chunk or "\r" in chunk:
+        return _tidy(layout)
+    return layout
+
+
+def _tidy(layout: str) -> str:
+    """Spaces-only text in xend's printer's layout: one space between elements, none
+    beside a parenthesis (blanks there separate nothing)."""
+    while "  " in layout:
+        layout = layout.replace("    ", " ").replace("  ", " ")
+    return layout.replace("( ", "(").replace(" )", ")")
+
+
+def _splice(doc: str, contents: list[str]) -> str:
+    """Put the string contents in place of the markers."""
+    pieces = doc.split("\x01")
+    return "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
+
+
+def _build(doc: str) -> list[Expr] | None:
+    """Decode the JSON, the cyclic garbage collector held off; ``None`` if invalid.
+
+    The decoder makes about 50,000 lists a megabyte, none of them garbage, and the
+    young-generation collections they would trigger cost more than the decoding and
+    grow with the heap. A collector that was enabled is enabled again on every exit
+    (``finally``: an exception, a ``KeyboardInterrupt``); one that was off (the caller's
+    own hold, or another thread's) is left off. The block has no await, so cancellation
+    cannot end it half way. The lists are then young objects like any others.
+    """
+    paused = len(doc) >= _GC_PAUSE_FROM and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        result = _DECODE(doc)
+    except (ValueError, RecursionError):
+        return None
+    finally:
+        if paused:
+            gc.enable()
+    assert isinstance(result, list)
+    return result
+
+
+def _marked(text: str) -> tuple[str, list[str]] | None:
+    """The text with a marker for each string, and the strings' JSON-ready contents."""
+    split = _strings(text)
+    if split is None:
+        return None
+    regions, bodies = split
+    if not bodies:
+        return text, []
+    # A quote right after an atom character is inside that atom, not a string; an atom
+    # character right after a string, or a second string, starts a new token, which the
+    # marker would hide.
+    ends = "".join([region[-1:] for region in regions[:-1]]).translate(_NORMAL)
+    starts = "".join([region[:1] for region in regions[1:]]).translate(_NORMAL)
+    if ends.strip(" (") or starts.strip(" )") or not all(regions[1:-1]):
+        return None
+    contents = _json_strings(bodies)
+    if contents is None:
+        return None
+    return "\x01".join(regions), contents
+
+
+def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
+    """Parse clean text with C-level string operations; ``None`` when unsure."""
+    if "\x01" in text:
+        return None
+    marked = _marked(text)
+    if marked is None:
+        return None
+    whole, contents = marked
+    if not whole.isascii():
+        return None
+    if not whole or whole.isspace():
+        return [] if not contents else None
+    chunks = _chunks(whole)
+    # The top-level values, in a list of their own: "(" and ")" around the whole.
+    chunks[0] = "(" + chunks[0]
+    chunks[-1] += ")"
+    docs: list[str] = []
+    parens: list[bytes] = []
+    items = 0
+    used = 0
+    for chunk in chunks:
+        layout = _layout(chunk)
+        doc = _to_json(layout) if layout else ""
+        if layout and not doc:
+            layout = _tidy(layout)
+            doc = _to_json(layout)
+        if not doc or (len(layout) > limits.max_atom and _longest(layout) > limits.max_atom):
+            return None
+        items += layout.count(" ") + layout.count("(")
+        parens.append(layout.encode("ascii").translate(None, _NOT_PARENS))
+        if contents:
+            markers = doc.count("\x01")
+            doc = _splice(doc, contents[used : used + markers])
+            used += markers
+        docs.append(doc)
+    # One more "(" and one more level than the text has: the list of top-level values.
+    if items > limits.max_items or not _shallow(b"".join(parens), limits.max_depth + 1):
+        return None
+    if len(text) > limits.max_atom and contents and max(map(len, contents)) > limits.max_atom:
+        return None
+    return _build("".join(docs))
+
+
+def _longest(layout: str) -> int:
+    """The length of the longest atom in the layout (only asked of very long chunks)."""
+    return max(map(len, layout.replace("(", " ").replace(")", " ").split()), default=0)
+
+
+def _shallow(parens: bytes, max_depth: int) -> bool:
+    """True when ``parens`` (only '(' and ')') is balanced and nests at most max_depth."""
+    depth = 0
+    budget = 4 * len(parens) + 64
+    while parens:
+        if depth >= max_depth:
+            return False
+        shorter = parens.replace(b"()", b"")
+        if len(shorter) == len(parens):
+            return False
+        budget -= len(shorter)
+        if budget < 0:
+            return False
+        parens = shorter
+        depth += 1
+    return True
