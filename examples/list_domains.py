@@ -11,21 +11,17 @@ import argparse
 import asyncio
 
 import aioxend
+from aioxend.cli import format_domain_table
 from aioxend.emulator import Emulator
 
 
 async def show(url: str) -> None:
-    """Print the host summary and one line per domain."""
+    """Print the host summary, then the domains in xm list's table (the CLI's formatter)."""
     async with aioxend.connect(url) as client:
-        node = await client.node_info()
+        node = await client.node_info(show_numa=False)
         print(f"{client.url} ({client.protocol}): host {node.host}, {node.nr_cpus} CPUs")
-        print(f"{'Name':<24} {'ID':>4} {'Mem':>6} {'VCPUs':>5} {'State':>7} {'Time(s)':>9}")
-        for dom in await client.domains():
-            domid = "" if dom.domid is None else str(dom.domid)
-            print(
-                f"{dom.name:<24} {domid:>4} {dom.memory or 0:>6} {dom.vcpus or 0:>5}"
-                f" {dom.state_string or '------':>7} {dom.cpu_time or 0.0:>9.1f}"
-            )
+        for line in format_domain_table(await client.domains()):
+            print(line)
 
 
 async def main() -> None:

@@ -108,6 +108,22 @@ def test_list_prints_xm_table(capsys: pytest.CaptureFixture[str], emu: Endpoint)
     assert by_json == set(names[1:])
 
 
+def test_list_domains_example_prints_the_cli_table(
+    capsys: pytest.CaptureFixture[str], emu: Endpoint
+) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "list_domains.py"
+    shown = subprocess.run(
+        [sys.executable, str(example), emu.xmlrpc_url], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    listed = run(capsys, "--url", emu.xmlrpc_url, "list")
+    # the same layout, row for row; only the CPU time, still running, may have moved on
+    table = shown.stdout.splitlines()[1:]
+    expected = listed.out.splitlines()
+    assert table[0] == expected[0]
+    assert [line[:-9] for line in table[1:]] == [line[:-9] for line in expected[1:]]
+
+
 def test_list_options(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
     long = run(capsys, "list", "--url", emu.xmlrpc_url, "--long", "Domain-0")
     assert long.code == 0, long.err
