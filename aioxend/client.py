@@ -73,12 +73,6 @@ from aioxend.protocols import (
     SxpBackend,
     WrongServer,
     XmlRpcBackend,
-)
-from aioxend.protocols._base import (
-    LONG_LIST,
-    GcHold,
-    before_release,
-    convert_each,
     dom_text,
 )
 from aioxend.transport import Limits, Timeouts, Transport
@@ -381,39 +375,23 @@ class XendClient:
         if dom is not None:
             dom = _check_dom(dom)
         timeouts = self._timeouts(timeout)
-        hold = GcHold()
-        call = Call(op, dom, dict(args) if args else {}, timeouts, hold)
+        call = Call(op, dom, dict(args) if args else {}, timeouts)
         backend = self._backend
         try:
-            try:
-                if backend is not None and not (
-                    backend.protocol == "sxp" and op.sxp is not None and op.sxp.special
-                ):
-                    # One request: the transport's own total timeout bounds it, so no
-                    # (costly) cancel scope is needed around it.
-                    value = await backend.invoke(call)
-                else:
-                    with self._deadline(timeout, name, dom):
-                        backend = await self._ready(timeouts, None)
-                        value = await backend.invoke(call)
-            except WrongServer as exc:
-                raise ProtocolError(
-                    f"{name}: {self.url} is no {exc.speaks} server ({exc})"
-                ) from None
-            except TransportError as exc:
-                raise _located(exc, name, dom) from None
-            each = op.each
-            result: object
-            if each is not None and type(value) is list and len(value) > LONG_LIST:
-                args = call.args
-                result = await convert_each(value, lambda item: each(item, args))
-            else:
-                result = op.result(value, call.args)
-            if hold.held:
-                await before_release()
-            return result
-        finally:
-            hold.release()
+            if backend is not None and not (
+                backend.protocol == "sxp" and op.sxp is not None and op.sxp.special
+            ):
+                # One request: the transport's own total timeout bounds it, so no
+                # (costly) cancel scope is needed around it.
+                return await backend.run(call)
+            with self._deadline(timeout, name, dom):
+                backend = await self._ready(timeouts, None)
+                return await backend.run(call)
+        except WrongServer as exc:
+            why = f"{self.url} is no {exc.speaks} server ({exc})"
+            raise ProtocolError(f"{name}: {why}") from None
+        except TransportError as exc:
+            raise _located(exc, name, dom) from None
 
     def _sxp(self) -> bool:
         return self._backend is not None and self._backend.protocol == "sxp"

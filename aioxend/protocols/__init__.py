@@ -5,7 +5,14 @@ the answers to one shape, so ``aioxend.XendClient`` returns the same typed resul
 either. Applications use the client; this package is its engine.
 """
 
-from aioxend.protocols._base import Backend, Call, NotSxpServer, NotXmlRpcServer, WrongServer
+from aioxend.protocols._base import (
+    Backend,
+    Call,
+    NotSxpServer,
+    NotXmlRpcServer,
+    WrongServer,
+    dom_text,
+)
 from aioxend.protocols._ops import OPS, Config, Op, SxpSpec
 from aioxend.protocols._results import (
     Credit2Params,
@@ -34,4 +41,5 @@ __all__ = [
     "SxpSpec",
     "WrongServer",
     "XmlRpcBackend",
+    "dom_text",
 ]

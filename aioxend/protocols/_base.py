@@ -2,16 +2,18 @@
 
 A backend turns one ``Call`` (an ``Op`` from the table, the domain, the arguments and
 the time limits) into HTTP requests on a ``Transport``, reads the answer while it
-streams in, and returns it in the neutral shape the converters in ``_ops`` read (nested
+streams in, and brings it to the neutral shape the converters in ``_ops`` read (nested
 lists of string atoms; text for the log and console ring; ``None`` for no answer).
-Errors come out as the classes of ``aioxend.errors``, naming the operation and domain.
+``Backend.run`` is the whole operation, and the one place an answer is post-processed:
+it holds the garbage collector for it (a ``_gc.GcHold``), has the backend fetch and decode
+it (``invoke``), and builds the typed result with the op's converter, a long list item
+by item, yielding to the loop. Errors come out as the classes of ``aioxend.errors``,
+naming the operation and domain.
 """
 
 from __future__ import annotations
 
 import abc
-import gc
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,22 +22,19 @@ from typing import ClassVar, TypeVar
 import anyio.lowlevel
 
 from aioxend.errors import HTTPStatusError
+from aioxend.protocols._gc import GcHold
 from aioxend.protocols._ops import Dom, Op
 from aioxend.transport import Response, Timeouts, Transport
 
 __all__ = [
-    "GC_HOLD_BYTES",
-    "GC_STEP_BYTES",
     "LONG_LIST",
     "SLICE_SECONDS",
     "YIELD_EVERY",
     "Backend",
     "Call",
-    "GcHold",
     "NotSxpServer",
     "NotXmlRpcServer",
     "WrongServer",
-    "before_release",
     "chunks",
     "convert_each",
     "dom_text",
@@ -54,12 +53,6 @@ SLICE_SECONDS = 0.005
 LONG_LIST = 16
 """A list answer with more items than this is converted by ``convert_each``, yielding."""
 
-GC_HOLD_BYTES = 1024 * 1024
-"""An answer larger than this is decoded with the cyclic garbage collector held off."""
-
-GC_STEP_BYTES = 2 * 1024 * 1024
-"""While the collector is held, the young objects are collected after each this many bytes."""
-
 ERROR_BODY_BYTES = 64 * 1024
 """How much of an error response's body is read to explain it."""
 
@@ -72,9 +65,6 @@ class Call:
     dom: Dom | None = None
     args: Mapping[str, object] = field(default_factory=dict)
     timeouts: Timeouts | None = None
-    # Set by a caller that converts the answer further: it releases the hold it gives,
-    # so the collector stays off until the typed result is built (see ``GcHold``).
-    gc_hold: GcHold | None = field(default=None, compare=False)
 
     @property
     def dom_label(self) -> str | None:
@@ -129,76 +119,6 @@ async def chunks(response: Response) -> AsyncIterator[bytes]:
             await anyio.lowlevel.checkpoint()
 
 
-# Decoding a large answer builds hundreds of thousands of lists, and CPython 3.11 runs a
-# full collection each time the objects that survived young collections grow by a
-# quarter, so one 20 MB answer costs about six full passes over a growing heap, each one
-# blocking the event loop for tens of milliseconds (and finding nothing: a fresh decode
-# has no cycles). So while such an answer decodes, automatic collection is held off and
-# the decoder instead collects the two young generations itself every GC_STEP_BYTES
-# (``GcHold.step``): each such pass visits only the objects of the last few megabytes,
-# a few milliseconds, and moves them to the old generation. When the hold ends, little
-# is left young, so the collection due then is short too. What remains is the full pass
-# CPython makes later over everything old, the decoded answer included, as it does for
-# any program keeping that much alive (an application can ``gc.freeze()`` long-lived
-# results to spare it). The hold is counted, so concurrent decodes (in any thread)
-# share it and the collector comes back when the last ends, and only if it was on when
-# the first began. Reference counting still frees everything acyclic meanwhile; cyclic
-# garbage made by other code during the decode waits for the next collection.
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_enabled = False
-
-
-class GcHold:
-    """One holder's claim on the collector: ``acquire`` holds it off (once; again is a
-    no-op), ``release`` ends this holder's claim (also once)."""
-
-    __slots__ = ("held",)
-
-    def __init__(self) -> None:
-        self.held = False
-
-    def acquire(self) -> None:
-        """Hold the collector off until ``release`` (and every other holder's)."""
-        global _gc_holders, _gc_was_enabled
-        if self.held:
-            return
-        with _gc_lock:
-            if _gc_holders == 0:
-                _gc_was_enabled = gc.isenabled()
-                gc.disable()
-            _gc_holders += 1
-        self.held = True
-
-    def step(self) -> None:
-        """Collect the young generations now (they hold what was decoded since the last
-        step), unless the collector was off before anyone held it."""
-        if self.held and _gc_was_enabled:
-            gc.collect(1)
-
-    def release(self) -> None:
-        """End this claim; the last one re-enables the collector if it was on before."""
-        global _gc_holders
-        if not self.held:
-            return
-        self.held = False
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders != 0 or not _gc_was_enabled:
-                return
-            gc.enable()
-        # The young collection that is due now, taken here (a caller yields to the loop
-        # just before releasing) rather than in the middle of someone's next step.
-        gc.collect(0)
-
-
-async def before_release() -> None:
-    """Yield so that timers which fell due meanwhile run before ``GcHold.release``'s
-    collection: the first yield queues us behind them, the second lets them run."""
-    await anyio.lowlevel.checkpoint()
-    await anyio.lowlevel.checkpoint()
-
-
 async def convert_each(items: Sequence[_T], convert: Callable[[_T], _R]) -> list[_R]:
     """``[convert(item) for item in items]``, yielding to the event loop whenever
     ``SLICE_SECONDS`` have passed, so building records from a 20 MB answer does not
@@ -235,6 +155,19 @@ class Backend(abc.ABC):
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
+    async def run(self, call: Call) -> object:
+        """Run ``call`` and return its typed result (what ``call.op.result`` makes of
+        the answer), with the garbage collector held while a large answer decodes and
+        converts, and restored however this ends."""
+        async with GcHold() as hold:
+            value = await self.invoke(call, hold)
+            each = call.op.each
+            if each is not None and type(value) is list and len(value) > LONG_LIST:
+                args = call.args
+                return await convert_each(value, lambda item: each(item, args))
+            return call.op.result(value, call.args)
+
     @abc.abstractmethod
-    async def invoke(self, call: Call) -> object:
-        """Run ``call`` and return its answer in the neutral shape."""
+    async def invoke(self, call: Call, hold: GcHold) -> object:
+        """Run ``call`` and return its answer in the neutral shape; a decoder reports
+        the bytes it reads to ``hold`` (``GcHold.advance``)."""

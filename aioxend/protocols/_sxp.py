@@ -56,6 +56,7 @@ from aioxend.protocols._base import (
     dom_text,
     read_limited,
 )
+from aioxend.protocols._gc import GcHold
 from aioxend.protocols._ops import OPS, Config, SxpSpec
 from aioxend.transport import Request, Response, Timeouts, Transport
 
@@ -102,7 +103,8 @@ class SxpBackend(Backend):
             return f"{self.root}/node"
         return f"{self.root}/node/{spec.where}"
 
-    async def invoke(self, call: Call) -> object:
+    async def invoke(self, call: Call, hold: GcHold) -> object:
+        # SXP answers are parsed whole per request; the collector is not held for them.
         spec = call.op.sxp
         if spec is None:
             raise UnsupportedOperation(call.op.name, self.protocol)

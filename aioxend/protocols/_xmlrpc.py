@@ -17,14 +17,14 @@ What comes back is brought to the neutral shape of ``_ops``:
 * a top-level string was sent as Python's ``repr(s)[1:-1]`` (section 1.2) and is
   unescaped with ``aioxend.sxp.unescape``, never ``eval``;
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
-  for (``call``). An array answer (nearly all of them) is converted while it decodes:
-  the decoder hands every value it places in an array to ``sxp.convert_leaf``, so no
-  second pass walks the result. Any other answer is ours alone and is converted in place
-  (``convert_owned``), a long list item by item, yielding to the loop every few ms.
+  for (``call_method``). An array answer (nearly all of them) is converted while it
+  decodes: ``from_xmlrpc`` is the decoder's ``leaf`` hook, so no second pass walks the
+  result; a struct or scalar answer is converted after.
 
-An answer over ``GC_HOLD_BYTES`` is decoded with automatic garbage collection held off
-and the young objects collected every ``GC_STEP_BYTES`` instead (``GcHold`` in ``_base``
-explains why), so no full collection over a growing heap stalls the loop mid-decode.
+The decoder reports the bytes it reads to the operation's ``GcHold`` (``_gc``), which
+holds automatic garbage collection off once an answer is large, so no full collection
+over a growing heap stalls the loop mid-decode. ``limits`` bound what one answer may
+make the decoder hold (``xmlrpc.Limits``; ``connect(limits=...)`` raises them).
 
 An answer that shows the endpoint is not an XML-RPC server at all (400/404/405/406/501, HTML,
 an SXP or plain-text body) raises ``NotXmlRpcServer``, an ``HTTPStatusError`` the
@@ -50,20 +50,14 @@ from aioxend.errors import (
     fault_for,
 )
 from aioxend.protocols._base import (
-    GC_HOLD_BYTES,
-    GC_STEP_BYTES,
-    LONG_LIST,
     YIELD_EVERY,
     Backend,
     Call,
-    GcHold,
     NotXmlRpcServer,
-    before_release,
-    convert_each,
     read_limited,
 )
+from aioxend.protocols._gc import GcHold
 from aioxend.protocols._ops import Config
-from aioxend.sxp._convert import convert_leaf, convert_owned
 from aioxend.transport import Request, Response, Timeouts, Transport
 
 __all__ = ["XmlRpcBackend"]
@@ -95,11 +89,8 @@ class XmlRpcBackend(Backend):
         super().__init__(transport)
         self.path = path or "/RPC2"
         self.limits = limits
-        # Converting while decoding skips convert_owned's walk, which is also where the
-        # SXP depth limit is enforced: only when the decoder's own limit is no looser.
-        self._leaves = (limits or _DEFAULT_LIMITS).max_depth <= sxp.DEFAULT_LIMITS.max_depth
 
-    async def invoke(self, call: Call) -> object:
+    async def invoke(self, call: Call, hold: GcHold) -> object:
         op = call.op
         params: list[object] = []
         if op.has_dom:
@@ -107,25 +98,12 @@ class XmlRpcBackend(Backend):
                 raise ValueError(f"{op.name} needs a domain")
             params.append(_wire(call.dom))
         params.extend(_wire(call.args.get(name)) for name in op.xml_args)
-        value = await self.call_method(
-            op.method,
-            params,
-            read=op.read,
-            timeouts=call.timeouts,
-            label=op.name,
-            dom=call.dom_label,
-            gc_hold=call.gc_hold,
-            sxp_leaves=self._leaves,
+        value = await self._call(
+            op.method, params, op.read, call.timeouts, op.name, call.dom_label, hold, True
         )
-        if value is None or isinstance(value, str):
-            return value
-        if type(value) is list and self._leaves:
-            return value  # converted as it decoded
-        if type(value) is list and len(value) > LONG_LIST:
-            # A long list (``domains``): convert item by item, yielding to the loop.
-            max_depth = sxp.DEFAULT_LIMITS.max_depth
-            return await convert_each(value, lambda item: convert_owned(item, max_depth, 1))
-        return convert_owned(value, sxp.DEFAULT_LIMITS.max_depth)
+        if value is None or type(value) is str or type(value) is list:
+            return value  # a list was converted as it decoded
+        return sxp.from_xmlrpc(value)
 
     async def call_method(
         self,
@@ -134,46 +112,42 @@ class XmlRpcBackend(Backend):
         *,
         read: bool = False,
         timeouts: Timeouts | None = None,
-        label: str | None = None,
-        dom: str | None = None,
-        gc_hold: GcHold | None = None,
-        sxp_leaves: bool = False,
     ) -> object:
-        """Call ``method`` and return its decoded result; a top-level string unescaped.
+        """Call ``method`` and return its decoded result, a top-level string unescaped."""
+        async with GcHold() as hold:
+            return await self._call(method, params, read, timeouts, method, None, hold, False)
 
-        ``label`` names the operation in error messages (the method by default). A large
-        answer decodes with the garbage collector held off (``GcHold``); given
-        ``gc_hold``, the hold is the caller's to release, else it ends with the decode.
-        ``sxp_leaves`` has everything inside an array answer spelled as SXP atoms as it
-        decodes (``sxp.convert_leaf``).
-        """
-        label = label or method
+    async def _call(
+        self,
+        method: str,
+        params: Sequence[object],
+        read: bool,
+        timeouts: Timeouts | None,
+        label: str,
+        dom: str | None,
+        hold: GcHold,
+        leaves: bool,
+    ) -> object:
+        """One request and its decoded answer. ``label`` and ``dom`` name the operation
+        in error messages; ``leaves`` converts what is in an array answer to SXP atoms
+        as it decodes (``sxp.from_xmlrpc`` as the decoder's hook)."""
         body = _request_body(method, params)
         request = Request("POST", self.path, _HEADERS, body, timeouts=timeouts, retry_safe=read)
-        hold = gc_hold if gc_hold is not None else GcHold()
+        response = await self.transport.send(request)
         try:
-            response = await self.transport.send(request)
-            try:
-                if response.status != 200:
-                    head = await read_limited(response)
-                    cls = (
-                        NotXmlRpcServer
-                        if response.status in _NOT_XMLRPC_STATUSES
-                        else HTTPStatusError
-                    )
-                    raise cls(response.status, response.reason, head)
-                content_type = (response.header("content-type") or "").lower()
-                if "html" in content_type or "sxp" in content_type or "text/plain" in content_type:
-                    head = await read_limited(response)
-                    raise NotXmlRpcServer(response.status, response.reason, head)
-                results = await self._read(response, hold, label, dom, sxp_leaves)
-            finally:
-                await response.aclose()
-            if gc_hold is None and hold.held:
-                await before_release()
+            if response.status != 200:
+                head = await read_limited(response)
+                cls = (
+                    NotXmlRpcServer if response.status in _NOT_XMLRPC_STATUSES else HTTPStatusError
+                )
+                raise cls(response.status, response.reason, head)
+            content_type = (response.header("content-type") or "").lower()
+            if "html" in content_type or "sxp" in content_type or "text/plain" in content_type:
+                head = await read_limited(response)
+                raise NotXmlRpcServer(response.status, response.reason, head)
+            results = await self._read(response, hold, label, dom, leaves)
         finally:
-            if gc_hold is None:
-                hold.release()
+            await response.aclose()
         if len(results) != 1:
             raise ProtocolError(f"{label}: a response must carry one value, not {len(results)}")
         value = results[0]
@@ -184,7 +158,7 @@ class XmlRpcBackend(Backend):
         return value
 
     async def _read(
-        self, response: Response, hold: GcHold, label: str, dom: str | None, sxp_leaves: bool
+        self, response: Response, hold: GcHold, label: str, dom: str | None, leaves: bool
     ) -> Sequence[object]:
         """The decoded values of a 200 answer's body, read as it streams in.
 
@@ -197,7 +171,6 @@ class XmlRpcBackend(Backend):
         small = b""  # the whole body, while it is no longer than _SMALL
         first = b""
         fed = 0
-        next_gc = GC_HOLD_BYTES
         since_yield = 0
         remember = self.limits is None
         try:
@@ -212,21 +185,17 @@ class XmlRpcBackend(Backend):
                     if decoder is None:
                         if remember and small in _SMALL_ANSWERS:
                             continue
-                        decoder = self._decoder(sxp_leaves)
+                        decoder = self._decoder(leaves)
                         chunk = small
                 elif decoder is None:
-                    decoder = self._decoder(sxp_leaves)
+                    decoder = self._decoder(leaves)
                     chunk = small + chunk
                 if len(first) < 64:
                     first += chunk[: 64 - len(first)]
                 decoder.feed(chunk)
                 fed += len(chunk)
-                if fed > next_gc:
-                    if hold.held:
-                        hold.step()
-                    else:
-                        hold.acquire()
-                    next_gc = fed + GC_STEP_BYTES
+                if fed > hold.due:
+                    hold.advance(fed)
             if decoder is None:
                 return (_SMALL_ANSWERS[small],)
             results, _ = decoder.close()
@@ -246,8 +215,8 @@ class XmlRpcBackend(Backend):
                 raise NotXmlRpcServer(response.status, response.reason, first) from None
             raise
 
-    def _decoder(self, sxp_leaves: bool) -> xmlrpc.Decoder:
-        leaf = convert_leaf if sxp_leaves else None
+    def _decoder(self, leaves: bool) -> xmlrpc.Decoder:
+        leaf = sxp.from_xmlrpc if leaves else None
         return xmlrpc.Decoder(self.limits or _DEFAULT_LIMITS, leaf=leaf)
 
 

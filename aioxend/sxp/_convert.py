@@ -6,20 +6,21 @@ leaves (reference section 1.4). ``from_xmlrpc`` turns each leaf into the atom xe
 printer would have written for it, so one reader serves both protocols and
 ``loads(text) == from_xmlrpc(value)`` for the same record. Both directions walk with an
 explicit stack and stop at ``Limits.max_depth``, which also stops a cyclic structure.
+``from_xmlrpc`` is the only way an XML-RPC value becomes SXP: the XML-RPC backend hands
+it to the decoder as its ``leaf`` hook, so answers convert while they decode.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
 from aioxend.sxp._parser import DEFAULT_LIMITS, Expr, Limits
 from aioxend.sxp._printer import py2_float_str
 from aioxend.sxp._text import _from_bytes
 
-__all__ = ["convert_at", "convert_leaf", "convert_owned", "from_xmlrpc", "to_xmlrpc"]
+__all__ = ["from_xmlrpc", "to_xmlrpc"]
 
 
 def _atom(value: object) -> str:
@@ -44,18 +45,6 @@ def _atom(value: object) -> str:
     raise ProtocolError(f"cannot convert an XML-RPC {type(value).__name__} to SXP: {value!r}")
 
 
-def convert_leaf(value: object) -> Expr:
-    """``from_xmlrpc`` of a value the XML-RPC decoder places in an array (its ``leaf``
-    hook): an int or other scalar becomes its atom, a struct its list of pairs.
-
-    A struct converted here adds one level of nesting that ``Limits.max_depth`` does not
-    count; the decoder's own depth limit still bounds the whole.
-    """
-    if type(value) is int:
-        return str(value)
-    return convert_at(value, DEFAULT_LIMITS.max_depth, 0)
-
-
 def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:
     """The S-expression for an XML-RPC value, leaves spelled as xend's printer spelled them.
 
@@ -64,9 +53,16 @@ def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:
     ``123.456789012``, ``1e+20``), ``bool`` ``True``/``False``, ``None`` ``None``,
     base64 bytes their UTF-8 (else latin-1) text and a dateTime xmlrpclib's
     ``20260101T00:00:00`` (xend sends neither). Other types raise ``ProtocolError``.
+
+    This is the one conversion, and it is also the XML-RPC decoder's ``leaf`` hook: the
+    XML-RPC backend has every value placed in an array converted as it decodes, so an
+    answer is never walked twice. A struct converted there adds one level of nesting
+    that ``max_depth`` does not count; the decoder's own depth limit bounds the whole.
     """
+    if type(value) is int:  # nearly every leaf the decoder hands over
+        return str(value)
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
-    return convert_at(value, max_depth, 0)
+    return _walk(value, max_depth)
 
 
 def _children(item: object) -> Iterator[object] | None:
@@ -79,8 +75,8 @@ def _children(item: object) -> Iterator[object] | None:
     return None
 
 
-def convert_at(value: object, max_depth: int, depth: int) -> Expr:
-    """``from_xmlrpc`` of a value found ``depth`` levels down in a larger one.
+def _walk(value: object, max_depth: int) -> Expr:
+    """``from_xmlrpc`` of a container, or of a leaf other than an int.
 
     Exact ``str``/``int``/``list`` are dispatched on ``type()`` first (they are nearly
     every value xend sends); one frame per open list, each an iterator the loop resumes.
@@ -88,10 +84,8 @@ def convert_at(value: object, max_depth: int, depth: int) -> Expr:
     children = _children(value)
     if children is None:
         return _atom(value)
-    if depth >= max_depth:
-        raise LimitExceeded("max_depth", max_depth)
     root: list[Expr] = []
-    stack: list[tuple[Iterator[object], list[Expr], int]] = [(children, root, depth + 1)]
+    stack: list[tuple[Iterator[object], list[Expr], int]] = [(children, root, 1)]
     while stack:
         items, out, level = stack[-1]
         append = out.append
@@ -115,48 +109,6 @@ def convert_at(value: object, max_depth: int, depth: int) -> Expr:
         else:
             stack.pop()
     return root
-
-
-def convert_owned(value: object, max_depth: int, depth: int = 0) -> Expr:
-    """``from_xmlrpc`` that reuses the lists of ``value``, converting its leaves in place.
-
-    For a value the caller owns outright, such as one just decoded: no list is copied, so
-    a 20 MB answer does not briefly exist twice (half the allocations, and the garbage
-    collector's passes have half the objects to visit). Tuples and structs are still
-    replaced by new lists. ``value`` must not be shared with anyone else.
-    """
-    if type(value) is not list:
-        return convert_at(value, max_depth, depth)
-    if depth >= max_depth:
-        raise LimitExceeded("max_depth", max_depth)
-    stack: list[tuple[list[Any], int]] = [(value, depth + 1)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        items, level = pop()
-        for index, child in enumerate(items):
-            kind = type(child)
-            if kind is str:
-                continue
-            if kind is int:
-                items[index] = str(child)
-            elif kind is list:
-                if level >= max_depth:
-                    raise LimitExceeded("max_depth", max_depth)
-                if len(child) == 2 and type(child[0]) is str:
-                    # ``[key, leaf]``, most of a record: done here, without a frame.
-                    leaf = child[1]
-                    kind = type(leaf)
-                    if kind is str:
-                        continue
-                    if kind is int:
-                        child[1] = str(leaf)
-                        continue
-                push((child, level + 1))
-            elif _children(child) is None:
-                items[index] = _atom(child)
-            else:
-                items[index] = convert_at(child, max_depth, level)
-    return value
 
 
 def to_xmlrpc(expr: object, *, limits: Limits | None = None) -> object:

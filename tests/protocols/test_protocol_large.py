@@ -15,7 +15,8 @@ import pytest
 import aioxend
 from aioxend.errors import ReadError
 from aioxend.models import DomainInfo
-from aioxend.protocols._base import GC_HOLD_BYTES, GcHold, convert_each
+from aioxend.protocols._base import convert_each
+from aioxend.protocols._gc import GC_HOLD_BYTES, GC_STEP_BYTES, GcHold
 from aioxend.sxp import from_xmlrpc
 from aioxend.transport import Request
 from tests.protocols.fake_transport import FakeResponse, FakeTransport, xml_answer
@@ -132,37 +133,62 @@ async def test_concurrent_large_calls_share_the_hold() -> None:
     assert gc.isenabled()
 
 
-def test_gc_hold_steps_collect_only_when_the_collector_was_on() -> None:
-    hold = GcHold()
-    hold.acquire()
-    before = gc.get_stats()[1]["collections"]
-    hold.step()
-    assert gc.get_stats()[1]["collections"] == before + 1
-    hold.release()
+async def test_a_hold_starts_past_the_threshold_and_steps_while_the_collector_was_on() -> None:
+    async with GcHold() as hold:
+        hold.advance(GC_HOLD_BYTES + 1)
+        assert hold.held
+        assert not gc.isenabled()
+        before = gc.get_stats()[1]["collections"]
+        hold.advance(hold.due + 1)
+        assert gc.get_stats()[1]["collections"] == before + 1
+        assert hold.due > GC_HOLD_BYTES + GC_STEP_BYTES
+    assert gc.isenabled()
     gc.disable()
     try:
-        hold.acquire()
-        before = gc.get_stats()[1]["collections"]
-        hold.step()
-        assert gc.get_stats()[1]["collections"] == before
-        hold.release()
+        async with GcHold() as hold:
+            hold.advance(GC_HOLD_BYTES + 1)
+            before = gc.get_stats()[1]["collections"]
+            hold.advance(hold.due + 1)
+            assert gc.get_stats()[1]["collections"] == before
         assert not gc.isenabled()
     finally:
         gc.enable()
 
 
-def test_gc_hold_counts_holders() -> None:
-    first, second = GcHold(), GcHold()
-    first.acquire()
-    first.acquire()  # a second acquire of one holder is no second claim
-    second.acquire()
-    assert not gc.isenabled()
-    first.release()
-    assert not gc.isenabled()
-    first.release()  # nor is a second release
-    assert not gc.isenabled()
-    second.release()
+async def test_holds_are_counted() -> None:
+    async with GcHold() as first:
+        first.advance(GC_HOLD_BYTES + 1)
+        async with GcHold() as second:
+            second.advance(GC_HOLD_BYTES + 1)
+        assert not gc.isenabled()  # the first still holds
     assert gc.isenabled()
+
+
+async def test_a_hold_ends_on_an_exception_and_on_a_cancel_at_its_exit() -> None:
+    async def fail() -> None:
+        async with GcHold() as hold:
+            hold.advance(GC_HOLD_BYTES + 1)
+            raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        await fail()
+    assert gc.isenabled()
+    with anyio.CancelScope() as scope:
+        async with GcHold() as hold:
+            hold.advance(GC_HOLD_BYTES + 1)
+            scope.cancel()  # the exit's own yields are cancelled too
+    assert scope.cancelled_caught
+    assert gc.isenabled()
+
+
+async def test_a_typed_conversion_that_fails_restores_the_collector() -> None:
+    value = records(COUNT)
+    value[COUNT // 2][9] = ["memory", "lots"]  # past the hold: the record build fails
+    client, _ = big_client(xml_answer(value, chunk=64 * 1024))
+    async with client:
+        with pytest.raises(aioxend.ProtocolError):
+            await client.domains()
+        assert gc.isenabled()
 
 
 async def test_convert_each_keeps_order_and_yields_to_other_tasks() -> None:

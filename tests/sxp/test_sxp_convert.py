@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 import aioxend.xmlrpc
 from aioxend.emulator._show import show as xend_show
 from aioxend.errors import LimitExceeded, LocalProtocolError, ProtocolError
-from aioxend.sxp import DEFAULT_LIMITS, Limits, dumps, from_xmlrpc, loads, to_xmlrpc
-from aioxend.sxp._convert import convert_at, convert_leaf, convert_owned
+from aioxend.sxp import Limits, dumps, from_xmlrpc, loads, to_xmlrpc
 from tests.xmlrpc.test_xmlrpc_properties import xml_text
 
 
@@ -152,42 +151,19 @@ def _xml_safe(value: object) -> bool:
     return True
 
 
-@given(struct_values)
-def test_convert_owned_equals_from_xmlrpc(value: object) -> None:
-    # The in-place conversion the XML-RPC backend uses on a freshly decoded answer gives
-    # what from_xmlrpc gives, reusing the answer's own lists.
-    expected = from_xmlrpc(value)
-    copy = copy_value(value)
-    assert convert_owned(copy, DEFAULT_LIMITS.max_depth) == expected
-    assert convert_at(value, DEFAULT_LIMITS.max_depth, 0) == expected
-
-
-def copy_value(value: object) -> object:
-    if isinstance(value, list):
-        return [copy_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: copy_value(item) for key, item in value.items()}
-    return value
-
-
-def test_convert_owned_reuses_lists_and_keeps_depth_limits() -> None:
-    inner: list[object] = ["memory", 512]
-    outer: list[object] = ["domain", inner, ("t", 1), {"k": 2}]
-    result = convert_owned(outer, 16)
-    assert result is outer
-    assert outer[1] is inner
-    assert outer == ["domain", ["memory", "512"], ["t", "1"], [["k", "2"]]]
+def test_from_xmlrpc_keeps_depth_limits_and_refuses_foreign_types() -> None:
+    assert from_xmlrpc(["domain", ("t", 1), {"k": 2}]) == ["domain", ["t", "1"], [["k", "2"]]]
+    assert from_xmlrpc(7) == "7"
     with pytest.raises(LimitExceeded):
-        convert_owned([[["x"]]], 2)
+        from_xmlrpc([[["x"]]], limits=Limits(max_depth=2))
     with pytest.raises(LimitExceeded):
-        convert_owned(["a", [{"k": ["deep"]}]], 3)
+        from_xmlrpc(["a", [{"k": ["deep"]}]], limits=Limits(max_depth=3))
     cyclic: list[object] = ["a"]
     cyclic.append(cyclic)
     with pytest.raises(LimitExceeded):
-        convert_owned(cyclic, 32)
+        from_xmlrpc(cyclic, limits=Limits(max_depth=32))
     with pytest.raises(ProtocolError, match="cannot convert"):
-        convert_owned(["a", [object()]], 32)
-    assert convert_owned(7, 4) == "7"
+        from_xmlrpc(["a", [object()]])
 
 
 _wire_text = xml_text(carriage_return=False)  # a raw CR would read back as LF
@@ -200,9 +176,9 @@ _wire_values = st.recursive(
 
 @given(st.lists(_wire_values, max_size=5))
 def test_converting_while_decoding_equals_from_xmlrpc(value: list[object]) -> None:
-    # The XML-RPC backend decodes array answers with convert_leaf as the decoder's hook
+    # The XML-RPC backend decodes array answers with from_xmlrpc as the decoder's hook
     # and uses the result as it is: it must be what from_xmlrpc makes of the value.
     body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
-    decoder = aioxend.xmlrpc.Decoder(leaf=convert_leaf)
+    decoder = aioxend.xmlrpc.Decoder(leaf=from_xmlrpc)
     decoder.feed(body)
     assert decoder.close()[0][0] == from_xmlrpc(value)
