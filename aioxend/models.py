@@ -12,7 +12,6 @@ not what the key promises (``(memory lots)``) raises ``aioxend.sxp.SXPValueError
 from __future__ import annotations
 
 import enum
-import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,13 +29,6 @@ def _record(expr: object, what: str) -> list[Expr]:
     raise ProtocolError(f"expected a {what} record, got {type(expr).__name__}: {expr!r:.80}")
 
 
-def _int(text: str | None) -> int | None:
-    """``sxp.as_int``, with plain ASCII digits (nearly every number xend sends) read directly."""
-    if text is not None and text.isdigit() and text.isascii():
-        return int(text)
-    return sxp.as_int(text)
-
-
 def _float(text: str | None) -> float | None:
     """``sxp.as_float``, with plain ``digits[.digits]`` read directly."""
     if (
@@ -47,24 +39,6 @@ def _float(text: str | None) -> float | None:
     ):
         return float(text)
     return sxp.as_float(text)
-
-
-def _int_like(text: str | None) -> int | None:
-    """An integer, also from an integral float such as ``1.0`` (xend 3.0's cpu_weight)."""
-    if text is None:
-        return None
-    if text.isdigit() and text.isascii():
-        return int(text)
-    try:
-        return sxp.as_int(text)
-    except sxp.SXPValueError:
-        try:
-            number = sxp.as_float(text)
-        except sxp.SXPValueError:
-            number = math.nan
-        if number.is_integer():
-            return int(number)
-        raise sxp.SXPValueError(f"not an integer: {text!r:.80}") from None
 
 
 def _uuid(text: str | None) -> uuid.UUID | None:
@@ -308,15 +282,15 @@ class DomainInfo:
             elif isinstance(head, str):
                 image = head
         state_string = get("state")
-        status = _int(get("status"))
+        status = sxp.as_int(get("status"))
         return cls(
             name=get("name") or "",
-            domid=_int(get("domid")),
+            domid=sxp.as_int(get("domid")),
             uuid=_uuid(get("uuid")),
-            memory=_int_like(get("memory")),
-            maxmem=_int_like(get("maxmem")),
-            vcpus=_int(get("vcpus")),
-            online_vcpus=_int(get("online_vcpus")),
+            memory=sxp.as_int(get("memory")),
+            maxmem=sxp.as_int(get("maxmem")),
+            vcpus=sxp.as_int(get("vcpus")),
+            online_vcpus=sxp.as_int(get("online_vcpus")),
             state=_state(state_string),
             state_string=state_string or "------",
             power_state=None if status is None else _POWER.get(status, PowerState.UNKNOWN),
@@ -328,8 +302,8 @@ class DomainInfo:
             args=args,
             bootloader=get("bootloader"),
             devices=tuple(devices),
-            cpu_weight=_int_like(get("cpu_weight")),
-            cpu_cap=_int_like(get("cpu_cap")),
+            cpu_weight=sxp.as_int(get("cpu_weight")),
+            cpu_cap=sxp.as_int(get("cpu_cap")),
             on_poweroff=get("on_poweroff"),
             on_reboot=get("on_reboot"),
             on_crash=get("on_crash"),
@@ -405,9 +379,9 @@ class NodeInfo:
             nr_nodes=sxp.as_int(get("nr_nodes")),
             cores_per_socket=sxp.as_int(get("cores_per_socket")),
             threads_per_core=sxp.as_int(get("threads_per_core")),
-            cpu_mhz=_int_like(get("cpu_mhz")),
-            total_memory=_int_like(get("total_memory")),
-            free_memory=_int_like(get("free_memory")),
+            cpu_mhz=sxp.as_int(get("cpu_mhz")),
+            total_memory=sxp.as_int(get("total_memory")),
+            free_memory=sxp.as_int(get("free_memory")),
             xen_major=sxp.as_int(get("xen_major")),
             xen_minor=sxp.as_int(get("xen_minor")),
             xen_extra=get("xen_extra"),

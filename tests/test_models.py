@@ -333,15 +333,30 @@ def test_vcpus_legacy_list_and_flat_cpumap() -> None:
 
 
 @given(st.text(alphabet="0123456789.+-xXeE _\u0663\u00b2", max_size=12) | st.just("1" * 400))
-def test_fast_number_readers_agree_with_sxp(text: str) -> None:
-    # models reads plain digits directly; everything else must behave as sxp's readers.
-    for fast, slow in ((models._int, sxp.as_int), (models._float, sxp.as_float)):
-        try:
-            expected: object = slow(text)
-        except ValueError as exc:
-            expected = type(exc)
-        try:
-            got: object = fast(text)
-        except ValueError as exc:
-            got = type(exc)
-        assert got == expected
+def test_fast_float_reader_agrees_with_sxp(text: str) -> None:
+    # models reads plain decimals directly; everything else must behave as sxp's reader.
+    try:
+        expected: object = sxp.as_float(text)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: object = models._float(text)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize(("text", "number"), [("256", 256), ("256.0", 256), ("0256", 256)])
+def test_every_integer_field_reads_by_one_rule(text: str, number: int) -> None:
+    record = ["domain", ["domid", text], ["memory", text], ["cpu_weight", text], ["vcpus", text]]
+    info = DomainInfo.from_sxp(record)
+    assert (info.domid, info.memory, info.cpu_weight, info.vcpus) == (number,) * 4
+    node = NodeInfo.from_sxp([["nr_cpus", text], ["total_memory", text]])
+    assert (node.nr_cpus, node.total_memory) == (number, number)
+
+
+@pytest.mark.parametrize("key", ["domid", "memory", "cpu_weight", "vcpus"])
+@pytest.mark.parametrize("text", ["0x100", "2.5", " 256"])
+def test_no_integer_field_reads_what_xend_never_writes(key: str, text: str) -> None:
+    with pytest.raises(sxp.SXPValueError):
+        DomainInfo.from_sxp(["domain", [key, text]])

@@ -14,6 +14,7 @@ through ``aioxend.sxp.from_xmlrpc`` (numbers become atoms, structs become pair l
 and SXP bodies are parsed, so each converter below reads a single shape and a caller gets
 the same result over either protocol. A converter is given the call's arguments too, so
 e.g. ``domain(full=False)`` drops device entries that the legacy server always sends.
+Integers are read by ``aioxend.sxp.as_int``, the one integer rule for xend's numbers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aioxend import models
 from aioxend.errors import ProtocolError
@@ -34,6 +35,7 @@ from aioxend.protocols._results import (
     PciDevice,
     SedfParams,
 )
+from aioxend.sxp import Expr, as_int
 
 __all__ = [
     "OPS",
@@ -43,7 +45,6 @@ __all__ = [
     "Op",
     "SxpSpec",
     "as_bool",
-    "as_int",
     "pairs",
 ]
 
@@ -104,27 +105,11 @@ def _describe(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def as_int(value: object) -> int:
-    """An integer from an atom or a native value; anything else is a ``ProtocolError``."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text, 10)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                pass
-            else:
-                if number.is_integer():
-                    return int(number)
-    raise ProtocolError(f"expected an integer in xend's answer, got {_describe(value)}")
+def _integer(value: object) -> int:
+    """``sxp.as_int`` of an atom of xend's answer; no answer (``None``) is no integer."""
+    if value is None:
+        raise ProtocolError("expected an integer in xend's answer, got None")
+    return as_int(cast(Expr, value))
 
 
 def as_bool(value: object) -> bool:
@@ -226,13 +211,13 @@ def _text(value: object, args: Args) -> str:
 
 
 def _int(value: object, args: Args) -> int:
-    return as_int(value)
+    return _integer(value)
 
 
 def _opt_int(value: object, args: Args) -> int | None:
     if value is None or value == "None" or value == "":
         return None
-    return as_int(value)
+    return _integer(value)
 
 
 def _bool(value: object, args: Args) -> bool:
@@ -250,21 +235,21 @@ def _expr(value: object, args: Args) -> object:
 def _credit(value: object, args: Args) -> CreditParams:
     found = pairs(value)
     return CreditParams(
-        weight=as_int(_need(found, "weight", "sched_credit_get")),
-        cap=as_int(_need(found, "cap", "sched_credit_get")),
+        weight=_integer(_need(found, "weight", "sched_credit_get")),
+        cap=_integer(_need(found, "cap", "sched_credit_get")),
     )
 
 
 def _credit2(value: object, args: Args) -> Credit2Params:
     found = pairs(value)
-    return Credit2Params(weight=as_int(_need(found, "weight", "sched_credit2_get")))
+    return Credit2Params(weight=_integer(_need(found, "weight", "sched_credit2_get")))
 
 
 def _sedf(value: object, args: Args) -> SedfParams:
     found = pairs(value)
     return SedfParams(
         **{
-            key: as_int(_need(found, key, "sched_sedf_get"))
+            key: _integer(_need(found, key, "sched_sedf_get"))
             for key in ("period", "slice", "latency", "extratime", "weight")
         }
     )
@@ -293,11 +278,11 @@ def _device_ref(value: object, args: Args) -> DeviceRef:
     devid = found.get("id", found.get("devid"))
     devid_value: int | str | None
     try:
-        devid_value = None if devid is None else as_int(devid)
+        devid_value = None if devid is None else _integer(devid)
     except ProtocolError:
         devid_value = str(devid)
     domid = found.get("dom")
-    return DeviceRef(value[0], None if domid is None else as_int(domid), devid_value)
+    return DeviceRef(value[0], None if domid is None else _integer(domid), devid_value)
 
 
 def _pci(value: object, args: Args) -> list[PciDevice]:

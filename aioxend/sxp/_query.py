@@ -6,8 +6,18 @@ each further one the first child list with that head, as libvirt's ``sexpr_looku
 
 Numbers stay text until read. The typed readers refuse what is not a number, where
 libvirt returned 0, raising ``SXPValueError`` (a ``ProtocolError`` and a ``ValueError``,
-so either ``except`` catches it). Integers are decimal or ``0x`` hex; a leading zero
-does not mean octal (libvirt's base 0 read ``010`` as 8; xend writes decimal).
+so either ``except`` catches it).
+
+The integer rule, for every integer read from xend (records, the node, the typed
+results of ``aioxend.protocols``): xend writes numbers with Python's ``str()``
+(protocol reference section 4.3; over XML-RPC as native ints and doubles, which
+``from_xmlrpc`` spells the same way). So an integer is an optional sign and decimal
+digits; a leading zero does not mean octal (libvirt's base 0 read ``010`` as 8). A few
+integer fields were floats in some xend versions (3.0's ``cpu_weight`` is ``1.0``
+style), so a decimal float with an integral value (``256.0``, ``1e3``) is read as that
+integer. Nothing else is: not ``1.5``, not ``inf``, not blanks around the digits, and not
+``0x`` hex, which xend never writes for a number (``pciinfo``'s ``0x0000`` fields are
+text and stay text).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ __all__ = [
     "value",
 ]
 
-_INT = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|[0-9]+)")
+_INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SPECIAL_FLOATS = {"inf", "+inf", "-inf", "nan", "+nan", "-nan", "infinity", "-infinity"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -87,7 +97,8 @@ def children(expr: Expr, tag: str) -> list[list[Expr]]:
 def _atom_text(text: object, what: str) -> str:
     if isinstance(text, str):
         return text
-    raise SXPValueError(f"expected {what}, got a list: {text!r:.80}")
+    kind = "a list" if isinstance(text, list) else type(text).__name__
+    raise SXPValueError(f"expected {what}, got {kind}: {text!r:.80}")
 
 
 @overload
@@ -95,14 +106,20 @@ def as_int(text: None) -> None: ...
 @overload
 def as_int(text: Expr) -> int: ...
 def as_int(text: Expr | None) -> int | None:
-    """An atom as an integer: decimal (leading zeros allowed) or ``0x`` hex; ``None`` passes."""
+    """An atom as an integer, by the module's integer rule (decimal digits, or a float
+    with an integral value); ``None`` passes."""
+    if type(text) is str and text.isdigit() and text.isascii():
+        return int(text)  # nearly every number xend sends
     if text is None:
         return None
     atom = _atom_text(text, "an integer")
-    if _INT.fullmatch(atom) is None:
-        raise SXPValueError(f"not an integer: {atom!r:.80}")
-    body = atom.lstrip("+-")
-    return int(atom, 16 if body[:2] in ("0x", "0X") else 10)
+    if _INT.fullmatch(atom) is not None:
+        return int(atom, 10)
+    if _FLOAT.fullmatch(atom) is not None:
+        number = float(atom)
+        if number.is_integer():
+            return int(number)
+    raise SXPValueError(f"not an integer: {atom!r:.80}")
 
 
 @overload
@@ -110,7 +127,7 @@ def as_float(text: None) -> None: ...
 @overload
 def as_float(text: Expr) -> float: ...
 def as_float(text: Expr | None) -> float | None:
-    """An atom as a float (also integers, hex, ``inf`` and ``nan``); ``None`` passes."""
+    """An atom as a float (also integers, ``inf`` and ``nan``); ``None`` passes."""
     if text is None:
         return None
     atom = _atom_text(text, "a number")
@@ -119,8 +136,6 @@ def as_float(text: Expr | None) -> float | None:
         if math.isinf(result) and atom.lower().lstrip("+-") not in ("inf", "infinity"):
             raise SXPValueError(f"number out of range: {atom!r:.80}")
         return result
-    if _INT.fullmatch(atom) is not None:
-        return float(as_int(atom))
     raise SXPValueError(f"not a number: {atom!r:.80}")
 
 

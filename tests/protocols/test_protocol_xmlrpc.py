@@ -317,3 +317,20 @@ async def test_unknown_method_invents_no_fault_code() -> None:
     assert str(new.value) == "x.y: method 'x.y' is not supported"
     assert old.value.code == 1  # xend 3.0's own fault, kept as it came
     assert "(fault 1)" in str(old.value)
+
+
+async def test_integer_results_read_by_the_one_rule() -> None:
+    # A double with an integral value is that integer (xend 3.0's weights); 1.5 is none.
+    client, _ = client_for(
+        xml_answer({"weight": 256.0, "cap": 0}),
+        xml_answer("12"),
+        xml_answer({"weight": 1.5, "cap": 0}),
+        xml_answer("0x10"),
+    )
+    async with client:
+        assert await client.sched_credit_get("vm1") == CreditParams(256, 0)
+        assert await client.shadow_mem_get("vm1") == 12
+        with pytest.raises(ProtocolError, match="not an integer"):
+            await client.sched_credit_get("vm1")
+        with pytest.raises(ProtocolError, match="not an integer"):
+            await client.shadow_mem_get("vm1")
