@@ -18,8 +18,10 @@ with the records, sessions and errors of the datamodel vendored in
 ``Emulator(xenapi_tcp=..., xenapi_unix=...)`` and ``aioxend emulator --xenapi-tcp
 HOST:PORT --xenapi-unix PATH`` serve one beside the legacy xend protocols.
 
-Users and passwords (``users=`` replaces them): ``root`` / ``xenroot`` and ``admin`` /
-``admin``. A wrong one is ``SESSION_AUTHENTICATION_FAILED``.
+Users and passwords (``users=`` replaces them): ``root`` / ``xenroot``, ``admin`` /
+``admin`` (both ``pool-admin``) and ``reader`` / ``reader`` (RBAC role ``read-only``:
+a call its role may not make is ``RBAC_PERMISSION_DENIED``; ``roles=`` maps users to
+roles). A wrong password is ``SESSION_AUTHENTICATION_FAILED``; xend has no roles.
 
 What is served:
 
@@ -52,7 +54,7 @@ sessions that never expire, one host.
 """
 
 from aioxend.emulator.xenapi._failure import Failure
-from aioxend.emulator.xenapi._pool import DEFAULT_USERS, DIALECTS, Pool
+from aioxend.emulator.xenapi._pool import DEFAULT_ROLES, DEFAULT_USERS, DIALECTS, Pool
 from aioxend.emulator.xenapi._server import XenAPIServer
 
-__all__ = ["DEFAULT_USERS", "DIALECTS", "Failure", "Pool", "XenAPIServer"]
+__all__ = ["DEFAULT_ROLES", "DEFAULT_USERS", "DIALECTS", "Failure", "Pool", "XenAPIServer"]

@@ -1,4 +1,5 @@
-"""The explicit messages the emulator implements: sessions, VM power, host clocks, tasks.
+"""The explicit messages the emulator implements: sessions, VM power, clones and
+snapshots, the VCPU and memory setters, host clocks, tasks.
 
 Each handler takes the checked ``Call`` (its ``args`` already converted to their
 datamodel types, the session already valid) and returns the result value, or raises a
@@ -8,6 +9,7 @@ VM on the named host.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -70,6 +72,64 @@ def _task_cancel(call: Call) -> object:
     return ""
 
 
+def _new_vm(call: Call, op: str, fields: dict[str, object]) -> str:
+    """``clone``/``copy``/``snapshot``: a halted copy of the VM's record, with new metrics."""
+    pool, vm = call.pool, call.args[0]
+    call.pool.power(op, vm)
+    source = pool.get("VM", vm)
+    keep = {k: copy.deepcopy(v) for k, v in source.items() if k not in _NOT_COPIED}
+    metrics = pool.add("VM_metrics", {"memory_actual": source["memory_static_max"]})
+    ref = pool.add("VM", {**keep, **fields, "name_label": call.args[1], "metrics": metrics})
+    pool.set_power_state(ref, _power.HALTED)
+    return ref
+
+
+_NOT_COPIED = frozenset({"uuid", "power_state", "resident_on", "domid", "metrics", "snapshots"})
+
+
+def _clone(call: Call) -> object:
+    return _new_vm(call, "clone", {})
+
+
+def _copy(call: Call) -> object:
+    if call.args[2] != call.pool.null_ref:
+        call.pool.get("SR", call.args[2])
+    return _new_vm(call, "copy", {})
+
+
+def _snapshot(call: Call) -> object:
+    vm = call.args[0]
+    fields = {
+        "is_a_snapshot": True,
+        "snapshot_of": vm,
+        "snapshot_time": datetime.now(UTC).replace(microsecond=0),
+    }
+    ref = _new_vm(call, "snapshot", fields)
+    snapshots = call.pool.get("VM", vm)["snapshots"]
+    assert isinstance(snapshots, list)
+    snapshots.append(ref)
+    return ref
+
+
+def _setter(op: str, *fields: str) -> Callable[[Call], object]:
+    """An explicit setter of VM fields that xapi allows only in some power states."""
+
+    def handler(call: Call) -> object:
+        call.pool.power(op, call.args[0])
+        record = call.pool.get("VM", call.args[0])
+        values = call.args[1:]
+        if len(values) == 1:
+            values = values * len(fields)
+        for field, value in zip(fields, values, strict=True):
+            record[field] = value
+        return ""
+
+    return handler
+
+
+_STATIC = ("memory_static_min", "memory_static_max")
+_DYNAMIC = ("memory_dynamic_min", "memory_dynamic_max")
+
 HANDLERS: dict[str, Callable[[Call], object]] = {
     "session.login_with_password": _login,
     "session.logout": _logout,
@@ -78,5 +138,15 @@ HANDLERS: dict[str, Callable[[Call], object]] = {
     "host.get_server_localtime": _servertime,
     "task.destroy": _task_destroy,
     "task.cancel": _task_cancel,
-    **{f"VM.{op}": _power_op(op) for op in _power.OPERATIONS if op != "destroy"},
+    **{f"VM.{op}": _power_op(op) for op in _power.POWER_OPERATIONS},
+    "VM.clone": _clone,
+    "VM.copy": _copy,
+    "VM.snapshot": _snapshot,
+    "VM.set_VCPUs_max": _setter("changing_VCPUs", "VCPUs_max"),
+    "VM.set_VCPUs_at_startup": _setter("changing_VCPUs", "VCPUs_at_startup"),
+    "VM.set_memory_static_max": _setter("changing_static_range", "memory_static_max"),
+    "VM.set_memory_static_range": _setter("changing_static_range", *_STATIC),
+    "VM.set_memory_dynamic_range": _setter("changing_dynamic_range", *_DYNAMIC),
+    "VM.set_memory_limits": _setter("changing_memory_limits", *_STATIC, *_DYNAMIC),
+    "VM.set_memory": _setter("changing_memory_limits", "memory_static_max", *_DYNAMIC),
 }

@@ -10,7 +10,8 @@ guests ``vm1``..``vmN`` in the states Running, Halted, Paused, Suspended, Runnin
 Sessions: ``login`` checks the password (``SESSION_AUTHENTICATION_FAILED [user,
 "Authentication failure"]``, as ``Xapi_session.do_local_auth`` fails), keeps at most
 ``max_sessions`` per originator and per user (the oldest beyond are destroyed, as xapi
-does), and ``check_session`` expires one idle longer than ``session_timeout`` seconds
+does), gives each user a role (``roles``; ``pool-admin`` by default, ``reader`` is
+``read-only``), and ``check_session`` expires one idle longer than ``session_timeout`` seconds
 (xapi: 24 h, ``Xapi_globs.inactive_session_timeout``; xend: never). ``expire_session``
 ends one at once, as a server restart would. Every method takes the pool's lock, so a
 test may inspect or change the pool from its own thread while the server runs.
@@ -30,13 +31,25 @@ from aioxend.emulator.xenapi._datamodel import model
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._records import new_record
 
-__all__ = ["DEFAULT_USERS", "DIALECTS", "Pool"]
+__all__ = ["DEFAULT_ROLES", "DEFAULT_USERS", "DIALECTS", "Pool"]
 
-DEFAULT_USERS: Mapping[str, str] = {"root": "xenroot", "admin": "admin"}
+DEFAULT_USERS: Mapping[str, str] = {"root": "xenroot", "admin": "admin", "reader": "reader"}
+DEFAULT_ROLES: Mapping[str, str] = {"reader": "read-only"}  # anyone else: pool-admin
 DIALECTS = ("xapi", "xend")
 
 _STATES = (_power.RUNNING, _power.HALTED, _power.PAUSED, _power.SUSPENDED)
 _MIB = 1024 * 1024
+# what Xapi_vm_lifecycle.check_operation_error lets a control domain do
+_CONTROL_DOMAIN_OPS = frozenset(
+    {
+        "start",
+        "start_on",
+        "changing_VCPUs",
+        "changing_static_range",
+        "changing_memory_limits",
+        "changing_dynamic_range",
+    }
+)
 
 
 class Pool:
@@ -49,6 +62,7 @@ class Pool:
         hosts: int = 1,
         dialect: str = "xapi",
         users: Mapping[str, str] | None = None,
+        roles: Mapping[str, str] | None = None,
         seed: int = 0,
         session_timeout: float | None = 86400.0,
         max_sessions: int = 500,
@@ -63,6 +77,7 @@ class Pool:
         self.lock = threading.RLock()
         self.dialect = dialect
         self.users = dict(DEFAULT_USERS if users is None else users)
+        self.roles = dict(DEFAULT_ROLES if roles is None else roles)
         self.session_timeout = None if dialect == "xend" else session_timeout
         self.max_sessions = max_sessions
         self.null_ref = "OpaqueRef:NULL" if dialect == "xapi" else ""
@@ -231,8 +246,11 @@ class Pool:
             record = self.get("VM", vm)
             assert isinstance(vm, str)
             state = str(record["power_state"])
-            target = _power.transition(op, vm, state, paused=paused, dialect=self.dialect)
-            if record["is_control_domain"] and op not in ("start", "start_on"):
+            control = bool(record["is_control_domain"])
+            target = _power.transition(
+                op, vm, state, paused=paused, dialect=self.dialect, control=control
+            )
+            if control and op not in _CONTROL_DOMAIN_OPS:
                 raise Failure(
                     "OPERATION_NOT_ALLOWED", "This operation is not allowed on a control domain"
                 )
@@ -292,6 +310,12 @@ class Pool:
             self._active[ref] = now
             record["last_active"] = datetime.now(UTC)
             return record
+
+    def role(self, session: str) -> str:
+        """The RBAC role of a session's user (``pool-admin`` unless ``roles`` says)."""
+        with self.lock:
+            user = self.table("session")[session]["auth_user_name"]
+            return self.roles.get(str(user), "pool-admin")
 
     def logout(self, ref: str) -> None:
         """End a session (no error if it is already gone)."""

@@ -122,7 +122,19 @@ def test_power_state_machine(url: str) -> None:
     assert x.VM.get_power_state(vm) == "Paused"
     x.VM.hard_shutdown(vm)
     assert x.VM.get_power_state(vm) == "Halted"
-    assert sorted(x.VM.get_allowed_operations(vm)) == ["destroy", "start", "start_on"]
+    assert sorted(x.VM.get_allowed_operations(vm)) == [
+        "changing_VCPUs",
+        "changing_dynamic_range",
+        "changing_memory_limits",
+        "changing_static_range",
+        "clone",
+        "copy",
+        "destroy",
+        "power_state_reset",
+        "snapshot",
+        "start",
+        "start_on",
+    ]
 
 
 def test_bad_power_state_as_xapi_words_it(url: str) -> None:
@@ -277,3 +289,48 @@ def test_other_users_and_no_default_users() -> None:
         assert login(server.url, "alice", "s3cret").xenapi.VM.get_all()
         details = failure(sdk(server.url).xenapi.login_with_password, "root", "xenroot")
         assert details[0] == "SESSION_AUTHENTICATION_FAILED"
+
+
+def test_read_only_user_is_refused_changes(url: str) -> None:
+    x = login(url, "reader", "reader").xenapi
+    [vm] = x.VM.get_by_name_label("vm2")
+    assert x.VM.get_record(vm)["power_state"] == "Halted"  # reads are allowed
+    details = failure(x.VM.start, vm, False, False)
+    assert details[:2] == ["RBAC_PERMISSION_DENIED", "vm.start"]
+    assert details[2].startswith("No permission in user session. (Roles with this permission: ")
+    assert "vm-power-admin" in details[2]
+    assert failure(x.VM.set_name_label, vm, "x")[:2] == [
+        "RBAC_PERMISSION_DENIED",
+        "vm.set_name_label",
+    ]
+    assert x.VM.get_power_state(vm) == "Halted"
+
+
+def test_clone_snapshot_and_setters_that_need_a_halted_vm(url: str) -> None:
+    x = login(url).xenapi
+    [running] = x.VM.get_by_name_label("vm1")
+    [halted] = x.VM.get_by_name_label("vm2")
+    assert failure(x.VM.clone, running, "c")[2:] == ["halted", "running"]
+    clone = x.VM.clone(halted, "vm2-clone")
+    record = x.VM.get_record(clone)
+    assert record["name_label"] == "vm2-clone"
+    assert record["power_state"] == "Halted"
+    assert record["uuid"] != x.VM.get_uuid(halted)
+    assert record["memory_static_max"] == x.VM.get_memory_static_max(halted)
+    assert record["metrics"] != x.VM.get_metrics(halted)
+    snap = x.VM.snapshot(running, "vm1-snap")  # the default ignore_vdis may be left out
+    assert x.VM.get_is_a_snapshot(snap) is True
+    assert x.VM.get_snapshot_of(snap) == running
+    assert x.VM.get_snapshots(running) == [snap]
+    assert failure(x.VM.set_VCPUs_max, running, "2")[2:] == ["halted", "running"]
+    x.VM.set_VCPUs_max(halted, "4")
+    x.VM.set_VCPUs_at_startup(halted, "2")
+    assert (x.VM.get_VCPUs_max(halted), x.VM.get_VCPUs_at_startup(halted)) == ("4", "2")
+    x.VM.set_memory_dynamic_range(running, str(512 * 2**20), str(1024 * 2**20))
+    assert x.VM.get_memory_dynamic_min(running) == str(512 * 2**20)
+    x.VM.set_memory(halted, str(2 * 2**30))
+    assert x.VM.get_memory_static_max(halted) == str(2 * 2**30)
+    x.VM.set_actions_after_crash(halted, "preserve")  # an explicit setter of a plain field
+    assert x.VM.get_actions_after_crash(halted) == "preserve"
+    x.VM.power_state_reset(running)
+    assert x.VM.get_power_state(running) == "Halted"
