@@ -22,6 +22,7 @@ from aioxend.errors import (
     UnsupportedOperation,
     WriteError,
     WriteTimeout,
+    XenAPIError,
     XendError,
 )
 from aioxend.fleet import Fleet, FleetResults, HostResult
@@ -65,6 +66,7 @@ __all__ = [
     "VcpuInfo",
     "WriteError",
     "WriteTimeout",
+    "XenAPIError",
     "XendClient",
     "XendError",
     "__version__",

@@ -21,6 +21,8 @@
     │   ├── OperationFailed            code 2: XendError and its subclasses
     │   ├── InvalidDomain              code 3: no such domain (also LookupError)
     │   └── MethodNotSupported         the server does not know the method
+    ├── XenAPIError                    Xen-API answered with an error (.code, .params, .method);
+    │                                  its subclasses per code are in aioxend.xenapi.errors
     ├── HTTPStatusError                an HTTP status the protocol gives no meaning to (.status)
     └── UnsupportedOperation           the operation does not exist on this protocol
 
@@ -33,6 +35,8 @@ well-formed fault response); the transports only ``TransportError``,
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
+from typing import ClassVar
 
 __all__ = [
     "ConnectError",
@@ -55,6 +59,7 @@ __all__ = [
     "UnsupportedOperation",
     "WriteError",
     "WriteTimeout",
+    "XenAPIError",
     "XendError",
 ]
 
@@ -202,6 +207,60 @@ class MethodNotSupported(Fault):
     """The server does not know the method: xend 3.1+'s ``MESSAGE_METHOD_UNKNOWN`` answer
     (``code`` ``None``), 3.0's fault 1 ``method "x" is not supported``, or the legacy
     server's 501 for an HTTP method it lacks (``code`` ``None``)."""
+
+
+class XenAPIError(XendError):
+    """Xen-API (xapi or xend's) answered with an error: ``code`` and its ``params``.
+
+    ``method`` is the call that failed when known. The message names the parameters by the
+    ``names`` given (from the datamodel's error list, ``aioxend.xenapi.errors.from_description``
+    supplies them) and lists the rest by position: ``VM.start: VM_BAD_POWER_STATE
+    (vm=OpaqueRef:.., expected=halted, actual=running)``. A subclass may hide parameters it
+    knows to carry credentials (``hidden``, by position).
+    """
+
+    hidden: ClassVar[frozenset[int]] = frozenset()
+
+    def __init__(
+        self,
+        code: str,
+        params: Sequence[str] = (),
+        *,
+        method: str | None = None,
+        names: Sequence[str] = (),
+    ) -> None:
+        self.code = code
+        self.params = list(params)
+        self.method = method
+        self.names = tuple(names)
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        shown = []
+        for i, value in enumerate(self.params):
+            text = "<hidden>" if i in self.hidden else value
+            shown.append(f"{self.names[i]}={text}" if i < len(self.names) else text)
+        where = f"{self.method}: " if self.method else ""
+        return f"{where}{self.code}" + (f" ({', '.join(shown)})" if shown else "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._describe()!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_xenapi_error,
+            (type(self), self.code, self.params, self.method, self.names),
+        )
+
+
+def _rebuild_xenapi_error(
+    cls: type[XenAPIError],
+    code: str,
+    params: list[str],
+    method: str | None,
+    names: tuple[str, ...],
+) -> XenAPIError:
+    return cls(code, params, method=method, names=names)
 
 
 class HTTPStatusError(XendError):

@@ -1,0 +1,344 @@
+"""Decoders from Xen-API wire values to typed Python values, for both wires and both dialects.
+
+The client hands the typed layer what its wire decoded: XML-RPC gives ints as strings and
+datetimes as ``dateTime.iso8601`` values (a ``datetime``, naive or aware, or an
+``xmlrpc.client.DateTime``); JSON-RPC gives ints as numbers, floats possibly as
+``Infinity``/``NaN`` (bare or in strings, ``"+Infinity"``) and datetimes as strings in several
+forms (``20240420T12:00:00Z``, without ``Z``, ``2024-04-20T12:00:00Z``, epoch seconds as text
+``"1627478400."``). Each decoder here takes any of those forms and returns one typed value, so a
+record read over either wire compares equal; anything else raises ``ProtocolError`` saying what
+was expected and what came (the record and method code adds where).
+
+Decoders are plain functions ``(object) -> T``; the compound ones (``list_of``, ``map_of``,
+``enum_of``, ``optional``) are built once per type at import of a generated module.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import xmlrpc.client
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Final, Generic, Self, TypeVar
+
+from aioxend.errors import ProtocolError
+
+__all__ = [
+    "EPOCH",
+    "Decoder",
+    "Fields",
+    "OpenEnum",
+    "boolean",
+    "decode_record",
+    "enum_of",
+    "floating",
+    "integer",
+    "list_of",
+    "map_of",
+    "optional",
+    "plain",
+    "raw",
+    "record_to_wire",
+    "ref",
+    "result",
+    "string",
+    "timestamp",
+    "void",
+]
+
+T = TypeVar("T")
+K = TypeVar("K")
+E = TypeVar("E", bound="OpenEnum")
+R = TypeVar("R")
+
+Decoder = Callable[[object], T]
+Fields = tuple[tuple[str, str, Decoder[object]], ...]
+"""A record's field table: attribute name, wire key, decoder."""
+
+# At most 20 digits: xapi's ints are 64-bit, and int() of a huge string is slow.
+_INT_TEXT: Final = re.compile(r"[-+]?[0-9]{1,20}\Z")
+# A decimal float as OCaml's string_of_float writes it ("1.", "0.5", "1e+10") and JSON does.
+_FLOAT_TEXT: Final = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+_FLOAT_WORDS: Final = {
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "nan": math.nan,
+    "+nan": math.nan,
+    "-nan": math.nan,
+}
+# ISO 8601 basic or extended: 20240420T12:00:00Z (xapi's XML-RPC and JSON), 2024-04-20T12:00:00Z,
+# 20240420T120000; fraction and zone optional, no zone meaning UTC (xapi's clock is UTC).
+_DATETIME_TEXT: Final = re.compile(
+    r"(?P<year>[0-9]{4})(?P<ds>-?)(?P<month>[0-9]{2})(?P=ds)(?P<day>[0-9]{2})"
+    r"T(?P<hour>[0-9]{2})(?P<ts>:?)(?P<minute>[0-9]{2})(?P=ts)(?P<second>[0-9]{2})"
+    r"(?:[.,](?P<fraction>[0-9]{1,9}))?(?P<zone>Z|[-+][0-9]{2}(?::?[0-9]{2})?)?\Z"
+)
+# Epoch seconds as text, as OCaml's string_of_float writes them for xapi ("1627478400.",
+# "1627478400.25"): the point is required, so a bare date ("20240420") is not taken for one.
+_EPOCH_TEXT: Final = re.compile(r"[-+]?[0-9]+\.[0-9]*\Z")
+EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _bad(expected: str, value: object) -> ProtocolError:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return ProtocolError(f"expected {expected}, got {type(value).__name__} {text}")
+
+
+def string(value: object) -> str:
+    """A ``string``: the same on both wires."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    raise _bad("a string", value)
+
+
+def ref(kind: Callable[[str], R]) -> Decoder[R]:
+    """A decoder for one class's reference type (``VMRef``): a string, typed as ``kind``.
+
+    A ``NewType`` is the identity at run time, so the string decoder itself serves.
+    """
+    del kind
+    return string  # type: ignore[return-value]
+
+
+def integer(value: object) -> int:
+    """An ``int``: a decimal string over XML-RPC, a number over JSON-RPC."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.match(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _bad("an int", value)
+
+
+def floating(value: object) -> float:
+    """A ``float``: a number, or a string holding one or Infinity/-Infinity/NaN."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        if _FLOAT_TEXT.match(value):
+            return float(value)
+        word = _FLOAT_WORDS.get(value.lower())
+        if word is not None:
+            return word
+    raise _bad("a float", value)
+
+
+def boolean(value: object) -> bool:
+    """A ``bool``: a boolean on both wires."""
+    if value is True or value is False:
+        return value
+    raise _bad("a bool", value)
+
+
+def timestamp(value: object) -> datetime.datetime:
+    """A ``datetime`` in any form either wire uses, as an aware UTC ``datetime``."""
+    if isinstance(value, datetime.datetime):
+        return _to_utc(value)
+    if isinstance(value, xmlrpc.client.DateTime):
+        value = value.value
+    if isinstance(value, str):
+        match = _DATETIME_TEXT.match(value)
+        if match is not None:
+            return _from_match(match, value)
+        if _EPOCH_TEXT.match(value):
+            return _from_epoch(float(value), value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _from_epoch(float(value), value)
+    raise _bad("a datetime", value)
+
+
+def _to_utc(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise _bad("a datetime within years 1-9999", value) from None
+
+
+def _from_match(match: re.Match[str], text: str) -> datetime.datetime:
+    year, month, day, hour, minute, second, fraction, zone = match.group(
+        "year", "month", "day", "hour", "minute", "second", "fraction", "zone"
+    )
+    offset = datetime.timedelta()
+    if zone is not None and zone != "Z":
+        hours, minutes = int(zone[1:3]), int(zone[-2:]) if len(zone) > 3 else 0
+        if hours > 23 or minutes > 59:
+            raise _bad("a datetime", text)
+        offset = datetime.timedelta(hours=hours, minutes=minutes)
+        if zone[0] == "-":
+            offset = -offset
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        local = datetime.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro
+        )
+        return (local - offset).replace(tzinfo=datetime.UTC)
+    except (ValueError, OverflowError):
+        raise _bad("a datetime", text) from None
+
+
+def _from_epoch(seconds: float, value: object) -> datetime.datetime:
+    try:
+        return EPOCH + datetime.timedelta(seconds=seconds)
+    except (ValueError, OverflowError):
+        raise _bad("a datetime as epoch seconds", value) from None
+
+
+class OpenEnum(StrEnum):
+    """A ``StrEnum`` that also takes the values it does not list.
+
+    A newer server may send a value this datamodel lacks (a new power state, a new
+    operation); ``Kind("new-value")`` then gives a member made on the spot, with that value
+    and name, outside iteration and not cached, instead of a ``ValueError``. So a field
+    stays typed as its enum, and an unknown value compares equal to its string.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+
+def enum_of(kind: type[E]) -> Decoder[E]:
+    """A decoder for one enum: its member, or an open member for a value it does not know."""
+    members: dict[str, E] = {member.value: member for member in kind}
+
+    def decode(value: object) -> E:
+        if isinstance(value, str):
+            member = members.get(value)
+            return kind(value) if member is None else member
+        raise _bad(f"a {kind.__name__} value", value)
+
+    return decode
+
+
+def list_of(item: Decoder[T]) -> Decoder[list[T]]:
+    """A decoder for a ``set``: a list on both wires, each item decoded."""
+
+    def decode(value: object) -> list[T]:
+        if type(value) is list or isinstance(value, (list, tuple)):
+            return [item(x) for x in value]
+        raise _bad("a list", value)
+
+    return decode
+
+
+def map_of(key: Decoder[K], item: Decoder[T]) -> Decoder[dict[K, T]]:
+    """A decoder for a ``map``: a struct or object (keys always strings), both sides decoded."""
+
+    def decode(value: object) -> dict[K, T]:
+        if type(value) is dict or isinstance(value, Mapping):
+            return {key(k): item(v) for k, v in value.items()}
+        raise _bad("a map", value)
+
+    return decode
+
+
+class optional(Generic[T]):
+    """A decoder for an ``option``: null, an empty list, a one-item list, or the value bare.
+
+    xapi (rpc-light) writes ``None`` as an empty list and ``Some x`` as ``[x]``; ``to_wire``
+    does the same for a record's ``to_wire``.
+    """
+
+    __slots__ = ("_item",)
+
+    def __init__(self, item: Decoder[T]) -> None:
+        self._item = item
+
+    def __call__(self, value: object) -> T | None:
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)) and len(value) <= 1:
+            return self._item(value[0]) if value else None
+        return self._item(value)
+
+    @staticmethod
+    def to_wire(value: object) -> object:
+        return [] if value is None else [plain(value)]
+
+
+def raw(value: object) -> object:
+    """A value whose type the datamodel leaves open (an event's snapshot): kept as it came."""
+    return value
+
+
+def void(value: object) -> None:
+    """A ``void`` result: xapi sends an empty string, xend sometimes nothing; both ignored."""
+    del value
+
+
+def decode_record(make: Callable[..., R], name: str, fields: Fields, wire: object) -> R:
+    """Build a record from a wire struct with ``fields`` (attribute, key, decoder) each.
+
+    A field the struct lacks is left to the record's default (the datamodel's); keys the
+    table lacks go to ``extra`` unchanged.
+    """
+    if type(wire) is not dict and not isinstance(wire, Mapping):
+        raise ProtocolError(f"{name}: {_bad('a struct', wire)}")
+    get = wire.get
+    values: dict[str, object] = {}
+    key = ""
+    try:
+        for attr, key, decode in fields:
+            value = get(key, _MISSING)
+            if value is not _MISSING:
+                values[attr] = decode(value)
+    except ProtocolError as exc:
+        raise ProtocolError(f"{name} field {key!r}: {exc}") from None
+    if len(values) != len(wire):
+        known = {key for _, key, _ in fields}
+        values["extra"] = {k: v for k, v in wire.items() if k not in known}
+    return make(**values)
+
+
+def record_to_wire(record: object, fields: Fields) -> dict[str, object]:
+    """A record as a wire struct of plain values, its ``extra`` fields included."""
+    wire: dict[str, object] = dict(getattr(record, "extra", {}))
+    for attr, key, decode in fields:
+        wire[key] = getattr(decode, "to_wire", plain)(getattr(record, attr))
+    return wire
+
+
+def plain(value: object) -> object:
+    """A value as the client's wire expects it: enums as ``str``, records as dicts, sets as
+    lists, maps as dicts, all the way down."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(x) for x in value]
+    if isinstance(value, Mapping):
+        return {plain(k): plain(v) for k, v in value.items()}
+    to_wire = getattr(value, "to_wire", None)
+    if to_wire is not None:
+        return to_wire()
+    return value
+
+
+def result(method: str, decode: Decoder[T], value: object) -> T:
+    """Decode the value ``method`` returned; a bad one is a ``ProtocolError`` naming it."""
+    try:
+        return decode(value)
+    except ProtocolError as exc:
+        raise ProtocolError(f"{method} returned a bad value: {exc}") from None
+
+
+_MISSING: Final = object()

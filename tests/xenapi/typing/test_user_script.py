@@ -1,0 +1,103 @@
+"""mypy --strict on a user's script knows what the generated methods return and take.
+
+The script is written to a temporary file and checked with mypy's API; its ``reveal_type``
+notes and its errors are compared, line by line, with what each line is meant to produce.
+Each line of interest ends with a ``# expect: ...`` comment (a revealed type, or an error
+code and a fragment of the message).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from mypy import api
+
+ROOT = Path(__file__).resolve().parents[3]
+
+G = "aioxend.xenapi._generated"
+SCRIPT = textwrap.dedent(
+    f"""
+    from aioxend._default import DEFAULT, TimeoutArg
+    from aioxend.xenapi._generated import Namespace
+    from aioxend.xenapi._generated._refs import VMRef, hostRef
+
+
+    class Client(Namespace):
+        async def call(
+            self, method: str, *params: object, timeout: TimeoutArg = DEFAULT, read: bool = False
+        ) -> object:
+            return None
+
+
+    async def main(xapi: Client, ref: VMRef, host: hostRef) -> None:
+        record = await xapi.VM.get_record(ref)
+        reveal_type(record)  # expect: {G}.vm.VMRecord
+        reveal_type(record.power_state)  # expect: {G}._enums.VmPowerState
+        reveal_type(record.memory_static_max)  # expect: int
+        reveal_type(record.resident_on)  # expect: {G}._refs.hostRef
+        records = await xapi.VM.get_all_records()
+        reveal_type(records)  # expect: dict[{G}._refs.VMRef, {G}.vm.VMRecord]
+        refs = await xapi.VM.get_by_name_label("vm1")
+        reveal_type(refs)  # expect: list[{G}._refs.VMRef]
+        batch = await xapi.event.from_(["vm"], "", 30.0)
+        reveal_type(batch)  # expect: {G}.event.EventBatch
+        await xapi.VM.get_record(host)  # expect: arg-type: type "hostRef"; expected "VMRef"
+        await xapi.VM.get_record("OpaqueRef:1")  # expect: arg-type: type "str"; expected "VMRef"
+        await xapi.VM.start(ref, "yes", False)  # expect: arg-type: type "str"; expected "bool"
+        await xapi.VM.set_actions_after_crash(ref, "restart")  # expect: arg-type: "OnCrash
+        await xapi.VM.get_record(ref, timeout="soon")  # expect: arg-type: "timeout"
+        xapi.VMM  # expect: attr-defined: "Client" has no attribute "VMM"
+    """
+)
+
+EXPECT = re.compile(r"#\s*expect:\s*(.*)$")
+
+
+def expectations(script: str) -> dict[int, str]:
+    """Line number -> the expectation written on that line."""
+    found = {}
+    for number, line in enumerate(script.splitlines(), start=1):
+        match = EXPECT.search(line)
+        if match:
+            found[number] = match.group(1).strip()
+    return found
+
+
+def mypy_output(path: Path) -> dict[int, list[str]]:
+    """Line number -> mypy's notes and errors on that line."""
+    stdout, stderr, _ = api.run(
+        [
+            "--strict",
+            "--no-error-summary",
+            "--show-error-codes",
+            "--cache-dir",
+            str(ROOT / ".mypy_cache"),
+            str(path),
+        ]
+    )
+    assert not stderr, stderr
+    lines: dict[int, list[str]] = {}
+    for line in stdout.splitlines():
+        match = re.match(rf"{re.escape(str(path))}:(\d+): (.*)$", line)
+        assert match, line
+        lines.setdefault(int(match.group(1)), []).append(match.group(2))
+    return lines
+
+
+def test_mypy_reveals_typed_results_and_flags_wrong_arguments(tmp_path: Path) -> None:
+    path = tmp_path / "user_script.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    expected = expectations(SCRIPT)
+    got = mypy_output(path)
+    assert set(got) == set(expected), (got, expected)
+    for number, expectation in expected.items():
+        [message] = got[number]
+        if ":" in expectation and not expectation.startswith("aioxend"):
+            code, fragment = (part.strip() for part in expectation.split(":", 1))
+            assert message.startswith("error:"), message
+            assert message.endswith(f"[{code}]"), message
+            assert fragment in message, message
+        else:
+            assert message == f'note: Revealed type is "{expectation}"', message
