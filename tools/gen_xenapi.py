@@ -245,8 +245,12 @@ def wrap(text: str, indent: str, width: int = 94) -> list[str]:
     return textwrap.wrap(text, width - len(indent), break_on_hyphens=False) or [""]
 
 
-def lifecycle_lines(lifecycle: Item) -> list[str]:
-    """One sentence per transition: when the item appeared, changed, was deprecated."""
+def lifecycle_lines(lifecycle: Item, implicit: bool = False) -> list[str]:
+    """One sentence per transition: when the item appeared, changed, was deprecated.
+
+    An implicit message (a getter, a setter) carries its class's transitions; their
+    "changed" notes speak of the class, so they are left out.
+    """
     lines = []
     for step in lifecycle["transitions"]:
         what, release, why = step["transition"], step["release"], step["description"]
@@ -255,7 +259,7 @@ def lifecycle_lines(lifecycle: Item) -> list[str]:
             lines.append(f"{verb} in {release}.")
         elif what == "deprecated":
             lines.append(f"Deprecated in {release}" + (f": {doc_text(why)}" if why else "."))
-        elif what in ("changed", "extended"):
+        elif what in ("changed", "extended") and not implicit:
             lines.append(
                 f"{what.capitalize()} in {release}" + (f": {doc_text(why)}" if why else ".")
             )
@@ -424,7 +428,7 @@ def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
     errors = [str(e["name"]) for e in message["errors"]]
     if errors:
         paras.append([f"Errors: {', '.join(dict.fromkeys(errors))}."])
-    paras.append(lifecycle_lines(message["lifecycle"]))
+    paras.append(lifecycle_lines(message["lifecycle"], implicit=message["implicit"]))
     wire = f"{cls}.{message['name']}"
     call = ", ".join(
         [repr(wire), *passed, "timeout=timeout"] + (["read=True"] if is_read(message) else [])

@@ -349,7 +349,6 @@ class Cluster(XenAPIClass):
         Returns value of the field.
 
         Prototyped (experimental) in kolkata.
-        Changed in lima: the unit is now seconds.
         Published in lima.
         """
         answer = await self._caller.call(
@@ -366,7 +365,6 @@ class Cluster(XenAPIClass):
         Returns value of the field.
 
         Prototyped (experimental) in kolkata.
-        Changed in lima: the unit is now seconds.
         Published in lima.
         """
         answer = await self._caller.call(

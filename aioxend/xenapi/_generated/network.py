@@ -411,7 +411,6 @@ class network(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in falcon: Added to the constructor (network.create).
         """
         answer = await self._caller.call("network.get_bridge", self_, timeout=timeout, read=True)
         return _v.result("network.get_bridge", _v.string, answer)

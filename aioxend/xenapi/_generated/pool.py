@@ -1788,7 +1788,6 @@ class pool(XenAPIClass):
         Returns value of the field.
 
         Published in 21.3.0.
-        Changed in 23.9.0: Changed internal_only to false.
         """
         answer = await self._caller.call(
             "pool.get_repository_proxy_password", self_, timeout=timeout, read=True
@@ -1936,7 +1935,6 @@ class pool(XenAPIClass):
         Returns value of the field.
 
         Published in quebec.
-        Changed in 22.16.0: Became StaticRO to be editable through new method.
         """
         answer = await self._caller.call(
             "pool.get_uefi_certificates", self_, timeout=timeout, read=True

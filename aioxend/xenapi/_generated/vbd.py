@@ -452,8 +452,6 @@ class VBD(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in 1.257.0: Made StaticRO to allow plugged VIF and VBD creation for Suspended
-        VM.
         """
         answer = await self._caller.call(
             "VBD.get_currently_attached", self_, timeout=timeout, read=True
@@ -575,7 +573,6 @@ class VBD(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in 1.257.0: Become static to allow plugged VBD creation for Suspended VM.
         """
         answer = await self._caller.call("VBD.get_device", self_, timeout=timeout, read=True)
         return _v.result("VBD.get_device", _v.string, answer)

@@ -664,8 +664,6 @@ class VIF(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in 1.257.0: Made StaticRO to allow plugged VIF and VBD creation for Suspended
-        VM.
         """
         answer = await self._caller.call(
             "VIF.get_currently_attached", self_, timeout=timeout, read=True

@@ -315,8 +315,6 @@ class VM(XenAPIClass):
         Returns records of all objects.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.get_all_records", timeout=timeout, read=True)
         return _v.result("VM.get_all_records", _D_map_VMRef_VMRecord, answer)
@@ -327,8 +325,6 @@ class VM(XenAPIClass):
         Returns references to all objects.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.get_all", timeout=timeout, read=True)
         return _v.result("VM.get_all", _D_set_VMRef, answer)
@@ -2791,7 +2787,6 @@ class VM(XenAPIClass):
         Returns value of the field.
 
         Published in miami.
-        Changed in 1.257.0: Become static to allow Suspended VM creation.
         """
         answer = await self._caller.call(
             "VM.get_last_booted_record", self_, timeout=timeout, read=True
@@ -3390,7 +3385,6 @@ class VM(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in 1.257.0: Become static to allow Suspended VM creation.
         """
         answer = await self._caller.call("VM.get_suspend_VDI", self_, timeout=timeout, read=True)
         return _v.result("VM.get_suspend_VDI", _D_VDIRef, answer)
@@ -3445,7 +3439,6 @@ class VM(XenAPIClass):
         Returns value of the field.
 
         Published in rio.
-        Changed in 1.257.0: Made StaticRO to allow Suspended VM creation.
         """
         answer = await self._caller.call("VM.get_power_state", self_, timeout=timeout, read=True)
         return _v.result("VM.get_power_state", _D_VmPowerState, answer)
@@ -3534,8 +3527,6 @@ class VM(XenAPIClass):
         Returns references to objects with matching names.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.get_by_name_label", label, timeout=timeout, read=True)
         return _v.result("VM.get_by_name_label", _D_set_VMRef, answer)
@@ -3548,8 +3539,6 @@ class VM(XenAPIClass):
             self_: reference to the object.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         await self._caller.call("VM.destroy", self_, timeout=timeout)
 
@@ -3584,8 +3573,6 @@ class VM(XenAPIClass):
         Returns reference to the newly created object.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.create", _v.plain(args), timeout=timeout)
         return _v.result("VM.create", _D_VMRef, answer)
@@ -3599,8 +3586,6 @@ class VM(XenAPIClass):
         Returns reference to the object.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.get_by_uuid", uuid, timeout=timeout, read=True)
         return _v.result("VM.get_by_uuid", _D_VMRef, answer)
@@ -3614,8 +3599,6 @@ class VM(XenAPIClass):
         Returns all fields from the object.
 
         Published in rio.
-        Changed in 1.257.0: possibility to create a VM in suspended mode with a suspend_VDI
-        set.
         """
         answer = await self._caller.call("VM.get_record", self_, timeout=timeout, read=True)
         return _v.result("VM.get_record", VMRecord.from_wire, answer)
