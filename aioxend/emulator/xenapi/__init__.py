@@ -50,7 +50,8 @@ What is served:
 (``/jsonrpc`` is a 404), ``session.login_with_password`` with exactly 2 arguments,
 UUIDs as references, counts in ``MESSAGE_PARAMETER_COUNT_MISMATCH`` that include the
 session, capitalised states in ``VM_BAD_POWER_STATE``, datetimes without ``Z``,
-sessions that never expire, one host.
+sessions that never expire, one host, and only the classes xend had (no ``pool``: its
+messages are ``MESSAGE_METHOD_UNKNOWN``).
 """
 
 from aioxend.emulator.xenapi._failure import Failure

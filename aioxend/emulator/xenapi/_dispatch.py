@@ -40,6 +40,32 @@ __all__ = ["Call", "Dispatcher"]
 
 LOGIN = "session.login_with_password"
 
+# the classes of xapi's datamodel that xend 4.x served (XendAPI.classes): no pool, no user
+XEND_CLASSES = frozenset(
+    {
+        "session",
+        "event",
+        "host",
+        "host_cpu",
+        "host_metrics",
+        "VM",
+        "VM_metrics",
+        "VBD",
+        "VBD_metrics",
+        "VIF",
+        "VIF_metrics",
+        "VDI",
+        "VTPM",
+        "console",
+        "SR",
+        "task",
+        "network",
+        "PIF",
+        "PIF_metrics",
+        "PBD",
+    }
+)
+
 # trailing parameters with a default (param_default in ocaml/idl/datamodel*.ml), which
 # the JSON datamodel leaves out: a call may omit them
 _DEFAULTED = {LOGIN: 2, "VM.snapshot": 1}
@@ -92,6 +118,8 @@ class Dispatcher:
         """The checked call: name, count, parameter types and session all valid."""
         cls_name, _, name = method.partition(".")
         cls = model().classes.get(cls_name)
+        if self.pool.dialect == "xend" and cls_name not in XEND_CLASSES:
+            cls = None
         message = cls.messages.get(name) if cls is not None else None
         if cls is None or message is None:
             raise Failure("MESSAGE_METHOD_UNKNOWN", method)
@@ -190,6 +218,8 @@ class Dispatcher:
 def _implicit(call: Call) -> object:
     """The generic getters, setters, constructors and queries of every class."""
     pool, cls, name, args = call.pool, call.cls.name, call.message.name, call.args
+    if _reads_other_session(call):
+        raise Failure("PERMISSION_DENIED")  # XendAPI.session_get_record and friends
     if name == "get_all":
         return list(pool.table(cls))
     if name == "get_all_records":
@@ -209,6 +239,19 @@ def _implicit(call: Call) -> object:
         pool.remove(cls, args[0])
         return ""
     return _field_message(call)
+
+
+_XEND_OWN_SESSION = frozenset({"get_record", "get_this_host", "get_this_user", "get_last_active"})
+
+
+def _reads_other_session(call: Call) -> bool:
+    """xend let a session read only its own record and fields."""
+    return (
+        call.pool.dialect == "xend"
+        and call.cls.name == "session"
+        and call.message.name in _XEND_OWN_SESSION
+        and call.args[0] != call.session
+    )
 
 
 def _by_uuid(pool: Pool, cls: str, uuid: str) -> str:

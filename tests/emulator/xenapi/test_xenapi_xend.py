@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 import xmlrpc.client
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ def url(request: pytest.FixtureRequest, xend: XenAPIServer) -> str:
     return xend.urls[0 if request.param == "tcp" else 1]
 
 
-def xend_login(url: str) -> object:
+def xend_login(url: str) -> Any:
     session = sdk(url)
     session.xenapi.login_with_password("root", "xenroot")
     return session
@@ -36,7 +37,7 @@ def test_two_argument_login_only(url: str) -> None:
 
 
 def test_uuid_references_and_string_ints(url: str) -> None:
-    x = xend_login(url).xenapi  # type: ignore[attr-defined]
+    x = xend_login(url).xenapi
     for ref, record in x.VM.get_all_records().items():
         assert ref == record["uuid"]
     [vm] = x.VM.get_by_name_label("vm1")
@@ -53,7 +54,7 @@ def test_uuid_references_and_string_ints(url: str) -> None:
 
 
 def test_bad_power_state_as_xend_words_it(url: str) -> None:
-    x = xend_login(url).xenapi  # type: ignore[attr-defined]
+    x = xend_login(url).xenapi
     [vm] = x.VM.get_by_name_label("vm1")
     assert failure(x.VM.start, vm, False, False) == ["VM_BAD_POWER_STATE", vm, "Halted", "Running"]
     [halted] = x.VM.get_by_name_label("vm2")
@@ -61,7 +62,7 @@ def test_bad_power_state_as_xend_words_it(url: str) -> None:
 
 
 def test_counts_include_the_session(url: str) -> None:
-    x = xend_login(url).xenapi  # type: ignore[attr-defined]
+    x = xend_login(url).xenapi
     [vm] = x.VM.get_by_name_label("vm1")
     # XendAPI.catch_typeerror counts every argument, the session too
     assert failure(x.VM.get_record) == [
@@ -101,3 +102,21 @@ def test_xend_serves_one_host() -> None:
         XenAPIServer(dialect="xend", hosts=2)
     with pytest.raises(ValueError, match="dialect"):
         XenAPIServer(dialect="xcp")
+
+
+def test_only_xends_classes(url: str) -> None:
+    session = xend_login(url)
+    x = session.xenapi
+    assert failure(x.pool.get_all) == ["MESSAGE_METHOD_UNKNOWN", "pool.get_all"]
+    assert x.host.get_all()
+    # the SDK's API_version reads pool.get_all, which xend never had
+    assert failure(lambda: session.API_version) == ["MESSAGE_METHOD_UNKNOWN", "pool.get_all"]
+
+
+def test_a_session_reads_only_itself(url: str) -> None:
+    mine, other = xend_login(url), xend_login(url)
+    x = mine.xenapi
+    assert x.session.get_this_user(mine.handle) == "root"
+    assert x.session.get_record(mine.handle)["uuid"] == mine.handle
+    assert failure(x.session.get_record, other.handle) == ["PERMISSION_DENIED"]
+    assert failure(x.session.get_this_host, other.handle) == ["PERMISSION_DENIED"]
