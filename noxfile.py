@@ -14,7 +14,7 @@ PYTHON = "3"
 def tests(session: nox.Session) -> None:
     """The test suite (without the long soak and storm runs)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not slow", *session.posargs)
+    session.run("pytest", *session.posargs)  # pyproject's addopts leave out the slow tests
 
 
 @nox.session(python=PYTHON)
@@ -63,6 +63,6 @@ def soak(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
     """Run every example against an emulator it starts itself."""
-    session.install("-e", ".")
+    session.install("-e", ".[emulator]")
     for example in sorted(__import__("pathlib").Path("examples").glob("*.py")):
         session.run("python", str(example))

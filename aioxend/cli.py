@@ -8,8 +8,8 @@ domain" from "xend is not running" without parsing text. Output mirrors xm where
 a format (``list``, ``info``, ``vcpu-list``, ``sched-credit``) so existing habits and
 scripts keep working; ``--json`` gives the same data as JSON instead.
 
-The global options (``--url``, ``--protocol``, ``--transport``, ``--timeout``,
-``--json``) are accepted before or after the subcommand.
+The global options (``--url``, ``--protocol``, ``--timeout``, ``--json``) are accepted
+before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -615,12 +615,6 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="wire protocol; auto tries XML-RPC and falls back to SXP/HTTP (default: auto)",
     )
     group.add_argument(
-        "--transport",
-        choices=["aiohttp", "raw"],
-        default=default("aiohttp"),
-        help="connector family (default: aiohttp; raw for ssh://)",
-    )
-    group.add_argument(
         "--timeout",
         type=float,
         default=default(None),
@@ -808,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _connect_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {"protocol": args.protocol, "transport": args.transport}
+    options: dict[str, Any] = {"protocol": args.protocol}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     return options
@@ -861,7 +855,7 @@ def _emulator_argv(argv: Sequence[str]) -> list[str] | None:
     argparse cannot forward options it does not know (``--xmlrpc-unix ...``) through a
     subcommand, so the split happens here, before parsing.
     """
-    takes_value = {"--url", "--protocol", "--transport", "--timeout"}
+    takes_value = {"--url", "--protocol", "--timeout"}
     i = 0
     while i < len(argv):
         token = argv[i]

@@ -34,15 +34,12 @@ leaves the client healthy for the next call.
 
 from __future__ import annotations
 
-import inspect
 import math
-import ssl
-import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import anyio
 
@@ -55,8 +52,8 @@ from aioxend.errors import (
     ProtocolError,
     ReadTimeout,
     Timeout,
-    TransportError,
     UnsupportedOperation,
+    XendError,
 )
 from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
 from aioxend.protocols import (
@@ -75,7 +72,10 @@ from aioxend.protocols import (
     XmlRpcBackend,
     dom_text,
 )
-from aioxend.transport import Limits, Timeouts, Transport
+from aioxend.transport import Connector, Limits, Timeouts, Transport
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["XendClient", "connect"]
 
@@ -102,31 +102,6 @@ def _state(state: object) -> str:
     if state.lower() not in STATES:
         raise ValueError(f"state must be one of {', '.join(STATES)} or 0-6, not {state!r}")
     return state.lower()
-
-
-def _under_trio() -> bool:
-    """Whether the running event loop is trio's (checked without importing trio)."""
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _located(exc: TransportError, label: str, dom: Dom | None) -> TransportError:
-    """``exc`` again, its message led by the operation and domain it happened in."""
-    where = label if dom is None else f"{label}({dom_text(dom)!r})"
-    if str(exc).startswith(where):
-        return exc
-    try:
-        located = type(exc)(f"{where}: {exc}")
-    except Exception:
-        return exc
-    located.__cause__ = exc.__cause__
-    return located
 
 
 def _check_dom(dom: object) -> Dom:
@@ -184,9 +159,14 @@ class XendClient:
     """An async client for one xend; see the module docstring. Use ``async with``.
 
     ``url`` as ``aioxend.connect`` takes it (``None``: ``$XM_SERVER``, else xm's UNIX
-    socket). ``transport`` is ``"aiohttp"``, ``"raw"`` (anyio; runs under trio; needed
-    for ``ssh://``) or a ready ``Transport`` object, which the client then owns and closes.
-    ``ssh://`` URLs and code running under trio always get the raw connector.
+    socket). Requests go through aioxend's own HTTP/1.1 (``aioxend.transport``) on
+    asyncio or trio, over the connection the URL names; ``transport`` replaces that
+    with a ready ``Transport`` object (such as a test double), which the client then
+    owns and closes. ``connector`` opens each connection's byte stream instead of the
+    URL's own kind (see ``aioxend.transport.Connector``: a pipe, an ssh library's
+    channel, a ``MockConnector`` in tests). ``max_connections`` defaults to 100, or 4
+    for ``ssh://`` (each connection is one ``ssh ... xm serve``); ``ssh_share`` makes
+    those share one ssh master connection (``ControlMaster``).
     """
 
     def __init__(
@@ -194,40 +174,45 @@ class XendClient:
         url: str | None = None,
         *,
         protocol: Protocol = "auto",
-        transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
+        transport: Transport | None = None,
         timeout: float | None = 60.0,
         connect_timeout: float | None = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         verify: bool = True,
         ssh_command: Sequence[str] | str | None = None,
-        max_connections: int = 100,
+        ssh_share: bool = False,
+        max_connections: int | None = None,
+        connector: Connector | None = None,
     ) -> None:
-        from aioxend.transport import parse_url
+        from aioxend.transport import check_options, parse_url
 
         if protocol not in ("auto", "xmlrpc", "sxp"):
             raise ValueError(f"protocol must be 'auto', 'xmlrpc' or 'sxp', not {protocol!r}")
-        if isinstance(transport, str) and transport not in ("aiohttp", "raw"):
-            raise ValueError(f"transport must be 'aiohttp' or 'raw', not {transport!r}")
+        if transport is not None and not isinstance(transport, Transport):
+            raise TypeError(f"transport must be a Transport, not {type(transport).__name__}")
         for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout)):
             if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
                 raise ValueError(f"{name} must be a positive number of seconds or None")
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-            raise TypeError("max_connections must be an int")
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, not {max_connections}")
+        if max_connections is not None:
+            if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+                raise TypeError("max_connections must be an int")
+            if max_connections < 1:
+                raise ValueError(f"max_connections must be at least 1, not {max_connections}")
         self._endpoint = parse_url(url)
+        check_options(self._endpoint, ssl_context, verify, ssh_command)
         self.url: str = self._endpoint.url
         self._requested: Protocol = protocol
-        self._kind = transport
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._ssl_context = ssl_context
         self._verify = verify
         self._ssh_command = ssh_command
-        self._limits = Limits(max_connections=max_connections)
-        self._transport: Transport | None = transport if isinstance(transport, Transport) else None
+        self._ssh_share = ssh_share
+        self._connector = connector
+        self._limits = None if max_connections is None else Limits(max_connections=max_connections)
+        self._transport: Transport | None = transport
         self._backend: Backend | None = None
-        self._lock = anyio.Lock()
+        self._lock: anyio.Lock | None = None  # made on first use: it loads anyio's backend
         self._closed = False
         # Timeouts per ``timeout`` argument, built once (``Timeouts`` is immutable).
         self._made_timeouts: dict[TimeoutArg, Timeouts] = {}
@@ -290,18 +275,18 @@ class XendClient:
     async def _open_transport(self) -> Transport:
         from aioxend.transport import open_transport
 
-        kind = self._kind if isinstance(self._kind, str) else "aiohttp"
-        if kind == "aiohttp" and _under_trio():
-            kind = "raw"  # aiohttp needs asyncio; the raw connector runs on anyio
         made: Any = open_transport(
-            self.url,
-            kind=kind,
+            self._endpoint,
             timeouts=self._timeouts(DEFAULT),
             limits=self._limits,
             ssl_context=self._ssl_context,
             verify=self._verify,
             ssh_command=self._ssh_command,
+            ssh_share=self._ssh_share,
+            connector=self._connector,
         )
+        import inspect
+
         if inspect.isawaitable(made):
             made = await made
         return cast(Transport, made)
@@ -312,6 +297,8 @@ class XendClient:
             raise RuntimeError("this XendClient is closed")
         if self._backend is not None:
             return self._backend
+        if self._lock is None:
+            self._lock = anyio.Lock()
         with self._deadline(timeout, "connect", None):
             async with self._lock:
                 if self._closed:
@@ -343,7 +330,7 @@ class XendClient:
             except (HTTPStatusError, ProtocolError) as exc:
                 raise ProtocolError(
                     f"{self.url} speaks neither XML-RPC ({not_xml}) nor xend's SXP/HTTP ({exc})"
-                ) from None
+                ) from exc
             return sxp_backend
         except Fault:
             pass  # a fault is an XML-RPC answer too
@@ -361,8 +348,8 @@ class XendClient:
         except TimeoutError as exc:
             if isinstance(exc, Timeout):
                 raise
-            where = label if dom is None else f"{label}({dom_text(dom)!r})"
-            raise ReadTimeout(f"{where}: no answer within {seconds} s") from None
+            error = ReadTimeout(f"no answer within {seconds} s")
+            raise self._locate(error, label, dom) from exc
 
     async def _run(
         self,
@@ -388,10 +375,16 @@ class XendClient:
                 backend = await self._ready(timeouts, None)
                 return await backend.run(call)
         except WrongServer as exc:
-            why = f"{self.url} is no {exc.speaks} server ({exc})"
-            raise ProtocolError(f"{name}: {why}") from None
-        except TransportError as exc:
-            raise _located(exc, name, dom) from None
+            error = ProtocolError(f"{self.url} is no {exc.speaks} server ({exc})")
+            raise self._locate(error, name, dom) from exc
+        except XendError as exc:
+            self._locate(exc, name, dom)
+            raise
+
+    def _locate(self, exc: XendError, operation: str, dom: Dom | None) -> XendError:
+        """``exc`` with the call's operation, domain and server (see ``aioxend.errors``)."""
+        text = None if dom is None else dom_text(dom)
+        return exc.locate(operation, text, self.url, self._endpoint.display)
 
     def _sxp(self) -> bool:
         return self._backend is not None and self._backend.protocol == "sxp"
@@ -403,20 +396,21 @@ class XendClient:
         unescaped as xend escaped it). Not available over the legacy protocol."""
         timeouts = self._timeouts(timeout)
         backend = self._backend
-        if backend is None:
-            with self._deadline(timeout, method, None):
-                backend = await self._ready(timeouts, None)
-        if not isinstance(backend, XmlRpcBackend):
-            raise UnsupportedOperation("call", backend.protocol)
-        wire = [sxp.to_xmlrpc(p.expr) if isinstance(p, Config) else p for p in params]
         try:
+            if backend is None:
+                with self._deadline(timeout, method, None):
+                    backend = await self._ready(timeouts, None)
+            if not isinstance(backend, XmlRpcBackend):
+                raise UnsupportedOperation("call", backend.protocol)
+            wire = [sxp.to_xmlrpc(p.expr) if isinstance(p, Config) else p for p in params]
             # One request: the transport's total timeout bounds it, as in ``_run``.
             return await backend.call_method(method, wire, timeouts=timeouts)
         except NotXmlRpcServer as exc:
-            why = f"{self.url} is no XML-RPC server ({exc})"
-            raise ProtocolError(f"{method}: {why}") from None
-        except TransportError as exc:
-            raise _located(exc, method, None) from None
+            error = ProtocolError(f"{self.url} is no XML-RPC server ({exc})")
+            raise self._locate(error, method, None) from exc
+        except XendError as exc:
+            self._locate(exc, method, None)
+            raise
 
     # -- domains ---------------------------------------------------------------------
 
@@ -928,13 +922,15 @@ def connect(
     url: str | None = None,
     *,
     protocol: Protocol = "auto",
-    transport: Literal["aiohttp", "raw"] | Transport = "aiohttp",
+    transport: Transport | None = None,
     timeout: float | None = 60.0,
     connect_timeout: float | None = 10.0,
     ssl_context: ssl.SSLContext | None = None,
     verify: bool = True,
     ssh_command: Sequence[str] | str | None = None,
-    max_connections: int = 100,
+    ssh_share: bool = False,
+    max_connections: int | None = None,
+    connector: Connector | None = None,
 ) -> XendClient:
     """A client for the xend at ``url``; open it with ``async with``."""
     return XendClient(
@@ -946,5 +942,7 @@ def connect(
         ssl_context=ssl_context,
         verify=verify,
         ssh_command=ssh_command,
+        ssh_share=ssh_share,
         max_connections=max_connections,
+        connector=connector,
     )

@@ -26,7 +26,12 @@
     ├── HTTPStatusError                an HTTP status the protocol gives no meaning to (.status)
     └── UnsupportedOperation           the operation does not exist on this protocol
 
-Misuse of the API, such as a call on a closed client, is a plain ``RuntimeError``.
+Every exception a client call raises carries its context as attributes: ``operation``
+(the client method or XML-RPC method), ``dom`` (the domain, where there is one) and
+``url`` (the server), and its message leads with the operation, the domain and the host
+(``pause('vm1') on UNIX socket /var/run/xend/xmlrpc.sock: ...``); the exception that
+caused it stays chained (``__cause__``). Misuse of the API, such as a call on a closed
+client, is a plain ``RuntimeError``.
 The codecs raise only ``ProtocolError`` and its subclasses (and ``Fault`` for a
 well-formed fault response); the transports only ``TransportError``,
 ``RemoteProtocolError`` and ``LimitExceeded``.
@@ -36,7 +41,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Self
 
 __all__ = [
     "ConnectError",
@@ -65,7 +70,38 @@ __all__ = [
 
 
 class XendError(Exception):
-    """The root of every exception aioxend raises on purpose."""
+    """The root of every exception aioxend raises on purpose.
+
+    ``operation``, ``dom`` and ``url`` say which call failed, on which domain and
+    server, once the client knows them (``None`` before, e.g. in a codec used alone).
+    """
+
+    operation: str | None = None
+    dom: str | None = None
+    url: str | None = None
+
+    def locate(self, operation: str, dom: str | None, url: str, where: str) -> Self:
+        """Give this exception its call's context: the attributes, and a message led by
+        the operation, the domain and ``where`` (the host) unless it already says them.
+
+        Done in place, so the class, the traceback and the chained cause stay as they
+        were; a class with a message of its own making (``Fault``) keeps it.
+        """
+        if self.operation is None:
+            self.operation = operation
+        if self.dom is None:
+            self.dom = dom
+        self.url = url
+        message = self.args[0] if len(self.args) == 1 else None
+        if not isinstance(message, str) or str(self) != message:
+            return self
+        label = operation if dom is None else f"{operation}({dom!r})"
+        if message.startswith(label):
+            return self
+        if where not in message and url not in message:
+            label = f"{label} on {where}"
+        self.args = (f"{label}: {message}",)
+        return self
 
 
 class ProtocolError(XendError):
@@ -156,7 +192,13 @@ class Fault(XendError):
         self.string = string
         self.method = method
         self.dom = dom
+        self.operation = method
         super().__init__(code, string)
+
+    def locate(self, operation: str, dom: str | None, url: str, where: str) -> Self:
+        if self.method is None:
+            self.method = operation
+        return super().locate(operation, dom, url, where)
 
     def __str__(self) -> str:
         where = ""

@@ -139,7 +139,7 @@ class Fleet:
     (and so the sockets open at once); ``timeout`` is each host's deadline per run, in
     seconds (``None`` for none), covering opening the client and the operation.
     ``connect_kwargs`` go to ``aioxend.connect`` for every host (``protocol``,
-    ``transport``, ``ssl_context``...). ``connect`` replaces ``aioxend.connect`` itself, for
+    ``ssl_context``, ``connector``...). ``connect`` replaces ``aioxend.connect`` itself, for
     callers that build their clients another way.
     """
 

@@ -1,8 +1,9 @@
 """Call rate, latency and client CPU per call: aioxend against the XML-RPC clients people use.
 
-Operations: a ``pause``/``unpause`` pair (two small calls, counted as one pair) and
-``domains()`` returning 50 full domain records. Each runs on a UNIX socket and on TCP, at
-concurrency 1, 16 and 128, for aioxend (each transport: ``aiohttp`` and ``raw``), the
+Operations: a ``pause``/``unpause`` pair (two small calls, counted as one pair),
+``domain("vm1")`` (one record) and ``domains()`` returning 50 full domain records. Each
+runs on a UNIX socket and on TCP, at concurrency 1, 16 and 128, for aioxend (its one
+HTTP stack; typed methods, and ``call()`` doing what the competitors do), the
 standard library's ``ServerProxy`` (a custom UNIX transport; one proxy per thread in a
 thread pool for concurrency), aioxmlrpc (an injected ``httpx.AsyncClient`` for UNIX
 sockets, with ``Content-Type: text/xml`` put back) and aiohttp-xmlrpc (an injected
@@ -39,13 +40,13 @@ import time
 import xmlrpc.client
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from _harness import Sample, Table, machine_description, now_utc, write_markdown
 from canned_server import CannedServer, ServerProcess
 
 DOMAINS = 50
-OPS = ("pause_pair", "domains")
+OPS = ("pause_pair", "domain", "domains")
 ASYNC_COMPETITORS = ("aioxmlrpc", "aiohttp-xmlrpc")
 
 AsyncCall = Callable[[int], Awaitable[object]]
@@ -125,6 +126,8 @@ def _stdlib_op(proxy: xmlrpc.client.ServerProxy, op: str, worker: int) -> object
         dom = _dom_for(worker)
         proxy.xend.domain.pause(dom)
         return proxy.xend.domain.unpause(dom)
+    if op == "domain":
+        return proxy.xend.domain("vm1", True)
     return proxy.xend.domains_with_state(True, "all", False)
 
 
@@ -218,14 +221,11 @@ async def _measure_async(
     )
 
 
-TransportKind = Literal["aiohttp", "raw"]
-
-
 @contextlib.asynccontextmanager
 async def aioxend_call(
-    endpoint: Endpoint, op: str, transport: TransportKind, concurrency: int, *, typed: bool = True
+    endpoint: Endpoint, op: str, concurrency: int, *, typed: bool = True
 ) -> AsyncIterator[AsyncCall]:
-    """An aioxend client on ``transport`` and the operation as one awaitable per call.
+    """The default aioxend client and the operation as one awaitable per call.
 
     ``typed`` uses the typed methods (``pause``, ``domains()`` giving ``DomainInfo``);
     otherwise ``client.call`` with the raw XML-RPC method, as the competitors do.
@@ -235,7 +235,6 @@ async def aioxend_call(
     async with aioxend.connect(
         endpoint.url,
         protocol="xmlrpc",
-        transport=transport,
         max_connections=max(100, concurrency),
     ) as client:
 
@@ -249,12 +248,17 @@ async def aioxend_call(
                 await client.call("xend.domain.unpause", dom)
             return None
 
+        async def domain(worker: int) -> object:
+            if typed:
+                return await client.domain("vm1")
+            return await client.call("xend.domain", "vm1", True)
+
         async def domains(worker: int) -> object:
             if typed:
                 return await client.domains()
             return await client.call("xend.domains_with_state", True, "all", False)
 
-        yield pause_pair if op == "pause_pair" else domains
+        yield {"pause_pair": pause_pair, "domain": domain, "domains": domains}[op]
 
 
 class _FloorConnection(asyncio.Protocol):
@@ -341,11 +345,14 @@ async def floor_call(endpoint: Endpoint, op: str, concurrency: int) -> AsyncIter
         await rpc("xend.domain.pause", dom)
         return await rpc("xend.domain.unpause", dom)
 
+    async def domain(worker: int) -> object:
+        return await rpc("xend.domain", "vm1", True)
+
     async def domains(worker: int) -> object:
         return await rpc("xend.domains_with_state", True, "all", False)
 
     try:
-        yield pause_pair if op == "pause_pair" else domains
+        yield {"pause_pair": pause_pair, "domain": domain, "domains": domains}[op]
     finally:
         for conn in opened:
             if conn.transport is not None:
@@ -371,10 +378,13 @@ async def aioxmlrpc_call(endpoint: Endpoint, op: str, concurrency: int) -> Async
             await proxy.xend.domain.pause(dom)
             return await proxy.xend.domain.unpause(dom)
 
+        async def domain(worker: int) -> object:
+            return await proxy.xend.domain("vm1", True)
+
         async def domains(worker: int) -> object:
             return await proxy.xend.domains_with_state(True, "all", False)
 
-        yield pause_pair if op == "pause_pair" else domains
+        yield {"pause_pair": pause_pair, "domain": domain, "domains": domains}[op]
 
 
 @contextlib.asynccontextmanager
@@ -399,23 +409,22 @@ async def aiohttp_xmlrpc_call(
             await proxy.xend.domain.pause(dom)
             return await proxy.xend.domain.unpause(dom)
 
+        async def domain(worker: int) -> object:
+            return await proxy.xend.domain("vm1", True)
+
         async def domains(worker: int) -> object:
             return await proxy.xend.domains_with_state(True, "all", False)
 
-        yield pause_pair if op == "pause_pair" else domains
+        yield {"pause_pair": pause_pair, "domain": domain, "domains": domains}[op]
 
 
 def _client_cm(
     client: str, endpoint: Endpoint, op: str, concurrency: int
 ) -> contextlib.AbstractAsyncContextManager[AsyncCall]:
-    if client == "aioxend-aiohttp":
-        return aioxend_call(endpoint, op, "aiohttp", concurrency)
-    if client == "aioxend-raw":
-        return aioxend_call(endpoint, op, "raw", concurrency)
-    if client == "aioxend-aiohttp call()":
-        return aioxend_call(endpoint, op, "aiohttp", concurrency, typed=False)
-    if client == "aioxend-raw call()":
-        return aioxend_call(endpoint, op, "raw", concurrency, typed=False)
+    if client == "aioxend":
+        return aioxend_call(endpoint, op, concurrency)
+    if client == "aioxend call()":
+        return aioxend_call(endpoint, op, concurrency, typed=False)
     if client == "floor (Protocol+codec)":
         return floor_call(endpoint, op, concurrency)
     if client == "aioxmlrpc":
@@ -443,10 +452,8 @@ def run_async(
 
 
 CLIENTS = (
-    "aioxend-aiohttp",
-    "aioxend-raw",
-    "aioxend-aiohttp call()",
-    "aioxend-raw call()",
+    "aioxend",
+    "aioxend call()",
     "ServerProxy+threads",
     *ASYNC_COMPETITORS,
     "floor (Protocol+codec)",
@@ -609,7 +616,7 @@ def benchmark(
     return tables
 
 
-def profile(op: str, transport: TransportKind, concurrency: int, duration: float, top: int) -> None:
+def profile(op: str, concurrency: int, duration: float, top: int) -> None:
     """Run aioxend under cProfile against the canned server and print the hot spots."""
     with tempfile.TemporaryDirectory() as tmp, servers(tmp, ["canned"]) as started:
         _, server = started[0]
@@ -617,7 +624,7 @@ def profile(op: str, transport: TransportKind, concurrency: int, duration: float
         profiler = cProfile.Profile()
 
         async def main() -> Sample:
-            async with aioxend_call(endpoint, op, transport, concurrency) as call:
+            async with aioxend_call(endpoint, op, concurrency) as call:
                 await call(0)
                 profiler.enable()
                 try:
@@ -627,7 +634,7 @@ def profile(op: str, transport: TransportKind, concurrency: int, duration: float
 
         sample = asyncio.run(main())
         print(
-            f"aioxend-{transport} {op} c={concurrency}: {sample.calls} calls, "
+            f"aioxend {op} c={concurrency}: {sample.calls} calls, "
             f"{sample.cpu_us:.0f} µs CPU/call (profiled, so slower than unprofiled)"
         )
         for order in ("tottime", "cumulative"):
@@ -647,13 +654,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,16,128")
     parser.add_argument("--clients", default=",".join(CLIENTS))
     parser.add_argument("--profile", metavar="OP", help="profile aioxend on OP instead")
-    parser.add_argument("--profile-transport", default="aiohttp", choices=["aiohttp", "raw"])
     args = parser.parse_args(argv)
     duration = args.duration or (0.4 if args.quick else 2.0)
     if args.profile:
         concurrency = int(args.concurrency.split(",")[-1]) if "," not in args.concurrency else 16
-        transport: TransportKind = "raw" if args.profile_transport == "raw" else "aiohttp"
-        profile(args.profile, transport, concurrency, duration, 30)
+        profile(args.profile, concurrency, duration, 30)
         return 0
     print(f"bench_calls on {machine_description()}, {now_utc()}, {duration:.1f} s per run")
     tables = benchmark(

@@ -8,7 +8,7 @@ decode takes; aioxend decodes chunk by chunk as bytes arrive and so yields betwe
 chunks. The target: worst lateness at most 50 ms.
 
 Clients: aioxend (``domains()``, which also builds typed records, and the raw
-``call()``; each transport), aioxmlrpc and aiohttp-xmlrpc, in the same process.
+``call()``), aioxmlrpc and aiohttp-xmlrpc, in the same process.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from _harness import Table, machine_description, now_utc, write_markdown
-from bench_calls import Endpoint, TransportKind, aiohttp_xmlrpc_call, aioxmlrpc_call, endpoints
+from bench_calls import Endpoint, aiohttp_xmlrpc_call, aioxmlrpc_call, endpoints
 from canned_server import CannedServer, domain_records
 
 TICK = 0.010
@@ -41,12 +41,12 @@ def domains_for(megabytes: float) -> int:
     return max(1, int(megabytes * 1e6 / (len(sample) / 20)))
 
 
-def _aioxend(transport: TransportKind, typed: bool) -> FetchFactory:
+def _aioxend(typed: bool) -> FetchFactory:
     @contextlib.asynccontextmanager
     async def factory(endpoint: Endpoint) -> AsyncIterator[Callable[[], Awaitable[object]]]:
         import aioxend
 
-        async with aioxend.connect(endpoint.url, protocol="xmlrpc", transport=transport) as c:
+        async with aioxend.connect(endpoint.url, protocol="xmlrpc") as c:
             if typed:
                 yield c.domains
             else:
@@ -74,10 +74,8 @@ def _competitor(which: str) -> FetchFactory:
 
 
 CLIENTS: dict[str, FetchFactory] = {
-    "aioxend-aiohttp domains()": _aioxend("aiohttp", True),
-    "aioxend-aiohttp call()": _aioxend("aiohttp", False),
-    "aioxend-raw domains()": _aioxend("raw", True),
-    "aioxend-raw call()": _aioxend("raw", False),
+    "aioxend domains()": _aioxend(True),
+    "aioxend call()": _aioxend(False),
     "aioxmlrpc": _competitor("aioxmlrpc"),
     "aiohttp-xmlrpc": _competitor("aiohttp-xmlrpc"),
 }
@@ -182,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "worst lateness ms",
                     "longest GC pause ms",
                     "fetch+decode s",
-                    "lateness vs aioxend-aiohttp call()",
+                    "lateness vs aioxend call()",
                 ],
             )
             table.header()
@@ -195,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     results[name] = run(endpoint, name, repeats)
                 except Exception as exc:
                     table.note(f"{name}: failed: {type(exc).__name__}: {exc}")
-            ref = results.get("aioxend-aiohttp call()")
+            ref = results.get("aioxend call()")
             for name, (worst, mean, gc_pause) in results.items():
                 ratio = f"{worst / ref[0]:.1f}x" if ref and ref[0] > 0 else "-"
                 table.add(name, worst * 1e3, gc_pause * 1e3, mean, ratio)

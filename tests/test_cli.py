@@ -187,12 +187,12 @@ def test_pause_unpause(capsys: pytest.CaptureFixture[str], emu: Endpoint, protoc
     assert state[2] == "-"
 
 
-def test_raw_transport_and_auto_fallback(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
+def test_auto_fallback(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
     for url in (emu.xmlrpc_url, emu.sxp_url):
-        result = run(capsys, "--transport", "raw", "--url", url, "list")
+        result = run(capsys, "--url", url, "list")
         assert result.code == 0, result.err
         assert result.out.splitlines()[1].startswith("Domain-0 ")
-    missing = run(capsys, "--transport", "raw", "--url", emu.sxp_url, "show", "nobody")
+    missing = run(capsys, "--url", emu.sxp_url, "show", "nobody")
     assert_one_line_error(missing, cli.EXIT_NO_DOMAIN, "nobody")
 
 

@@ -60,3 +60,39 @@ def test_transport_knows_no_codec() -> None:
             assert not name.startswith(("aioxend.xmlrpc", "aioxend.sxp", "xmlrpc", "sexpdata")), (
                 f"{path.relative_to(PACKAGE)} imports {name}"
             )
+
+
+def test_no_aiohttp_outside_the_emulator() -> None:
+    """The client has one HTTP stack, ours; aiohttp serves only the emulator."""
+    emulator = PACKAGE / "emulator"
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(emulator):
+            continue
+        top = {name.split(".")[0] for name in imports_of(path)}
+        assert "aiohttp" not in top, f"{path.relative_to(PACKAGE)} imports aiohttp"
+
+
+def test_neither_import_nor_a_call_loads_aiohttp(tmp_path: Path) -> None:
+    """In a fresh process: ``import aioxend`` and a client call leave aiohttp unloaded."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, anyio, aioxend
+from aioxend.transport import MockConnector
+assert "aiohttp" not in sys.modules, "import aioxend loaded aiohttp"
+ANSWER = (b"<?xml version='1.0'?><methodResponse><params><param><value><string>up"
+          b"</string></value></param></params></methodResponse>")
+def respond(data):
+    return b"HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(ANSWER), ANSWER)
+async def main():
+    async with aioxend.connect("http://xen1:8006/", protocol="xmlrpc",
+                               connector=MockConnector(respond)) as client:
+        assert await client.call("xend.ping") == "up"
+anyio.run(main)
+assert "aiohttp" not in sys.modules, "a client call loaded aiohttp"
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -58,7 +58,7 @@ from aioxend.protocols._base import (
 )
 from aioxend.protocols._gc import GcHold
 from aioxend.protocols._ops import OPS, Config, SxpSpec
-from aioxend.transport import Request, Response, Timeouts, Transport
+from aioxend.transport import WHOLE_BODY_LIMIT, Request, Response, Timeouts, Transport
 
 __all__ = ["MAX_FORM_BYTES", "SxpBackend"]
 
@@ -192,7 +192,7 @@ class SxpBackend(Backend):
                     f"{label}: xend answered HTML instead of S-expressions: {head[:80]!r}"
                 )
             if text and "sxp" not in content_type:
-                data = b"".join([chunk async for chunk in chunks(response)])
+                data = await response.aread(limit=WHOLE_BODY_LIMIT)
                 return status, _text(data), location
             value = await _parse_first(response)
         if isinstance(value, list) and value and value[0] == "xend.err":

@@ -45,8 +45,10 @@ from aioxend import sxp, xmlrpc
 from aioxend.errors import (
     Fault,
     HTTPStatusError,
+    LimitExceeded,
     MethodNotSupported,
     ProtocolError,
+    RemoteProtocolError,
     fault_for,
 )
 from aioxend.protocols._base import (
@@ -210,6 +212,8 @@ class XmlRpcBackend(Backend):
             return results
         except Fault as fault:
             raise _named(fault.code, fault.string, label, dom) from None
+        except (RemoteProtocolError, LimitExceeded):
+            raise  # body framing and size errors keep their class: never "not XML-RPC"
         except ProtocolError:
             if _not_xml(first):
                 raise NotXmlRpcServer(response.status, response.reason, first) from None

@@ -1,25 +1,49 @@
-"""HTTP over TCP, TLS, UNIX sockets and pipes; knows nothing of XML-RPC or SXP.
+"""HTTP over TCP, TLS, UNIX sockets, pipes and any byte stream; knows nothing of XML-RPC or SXP.
 
-``open_transport(url)`` returns a ``Transport``: ``AiohttpTransport`` (asyncio) or
-``RawTransport`` (anyio: asyncio and trio; also ``ssh://``). ``parse_url`` checks a
-server URL and says what it names.
+The seam a client uses is ``Transport.send(Request) -> Response`` (status, headers,
+``aiter_bytes()``, ``aread()``, ``aclose()``). ``open_transport(url)`` returns our own
+HTTP/1.1 (``RawTransport``, on asyncio and trio, for every scheme including
+``ssh://``), shaped like httpcore: a pool of connections, each a ``Stream`` and a
+sans-IO parser. A ``Connector`` opens each stream; pass your own to
+``aioxend.connect(url, connector=...)`` to run the protocol over anything (a serial
+console, an ssh library's channel). For tests, ``MockConnector(respond)`` opens
+``MockStream``\\ s answered by a function of the request bytes, so a client runs its
+whole HTTP stack with no socket. ``parse_url`` checks a server URL and says what it
+names.
 """
 
-from aioxend.transport._aiohttp import AiohttpTransport
-from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
+from aioxend.transport._base import (
+    WHOLE_BODY_LIMIT,
+    Limits,
+    Request,
+    Response,
+    Timeouts,
+    Transport,
+)
+from aioxend.transport._connect import Connector, UrlConnector
+from aioxend.transport._mock import MockConnector, MockStream
 from aioxend.transport._open import open_transport
 from aioxend.transport._raw import RawTransport
-from aioxend.transport._url import Endpoint, default_url, parse_url
+from aioxend.transport._stream import AnyioStream, DeadlinePassed, Stream
+from aioxend.transport._url import Endpoint, check_options, default_url, parse_url
 
 __all__ = [
-    "AiohttpTransport",
+    "WHOLE_BODY_LIMIT",
+    "AnyioStream",
+    "Connector",
+    "DeadlinePassed",
     "Endpoint",
     "Limits",
+    "MockConnector",
+    "MockStream",
     "RawTransport",
     "Request",
     "Response",
+    "Stream",
     "Timeouts",
     "Transport",
+    "UrlConnector",
+    "check_options",
     "default_url",
     "open_transport",
     "parse_url",

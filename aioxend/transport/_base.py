@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-__all__ = ["Limits", "Request", "Response", "Timeouts", "Transport"]
+from aioxend.errors import LimitExceeded
+
+__all__ = ["WHOLE_BODY_LIMIT", "Limits", "Request", "Response", "Timeouts", "Transport"]
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,25 @@ class Limits:
 
     ``max_connections`` caps open connections per transport; ``max_keepalive`` caps idle
     pooled ones; ``keepalive_expiry`` closes an idle connection after that many seconds.
+    ``max_header_bytes`` and ``max_header_lines`` bound a response head (and a chunked
+    body's trailers); ``max_body_bytes`` any body streamed through ``aiter_bytes``.
     """
 
     max_connections: int = 100
     max_keepalive: int = 20
     keepalive_expiry: float = 30.0
     max_header_bytes: int = 64 * 1024
+    max_header_lines: int = 100
     max_body_bytes: int = 256 * 1024 * 1024
+
+
+WHOLE_BODY_LIMIT = 16 * 1024 * 1024
+"""What ``Response.aread`` keeps at most by default (16 MiB).
+
+A body read whole (an SXP text answer such as ``dmesg``, an error page) sits in memory
+at once, so it gets this bound, far below ``Limits.max_body_bytes``, which bounds
+bodies a decoder consumes while they stream.
+"""
 
 
 @dataclass(frozen=True)
@@ -94,9 +108,17 @@ class Response(abc.ABC):
     def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body, chunk by chunk, as it arrives; iterate it once."""
 
-    async def aread(self) -> bytes:
-        """The whole body (bounded by the transport's ``max_body_bytes``)."""
-        return b"".join([chunk async for chunk in self.aiter_bytes()])
+    async def aread(self, limit: int | None = WHOLE_BODY_LIMIT) -> bytes:
+        """The whole body; more than ``limit`` bytes (``None``: no bound) raises
+        ``LimitExceeded("whole_body_bytes")``."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.aiter_bytes():
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise LimitExceeded("whole_body_bytes", limit)
+            parts.append(chunk)
+        return b"".join(parts)
 
     @abc.abstractmethod
     async def aclose(self) -> None:

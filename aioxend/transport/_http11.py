@@ -42,26 +42,42 @@ class ParseError(Exception):
 
 
 class HeadTooLarge(ParseError):
-    """A response head, chunk-size line or trailer section exceeds ``max_header_bytes``."""
+    """A response head, chunk-size line or trailer section exceeds a limit.
+
+    ``limit`` names it (``max_header_bytes`` or ``max_header_lines``), ``value`` its value.
+    """
+
+    def __init__(self, message: str, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
 
 
 class Truncated(ParseError):
     """The stream ended inside a response (head or body)."""
 
 
-class _Sentinel:
-    __slots__ = ("name",)
+class NeedData:
+    """The event type of ``NEED_DATA``: nothing more until more bytes (or the end) arrive."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        return self.name
+        return "NEED_DATA"
 
 
-NEED_DATA = _Sentinel("NEED_DATA")
+class EndOfMessage:
+    """The event type of ``END``: the response body is complete."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+NEED_DATA = NeedData()
 """``next_event``: nothing more can be parsed until more bytes (or the end) arrive."""
-END = _Sentinel("END")
+END = EndOfMessage()
 """``next_event``: the response body is complete."""
 
 
@@ -73,6 +89,10 @@ class Head:
     reason: bytes
     http_version: str
     headers: list[tuple[bytes, bytes]]
+
+
+Event = Head | bytes | EndOfMessage | NeedData
+"""What ``next_event`` returns: a head, a piece of body, the end, or a wait for bytes."""
 
 
 def encode_request(
@@ -98,7 +118,41 @@ _COMMON_HEAD = re.compile(
     rb"HTTP/1\.([01]) ([0-9]{3})(?: (" + _TEXT + rb"*))?\r\n"
     rb"((?:" + _TCHAR + rb"+:" + _TEXT + rb"*\r\n)*)\r\n"
 )
-_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
+def _prefixes(*parts: bytes) -> bytes:
+    """An expression matching any prefix of the concatenation of ``parts`` (each atomic)."""
+    expr = b""
+    for part in reversed(parts):
+        expr = b"(?:" + part + expr + b")?"
+    return expr
+
+
+# What can still grow into a status line ("HTTP/" digit "." digit " " 3 digits, then a
+# space or the line end), so bytes that cannot (an HTTP/0.9 bare body, binary junk)
+# are refused as soon as they arrive instead of when the head's blank line never does.
+_STATUS_START = re.compile(
+    _prefixes(
+        rb"H",
+        rb"T",
+        rb"T",
+        rb"P",
+        rb"/",
+        rb"[0-9]",
+        rb"\.",
+        rb"[0-9]",
+        rb" ",
+        rb"[0-9]",
+        rb"[0-9]",
+        rb"[0-9]",
+        rb"[ \r\n].*",
+    )
+    + rb"\Z",
+    re.DOTALL,
+)
+# RFC 9112 7.1: chunk-size [ext] CRLF, then the data, then CRLF; a bare LF is a line end
+# only in the head and the trailer fields (2.2), so a chunk line needs its CR.
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
 
 # Parser states.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _TO_CLOSE, _DONE = range(8)
@@ -144,13 +198,15 @@ class ResponseParser:
         "_eof",
         "_head_request",
         "_max_header",
+        "_max_lines",
         "_remaining",
         "_scanned",
         "_state",
     )
 
-    def __init__(self, max_header_bytes: int) -> None:
+    def __init__(self, max_header_bytes: int, max_header_lines: int = 100) -> None:
         self._max_header = max_header_bytes
+        self._max_lines = max_header_lines
         self._buf = b""
         self._scanned = 0  # how far the head or trailers were searched for their end
         self._eof = False
@@ -202,7 +258,7 @@ class ResponseParser:
         else:
             self._buf = data
 
-    def next_event(self) -> Head | bytes | _Sentinel:
+    def next_event(self) -> Event:
         """The next ``Head``, body chunk, ``END`` or ``NEED_DATA``; raises ``ParseError``."""
         state = self._state
         if state == _LENGTH:
@@ -221,7 +277,7 @@ class ResponseParser:
             return NEED_DATA
         return self._next_chunked()
 
-    def _next_length(self) -> bytes | _Sentinel:
+    def _next_length(self) -> bytes | NeedData:
         buf = self._buf
         if not buf:
             if self._eof:
@@ -242,13 +298,15 @@ class ResponseParser:
                 self._state = _DONE
         return chunk
 
-    def _next_head(self) -> Head | _Sentinel:
+    def _next_head(self) -> Head | NeedData:
         common = _COMMON_HEAD.match(self._buf)
         if common is not None and common.end() <= self._max_header and common[2] >= b"200":
             self._buf = self._buf[common.end() :]
             self._scanned = 0
+            lines = common[4].split(b"\r\n")[:-1]
+            self._count_lines(len(lines), "the response head")
             headers: list[tuple[bytes, bytes]] = []
-            for line in common[4].split(b"\r\n")[:-1]:
+            for line in lines:
                 name, _, value = line.partition(b":")
                 headers.append((name, value.strip(b" \t")))
             code = int(common[2])
@@ -260,7 +318,9 @@ class ResponseParser:
             found = self._search_end(buf)
             if found is None:
                 if len(buf) > self._max_header:
-                    raise HeadTooLarge("the response head is too large")
+                    raise self._too_large("the response head")
+                if buf and _STATUS_START.match(buf) is None:
+                    raise ParseError(f"not an HTTP/1.x response: {buf[:40]!r}")
                 if self._eof:
                     if buf:
                         raise Truncated("the connection closed in the middle of the response head")
@@ -268,7 +328,7 @@ class ResponseParser:
                 return NEED_DATA
             end = found.end()
             if end > self._max_header:
-                raise HeadTooLarge("the response head is too large")
+                raise self._too_large("the response head")
             head = buf[: found.start()]
             self._buf = buf[end:]
             lines = _EOL.split(head)
@@ -278,6 +338,7 @@ class ResponseParser:
             code = int(status[3])
             if code < 100:
                 raise ParseError(f"invalid status code {code}")
+            self._count_lines(len(lines) - 1, "the response head")
             headers = _parse_headers(lines[1:])
             if code < 200:
                 continue  # 100 Continue, 102 Processing, ...: the real answer follows
@@ -305,6 +366,9 @@ class ResponseParser:
             self._state = _DONE
             return
         if encodings:
+            if lengths:
+                # RFC 9112 6.3: a sign of request smuggling; the caller closes the connection.
+                raise ParseError("Transfer-Encoding together with Content-Length")
             tokens = _tokens(encodings)
             if tokens != [b"chunked"]:
                 raise ParseError(f"unsupported Transfer-Encoding {b', '.join(tokens)!r}")
@@ -322,7 +386,7 @@ class ResponseParser:
             return
         self._state = _TO_CLOSE
 
-    def _next_chunked(self) -> bytes | _Sentinel:
+    def _next_chunked(self) -> bytes | NeedData | EndOfMessage:
         while True:
             state = self._state
             buf = self._buf
@@ -332,7 +396,7 @@ class ResponseParser:
                     if b"\n" in buf[: self._max_header] or (buf and not _hex_prefix(buf)):
                         raise ParseError(f"invalid chunk header {buf[:30]!r}")
                     if len(buf) > self._max_header:
-                        raise HeadTooLarge("a chunk header line is too large")
+                        raise self._too_large("a chunk header line")
                     return self._need("chunk header")
                 self._buf = buf[match.end() :]
                 size = int(match[1], 16)
@@ -342,12 +406,11 @@ class ResponseParser:
                     return self._next_length()
                 self._state = _TRAILERS
             elif state == _CHUNK_END:
-                match = _EOL.match(buf)
-                if match is None:
-                    if len(buf) >= 2 or buf not in (b"", b"\r"):
+                if buf[:2] != b"\r\n":
+                    if buf not in (b"", b"\r"):
                         raise ParseError("chunk data not followed by CRLF")
                     return self._need("chunk")
-                self._buf = buf[match.end() :]
+                self._buf = buf[2:]
                 self._state = _CHUNK_SIZE
             else:  # _TRAILERS
                 if buf[:2] == b"\r\n" or buf[:1] == b"\n":
@@ -356,9 +419,13 @@ class ResponseParser:
                     found = self._search_end(buf)
                     if found is None:
                         if len(buf) > self._max_header:
-                            raise HeadTooLarge("the trailer section is too large")
+                            raise self._too_large("the trailer section")
                         return self._need("trailers")
-                    _parse_headers(_EOL.split(buf[: found.start()]))
+                    if found.end() > self._max_header:
+                        raise self._too_large("the trailer section")
+                    trailers = _EOL.split(buf[: found.start()])
+                    self._count_lines(len(trailers), "the trailer section")
+                    _parse_headers(trailers)
                     self._buf = buf[found.end() :]
                 self._state = _DONE
                 return END
@@ -369,7 +436,17 @@ class ResponseParser:
         self._scanned = 0 if found is not None else len(buf)
         return found
 
-    def _need(self, where: str) -> _Sentinel:
+    def _too_large(self, what: str) -> HeadTooLarge:
+        return HeadTooLarge(f"{what} is too large", "max_header_bytes", self._max_header)
+
+    def _count_lines(self, count: int, what: str) -> None:
+        """Refuse a head or trailer section of more than ``max_header_lines`` field lines."""
+        if count > self._max_lines:
+            raise HeadTooLarge(
+                f"{what} has more than {self._max_lines} lines", "max_header_lines", self._max_lines
+            )
+
+    def _need(self, where: str) -> NeedData:
         if self._eof:
             raise Truncated(f"the connection closed in the middle of a {where}")
         return NEED_DATA

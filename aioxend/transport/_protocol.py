@@ -1,4 +1,4 @@
-"""A plain TCP or UNIX connection on asyncio's own transports, for ``RawTransport``.
+"""The ``Stream`` for a plain TCP or UNIX connection on asyncio's own transports.
 
 anyio's socket streams add and remove the loop's read watcher on every receive and
 wrap each wait in checkpoints; for a small call that is most of the client's CPU. Here
@@ -9,11 +9,10 @@ protocol pauses reading until a receive takes them, so a large body streams thro
 buffer of fixed size. Writes go through ``transport.write`` (one ``send`` when the
 kernel takes it all) and wait only when the transport's buffer passes its high mark.
 
-``ProtocolStream`` offers the three calls the connection uses (``send``, ``receive``,
-``aclose``) with the same failure signals as an anyio stream: an ``OSError`` for a
-broken connection, ``anyio.ClosedResourceError`` after our own close, ``b""`` at end
-of stream. Waits are plain futures, so anyio cancel scopes and task cancellation stop
-them as they stop any other await. A wait may also be given an absolute deadline on the
+``ProtocolStream`` is a ``Stream`` (``_stream``): an ``OSError`` for a broken
+connection, ``anyio.ClosedResourceError`` after our own close, ``b""`` at end of
+stream. Waits are plain futures, so anyio cancel scopes and task cancellation stop them
+as they stop any other await. A wait may also be given an absolute deadline on the
 loop's clock, past which it raises ``DeadlinePassed``. Entering an anyio cancel scope
 for that was the largest single cost of a small call, and even a loop timer per wait
 costs a heap push and a cancel, so the timer is lazy: one per stream, armed for the
@@ -35,7 +34,8 @@ import anyio
 import anyio.lowlevel
 
 from aioxend.errors import ConnectError
-from aioxend.transport._connect import idle_socket_is_clean, reason_of
+from aioxend.transport._connect import reason_of
+from aioxend.transport._stream import DeadlinePassed, Stream, idle_socket_is_clean
 from aioxend.transport._url import Endpoint
 
 __all__ = ["DeadlinePassed", "ProtocolStream", "dial_asyncio"]
@@ -44,15 +44,12 @@ _HIGH_WATER = 262144
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
 
 
-class DeadlinePassed(Exception):
-    """A wait given a deadline was still waiting when the deadline came."""
-
-
-class ProtocolStream(asyncio.Protocol):
+class ProtocolStream(asyncio.Protocol, Stream):
     """One asyncio transport and the bytes it has received but nobody has claimed yet."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.clock = loop.time
         self.transport: asyncio.Transport | None = None
         self.sock: Any = None
         self._chunks: list[bytes] = []
@@ -70,8 +67,6 @@ class ProtocolStream(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._writes_paused = False
-        self.whole = True
-        """False once some write could not go straight to the kernel in one piece."""
 
     # asyncio.Protocol callbacks
 
@@ -121,10 +116,10 @@ class ProtocolStream(asyncio.Protocol):
 
     # the stream interface
 
-    async def send(self, data: bytes, deadline: float = math.inf) -> None:
+    async def send(self, data: bytes, until: float = math.inf) -> None:
         """Write ``data``; wait only while the transport's buffer is over its high mark.
 
-        Raises ``DeadlinePassed`` if that wait lasts until ``deadline`` (loop time).
+        Raises ``DeadlinePassed`` if that wait lasts until ``until`` (loop time).
         """
         transport = self.transport
         if self._closed or transport is None:
@@ -137,8 +132,6 @@ class ProtocolStream(asyncio.Protocol):
             # read that follows finds the end of the stream (or the answer before it).
             return
         transport.write(data)
-        if transport.get_write_buffer_size():
-            self.whole = False
         while transport.is_closing() or self._writes_paused:
             if self._lost:
                 raise self._error or BrokenPipeError(errno.EPIPE, "the connection was closed")
@@ -146,12 +139,12 @@ class ProtocolStream(asyncio.Protocol):
                 raise anyio.ClosedResourceError
             # A failed write closes the transport; connection_lost follows on the loop.
             drain = self._drain = self.loop.create_future()
-            await self._wait(drain, deadline)
+            await self._wait(drain, until)
 
-    async def receive(self, max_bytes: int = 65536, deadline: float = math.inf) -> bytes:
+    async def receive(self, max_bytes: int = 65536, until: float = math.inf) -> bytes:
         """The bytes received since the last call, waiting for some; ``b""`` at the end.
 
-        Raises ``DeadlinePassed`` if nothing has come by ``deadline`` (loop time).
+        Raises ``DeadlinePassed`` if nothing has come by ``until`` (loop time).
         """
         if not self._chunks:
             if self._closed:
@@ -159,7 +152,7 @@ class ProtocolStream(asyncio.Protocol):
             if not self._eof:
                 waiter = self._waiter = self.loop.create_future()
                 try:
-                    await self._wait(waiter, deadline)
+                    await self._wait(waiter, until)
                 finally:
                     self._waiter = None
             if not self._chunks:

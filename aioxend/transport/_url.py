@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["DEFAULT_URL", "Endpoint", "default_url", "parse_url"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["DEFAULT_URL", "Endpoint", "check_options", "default_url", "parse_url"]
 
 DEFAULT_URL = "httpu:///var/run/xend/xmlrpc.sock"
 """xm's default server when ``$XM_SERVER`` is unset."""
@@ -144,3 +149,25 @@ def parse_url(url: str | None = None) -> Endpoint:
         port=port if port is not None else _DEFAULT_PORTS[scheme],
         path=request_path,
     )
+
+
+def check_options(
+    endpoint: Endpoint,
+    ssl_context: ssl.SSLContext | None,
+    verify: bool,
+    ssh_command: Sequence[str] | None,
+) -> None:
+    """Refuse options that cannot apply to ``endpoint`` (a usage error, said at once)."""
+    if not verify:
+        if ssl_context is not None:
+            raise ValueError(
+                "verify=False and ssl_context= conflict: the context decides verification; "
+                "give one or the other"
+            )
+        if endpoint.scheme != "https":
+            raise ValueError(f"verify=False applies only to https:// URLs, not {endpoint.url!r}")
+    if ssh_command is not None:
+        if endpoint.scheme != "ssh":
+            raise ValueError(f"ssh_command applies only to ssh:// URLs, not {endpoint.url!r}")
+        if not ssh_command:
+            raise ValueError("ssh_command is empty")

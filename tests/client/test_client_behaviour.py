@@ -4,7 +4,7 @@ timeouts, retries of reads only, and failures of the server mapped to our classe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import pytest
@@ -19,9 +19,6 @@ from aioxend.errors import (
     Timeout,
     TransportError,
 )
-
-Kind = Literal["aiohttp", "raw"]
-TRANSPORTS: list[Kind] = ["aiohttp", "raw"]
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +49,8 @@ def _no_faults_left(emu: Emulator) -> Iterator[None]:
     emu.faults.clear()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_auto_falls_back_to_sxp_for_the_clients_life(emu: Emulator, transport: Kind) -> None:
-    async with aioxend.connect(sxp_url(emu), transport=transport) as client:
+async def test_auto_falls_back_to_sxp_for_the_clients_life(emu: Emulator) -> None:
+    async with aioxend.connect(sxp_url(emu)) as client:
         assert client.protocol == "sxp"
         names = await client.domain_names()
         assert "vm1" in names
@@ -62,12 +58,11 @@ async def test_auto_falls_back_to_sxp_for_the_clients_life(emu: Emulator, transp
         assert client.protocol == "sxp"
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_auto_against_an_sxp_only_emulator_over_tcp(transport: Kind) -> None:
+async def test_auto_against_an_sxp_only_emulator_over_tcp() -> None:
     async with Emulator(domains=2, sxp_tcp="127.0.0.1:0") as legacy:
         assert legacy.xmlrpc_url is None
         assert legacy.sxp_url is not None
-        async with aioxend.connect(legacy.sxp_url, transport=transport) as client:
+        async with aioxend.connect(legacy.sxp_url) as client:
             assert client.protocol == "sxp"
             await client.pause("vm1")
             assert DomainState.PAUSED in (await client.domain("vm1")).state
@@ -77,18 +72,17 @@ async def test_auto_against_an_sxp_only_emulator_over_tcp(transport: Kind) -> No
                 await client.suspend("vm1")
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_auto_keeps_xmlrpc(emu: Emulator, transport: Kind) -> None:
-    async with aioxend.connect(xmlrpc_url(emu), transport=transport) as client:
+async def test_auto_keeps_xmlrpc(emu: Emulator) -> None:
+    async with aioxend.connect(xmlrpc_url(emu)) as client:
         assert client.protocol == "xmlrpc"
         assert "vm1" in await client.domain_names()
 
 
-def test_raw_transport_under_trio(emu: Emulator) -> None:
+def test_client_under_trio(emu: Emulator) -> None:
     async def main() -> list[str]:
         seen = []
         for url in (xmlrpc_url(emu), sxp_url(emu)):
-            async with aioxend.connect(url, transport="raw") as client:
+            async with aioxend.connect(url) as client:
                 await client.pause("vm4")
                 assert DomainState.PAUSED in (await client.domain("vm4")).state
                 await client.unpause("vm4")
@@ -106,22 +100,12 @@ def test_raw_transport_under_trio(emu: Emulator) -> None:
     assert trio.run(main) == ["xmlrpc", "sxp"]
 
 
-def test_default_transport_under_trio_is_the_raw_one(emu: Emulator) -> None:
-    async def main() -> str:
-        async with aioxend.connect(xmlrpc_url(emu)) as client:  # transport="aiohttp"
-            return (await client.domain("vm1")).name
-
-    assert trio.run(main) == "vm1"
-
-
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_500_concurrent_calls_on_one_client(emu: Emulator, transport: Kind) -> None:
+async def test_500_concurrent_calls_on_one_client(emu: Emulator) -> None:
     names = ["Domain-0", "vm1", "vm2", "vm3", "vm5", "vm6"]
     results: dict[int, str] = {}
     async with aioxend.connect(
         xmlrpc_url(emu),
         protocol="xmlrpc",
-        transport=transport,
         max_connections=32,
     ) as client:
 
@@ -135,7 +119,7 @@ async def test_500_concurrent_calls_on_one_client(emu: Emulator, transport: Kind
 
 
 async def test_concurrent_calls_over_sxp(emu: Emulator) -> None:
-    async with aioxend.connect(sxp_url(emu), protocol="sxp", transport="raw") as client:
+    async with aioxend.connect(sxp_url(emu), protocol="sxp") as client:
         found: list[int] = []
 
         async def one() -> None:
@@ -148,12 +132,9 @@ async def test_concurrent_calls_over_sxp(emu: Emulator) -> None:
     assert found[0] >= 7
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("kind", ["stall", "trickle", "latency"])
-async def test_cancelled_call_leaves_client_healthy(
-    emu: Emulator, transport: Kind, kind: str
-) -> None:
-    async with aioxend.connect(xmlrpc_url(emu), protocol="xmlrpc", transport=transport) as client:
+async def test_cancelled_call_leaves_client_healthy(emu: Emulator, kind: str) -> None:
+    async with aioxend.connect(xmlrpc_url(emu), protocol="xmlrpc") as client:
         await client.domain("vm1")  # a kept-alive connection in the pool
         delay = {"latency": 2.0, "trickle": 0.01, "stall": 0.0}[kind]
         emu.faults.add(kind, "xend.domains_with_state", delay=delay, count=1)
@@ -167,7 +148,7 @@ async def test_cancelled_call_leaves_client_healthy(
 
 @pytest.mark.parametrize("url", [xmlrpc_url, sxp_url], ids=["xmlrpc", "sxp"])
 async def test_per_call_timeout(emu: Emulator, url: Any) -> None:
-    async with aioxend.connect(url(emu), transport="raw", timeout=30) as client:
+    async with aioxend.connect(url(emu), timeout=30) as client:
         emu.faults.add("stall", count=1)
         with pytest.raises(TimeoutError) as info:
             await client.domain("vm1", timeout=0.2)
@@ -176,7 +157,7 @@ async def test_per_call_timeout(emu: Emulator, url: Any) -> None:
 
 
 async def test_reads_are_retried_once_writes_never(emu: Emulator) -> None:
-    async with aioxend.connect(xmlrpc_url(emu), protocol="xmlrpc", transport="raw") as client:
+    async with aioxend.connect(xmlrpc_url(emu), protocol="xmlrpc") as client:
         await client.domain("vm6")  # keep a connection alive
         rule = emu.faults.add("drop_before", "xend.domain", count=1)
         assert (await client.domain("vm6")).name == "vm6"
@@ -199,7 +180,7 @@ async def test_reads_are_retried_once_writes_never(emu: Emulator) -> None:
 async def test_server_failures_map_to_our_classes(
     emu: Emulator, url: Any, kind: str, error: type[Exception]
 ) -> None:
-    async with aioxend.connect(url(emu), transport="aiohttp") as client:
+    async with aioxend.connect(url(emu)) as client:
         emu.faults.add(kind, count=1)
         with pytest.raises(error):
             await client.domain("vm1")

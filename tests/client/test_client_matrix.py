@@ -1,4 +1,4 @@
-"""Every operation against the emulator, over {XML-RPC, SXP} x {aiohttp, raw} x {UNIX, TCP}.
+"""Every operation against the emulator, over {XML-RPC, SXP} x {UNIX, TCP}.
 
 One emulator serves all four listeners for the whole module (it runs in its own thread,
 so each test's event loop is free to come and go). Tests that change state make their
@@ -52,32 +52,23 @@ def urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Urls]:
         yield Urls(xmlrpc_unix, xmlrpc_tcp, sxp_unix, sxp_tcp)
 
 
-COMBOS = [
-    (protocol, kind, family)
-    for protocol in ("xmlrpc", "sxp")
-    for kind in ("aiohttp", "raw")
-    for family in ("unix", "tcp")
-]
+COMBOS = [(protocol, family) for protocol in ("xmlrpc", "sxp") for family in ("unix", "tcp")]
 
 
 @dataclass(frozen=True)
 class Combo:
     protocol: str
-    kind: str
     url: str
 
     @property
     def tag(self) -> str:
-        return (
-            f"{self.protocol}-{self.kind}-{'u' if self.url.startswith(('httpu', 'unix')) else 't'}"
-        )
+        return f"{self.protocol}-{'u' if self.url.startswith(('httpu', 'unix')) else 't'}"
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[aioxend.XendClient]:
         async with aioxend.connect(
             self.url,
             protocol=self.protocol,  # type: ignore[arg-type]
-            transport=self.kind,  # type: ignore[arg-type]
             timeout=20,
         ) as client:
             assert client.protocol == self.protocol
@@ -86,8 +77,8 @@ class Combo:
 
 @pytest.fixture(params=COMBOS, ids=["-".join(c) for c in COMBOS])
 def combo(request: pytest.FixtureRequest, urls: Urls) -> Combo:
-    protocol, kind, family = request.param
-    return Combo(protocol, kind, getattr(urls, f"{protocol}_{family}"))
+    protocol, family = request.param
+    return Combo(protocol, getattr(urls, f"{protocol}_{family}"))
 
 
 def config(name: str, memory: int = 32, vcpus: int = 2) -> str:

@@ -58,9 +58,3 @@ def start(sock_dir: str, server_ssl: ssl.SSLContext) -> Iterator[Start]:
     yield _start
     for server in servers:
         server.stop()
-
-
-@pytest.fixture(params=["raw", "aiohttp"])
-def kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind

@@ -78,8 +78,7 @@ OK_CASES: list[tuple[str, bytes, str, int, bytes, bool]] = [
     ),
     (
         "chunked-uppercase-te",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nContent-Length: 99\r\n\r\n"
-        b"3\r\nabc\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         "POST",
         200,
         b"abc",
@@ -135,6 +134,15 @@ def test_head_fields() -> None:
 
 BAD_CASES: list[tuple[str, bytes, type[Exception]]] = [
     ("garbage", b"NOT HTTP AT ALL\r\n\r\n", ParseError),
+    # RFC 9112 6.3: both framings at once is refused (a request-smuggling vector).
+    (
+        "chunked-and-length",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+        ParseError,
+    ),
+    ("http0.9-body", b"<?xml version='1.0'?>", ParseError),
+    ("binary-junk", b"\x16\x03\x01\x02\x00", ParseError),
     ("bad-status", b"HTTP/1.1 abc OK\r\n\r\n", ParseError),
     ("status-below-100", b"HTTP/1.1 099 Odd\r\n\r\n", ParseError),
     ("bad-length", b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", ParseError),

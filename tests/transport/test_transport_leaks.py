@@ -79,8 +79,8 @@ async def one(t: Transport, ask: bytes) -> None:
             assert await resp.aread() in (b"ok", b"bye")
 
 
-async def many_calls(kind: str, url: str) -> None:
-    async with open_transport(url, kind=kind, timeouts=Timeouts(read=5)) as t:  # type: ignore[arg-type]
+async def many_calls(url: str) -> None:
+    async with open_transport(url, timeouts=Timeouts(read=5)) as t:
         for i in range(CALLS):
             await one(t, plan(i))
     for _ in range(5):  # let asyncio run the transports' deferred closes
@@ -88,12 +88,12 @@ async def many_calls(kind: str, url: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["tcp", "unix"])
-async def test_no_fd_leak_on_asyncio(kind: str, start: Start, where: str) -> None:
+async def test_no_fd_leak_on_asyncio(start: Start, where: str) -> None:
     server = start(mixed, where)
-    await many_calls(kind, server.url())  # warm up: imports, the TLS and loop's own fds
+    await many_calls(server.url())  # warm up: imports, the TLS and loop's own fds
     server.settle()
     before = open_fds()
-    await many_calls(kind, server.url())
+    await many_calls(server.url())
     server.settle()
     assert open_fds() == before
     assert server.connections > 2 * CALLS // 10  # the close/garbage/stall ones, both rounds
@@ -101,9 +101,9 @@ async def test_no_fd_leak_on_asyncio(kind: str, start: Start, where: str) -> Non
 
 def test_no_fd_leak_on_trio(start: Start) -> None:
     server = start(mixed, "unix")
-    trio.run(many_calls, "raw", server.url())
+    trio.run(many_calls, server.url())
     server.settle()
     before = open_fds()
-    trio.run(many_calls, "raw", server.url())
+    trio.run(many_calls, server.url())
     server.settle()
     assert open_fds() == before

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 
 import anyio
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,18 +62,17 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
-async def fetch(kind: str, url: str) -> tuple[int, bytes]:
+async def fetch(url: str) -> tuple[int, bytes]:
     timeouts = Timeouts(connect=2, read=2, write=2)
     limits = Limits(max_header_bytes=4096, max_body_bytes=100_000)
     async with (
-        open_transport(url, kind=kind, timeouts=timeouts, limits=limits) as t,  # type: ignore[arg-type]
+        open_transport(url, timeouts=timeouts, limits=limits) as t,
         t.stream(Request("POST", "/RPC2", body=b"x")) as resp,
     ):
         return resp.status, await resp.aread()
 
 
-@pytest.mark.parametrize("kind", ["raw", "aiohttp"])
-def test_any_framing_any_split_reads_the_same(kind: str, start: Start) -> None:
+def test_any_framing_any_split_reads_the_same(start: Start) -> None:
     script = Script([])
     server = start(scripted(script), "unix")
 
@@ -87,7 +85,7 @@ def test_any_framing_any_split_reads_the_same(kind: str, start: Start) -> None:
     )
     def check(body: bytes, framing: str, chunk_sizes: list[int], cuts: list[int]) -> None:
         script.pieces = split(encode(body, framing, chunk_sizes), cuts)
-        assert anyio.run(fetch, kind, server.url()) == (200, body)
+        assert anyio.run(fetch, server.url()) == (200, body)
 
     check()
     assert server.connections >= 40
@@ -109,8 +107,7 @@ RESPONSE_BYTES = st.one_of(
 )
 
 
-@pytest.mark.parametrize("kind", ["raw", "aiohttp"])
-def test_any_answer_parses_or_raises_ours(kind: str, start: Start) -> None:
+def test_any_answer_parses_or_raises_ours(start: Start) -> None:
     script = Script([])
     server = start(scripted(script), "unix")
 
@@ -119,7 +116,7 @@ def test_any_answer_parses_or_raises_ours(kind: str, start: Start) -> None:
     def check(data: bytes, cuts: list[int]) -> None:
         script.pieces = split(data, cuts)
         try:
-            status, _ = anyio.run(fetch, kind, server.url())
+            status, _ = anyio.run(fetch, server.url())
         except (RemoteProtocolError, ReadError, LimitExceeded):
             return
         assert 100 <= status <= 999

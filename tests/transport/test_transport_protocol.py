@@ -37,7 +37,7 @@ async def test_plain_sockets_take_the_protocol_path(
             async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
                 assert await resp.aread() == b"ok"
         (conn,) = t._idle
-        assert (conn.proto is not None) is fast
+        assert isinstance(conn.stream, ProtocolStream) is fast
     assert server.connections == 1
 
 
@@ -49,7 +49,7 @@ def test_trio_keeps_anyio_streams(start: Start) -> None:
             async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
                 assert await resp.aread() == b"ok"
             (conn,) = t._idle
-            assert conn.proto is None
+            assert not isinstance(conn.stream, ProtocolStream)
 
     trio.run(main)
 
@@ -89,8 +89,8 @@ async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where:
         async with t.stream(Request("POST", "/", body=b"x")) as resp:
             conn = resp._conn  # type: ignore[attr-defined]
             assert conn is not None
-            assert conn.proto is not None
-            proto = conn.proto
+            proto = conn.stream
+            assert isinstance(proto, ProtocolStream)
             paused = False
             received = []
             async for chunk in resp.aiter_bytes():
@@ -179,21 +179,21 @@ async def test_deadlines_fire_on_time_whatever_was_armed_before() -> None:
     try:
         # A long deadline arms the timer far ahead; a shorter one after it must re-arm.
         loop.call_later(0.01, peer.send, b"a")
-        assert await stream.receive(deadline=loop.time() + 30) == b"a"
+        assert await stream.receive(until=loop.time() + 30) == b"a"
         started = loop.time()
         with pytest.raises(DeadlinePassed):
-            await stream.receive(deadline=started + 0.05)
+            await stream.receive(until=started + 0.05)
         assert 0.04 <= loop.time() - started < 5
         # A short deadline's timer, left armed after its wait ended, fires during a
         # later wait with a longer deadline: that wait goes on.
         peer.send(b"b")
-        assert await stream.receive(deadline=loop.time() + 0.05) == b"b"
+        assert await stream.receive(until=loop.time() + 0.05) == b"b"
         loop.call_later(0.2, peer.send, b"c")
-        assert await stream.receive(deadline=loop.time() + 5) == b"c"
+        assert await stream.receive(until=loop.time() + 5) == b"c"
         # Bytes already received come back at once, even past the deadline given.
         loop.call_later(0.01, peer.send, b"d")
         await asyncio.sleep(0.05)
-        assert await stream.receive(deadline=loop.time()) == b"d"
+        assert await stream.receive(until=loop.time()) == b"d"
     finally:
         await stream.aclose()
         peer.close()
@@ -205,7 +205,7 @@ async def test_a_wait_without_deadline_ignores_an_armed_timer() -> None:
     loop = asyncio.get_running_loop()
     try:
         peer.send(b"a")
-        assert await stream.receive(deadline=loop.time() + 0.02) == b"a"
+        assert await stream.receive(until=loop.time() + 0.02) == b"a"
         loop.call_later(0.1, peer.send, b"b")
         assert await stream.receive() == b"b"  # the 0.02 s timer fired meanwhile
     finally:

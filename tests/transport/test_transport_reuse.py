@@ -4,41 +4,27 @@ timeouts and a fresh parse, however calls interleave."""
 from __future__ import annotations
 
 import anyio
-import pytest
 
 from aioxend.errors import ReadTimeout
-from aioxend.transport import AiohttpTransport, Request, Timeouts, Transport, open_transport
-from aioxend.transport import _aiohttp as aiohttp_module
+from aioxend.transport import Request, Timeouts, Transport, open_transport
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import Peer, response, serve
 
 
-def make(kind: str, url: str, **kwargs: object) -> Transport:
-    return open_transport(url, kind=kind, **kwargs)  # type: ignore[arg-type]
+def make(url: str, **kwargs: object) -> Transport:
+    return open_transport(url, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_each_target_reaches_the_server_as_given(kind: str, start: Start) -> None:
+async def test_each_target_reaches_the_server_as_given(start: Start) -> None:
     server = start(serve(lambda r: response(r.target.encode())), "unix")
     targets = ["/RPC2", "/xend/domain/a?op=pause", "/xend/node/", "/RPC2?x=%20"]
-    async with make(kind, server.url()) as t:
+    async with make(server.url()) as t:
         for target in targets * 3:
             async with t.stream(Request("GET", target)) as resp:
                 assert await resp.aread() == target.encode()
 
 
-async def test_caches_stay_bounded(start: Start, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aiohttp_module, "_CACHE_SIZE", 3)
-    server = start(serve(lambda r: response(r.target.encode())), "unix")
-    async with AiohttpTransport(server.url()) as t:
-        for i in range(6):
-            request = Request("GET", f"/p{i}", timeouts=Timeouts(read=10 + i))
-            async with t.stream(request) as resp:
-                assert await resp.aread() == f"/p{i}".encode()
-        assert len(t._urls) == 3
-        assert len(t._client_timeouts) == 3
-
-
-async def test_per_call_timeouts_differ_between_interleaved_calls(kind: str, start: Start) -> None:
+async def test_per_call_timeouts_differ_between_interleaved_calls(start: Start) -> None:
     def handler(peer: Peer) -> None:
         while (request := peer.read_request()) is not None:
             if request.target == "/slow":
@@ -49,7 +35,7 @@ async def test_per_call_timeouts_differ_between_interleaved_calls(kind: str, sta
 
     server = start(handler, "unix")
     short, long = Timeouts(read=0.2), Timeouts(read=30)
-    async with make(kind, server.url()) as t:
+    async with make(server.url()) as t:
         done: list[str] = []
 
         async def fast() -> None:
@@ -81,8 +67,8 @@ async def test_request_too_big_for_one_write_then_small_ones(start: Start) -> No
         for body in (b"small", big, b"small"):
             async with t.stream(Request("POST", "/", body=body)) as resp:
                 assert await resp.aread() == b"%d" % len(body)
-            (conn,) = t._idle
-            seen.append(conn.direct)
-    # Direct writes stop for good once the stream had to buffer part of one.
-    assert seen == [True, False, False]
+            assert len(t._idle) == 1
+            seen.append(t._idle[0].stream)
+    # One connection carried all three, whatever the size of each write.
+    assert seen[0] is seen[1] is seen[2]
     assert server.connections == 1

@@ -10,7 +10,7 @@ import pytest
 
 from aioxend.errors import ConnectError
 from aioxend.transport import Request, open_transport
-from aioxend.transport._connect import ssh_argv
+from aioxend.transport._process import ssh_argv
 from aioxend.transport._url import parse_url
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import Peer, first_then, serve
@@ -23,6 +23,19 @@ def relay_to(path: str) -> list[str]:
 def test_default_command_is_xm_serve_over_ssh() -> None:
     assert ssh_argv(parse_url("ssh://root@xen1")) == ["ssh", "root@xen1", "xm", "serve"]
     assert ssh_argv(parse_url("ssh://xen1:2222/")) == ["ssh", "-p", "2222", "xen1", "xm", "serve"]
+    shared = ssh_argv(parse_url("ssh://xen1"), "/tmp/d/%C")
+    assert shared == [
+        "ssh",
+        "-o",
+        "ControlMaster=auto",
+        "-o",
+        "ControlPath=/tmp/d/%C",
+        "-o",
+        "ControlPersist=30",
+        "xen1",
+        "xm",
+        "serve",
+    ]
 
 
 async def test_failing_command_reports_its_stderr() -> None:

@@ -149,7 +149,7 @@ def test_ssh_relay(start: Start) -> None:
     relay = [sys.executable, "-m", "aioxend.transport._relay", server.unix_path]
 
     async def main() -> None:
-        async with open_transport("ssh://xen1", kind="raw", ssh_command=relay) as t:
+        async with open_transport("ssh://xen1", ssh_command=relay) as t:
             assert isinstance(t, RawTransport)
             for _ in range(2):
                 assert (await call(t))[0] == 200

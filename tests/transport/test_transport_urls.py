@@ -115,23 +115,40 @@ def test_non_string_url_is_a_type_error() -> None:
         parse_url(b"httpu:///x")  # type: ignore[arg-type]
 
 
-def test_open_transport_choices() -> None:
-    from aioxend.transport import AiohttpTransport, RawTransport
+def test_open_transport_checks_its_options() -> None:
+    from aioxend.transport import RawTransport
 
-    assert isinstance(open_transport("http://h:1/"), AiohttpTransport)
-    assert isinstance(open_transport("http://h:1/", kind="raw"), RawTransport)
-    # ssh cannot run on aiohttp, so it gets the raw transport whatever kind says.
-    assert isinstance(open_transport("ssh://h", kind="aiohttp"), RawTransport)
-    with pytest.raises(ValueError, match="kind"):
-        open_transport("http://h:1/", kind="curl")  # type: ignore[arg-type]
+    assert isinstance(open_transport("http://h:1/"), RawTransport)
+    assert isinstance(open_transport("ssh://h"), RawTransport)
     with pytest.raises(ValueError, match="ssh_command"):
         open_transport("http://h:1/", ssh_command=["x"])
-    with pytest.raises(ValueError, match="ssh_command"):
-        open_transport("http://h:1/", kind="raw", ssh_command=["x"])
     with pytest.raises(ValueError, match="empty"):
         open_transport("ssh://h", ssh_command="")
-    with pytest.raises(ValueError, match="pipe"):
-        AiohttpTransport("ssh://h")
+
+
+def test_verify_false_conflicts_are_usage_errors() -> None:
+    import ssl
+
+    context = ssl.create_default_context()
+    with pytest.raises(ValueError, match=r"verify=False.*ssl_context="):
+        open_transport("https://h:1/", verify=False, ssl_context=context)
+    with pytest.raises(ValueError, match=r"verify=False.*https://.*'http://h:1/'"):
+        open_transport("http://h:1/", verify=False)
+    with pytest.raises(ValueError, match=r"verify=False.*httpu:///x"):
+        open_transport("httpu:///x", verify=False)
+    open_transport("https://h:1/", verify=False)  # the one place it applies
+
+
+def test_ssh_connections_are_bounded_by_default() -> None:
+    from aioxend.transport import RawTransport
+    from aioxend.transport._raw import SSH_CONNECTIONS
+
+    ssh = open_transport("ssh://h")
+    assert isinstance(ssh, RawTransport)
+    assert ssh.limits.max_connections == SSH_CONNECTIONS == 4
+    tcp = open_transport("http://h:1/")
+    assert isinstance(tcp, RawTransport)
+    assert tcp.limits.max_connections == 100
 
 
 @given(st.text(max_size=60))

@@ -1,0 +1,196 @@
+"""The connection pool: limits, keep-alive expiry, idle reuse and the one retry rule.
+
+A request takes a slot from a semaphore of ``max_connections`` (without waiting when one
+is free; the ``pool`` timeout bounds the wait otherwise), then the most recently used
+idle connection that is still ``reusable`` and younger than ``keepalive_expiry``, or a
+new one from the connector (bounded by the ``connect`` timeout). The slot stays taken
+until the response gives the connection back (``checkin``, kept only up to
+``max_keepalive`` idle ones) or closes it (``discard``). Nothing runs in the background:
+idle connections are checked and expired when next wanted, not on a timer.
+
+Retries. A kept-alive connection may die between two requests. If the check before
+reuse sees it closed, the request was never sent there and simply goes elsewhere. If it
+dies after the request was written but before any byte of the answer came, the request
+is sent once more, on a fresh connection, only when ``retry_safe`` says it is an
+idempotent read. Nothing else is ever resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import anyio
+
+from aioxend.errors import ConnectTimeout, PoolTimeout, Timeout
+from aioxend.transport._base import Limits, Timeouts
+from aioxend.transport._connect import Connector, open_stream
+from aioxend.transport._connection import Connection, Dead, budget, timeout_error
+from aioxend.transport._http11 import Head
+from aioxend.transport._url import Endpoint
+
+__all__ = ["Pool"]
+
+
+@contextmanager
+def _limit(
+    seconds: float | None, deadline: float | None, error: type[Timeout], what: str
+) -> Iterator[None]:
+    """Bound the enclosed wait by ``seconds`` and the absolute ``deadline``."""
+    if seconds is None and deadline is None:
+        yield
+        return
+    until, from_total = budget(seconds, deadline, anyio.current_time())
+    with anyio.CancelScope(deadline=until) as scope:
+        yield
+    if scope.cancelled_caught:
+        raise timeout_error(error, what, seconds, from_total)
+
+
+class Pool:
+    """Connections to one endpoint, opened by ``connector``; see the module docstring."""
+
+    def __init__(self, endpoint: Endpoint, connector: Connector, limits: Limits) -> None:
+        self.endpoint = endpoint
+        self.connector = connector
+        self.limits = limits
+        self.where = endpoint.display
+        self.idle: list[Connection] = []
+        self._slots: anyio.Semaphore | None = None
+        self.closed = False
+        self.connections_opened = 0
+        """How many connections this pool has opened (a measure of reuse)."""
+
+    @property
+    def in_use(self) -> int:
+        """How many slots are taken (connections lent to responses or being opened)."""
+        if self._slots is None:
+            return 0
+        return self.limits.max_connections - self._slots.value
+
+    def clock(self) -> Callable[[], float]:
+        """The clock deadlines are measured on (an idle stream's when it knows it)."""
+        clock = self.idle[-1].clock if self.idle else None
+        return clock if clock is not None else _loop_clock()
+
+    async def send(
+        self,
+        method: str,
+        close: bool,
+        data: bytes,
+        retry_safe: bool,
+        timeouts: Timeouts,
+        deadline: float | None,
+        clock: Callable[[], float],
+    ) -> tuple[Connection, Head]:
+        """Send ``data`` on a pooled connection; the connection and the response head.
+
+        The slot taken here is given back by ``checkin`` or ``discard``.
+        """
+        await self._acquire(timeouts, deadline)
+        conn: Connection | None = None
+        try:
+            fresh_only = False
+            while True:
+                conn = None if fresh_only else await self._take_idle(clock())
+                if conn is None:
+                    conn = await self._open(timeouts, deadline)
+                try:
+                    head = await conn.exchange(method, close, data, timeouts, deadline, clock())
+                except Dead as dead:
+                    await conn.aclose()
+                    conn = None
+                    if not retry_safe or fresh_only:
+                        raise dead.error from None
+                    fresh_only = True
+                    continue
+                return conn, head
+        except BaseException:
+            try:
+                if conn is not None:
+                    await conn.aclose()
+            finally:
+                self._release()
+            raise
+
+    async def _acquire(self, timeouts: Timeouts, deadline: float | None) -> None:
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = anyio.Semaphore(self.limits.max_connections)
+        try:
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            what = f"{self.where}: waiting for a connection"
+            with _limit(timeouts.pool, deadline, PoolTimeout, what):
+                await slots.acquire()
+
+    async def _take_idle(self, now: float) -> Connection | None:
+        if not self.idle:
+            return None
+        expiry = self.limits.keepalive_expiry
+        stale: list[Connection] = []
+        found = None
+        while self.idle:
+            conn = self.idle.pop()
+            if now - conn.idle_since <= expiry and conn.reusable():
+                found = conn
+                break
+            stale.append(conn)
+        if stale:
+            # Expiry is by age, so everything older than a stale one is stale too.
+            stale.extend(c for c in self.idle if now - c.idle_since > expiry)
+            self.idle = [c for c in self.idle if now - c.idle_since <= expiry]
+            for conn in stale:
+                await conn.aclose()
+        return found
+
+    async def _open(self, timeouts: Timeouts, deadline: float | None) -> Connection:
+        with _limit(timeouts.connect, deadline, ConnectTimeout, f"{self.where}: connecting"):
+            stream = await open_stream(self.connector, self.endpoint)
+        self.connections_opened += 1
+        return Connection(stream, self.limits, self.where)
+
+    async def checkin(self, conn: Connection, now: float) -> None:
+        """Take back a connection whose response was read to its end; frees its slot."""
+        try:
+            if self.closed or len(self.idle) >= self.limits.max_keepalive:
+                await conn.aclose()
+                return
+            conn.reused = True
+            conn.idle_since = now
+            self.idle.append(conn)
+        finally:
+            self._release()
+
+    async def discard(self, conn: Connection) -> None:
+        """Close a connection that must not carry another exchange; frees its slot."""
+        try:
+            await conn.aclose()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; those lent out close when given back."""
+        self.closed = True
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            await conn.aclose()
+
+
+def _loop_clock() -> Callable[[], float]:
+    """The running loop's clock; ``anyio.current_time`` would ask sniffio on every call."""
+    try:
+        import sniffio
+
+        library = sniffio.current_async_library()
+    except ImportError:  # pragma: no cover - anyio assumes asyncio then
+        library = "asyncio"
+    if library == "asyncio":
+        import asyncio
+
+        return asyncio.get_running_loop().time
+    return anyio.current_time
