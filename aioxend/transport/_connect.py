@@ -29,11 +29,13 @@ from aioxend.transport._stream import AnyioStream, Stream
 from aioxend.transport._url import Endpoint
 
 if TYPE_CHECKING:
+    import socket
     import ssl
 
 __all__ = [
     "Connector",
     "UrlConnector",
+    "connect_unix",
     "make_ssl_context",
     "open_stream",
     "reason_of",
@@ -170,18 +172,47 @@ async def open_stream(connector: Connector, endpoint: Endpoint) -> Stream:
     )
 
 
+async def connect_unix(sock: socket.socket, path: str) -> None:
+    """Connect a non-blocking UNIX socket, waiting while the listener's backlog is full.
+
+    A UNIX connect never runs in the background: ``EAGAIN`` means the backlog is full
+    and nothing happened. asyncio's ``sock_connect`` takes it for a connect in progress
+    and, the socket polling writable, reports success; the first write then fails with
+    ``ENOTCONN`` ("Transport endpoint is not connected"), which is what 128 concurrent
+    calls against a busy xend met. So retry, backing off, until the connect timeout
+    (the caller's) ends it.
+    """
+    delay = 0.0005
+    while True:
+        try:
+            sock.connect(path)
+        except BlockingIOError:
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        else:
+            return
+
+
 async def dial(
     endpoint: Endpoint, *, ssl_context: ssl.SSLContext | None = None
 ) -> anyio.abc.ByteStream:
     """Open an anyio socket stream to ``endpoint`` or raise ``ConnectError``; no timeout."""
+    import socket
+
     if endpoint.socket_path is not None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            return await anyio.connect_unix(endpoint.socket_path)
+            sock.setblocking(False)
+            await connect_unix(sock, endpoint.socket_path)
+            return await anyio.abc.UNIXSocketStream.from_socket(sock)
         except OSError as exc:
+            sock.close()
             raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from exc
+        except BaseException:
+            sock.close()
+            raise
     assert endpoint.host is not None
     assert endpoint.port is not None
-    import socket
 
     try:
         if endpoint.scheme == "https":

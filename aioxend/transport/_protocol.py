@@ -34,7 +34,7 @@ import anyio
 import anyio.lowlevel
 
 from aioxend.errors import ConnectError
-from aioxend.transport._connect import reason_of
+from aioxend.transport._connect import connect_unix, reason_of
 from aioxend.transport._stream import DeadlinePassed, Stream, idle_socket_is_clean
 from aioxend.transport._url import Endpoint
 
@@ -232,10 +232,17 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
     loop = asyncio.get_running_loop()
     protocol = ProtocolStream(loop)
     if endpoint.socket_path is not None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            await loop.create_unix_connection(lambda: protocol, endpoint.socket_path)
+            sock.setblocking(False)
+            await connect_unix(sock, endpoint.socket_path)
+            await loop.create_unix_connection(lambda: protocol, sock=sock)
         except OSError as exc:
-            raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from None
+            sock.close()
+            raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from exc
+        except BaseException:
+            sock.close()
+            raise
         return protocol
     assert endpoint.host is not None
     assert endpoint.port is not None

@@ -211,3 +211,60 @@ async def test_a_wait_without_deadline_ignores_an_armed_timer() -> None:
     finally:
         await stream.aclose()
         peer.close()
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_full_unix_backlog_delays_connects_and_never_fails_writes(
+    sock_dir: str, backend: str
+) -> None:
+    """Connects beyond a UNIX listener's backlog get EAGAIN: nothing connected yet.
+
+    asyncio's sock_connect took that for a connect in progress and the first write
+    failed with ENOTCONN (the WriteErrors seen at concurrency 128); now every call
+    waits for its turn and gets its answer.
+    """
+    path = f"{sock_dir}/backlog.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve_later() -> None:
+        import time
+
+        time.sleep(0.3)  # long enough for the backlog to fill
+        listener.settimeout(5)
+        for _ in range(8):
+            conn, _ = listener.accept()
+            Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while not data.endswith(b"\r\n\r\nx"):
+                data += conn.recv(65536)
+            conn.sendall(response(b"ok"))
+
+    async def main() -> list[bytes]:
+        async with RawTransport(f"httpu://{path}") as t:
+
+            async def one() -> bytes:
+                async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
+                    return await resp.aread()
+
+            results: list[bytes] = []
+
+            async def into() -> None:
+                results.append(await one())
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(into)
+            return results
+
+    thread = Thread(target=serve_later, daemon=True)
+    thread.start()
+    try:
+        assert anyio.run(main, backend=backend) == [b"ok"] * 8
+    finally:
+        thread.join(10)
+        listener.close()
