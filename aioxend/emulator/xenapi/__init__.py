@@ -37,8 +37,12 @@ What is served:
   ``get_by_name_label``, ``add_to_``/``remove_from_``, ``create``, ``destroy``), the
   session, VM power (``start``, ``start_on``, ``clean_shutdown``, ``hard_shutdown``,
   ``shutdown``, ``clean_reboot``, ``hard_reboot``, ``pause``, ``unpause``, ``suspend``,
-  ``resume``, ``resume_on``), ``host.get_servertime``, ``task.destroy``/``cancel``, and
-  ``Async.*`` (a finished task). Other explicit messages answer ``NOT_IMPLEMENTED``.
+  ``resume``, ``resume_on``, ``power_state_reset``), ``VM.clone``/``copy``/``snapshot``,
+  the VCPU and memory setters (in the power states xapi allows), explicit setters of
+  plain fields, ``host.get_servertime``, ``task.destroy``/``cancel``, ``event.from``
+  (blocking up to its timeout; token ``""`` gives every object as ``add``),
+  ``event.inject``, ``event.get_current_id``, and ``Async.*`` (a finished task). Other
+  explicit messages answer ``NOT_IMPLEMENTED``. ``reader``'s role is ``read-only``.
 - xapi's errors: ``SESSION_INVALID``, ``HOST_IS_SLAVE [master address]``,
   ``HANDLE_INVALID [class, handle]``, ``UUID_INVALID``, ``VM_BAD_POWER_STATE [vm,
   expected, actual]`` (lower-case states), ``MESSAGE_PARAMETER_COUNT_MISMATCH [method,

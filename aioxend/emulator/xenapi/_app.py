@@ -4,14 +4,16 @@
 xend's dialect that path is a 404, as xend had no JSON-RPC). Each request first meets
 the transport faults of ``aioxend.emulator._faults`` (keyed by the method name, so a
 rule for ``VM.start`` hits that call on either wire) and then the injected Xen-API
-errors, then the dispatcher. A body that is not a call of its wire is a 400; an
+errors, then the dispatcher; an ``event.from`` with nothing to report waits for a
+change of the pool, up to its timeout. A body that is not a call of its wire is a 400; an
 exception that is not a Xen-API error becomes ``INTERNAL_ERROR [text]``, as in xapi.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -19,6 +21,7 @@ from aioxend.emulator._faults import FaultInjector, Picked
 from aioxend.emulator._wire import RAW_KINDS, write_faulty
 from aioxend.emulator.xenapi import _jsonrpc, _xmlrpc
 from aioxend.emulator.xenapi._dispatch import Dispatcher
+from aioxend.emulator.xenapi._events import EventLog
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._inject import ErrorInjector
 
@@ -49,7 +52,7 @@ async def _trickle(
 async def _answer(
     request: web.Request,
     picked: Picked,
-    make_body: Callable[[], bytes],
+    make_body: Callable[[], Awaitable[bytes]],
     malformed: bytes,
     content_type: str,
     stop: asyncio.Event,
@@ -66,7 +69,7 @@ async def _answer(
     if kind in ("drop_before", "stall"):
         await write_faulty(transport, kind, 200, "OK", [], b"", delay=0, stop=stop)
         return web.Response()
-    body = malformed if kind == "malformed" else make_body()
+    body = malformed if kind == "malformed" else await make_body()
     headers = {"Server": SERVER_HEADER, "Content-Type": content_type}
     if kind in RAW_KINDS:
         await write_faulty(
@@ -78,6 +81,52 @@ async def _answer(
     return web.Response(body=body, headers=headers)
 
 
+class _ChangeWaiter:
+    """Wakes a waiting ``event.from`` when the pool changes, from whichever thread."""
+
+    def __init__(self, events: EventLog) -> None:
+        self._events = events
+        self._changed: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _notify(self) -> None:
+        loop, changed = self._loop, self._changed
+        if loop is not None and changed is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(changed.set)
+
+    async def wait(self, seen: int, seconds: float) -> None:
+        """Return once the pool is past generation ``seen``, or after ``seconds``."""
+        if self._changed is None:
+            self._loop = asyncio.get_running_loop()
+            self._changed = asyncio.Event()
+            self._events.listeners.append(self._notify)
+        self._changed.clear()
+        if self._events.generation != seen:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), max(seconds, 0.0))
+
+    async def close(self, _app: web.Application) -> None:
+        if self._notify in self._events.listeners:
+            self._events.listeners.remove(self._notify)
+
+
+def _internal_error(exc: Exception) -> list[str]:
+    return ["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"]
+
+
+def _timeout_of(params: list[object]) -> float:
+    try:
+        return min(max(float(params[3]), 0.0), 86400.0)  # type: ignore[arg-type]
+    except (IndexError, TypeError, ValueError):
+        return 0.0
+
+
+def _has_events(value: object) -> bool:
+    return isinstance(value, dict) and bool(value.get("events"))
+
+
 def make_app(
     dispatcher: Dispatcher,
     faults: FaultInjector,
@@ -86,8 +135,27 @@ def make_app(
 ) -> web.Application:
     """The application serving ``dispatcher``'s host."""
     dialect = dispatcher.pool.dialect
+    waiter = _ChangeWaiter(dispatcher.pool.events)
 
-    def run(method: str, params: list[object]) -> tuple[bool, object]:
+    async def run(method: str, params: list[object]) -> tuple[bool, object]:
+        seen = dispatcher.pool.events.generation
+        ok, value = run_once(method, params)
+        if method != "event.from" or not ok:
+            return ok, value
+        # Xapi_event.from blocks until an event matches or the timeout passes
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _timeout_of(params)
+        while not _has_events(value) and loop.time() < deadline and not stop.is_set():
+            if dispatcher.pool.events.generation == seen:
+                await waiter.wait(seen, min(deadline - loop.time(), 0.5))
+                continue
+            seen = dispatcher.pool.events.generation
+            ok, value = run_once(method, params)
+            if not ok:
+                break
+        return ok, value
+
+    def run_once(method: str, params: list[object]) -> tuple[bool, object]:
         injected = errors.take(method)
         try:
             if injected is not None:
@@ -96,7 +164,7 @@ def make_app(
         except Failure as failure:
             return False, failure.description
         except Exception as exc:  # a bug of ours: xapi answers INTERNAL_ERROR too
-            return False, ["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"]
+            return False, _internal_error(exc)
 
     async def xmlrpc_handler(request: web.Request) -> web.StreamResponse:
         try:
@@ -104,10 +172,13 @@ def make_app(
         except ValueError as exc:
             return web.Response(status=400, text=str(exc))
 
-        def body() -> bytes:
-            ok, value = run(method, params)
+        async def body() -> bytes:
+            ok, value = await run(method, params)
             if ok:
-                return _xmlrpc.encode_success(value, dialect)
+                try:
+                    return _xmlrpc.encode_success(value, dialect)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    value = _internal_error(exc)
             assert isinstance(value, list)
             return _xmlrpc.encode_failure(value)
 
@@ -120,10 +191,13 @@ def make_app(
         except ValueError as exc:
             return web.Response(status=400, text=str(exc))
 
-        def body() -> bytes:
-            ok, value = run(call.method, call.params)
+        async def body() -> bytes:
+            ok, value = await run(call.method, call.params)
             if ok:
-                return _jsonrpc.encode_success(call, value)
+                try:
+                    return _jsonrpc.encode_success(call, value)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    value = _internal_error(exc)
             assert isinstance(value, list)
             return _jsonrpc.encode_failure(call, value)
 
@@ -131,6 +205,7 @@ def make_app(
         return await _answer(request, picked, body, _jsonrpc.MALFORMED, "application/json", stop)
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.on_cleanup.append(waiter.close)
     app.router.add_post("/", xmlrpc_handler)
     app.router.add_post("/RPC2", xmlrpc_handler)
     if dialect == "xapi":

@@ -266,6 +266,8 @@ def _by_uuid(pool: Pool, cls: str, uuid: str) -> str:
 def _field_message(call: Call) -> object:
     name, args, fields = call.message.name, call.args, call.cls.fields
     record = call.pool.get(call.cls.name, args[0])
+    if not name.startswith("get_"):
+        call.pool.touch(call.cls.name, args[0])
     for prefix in ("get_", "set_", "add_to_", "remove_from_", "add_", "remove_"):
         field = name[len(prefix) :]
         if not name.startswith(prefix) or field not in fields:

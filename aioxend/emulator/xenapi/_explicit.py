@@ -1,5 +1,5 @@
 """The explicit messages the emulator implements: sessions, VM power, clones and
-snapshots, the VCPU and memory setters, host clocks, tasks.
+snapshots, the VCPU and memory setters, host clocks, tasks, events.
 
 Each handler takes the checked ``Call`` (its ``args`` already converted to their
 datamodel types, the session already valid) and returns the result value, or raises a
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aioxend.emulator.xenapi import _power
+from aioxend.emulator.xenapi import _events, _power
+from aioxend.emulator.xenapi._datamodel import model
 from aioxend.emulator.xenapi._failure import Failure
 
 if TYPE_CHECKING:
@@ -108,7 +109,54 @@ def _snapshot(call: Call) -> object:
     snapshots = call.pool.get("VM", vm)["snapshots"]
     assert isinstance(snapshots, list)
     snapshots.append(ref)
+    call.pool.touch("VM", vm)
     return ref
+
+
+def _no_events_in_xend(call: Call) -> None:
+    if call.pool.dialect == "xend":  # xend had event.register/next only
+        raise Failure("MESSAGE_METHOD_UNKNOWN", call.method)
+
+
+def _event_from(call: Call) -> object:
+    """One batch of ``event.from``; the listener waits and asks again while it is empty."""
+    _no_events_in_xend(call)
+    classes, since = call.args[0], _events.parse_token(call.args[1])
+    pool = call.pool
+    events: list[dict[str, object]] = []
+    for generation, op, cls, ref in pool.events.since(since):
+        if not _events.matches(classes, cls, ref):
+            continue
+        event: dict[str, object] = {
+            "id": str(generation),
+            "timestamp": "0.0",
+            "class": cls.lower(),
+            "operation": op,
+            "ref": ref,
+        }
+        if op != "del":
+            event["snapshot"] = copy.deepcopy(pool.get(cls, ref))
+        events.append(event)
+    counts = {cls.lower(): _events.Int32(len(pool.table(cls))) for cls in model().classes}
+    return {
+        "events": events,
+        "valid_ref_counts": counts,
+        "token": _events.token(pool.events.generation),
+    }
+
+
+def _event_inject(call: Call) -> object:
+    _no_events_in_xend(call)
+    name = str(call.args[0])
+    cls = next((c for c in model().classes if c.lower() == name.lower()), name)
+    call.pool.get(cls, call.args[1])
+    call.pool.touch(cls, call.args[1])
+    return _events.token(call.pool.events.generation)
+
+
+def _event_current_id(call: Call) -> object:
+    _no_events_in_xend(call)
+    return call.pool.events.generation
 
 
 def _setter(op: str, *fields: str) -> Callable[[Call], object]:
@@ -122,6 +170,7 @@ def _setter(op: str, *fields: str) -> Callable[[Call], object]:
             values = values * len(fields)
         for field, value in zip(fields, values, strict=True):
             record[field] = value
+        call.pool.touch("VM", call.args[0])
         return ""
 
     return handler
@@ -138,6 +187,9 @@ HANDLERS: dict[str, Callable[[Call], object]] = {
     "host.get_server_localtime": _servertime,
     "task.destroy": _task_destroy,
     "task.cancel": _task_cancel,
+    "event.from": _event_from,
+    "event.inject": _event_inject,
+    "event.get_current_id": _event_current_id,
     **{f"VM.{op}": _power_op(op) for op in _power.POWER_OPERATIONS},
     "VM.clone": _clone,
     "VM.copy": _copy,

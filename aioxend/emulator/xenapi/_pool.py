@@ -13,8 +13,10 @@ Sessions: ``login`` checks the password (``SESSION_AUTHENTICATION_FAILED [user,
 does), gives each user a role (``roles``; ``pool-admin`` by default, ``reader`` is
 ``read-only``), and ``check_session`` expires one idle longer than ``session_timeout`` seconds
 (xapi: 24 h, ``Xapi_globs.inactive_session_timeout``; xend: never). ``expire_session``
-ends one at once, as a server restart would. Every method takes the pool's lock, so a
-test may inspect or change the pool from its own thread while the server runs.
+ends one at once, as a server restart would. ``events`` logs every change for
+``event.from`` (``touch`` records a modification made outside the pool's methods).
+Every method takes the pool's lock, so a test may inspect or change the pool from its
+own thread while the server runs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 
 from aioxend.emulator.xenapi import _power
 from aioxend.emulator.xenapi._datamodel import model
+from aioxend.emulator.xenapi._events import EventLog
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._records import new_record
 
@@ -85,6 +88,7 @@ class Pool:
         self._rng = random.Random(seed)
         self._clock = clock
         self._active: dict[str, float] = {}
+        self.events = EventLog()
         self._next_domid = 1
         self.pool_ref = self.add("pool", {"name_label": "", "name_description": ""})
         self.hosts = [self._seed_host(i) for i in range(hosts)]
@@ -105,6 +109,7 @@ class Pool:
             record = new_record(model().classes[cls], self.null_ref, fields)
             record["uuid"] = uuid
             self.objects.setdefault(cls, {})[ref] = record
+            self.events.created(cls, ref)
             return ref
 
     def get(self, cls: str, ref: object) -> dict[str, object]:
@@ -120,6 +125,12 @@ class Pool:
         with self.lock:
             self.get(cls, ref)
             del self.objects[cls][ref]
+            self.events.removed(cls, ref)
+
+    def touch(self, cls: str, ref: str) -> None:
+        """Record that an object changed (an ``event.from`` will report it)."""
+        with self.lock:
+            self.events.modified(cls, ref)
 
     def table(self, cls: str) -> dict[str, dict[str, object]]:
         """Every object of ``cls`` by ref (the live table: hold ``lock`` to change it)."""
@@ -211,6 +222,7 @@ class Pool:
         """Put a VM in ``state`` with the fields that go with it (resident host, domid)."""
         with self.lock:
             record = self.get("VM", vm)
+            self.touch("VM", vm)
             live = state in (_power.RUNNING, _power.PAUSED)
             old_host = record["resident_on"]
             if old_host != self.null_ref and old_host in self.table("host"):
@@ -218,6 +230,7 @@ class Pool:
                 assert isinstance(resident, list)
                 if vm in resident:
                     resident.remove(vm)
+                    self.touch("host", str(old_host))
             record["power_state"] = state
             ops = set(model().enums["vm_operations"])
             record["allowed_operations"] = [
@@ -234,6 +247,7 @@ class Pool:
             resident = self.objects["host"][str(target)]["resident_VMs"]
             assert isinstance(resident, list)
             resident.append(vm)
+            self.touch("host", str(target))
             if domid is not None:
                 record["domid"] = domid
             elif record["domid"] == -1:
@@ -254,6 +268,8 @@ class Pool:
                 raise Failure(
                     "OPERATION_NOT_ALLOWED", "This operation is not allowed on a control domain"
                 )
+            if _power.OPERATIONS[op].target is None:
+                return  # an operation that only needs the right state (clone...)
             if op == "clean_reboot" or op == "hard_reboot":
                 record["domid"] = -1  # a reboot makes a new domain
             self.set_power_state(vm, target, host)
@@ -291,7 +307,8 @@ class Pool:
             self._drop(ref)
 
     def _drop(self, ref: str) -> None:
-        self.objects["session"].pop(ref, None)
+        if self.objects["session"].pop(ref, None) is not None:
+            self.events.removed("session", ref)
         self._active.pop(ref, None)
 
     def check_session(self, ref: object) -> dict[str, object]:

@@ -6,7 +6,8 @@ not write, so a client's own codec is checked against it. Every answer is a stru
 [code, params...]}``; XML-RPC faults are not used. Ints travel as decimal strings (xapi's
 ``Xmlrpc`` marshalling of ``int64``, xend's ``xmlrpclib2.stringify``); datetimes as
 ``dateTime.iso8601``, ``20240420T12:00:00Z`` from xapi and without the ``Z`` from xend
-(``xmlrpclib.DateTime(time.gmtime())``); map keys that are ints become strings.
+(``xmlrpclib.DateTime(time.gmtime())``); map keys that are ints become strings. The
+one exception: an ``Int32`` (``event.from``'s ``valid_ref_counts``) is an ``<int>``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import xmlrpc.client
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
+
+from aioxend.emulator.xenapi._events import Int32
 
 __all__ = ["MALFORMED", "decode_call", "encode_failure", "encode_success", "task_result", "wire"]
 
@@ -39,6 +42,8 @@ def wire(value: object, dialect: str) -> Any:
     """A value as the dialect sends it over XML-RPC."""
     if isinstance(value, (bool, str, float)):
         return value
+    if isinstance(value, Int32):
+        return int(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
