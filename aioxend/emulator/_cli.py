@@ -49,13 +49,23 @@ def _fault(text: str) -> tuple[str, str | None, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _xenapi_error(text: str) -> tuple[int, str, list[str], str | None]:
+    from aioxend.emulator.xenapi._inject import parse_error_spec
+
+    try:
+        return parse_error_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The emulator's command line."""
     parser = argparse.ArgumentParser(
         prog="python -m aioxend.emulator",
         description=(
             "Serve an emulated xend (Xen 4.4) speaking XML-RPC and the legacy SXP/HTTP "
-            "protocol. Prints one URL per listener on stdout once listening, and on stderr "
+            "protocol, and an emulated Xen-API pool (xapi's or xend's dialect). Prints one "
+            "URL per listener on stdout once listening, and on stderr "
             "which protocol each serves; runs until SIGINT or "
             "SIGTERM and removes its socket files. With no listener flag, XML-RPC and SXP "
             "are both served on TCP 127.0.0.1 with free ports."
@@ -81,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         type=_hostport,
         help="Xen-API (XML-RPC and JSON-RPC) on TCP (port 0: a free port)",
+    )
+    parser.add_argument(
+        "--xenapi-error",
+        action="append",
+        default=[],
+        type=_xenapi_error,
+        metavar="CODE[,PARAM...][:METHOD][@COUNT]",
+        help="answer the next COUNT (1) Xen-API calls (of METHOD) with this error",
     )
     parser.add_argument(
         "--xenapi-dialect",
@@ -145,6 +163,9 @@ async def _serve(args: argparse.Namespace) -> int:
         emu.faults.add(kind, method, rate=rate, delay=args.fault_delay)
     if args.latency:
         emu.faults.add("latency", delay=args.latency)
+    for count, code, params, method in args.xenapi_error:
+        assert emu.xenapi is not None  # main() checked
+        emu.xenapi.fail_next(count, code, *params, method=method)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -168,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--tls-cert and --tls-key go together")
     if args.domains < 0:
         parser.error("--domains must not be negative")
+    if args.xenapi_error and not (args.xenapi_tcp or args.xenapi_unix):
+        parser.error("--xenapi-error needs --xenapi-tcp or --xenapi-unix")
     try:
         return asyncio.run(_serve(args))
     except OSError as exc:

@@ -155,6 +155,7 @@ class Emulator:
                 faults=self.faults,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
+                socket_mode=socket_mode,
             )
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._socket_mode = socket_mode

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from aioxend.emulator.xenapi._datamodel import error_params
 from aioxend.emulator.xenapi._failure import Failure
 
-__all__ = ["ErrorInjector"]
+__all__ = ["ErrorInjector", "parse_error_spec"]
 
 
 @dataclass
@@ -25,6 +25,29 @@ class _Rule:
     failure: Failure
     method: str | None
     fired: int = field(default=0)
+
+
+def _check(code: str, params: tuple[object, ...] | list[str]) -> None:
+    names = error_params(code)
+    if names is not None and len(names) != len(params):
+        raise ValueError(f"{code} takes {len(names)} parameters {names}, not {len(params)}")
+
+
+def parse_error_spec(spec: str) -> tuple[int, str, list[str], str | None]:
+    """``CODE[,PARAM...][:METHOD][@COUNT]`` (the ``--xenapi-error`` flag) into count,
+    code, parameters and method; ``COUNT`` defaults to 1."""
+    count = 1
+    if "@" in spec:
+        spec, _, count_text = spec.rpartition("@")
+        if not count_text.isdigit():
+            raise ValueError(f"bad error count {count_text!r}")
+        count = int(count_text)
+    error, _, method = spec.partition(":")
+    code, *params = error.split(",")
+    if not code:
+        raise ValueError("an error needs a code, e.g. INTERNAL_ERROR,boom:VM.start@2")
+    _check(code, params)
+    return count, code, params, method or None
 
 
 class ErrorInjector:
@@ -38,9 +61,7 @@ class ErrorInjector:
         """Make the next ``count`` calls (of ``method``, or any) fail with ``code``."""
         if count < 0:
             raise ValueError(f"count must not be negative, not {count}")
-        names = error_params(code)
-        if names is not None and len(names) != len(params):
-            raise ValueError(f"{code} takes {len(names)} parameters {names}, not {len(params)}")
+        _check(code, params)
         with self._lock:
             self._rules.append(_Rule(count, Failure(code, *params), method))
 

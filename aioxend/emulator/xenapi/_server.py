@@ -5,7 +5,8 @@ pool member gets its own TCP listener on the next loopback address with the mast
 port (``127.0.0.2:PORT``, ``127.0.0.3:PORT``...; a free port there if that one is
 taken), so a client told ``HOST_IS_SLAVE ["127.0.0.1"]`` by a member reaches the master
 by changing only the address, as on a real pool. Each host's ``address`` field is the
-address it listens on. TLS (``tls_cert``/``tls_key``) applies to every TCP listener.
+address it listens on. TLS (``tls_cert``/``tls_key``) applies to every TCP listener; the
+socket file is made with ``socket_mode`` (0600).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class XenAPIServer:
         faults: FaultInjector | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        socket_mode: int = 0o600,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -80,6 +82,7 @@ class XenAPIServer:
         self.urls: list[str] = []
         self.member_urls: list[str] = []
         self._tcp, self._unix = tcp, unix
+        self._socket_mode = socket_mode
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._runners: list[web.AppRunner] = []
         self._socket_files: list[str] = []
@@ -128,7 +131,7 @@ class XenAPIServer:
                 self.urls.append(_tcp_url(sock, tls is not None))
             if self._unix is not None:
                 path = os.path.abspath(self._unix)  # noqa: ASYNC240
-                sock = _bind_unix(path)
+                sock = _bind_unix(path, self._socket_mode)
                 self._socket_files.append(path)
                 await self._serve(self.pool.master, sock, None)
                 self.urls.append(f"httpu://{path}")

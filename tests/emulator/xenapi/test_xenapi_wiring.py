@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aioxend.emulator import Emulator
+from aioxend.emulator import Emulator, main
 from tests.emulator.test_emulator_cli import _running
 from tests.emulator.xenapi.conftest import failure, login, proxy, sdk
 
@@ -43,7 +43,8 @@ def test_emulator_xend_dialect() -> None:
 def test_cli_flags(tmp_path: Path) -> None:
     path = tmp_path / "xapi.sock"
     flags = ("--xenapi-tcp", "127.0.0.1:0", "--xenapi-unix", str(path))
-    with _running(*flags, "--fault", "http500:VM.get_all") as (proc, urls):
+    errors = ("--xenapi-error", "VM_BAD_POWER_STATE,v,halted,running:VM.start@2")
+    with _running(*flags, *errors, "--fault", "http500:VM.get_all") as (proc, urls):
         assert urls[0].startswith("http://127.0.0.1:")
         assert urls[1] == f"httpu://{path}"
         session = login(urls[0])
@@ -51,6 +52,24 @@ def test_cli_flags(tmp_path: Path) -> None:
             session.xenapi.VM.get_all()  # the --fault flag reaches the Xen-API listener
         assert info.value.errcode == 500
         assert session.xenapi.pool.get_all()
+        [vm] = session.xenapi.VM.get_by_name_label("vm2")
+        for _ in range(2):
+            details = failure(session.xenapi.VM.start, vm, False, False)
+            assert details == ["VM_BAD_POWER_STATE", "v", "halted", "running"]
+        session.xenapi.VM.start(vm, False, False)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     assert not path.exists()
+
+
+def test_cli_refuses_bad_error_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in (
+        ["--xenapi-error", "INTERNAL_ERROR"],  # no Xen-API listener
+        ["--xenapi-tcp", "127.0.0.1:0", "--xenapi-error", "HANDLE_INVALID,VM"],
+        ["--xenapi-tcp", "127.0.0.1:0", "--xenapi-error", "X@many"],
+        ["--xenapi-tcp", "127.0.0.1:0", "--xenapi-error", ":VM.start"],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(bad)
+        assert info.value.code == 2
+    assert "--xenapi-error" in capsys.readouterr().err
