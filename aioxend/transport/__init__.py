@@ -8,12 +8,15 @@ sans-IO parser. A ``Connector`` opens each stream; pass your own to
 ``aioxend.connect(url, connector=...)`` to run the protocol over anything (a serial
 console, an ssh library's channel). For tests, ``MockConnector(respond)`` opens
 ``MockStream``\\ s answered by a function of the request bytes, so a client runs its
-whole HTTP stack with no socket. ``parse_url`` checks a server URL and says what it
-names.
+whole HTTP stack with no socket. A ``Request`` may stream its body (a file or an async
+iterator, with its ``Content-Length``, a progress callback and backpressure) and follow
+redirects (``GET`` and ``PUT``, bounded, credentials kept to their origin).
+``parse_url`` checks a server URL and says what it names.
 """
 
 from aioxend.transport._base import (
     WHOLE_BODY_LIMIT,
+    BodyStream,
     Limits,
     Request,
     Response,
@@ -30,6 +33,7 @@ from aioxend.transport._url import Endpoint, check_options, default_url, parse_u
 __all__ = [
     "WHOLE_BODY_LIMIT",
     "AnyioStream",
+    "BodyStream",
     "Connector",
     "DeadlinePassed",
     "Endpoint",

@@ -11,15 +11,23 @@ Transports know nothing of XML-RPC or SXP.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self
 
 from aioxend.errors import LimitExceeded
 
-__all__ = ["WHOLE_BODY_LIMIT", "Limits", "Request", "Response", "Timeouts", "Transport"]
+__all__ = [
+    "WHOLE_BODY_LIMIT",
+    "BodyStream",
+    "Limits",
+    "Request",
+    "Response",
+    "Timeouts",
+    "Transport",
+]
 
 
 @dataclass(frozen=True)
@@ -65,15 +73,30 @@ bodies a decoder consumes while they stream.
 """
 
 
+BodyStream = BinaryIO | AsyncIterable[bytes]
+"""A request body sent as it is read: a binary file, or an async iterator of bytes."""
+
+
 @dataclass(frozen=True)
 class Request:
-    """An HTTP request, fully in memory (xend requests are small).
+    """An HTTP request: its body in memory (``body``), or streamed (``stream``).
 
     ``target`` is the request target (path and query). ``retry_safe`` tells the
     transport the request may be sent again on a fresh connection when a kept-alive one
     turns out dead before any response byte arrived (idempotent reads); without it a
     transport only retries when the request provably was never sent.
     ``timeouts`` overrides the transport's own for this call.
+
+    ``stream`` sends a large body (a Xen-API import ``PUT`` of a disk image) without
+    holding it: a binary file or an async iterator, written as it is read, each write
+    waiting while the connection's buffer is full (backpressure). It goes with a known
+    ``content_length`` (xapi refuses chunked uploads); a regular file's is found from its
+    size when not given. ``progress(sent)`` is called with the bytes of the body sent so
+    far after each write. A streamed request is never resent.
+
+    ``follow_redirects`` (0: never) follows up to that many redirects of a ``GET`` or
+    ``PUT`` (xapi answers import and export with ``302`` to another host); the
+    ``Authorization`` and ``Cookie`` headers go only to the request's own origin.
     """
 
     method: str
@@ -82,6 +105,10 @@ class Request:
     body: bytes = b""
     timeouts: Timeouts | None = None
     retry_safe: bool = False
+    stream: BodyStream | None = None
+    content_length: int | None = None
+    progress: Callable[[int], object] | None = None
+    follow_redirects: int = 0
 
 
 @dataclass

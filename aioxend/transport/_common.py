@@ -72,8 +72,12 @@ def _check_slowly(request: Request) -> None:
             )
 
 
-def request_headers(request: Request, host: str) -> list[tuple[str, str]]:
+def request_headers(
+    request: Request, host: str, length: int | None = None
+) -> list[tuple[str, str]]:
     """The caller's headers plus ``Host`` (unless given) and ``Content-Length`` for bodies.
+
+    ``length`` is the body's (default ``len(request.body)``; a streamed body's is given).
 
     Nothing else is added: no ``User-Agent`` or ``Accept`` (xend's SXP server answers
     HTML when both are present) and no ``Content-Type`` unless the caller gives one.
@@ -82,8 +86,9 @@ def request_headers(request: Request, host: str) -> list[tuple[str, str]]:
     if not any(name.lower() == "host" for name, _ in request.headers):
         headers.append(("Host", host))
     headers.extend((n, v) for n, v in request.headers if n.lower() != "content-length")
-    if request.body or request.method.upper() not in _NO_BODY_METHODS:
-        headers.append(("Content-Length", str(len(request.body))))
+    size = len(request.body) if length is None else length
+    if size or request.method.upper() not in _NO_BODY_METHODS:
+        headers.append(("Content-Length", str(size)))
     return headers
 
 

@@ -20,11 +20,14 @@ raised as ``Dead`` so the pool can apply its one retry rule.
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
 from aioxend.errors import (
     ConnectError,
     LimitExceeded,
+    LocalProtocolError,
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
@@ -43,7 +46,7 @@ from aioxend.transport._http11 import (
 )
 from aioxend.transport._stream import STREAM_ERRORS, DeadlinePassed, Stream
 
-__all__ = ["Connection", "Dead", "budget", "timeout_error"]
+__all__ = ["Body", "Connection", "Dead", "budget", "timeout_error"]
 
 _READ_SIZE = 65536
 
@@ -79,6 +82,15 @@ def why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Body:
+    """A streamed request body on its way out: its pieces, its length, who to tell."""
+
+    pieces: AsyncIterator[bytes]
+    length: int
+    progress: Callable[[int], object] | None = None
 
 
 class Dead(Exception):
@@ -137,25 +149,57 @@ class Connection:
         timeouts: Timeouts,
         deadline: float | None,
         now: float,
+        body: Body | None = None,
     ) -> Head:
-        """Write the request and read up to the final response head."""
-        where = self.where
+        """Write the request (then ``body``, if streamed) and read up to the final head."""
         self.parser.start(method, close)
-        write_error: Exception | None = None
+        write_error = await self._send(data, timeouts, deadline, now)
+        if body is not None and write_error is None:
+            write_error = await self._send_body(body, timeouts, deadline)
+        return await self._read_head(timeouts, deadline, write_error)
+
+    async def _send(
+        self, data: bytes, timeouts: Timeouts, deadline: float | None, now: float
+    ) -> Exception | None:
+        """Write ``data``; a broken stream is returned, not raised: an answer may follow."""
         until, from_total = budget(timeouts.write, deadline, now)
         try:
             await self.stream.send(data, until)
         except DeadlinePassed:
             raise timeout_error(
-                WriteTimeout, f"{where}: sending the request", timeouts.write, from_total
+                WriteTimeout, f"{self.where}: sending the request", timeouts.write, from_total
             ) from None
         except STREAM_ERRORS as exc:
             # The server may have answered and closed early (xend's 413); read that.
-            write_error = WriteError(
-                f"{where}: connection failed while sending the request: {why(exc)}"
+            error = WriteError(
+                f"{self.where}: connection failed while sending the request: {why(exc)}"
             )
-            write_error.__cause__ = exc
-        return await self._read_head(timeouts, deadline, write_error)
+            error.__cause__ = exc
+            return error
+        return None
+
+    async def _send_body(
+        self, body: Body, timeouts: Timeouts, deadline: float | None
+    ) -> Exception | None:
+        """Write a streamed body piece by piece, each write its own write budget."""
+        sent = 0
+        async for piece in body.pieces:
+            if sent + len(piece) > body.length:
+                raise LocalProtocolError(
+                    f"{self.where}: the body is longer than its Content-Length {body.length}"
+                )
+            clock = self.clock
+            error = await self._send(piece, timeouts, deadline, clock() if clock else _now())
+            if error is not None:
+                return error
+            sent += len(piece)
+            if body.progress is not None:
+                body.progress(sent)
+        if sent != body.length:
+            raise LocalProtocolError(
+                f"{self.where}: the body ended after {sent} of its {body.length} bytes"
+            )
+        return None
 
     async def _read_head(
         self, timeouts: Timeouts, deadline: float | None, write_error: Exception | None

@@ -25,7 +25,7 @@ import anyio
 from aioxend.errors import ConnectTimeout, PoolTimeout, Timeout
 from aioxend.transport._base import Limits, Timeouts
 from aioxend.transport._connect import Connector, open_stream
-from aioxend.transport._connection import Connection, Dead, budget, timeout_error
+from aioxend.transport._connection import Body, Connection, Dead, budget, timeout_error
 from aioxend.transport._http11 import Head
 from aioxend.transport._url import Endpoint
 
@@ -82,10 +82,11 @@ class Pool:
         timeouts: Timeouts,
         deadline: float | None,
         clock: Callable[[], float],
+        body: Body | None = None,
     ) -> tuple[Connection, Head]:
-        """Send ``data`` on a pooled connection; the connection and the response head.
-
-        The slot taken here is given back by ``checkin`` or ``discard``.
+        """Send ``data`` (and a streamed ``body``) on a pooled connection; the connection
+        and the response head. The slot taken here is given back by ``checkin`` or
+        ``discard``. A streamed body is never resent: its pieces are spent.
         """
         await self._acquire(timeouts, deadline)
         conn: Connection | None = None
@@ -96,11 +97,13 @@ class Pool:
                 if conn is None:
                     conn = await self._open(timeouts, deadline)
                 try:
-                    head = await conn.exchange(method, close, data, timeouts, deadline, clock())
+                    head = await conn.exchange(
+                        method, close, data, timeouts, deadline, clock(), body
+                    )
                 except Dead as dead:
                     await conn.aclose()
                     conn = None
-                    if not retry_safe or fresh_only:
+                    if not retry_safe or fresh_only or body is not None:
                         raise dead.error from None
                     fresh_only = True
                     continue

@@ -26,7 +26,7 @@ from aioxend.errors import LimitExceeded
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
 from aioxend.transport._common import StreamingResponse, check_request, request_headers
 from aioxend.transport._connect import Connector, UrlConnector
-from aioxend.transport._connection import Connection
+from aioxend.transport._connection import Body, Connection
 from aioxend.transport._http11 import Head, ParseError, encode_request
 from aioxend.transport._pool import Pool
 from aioxend.transport._url import Endpoint, check_options, parse_url
@@ -165,15 +165,28 @@ class RawTransport(Transport):
         return self.pool.idle
 
     async def send(self, request: Request) -> Response:
+        if request.follow_redirects:
+            from aioxend.transport._redirect import follow
+
+            response: Response = await follow(self, request)
+            return response
+        return await self.send_one(request)
+
+    async def send_one(self, request: Request) -> Response:
+        """``send`` without following redirects."""
         pool = self.pool
         if pool.closed:
             raise RuntimeError("send() on a closed transport")
-        data, close = self._wire(request)
+        body: Body | None = None
+        if request.stream is None:
+            data, close = self._wire(request)
+        else:
+            data, close, body = self._streamed(request)
         timeouts = request.timeouts or self.timeouts
         clock = pool.clock()
         deadline = None if timeouts.total is None else clock() + timeouts.total
         conn, head = await pool.send(
-            request.method, close, data, request.retry_safe, timeouts, deadline, clock
+            request.method, close, data, request.retry_safe, timeouts, deadline, clock, body
         )
         # The parser has bounded the head by max_header_bytes already.
         if conn.parser.announced_length > self.limits.max_body_bytes:
@@ -210,6 +223,37 @@ class RawTransport(Transport):
             prefix = encode_request(request.method, request.target, rest, b"")[:-2]
             self._heads[key] = (prefix, with_length, close)
         return data, close
+
+    def _streamed(self, request: Request) -> tuple[bytes, bool, Body]:
+        """A streamed request's head (never kept: such requests are few and large)."""
+        from aioxend.transport._body import pieces, stream_length
+
+        assert request.stream is not None
+        length = stream_length(request)
+        plain = [(n, v) for n, v in request.headers if n.lower() != "content-length"]
+        check_request(Request(request.method, request.target, plain))
+        headers = request_headers(Request(request.method, request.target, plain), self.host, length)
+        head = encode_request(request.method, request.target, headers, b"")
+        return head, _asks_close(headers), Body(pieces(request.stream), length, request.progress)
+
+    def for_origin(self, endpoint: Endpoint) -> RawTransport:
+        """A transport like this one for another origin (a redirect's), with the same
+        timeouts and limits, TLS context and, if the caller gave one, connector."""
+        if isinstance(self.connector, UrlConnector):
+            return RawTransport(
+                endpoint,
+                timeouts=self.timeouts,
+                limits=self.limits,
+                ssl_context=self.connector.ssl_context if endpoint.scheme == "https" else None,
+            )
+        return RawTransport(
+            endpoint, timeouts=self.timeouts, limits=self.limits, connector=self.connector
+        )
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` header this transport's requests carry."""
+        return self.endpoint.host_header
 
     async def aclose(self) -> None:
         await self.pool.aclose()

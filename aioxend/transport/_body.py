@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterator
-from typing import BinaryIO
+from collections.abc import AsyncIterable, AsyncIterator
 
 import anyio.to_thread
 
 from aioxend.errors import LocalProtocolError
 from aioxend.transport._base import BodyStream, Request
 
-__all__ = ["PIECE", "pieces", "rewind", "stream_length"]
+__all__ = ["PIECE", "pieces", "position", "rewind", "stream_length"]
 
 PIECE = 65536
 """Bytes read from a streamed body per write."""
@@ -75,17 +74,14 @@ def position(stream: BodyStream) -> int | None:
 
 async def pieces(stream: BodyStream) -> AsyncIterator[bytes]:
     """The body's bytes, one piece at a time."""
-    if isinstance(stream, io.IOBase) or hasattr(stream, "read"):
-        read = stream.read  # type: ignore[union-attr]
-        while True:
-            piece = await anyio.to_thread.run_sync(read, PIECE)
-            if not piece:
-                return
-            yield bytes(piece)
-    else:
+    if isinstance(stream, AsyncIterable):
         async for piece in stream:
             if piece:
                 yield bytes(piece)
-
-
-_ = BinaryIO
+        return
+    read = stream.read
+    while True:
+        piece = await anyio.to_thread.run_sync(read, PIECE)
+        if not piece:
+            return
+        yield bytes(piece)
