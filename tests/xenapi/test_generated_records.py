@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aioxend.errors import ProtocolError
 from aioxend.xenapi._generated import CLASSES
 
 UTC_SECONDS = st.datetimes(
@@ -133,3 +134,34 @@ def test_infinite_floats_come_as_text_over_json() -> None:
     assert record.HVM_shadow_multiplier == float("inf")
     record = record_class("host_cpu").from_wire({"utilisation": "-Infinity"})
     assert record.utilisation == float("-inf")
+
+
+ANY_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | XML_TEXT
+    | st.datetimes()
+    | st.builds(xmlrpc.client.DateTime, XML_TEXT),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(XML_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("name", CLASSES)
+@settings(max_examples=20)
+@given(data=st.data())
+def test_any_struct_gives_a_record_or_a_protocol_error(name: str, data: st.DataObject) -> None:
+    cls = record_class(name)
+    keys = [f.name.rstrip("_") for f in dataclasses.fields(cls) if f.name != "extra"]
+    key = st.sampled_from(keys) | XML_TEXT if keys else XML_TEXT
+    wire = data.draw(st.dictionaries(key, ANY_VALUE, max_size=6))
+    try:
+        record = cls.from_wire(wire)
+    except ProtocolError as exc:
+        message = str(exc)
+    else:
+        assert isinstance(record, cls)
+        return
+    assert f"{name} record field" in message
