@@ -342,7 +342,7 @@ def record_lines(
     lines = [
         "",
         "",
-        "@dataclass(frozen=True, slots=True, kw_only=True)",
+        "@dataclass(frozen=True, kw_only=True)",
         f"class {name}:",
         *docstring(
             [

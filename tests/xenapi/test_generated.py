@@ -169,6 +169,14 @@ def test_unknown_fields_are_kept_and_unknown_enum_values_too() -> None:
     assert record == VMRecord(power_state=VmPowerState("Hibernating"))  # extra not compared
 
 
+def test_a_bad_value_in_a_full_struct_names_its_field() -> None:
+    wire = VMRecord().to_wire()
+    assert VMRecord.from_wire(wire) == VMRecord()
+    wire["VCPUs_max"] = "eight"
+    with pytest.raises(ProtocolError, match="VM record field 'VCPUs_max': expected an int"):
+        VMRecord.from_wire(wire)
+
+
 def test_records_refuse_what_is_not_a_struct() -> None:
     bad: object
     for bad in (None, [], "VM", 3):

@@ -47,7 +47,10 @@ DECODERS = [
     v.timestamp,
     v.enum_of(Colour),
     v.list_of(v.integer),
+    v.list_of(v.string),
     v.map_of(v.string, v.timestamp),
+    v.map_of(v.string, v.string),
+    v.map_of(v.integer, v.list_of(v.string)),
     v.optional(v.floating),
 ]
 
@@ -189,6 +192,24 @@ def test_compound_decoders() -> None:
         v.list_of(v.integer)("12")
     with pytest.raises(ProtocolError, match="a map"):
         v.map_of(v.string, v.string)([])
+
+
+def test_fast_paths_copy_and_still_check() -> None:
+    wire = ["a", "b"]
+    decoded = v.list_of(v.string)(wire)
+    assert decoded == wire
+    assert decoded is not wire
+    mapping = {"k": "v"}
+    assert v.map_of(v.string, v.string)(mapping) == mapping
+    assert v.map_of(v.string, v.string)(mapping) is not mapping
+    assert v.map_of(v.string, v.integer)({"k": "7"}) == {"k": 7}
+    with pytest.raises(ProtocolError, match="expected a string"):
+        v.list_of(v.string)(["a", 1])
+    with pytest.raises(ProtocolError, match="expected a string"):
+        v.map_of(v.string, v.string)({"k": "v", "j": 2})
+    with pytest.raises(ProtocolError, match="expected a string"):
+        v.map_of(v.string, v.string)({1: "v"})
+    assert v.list_of(v.string)(("a",)) == ["a"]
 
 
 def test_bool_and_string_are_strict() -> None:

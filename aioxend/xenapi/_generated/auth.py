@@ -18,7 +18,7 @@ from aioxend.xenapi._classbase import XenAPIClass
 __all__ = ["auth", "authRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class authRecord:
     """A record of class auth: Management of remote authentication services.
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import blobRef
 __all__ = ["blob", "blobRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class blobRecord:
     """A record of class blob: A placeholder for a binary blob.
 

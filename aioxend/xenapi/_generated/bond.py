@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import BondRef, PIFRef, networkRef
 __all__ = ["Bond", "BondRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class BondRecord:
     """A record of class Bond: A Network bond that combines physical network interfaces, also
     known as link aggregation.

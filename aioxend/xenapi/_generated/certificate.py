@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import CertificateRef, hostRef
 __all__ = ["Certificate", "CertificateRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CertificateRecord:
     """A record of class Certificate: An X509 certificate used for TLS connections.
 

@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import Cluster_hostRef, ClusterRef, PIFRef,
 __all__ = ["Cluster", "ClusterRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterRecord:
     """A record of class Cluster: Cluster-wide Cluster metadata.
 

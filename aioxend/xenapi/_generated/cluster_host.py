@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import Cluster_hostRef, ClusterRef, PIFRef,
 __all__ = ["Cluster_host", "Cluster_hostRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Cluster_hostRecord:
     """A record of class Cluster_host: Cluster member metadata.
 

@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import VMRef, consoleRef
 __all__ = ["console", "consoleRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class consoleRecord:
     """A record of class console: A console.
 

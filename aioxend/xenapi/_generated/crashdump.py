@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import VDIRef, VMRef, crashdumpRef
 __all__ = ["crashdump", "crashdumpRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class crashdumpRecord:
     """A record of class crashdump: A VM crashdump.
 

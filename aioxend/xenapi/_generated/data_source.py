@@ -14,7 +14,7 @@ from aioxend.xenapi._classbase import XenAPIClass
 __all__ = ["data_source", "data_sourceRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class data_sourceRecord:
     """A record of class data_source: Data sources for logging in RRDs.
 

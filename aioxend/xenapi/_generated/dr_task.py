@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import DR_taskRef, SRRef
 __all__ = ["DR_task", "DR_taskRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DR_taskRecord:
     """A record of class DR_task: DR task.
 

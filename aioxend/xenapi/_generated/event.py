@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._enums import EventOperation
 __all__ = ["EventBatch", "event", "eventRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class eventRecord:
     """A record of class event: Asynchronous event registration and handling.
 
@@ -58,7 +58,7 @@ class eventRecord:
         return _v.record_to_wire(self, _EVENTRECORD_FIELDS)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class EventBatch:
     """EventBatch
 

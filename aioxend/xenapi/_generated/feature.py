@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import FeatureRef, hostRef
 __all__ = ["Feature", "FeatureRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class FeatureRecord:
     """A record of class Feature: A new piece of functionality.
 

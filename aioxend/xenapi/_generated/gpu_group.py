@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import GPU_groupRef, PGPURef, VGPU_typeRef,
 __all__ = ["GPU_group", "GPU_groupRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class GPU_groupRecord:
     """A record of class GPU_group: A group of compatible GPUs across the resource pool.
 

@@ -50,7 +50,7 @@ from aioxend.xenapi._generated.data_source import data_sourceRecord
 __all__ = ["host", "hostRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class hostRecord:
     """A record of class host: A physical host.
 

@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import host_cpuRef, hostRef
 __all__ = ["host_cpu", "host_cpuRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class host_cpuRecord:
     """A record of class host_cpu: A physical CPU.
 

@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import host_crashdumpRef, hostRef
 __all__ = ["host_crashdump", "host_crashdumpRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class host_crashdumpRecord:
     """A record of class host_crashdump: Represents a host crash dump.
 

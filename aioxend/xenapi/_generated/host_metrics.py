@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import host_metricsRef
 __all__ = ["host_metrics", "host_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class host_metricsRecord:
     """A record of class host_metrics: The metrics associated with a host.
 

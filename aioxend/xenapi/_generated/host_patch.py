@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import host_patchRef, hostRef, pool_patchRe
 __all__ = ["host_patch", "host_patchRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class host_patchRecord:
     """A record of class host_patch: Represents a patch stored on a server.
 

@@ -19,7 +19,7 @@ from aioxend.xenapi._generated._refs import LVHDRef, SRRef, hostRef
 __all__ = ["LVHD", "LVHDRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class LVHDRecord:
     """A record of class LVHD: LVHD SR specific operations.
 

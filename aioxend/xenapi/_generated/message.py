@@ -24,7 +24,7 @@ from aioxend.xenapi._generated._refs import messageRef
 __all__ = ["message", "messageRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class messageRecord:
     """A record of class message: An message for the attention of the administrator.
 

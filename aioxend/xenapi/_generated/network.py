@@ -25,7 +25,7 @@ from aioxend.xenapi._generated._refs import PIFRef, VIFRef, blobRef, networkRef
 __all__ = ["network", "networkRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class networkRecord:
     """A record of class network: A virtual network.
 

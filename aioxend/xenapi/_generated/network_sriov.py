@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PIFRef, network_sriovRef, networkRef
 __all__ = ["network_sriov", "network_sriovRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class network_sriovRecord:
     """A record of class network_sriov: network-sriov which connects logical pif and physical
     pif.

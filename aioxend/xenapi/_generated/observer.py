@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import ObserverRef, hostRef
 __all__ = ["Observer", "ObserverRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ObserverRecord:
     """A record of class Observer: Describes a observer which will control observability activity
     in the Toolstack.

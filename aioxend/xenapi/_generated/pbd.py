@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PBDRef, SRRef, hostRef
 __all__ = ["PBD", "PBDRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PBDRecord:
     """A record of class PBD: The physical block devices through which hosts access SRs.
 

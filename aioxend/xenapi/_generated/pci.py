@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PCIRef, hostRef
 __all__ = ["PCI", "PCIRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PCIRecord:
     """A record of class PCI: A PCI device.
 

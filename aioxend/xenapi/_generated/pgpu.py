@@ -30,7 +30,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["PGPU", "PGPURecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PGPURecord:
     """A record of class PGPU: A physical GPU (pGPU).
 

@@ -38,7 +38,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["PIF", "PIFRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PIFRecord:
     """A record of class PIF: A physical network interface (note separate VLANs are represented
     as several PIFs).

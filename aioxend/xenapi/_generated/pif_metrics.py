@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import PIF_metricsRef
 __all__ = ["PIF_metrics", "PIF_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PIF_metricsRecord:
     """A record of class PIF_metrics: The metrics associated with a physical network interface.
 

@@ -39,7 +39,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["pool", "poolRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class poolRecord:
     """A record of class pool: Pool-wide information.
 

@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import host_patchRef, hostRef, pool_patchRe
 __all__ = ["pool_patch", "pool_patchRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class pool_patchRecord:
     """A record of class pool_patch: Pool-wide patches.
 

@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import VDIRef, hostRef, pool_updateRef
 __all__ = ["pool_update", "pool_updateRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class pool_updateRecord:
     """A record of class pool_update: Pool-wide updates to the host software.
 

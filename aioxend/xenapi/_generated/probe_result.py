@@ -15,7 +15,7 @@ from aioxend.xenapi._generated.sr_stat import sr_statRecord
 __all__ = ["probe_result", "probe_resultRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class probe_resultRecord:
     """A record of class probe_result: A set of properties that describe one result element of
     SR.probe. Result elements and properties can change dynamically based on changes to the

@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PUSBRef, USB_groupRef, hostRef
 __all__ = ["PUSB", "PUSBRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PUSBRecord:
     """A record of class PUSB: A physical USB device.
 

@@ -28,7 +28,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["PVS_cache_storage", "PVS_cache_storageRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PVS_cache_storageRecord:
     """A record of class PVS_cache_storage: Describes the storage that is available to a PVS site
     for caching purposes.

@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PVS_proxyRef, PVS_siteRef, VIFRef
 __all__ = ["PVS_proxy", "PVS_proxyRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PVS_proxyRecord:
     """A record of class PVS_proxy: a proxy connects a VM/VIF with a PVS site.
 

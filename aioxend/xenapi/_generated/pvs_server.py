@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PVS_serverRef, PVS_siteRef
 __all__ = ["PVS_server", "PVS_serverRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PVS_serverRecord:
     """A record of class PVS_server: individual machine serving provisioning (block) data.
 

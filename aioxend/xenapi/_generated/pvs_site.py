@@ -24,7 +24,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["PVS_site", "PVS_siteRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class PVS_siteRecord:
     """A record of class PVS_site: machines serving blocks of data for provisioning VMs.
 

@@ -19,7 +19,7 @@ from aioxend.xenapi._generated._refs import RepositoryRef
 __all__ = ["Repository", "RepositoryRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class RepositoryRecord:
     """A record of class Repository: Repository for updates.
 

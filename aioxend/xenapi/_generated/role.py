@@ -19,7 +19,7 @@ from aioxend.xenapi._generated._refs import roleRef
 __all__ = ["role", "roleRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class roleRecord:
     """A record of class role: A set of permissions associated with a subject.
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import SDN_controllerRef
 __all__ = ["SDN_controller", "SDN_controllerRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SDN_controllerRecord:
     """A record of class SDN_controller: Describes the SDN controller that is to connect with the
     pool.

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import secretRef
 __all__ = ["secret", "secretRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class secretRecord:
     """A record of class secret: A secret.
 

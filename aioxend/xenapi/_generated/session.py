@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import hostRef, sessionRef, subjectRef, tas
 __all__ = ["session", "sessionRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class sessionRecord:
     """A record of class session: A session.
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import SMRef
 __all__ = ["SM", "SMRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SMRecord:
     """A record of class SM: A storage manager plugin.
 

@@ -25,7 +25,7 @@ from aioxend.xenapi._generated.probe_result import probe_resultRecord
 __all__ = ["SR", "SRRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SRRecord:
     """A record of class SR: A storage repository.
 

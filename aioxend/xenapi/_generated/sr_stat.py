@@ -18,7 +18,7 @@ from aioxend.xenapi._generated._enums import SrHealth
 __all__ = ["sr_stat", "sr_statRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class sr_statRecord:
     """A record of class sr_stat: A set of high-level properties associated with an SR.
 

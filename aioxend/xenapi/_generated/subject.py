@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import roleRef, subjectRef
 __all__ = ["subject", "subjectRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class subjectRecord:
     """A record of class subject: A user or group that can log in xapi.
 

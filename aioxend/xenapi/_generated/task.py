@@ -24,7 +24,7 @@ from aioxend.xenapi._generated._refs import hostRef, taskRef
 __all__ = ["task", "taskRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class taskRecord:
     """A record of class task: A long-running asynchronous task.
 

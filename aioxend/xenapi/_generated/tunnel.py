@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import PIFRef, networkRef, tunnelRef
 __all__ = ["tunnel", "tunnelRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class tunnelRecord:
     """A record of class tunnel: A tunnel for network traffic.
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import PUSBRef, USB_groupRef, VUSBRef
 __all__ = ["USB_group", "USB_groupRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class USB_groupRecord:
     """A record of class USB_group: A group of compatible USBs across the resource pool.
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import userRef
 __all__ = ["user", "userRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class userRecord:
     """A record of class user: A user of the system.
 

@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import VBDRef, VDIRef, VMRef
 __all__ = ["VBD", "VBDRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VBDRecord:
     """A record of class VBD: A virtual block device.
 

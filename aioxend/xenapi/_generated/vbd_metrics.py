@@ -19,7 +19,7 @@ from aioxend.xenapi._generated._refs import VBD_metricsRef
 __all__ = ["VBD_metrics", "VBD_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VBD_metricsRecord:
     """A record of class VBD_metrics: The metrics associated with a virtual block device.
 

@@ -25,7 +25,7 @@ from aioxend.xenapi._generated.vdi_nbd_server_info import vdi_nbd_server_infoRec
 __all__ = ["VDI", "VDIRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VDIRecord:
     """A record of class VDI: A virtual disk image.
 

@@ -14,7 +14,7 @@ from aioxend.xenapi._classbase import XenAPIClass
 __all__ = ["vdi_nbd_server_info", "vdi_nbd_server_infoRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class vdi_nbd_server_infoRecord:
     """A record of class vdi_nbd_server_info: Details for connecting to a VDI using the Network
     Block Device protocol.

@@ -29,7 +29,7 @@ from aioxend.xenapi._generated._refs import (
 __all__ = ["VGPU", "VGPURecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VGPURecord:
     """A record of class VGPU: A virtual GPU (vGPU).
 

@@ -20,7 +20,7 @@ from aioxend.xenapi._generated._refs import GPU_groupRef, PGPURef, VGPU_typeRef,
 __all__ = ["VGPU_type", "VGPU_typeRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VGPU_typeRecord:
     """A record of class VGPU_type: A type of virtual GPU.
 

@@ -28,7 +28,7 @@ from aioxend.xenapi._generated._refs import VIFRef, VMRef, networkRef
 __all__ = ["VIF", "VIFRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VIFRecord:
     """A record of class VIF: A virtual network interface.
 

@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import VIF_metricsRef
 __all__ = ["VIF_metrics", "VIF_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VIF_metricsRecord:
     """A record of class VIF_metrics: The metrics associated with a virtual network device.
 

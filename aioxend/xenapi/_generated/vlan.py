@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import PIFRef, VLANRef, networkRef
 __all__ = ["VLAN", "VLANRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VLANRecord:
     """A record of class VLAN: A VLAN mux/demux.
 

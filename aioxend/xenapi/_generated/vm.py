@@ -55,7 +55,7 @@ from aioxend.xenapi._generated.data_source import data_sourceRecord
 __all__ = ["VM", "VMRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VMRecord:
     """A record of class VM: A virtual machine (or 'guest').
 

@@ -21,7 +21,7 @@ from aioxend.xenapi._generated._refs import SRRef, VM_applianceRef, VMRef, sessi
 __all__ = ["VM_appliance", "VM_applianceRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VM_applianceRecord:
     """A record of class VM_appliance: VM appliance.
 

@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import VM_guest_metricsRef
 __all__ = ["VM_guest_metrics", "VM_guest_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VM_guest_metricsRecord:
     """A record of class VM_guest_metrics: The metrics reported by the guest (as opposed to
     inferred from outside).

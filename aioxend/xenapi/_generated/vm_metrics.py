@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import VM_metricsRef
 __all__ = ["VM_metrics", "VM_metricsRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VM_metricsRecord:
     """A record of class VM_metrics: The metrics associated with a VM.
 

@@ -19,7 +19,7 @@ from aioxend.xenapi._generated._refs import VMPPRef
 __all__ = ["VMPP", "VMPPRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VMPPRecord:
     """A record of class VMPP: VM Protection Policy.
 

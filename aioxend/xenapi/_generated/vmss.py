@@ -24,7 +24,7 @@ from aioxend.xenapi._generated._refs import VMRef, VMSSRef
 __all__ = ["VMSS", "VMSSRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VMSSRecord:
     """A record of class VMSS: VM Snapshot Schedule.
 

@@ -22,7 +22,7 @@ from aioxend.xenapi._generated._refs import VMRef, VTPMRef
 __all__ = ["VTPM", "VTPMRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VTPMRecord:
     """A record of class VTPM: A virtual TPM device.
 

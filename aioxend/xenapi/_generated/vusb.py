@@ -23,7 +23,7 @@ from aioxend.xenapi._generated._refs import USB_groupRef, VMRef, VUSBRef
 __all__ = ["VUSB", "VUSBRecord"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class VUSBRecord:
     """A record of class VUSB: Describes the vusb device.
 
