@@ -5,8 +5,10 @@ xend's dialect that path is a 404, as xend had no JSON-RPC). Each request first 
 the transport faults of ``aioxend.emulator._faults`` (keyed by the method name, so a
 rule for ``VM.start`` hits that call on either wire) and then the injected Xen-API
 errors, then the dispatcher; an ``event.from`` with nothing to report waits for a
-change of the pool, up to its timeout. A body that is not a call of its wire is a 400; an
-exception that is not a Xen-API error becomes ``INTERNAL_ERROR [text]``, as in xapi.
+change of the pool, up to its timeout. ``system.listMethods`` lists every message (over
+XML-RPC as a bare list, without the Status struct, as xapi sends it). A body that is
+not a call of its wire is a 400; an exception that is not a Xen-API error becomes
+``INTERNAL_ERROR [text]``, as in xapi.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aioxend.emulator.xenapi._inject import ErrorInjector
 __all__ = ["make_app"]
 
 SERVER_HEADER = "xapi"
+LIST_METHODS = "system.listMethods"
 
 
 async def _trickle(
@@ -156,6 +159,8 @@ def make_app(
         return ok, value
 
     def run_once(method: str, params: list[object]) -> tuple[bool, object]:
+        if method == LIST_METHODS:
+            return True, dispatcher.method_names()
         injected = errors.take(method)
         try:
             if injected is not None:
@@ -173,6 +178,8 @@ def make_app(
             return web.Response(status=400, text=str(exc))
 
         async def body() -> bytes:
+            if method == LIST_METHODS:  # api_server.ml: the bare list, no Status struct
+                return _xmlrpc.encode_bare(dispatcher.method_names())
             ok, value = await run(method, params)
             if ok:
                 try:

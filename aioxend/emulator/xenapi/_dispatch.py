@@ -106,6 +106,17 @@ class Dispatcher:
         self.host = host
         self._encode_result = encode_result
 
+    def method_names(self) -> list[str]:
+        """``system.listMethods``: every message's wire name (xend: of its classes)."""
+        xend = self.pool.dialect == "xend"
+        return [
+            f"{cls.name}.{name}"
+            for cls in model().classes.values()
+            if not xend or cls.name in XEND_CLASSES
+            for name, message in cls.messages.items()
+            if not message.removed
+        ]
+
     def call(self, method: str, params: list[Any]) -> object:
         """The result of ``method(*params)``; raises ``Failure`` for a Xen-API error."""
         if method.startswith("Async."):

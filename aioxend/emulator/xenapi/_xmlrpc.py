@@ -19,7 +19,15 @@ from xml.sax.saxutils import escape
 
 from aioxend.emulator.xenapi._events import Int32
 
-__all__ = ["MALFORMED", "decode_call", "encode_failure", "encode_success", "task_result", "wire"]
+__all__ = [
+    "MALFORMED",
+    "decode_call",
+    "encode_bare",
+    "encode_failure",
+    "encode_success",
+    "task_result",
+    "wire",
+]
 
 MALFORMED = (
     b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
@@ -66,6 +74,11 @@ def _response(struct: dict[str, Any]) -> bytes:
 def encode_success(value: object, dialect: str) -> bytes:
     """The ``Success`` answer carrying ``value``."""
     return _response({"Status": "Success", "Value": wire(value, dialect)})
+
+
+def encode_bare(value: list[str]) -> bytes:
+    """An answer without the Status struct (only ``system.listMethods`` has one)."""
+    return xmlrpc.client.dumps((value,), methodresponse=True).encode("utf-8")
 
 
 def encode_failure(description: list[str]) -> bytes:

@@ -137,3 +137,14 @@ def test_tls(tmp_path: Any) -> None:
         session = __import__("XenAPI").Session(server.url, ignore_ssl=True)
         session.xenapi.login_with_password("root", "xenroot", "1.0", "t")
         assert session.xenapi.VM.get_all()
+
+
+def test_list_methods(xapi: XenAPIServer, xend: XenAPIServer) -> None:
+    names = proxy(xapi.url).system.listMethods()  # a bare list, no Status struct
+    assert "VM.start" in names
+    assert "pool.get_all" in names
+    assert "VM.get_is_snapshot_from_vmpp" not in names  # removed
+    assert jsonrpc(xapi.url, "system.listMethods")["result"] == names
+    xend_names = proxy(xend.url).system.listMethods()
+    assert "VM.start" in xend_names
+    assert "pool.get_all" not in xend_names
