@@ -159,23 +159,27 @@ def shapes(full: bool) -> list[tuple[str, Any]]:
     ]
 
 
-def per_call(func: Callable[[], object], repeat: int) -> float:
-    """Seconds of this process's CPU per call of ``func``: the best of ``repeat`` samples.
+def per_call(funcs: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Seconds of this process's CPU per call of each of ``funcs``: the best of ``repeat``.
 
     CPU time rather than wall time: both sides run single-threaded in this process, and
-    other load on a shared machine then skews neither figure nor the ratio. Each sample
-    loops enough calls to last ``SAMPLE`` seconds.
+    other load on a shared machine then skews neither figure nor the ratio. The samples
+    of the functions alternate, so a burst of load falls on all of them alike; each loops
+    enough calls to last ``SAMPLE`` seconds.
     """
-    start = time.process_time()
-    func()
-    once = time.process_time() - start
-    number = max(1, int(SAMPLE / once) if once > 0 else 1000)
-    best = float("inf")
-    for _ in range(repeat):
+    numbers = []
+    for func in funcs:
         start = time.process_time()
-        for _ in range(number):
-            func()
-        best = min(best, (time.process_time() - start) / number)
+        func()
+        once = time.process_time() - start
+        numbers.append(max(1, int(SAMPLE / once) if once > 0 else 1000))
+    best = [float("inf")] * len(funcs)
+    for _ in range(repeat):
+        for i, (func, number) in enumerate(zip(funcs, numbers, strict=True)):
+            start = time.process_time()
+            for _ in range(number):
+                func()
+            best[i] = min(best[i], (time.process_time() - start) / number)
     return best
 
 
@@ -218,14 +222,19 @@ class Ratios:
         expected = stdlib_loads(body)
         if whole() != expected or stream_decode(body, limits) != expected:
             raise SystemExit("decoders disagree on a payload")
-        std = per_call(lambda: stdlib_loads(body), repeat)
+        std, ours_whole, ours_streamed = per_call(
+            [lambda: stdlib_loads(body), whole, lambda: stream_decode(body, limits)], repeat
+        )
         self.std_decode = std
-        self.whole = std / per_call(whole, repeat)
-        self.streamed = std / per_call(lambda: stream_decode(body, limits), repeat)
+        self.whole = std / ours_whole
+        self.streamed = std / ours_streamed
         self.encode = float("nan")
         if encode:
-            mine = per_call(lambda: codec.dumps(params, methodresponse=True), repeat)
-            self.encode = per_call(lambda: stdlib_body(value), repeat) / mine
+            mine, theirs = per_call(
+                [lambda: codec.dumps(params, methodresponse=True), lambda: stdlib_body(value)],
+                repeat,
+            )
+            self.encode = theirs / mine
 
 
 def draw_trees(count: int, seed: int) -> list[Any]:

@@ -4,11 +4,12 @@ Strategy. The decoder is a hand-written scanner over a ``str`` buffer with a fla
 explicit stack; it never recurses, so depth costs memory, not Python stack.
 
 Bytes. The first bytes decide the character encoding: a UTF-8 byte order mark, or an
-XML declaration naming it (UTF-8, US-ASCII, ISO-8859-*, windows-125*), else UTF-8. Bytes
-then go through an incremental decoder, so a chunk may end inside a multi-byte
-character. Each chunk is checked once for characters XML forbids: the C0 controls by a
-``bytes.translate`` deletion (all accepted encodings are ASCII-compatible), U+FFFE and
-U+FFFF by a search only when the decoded text is not ASCII.
+XML declaration naming it (UTF-8, US-ASCII, ISO-8859-*, windows-125*), else UTF-8. UTF-8
+bytes go through the C decoder directly, the bytes of a character a chunk cuts kept for
+the next (the other encodings are single-byte). Each chunk is checked once for
+characters XML forbids: the C0 controls on its bytes (``_chars.has_control``), U+FFFE
+and U+FFFF by a search only when the decoded text is not ASCII. A whole one-scalar
+answer in one chunk, the commonest small document, is read by one match on its bytes.
 
 Text. Two regular expressions share the work:
 
@@ -65,6 +66,7 @@ from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
+from aioxend.xmlrpc._chars import NOT_XML_CHAR, has_control
 from aioxend.xmlrpc._limits import Limits
 
 __all__ = ["Decoder", "Root", "loads"]
@@ -178,44 +180,53 @@ _CLOSE_PLAIN: Final = frozenset(
 _VALUE_PARENTS: Final = frozenset({K_DATA, K_PARAM, K_MEMBER_VALUE, K_FAULT})
 
 # --- the fast expression --------------------------------------------------------------
-_W = r"[ \t\r\n]*"
+_W = r"[ \t\r\n]*+"
+# Quantifiers are possessive (``*+``): what follows each can never match what it took,
+# so giving characters back could never help, and a failed alternative fails at once.
 # Text with entity and character references but no markup: checked when expanded.
-_TEXT = r"[^<&]*(?:&[#A-Za-z0-9]+;[^<&]*)*"
+_TEXT = r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
+# Strings are matched inline up to this length; a longer text costs more to scan with
+# the regular expression engine than to find its end with str.find (the *_RUN forms).
+_SHORT = 16
 # Alternatives after "<value>" share that prefix, so the engine matches it once. They
 # are tried in order, most frequent in xend's answers first (a pair, an open array, a
 # string, an int): each failed alternative costs a few steps on every value. Where two
-# could match the same text, the specific one comes first (PAIR before OPEN_ARRAY,
-# UNTYPED and STR, which need no expansion, before their _TEXT forms).
+# could match the same text, the specific one comes first (PAIR before OPEN_ARRAY, the
+# inline STR and UNTYPED before their *_RUN forms).
 _AFTER_VALUE = [
     # An SXP entry such as ["domid", 1] or ["name", "guest"]: most of xend's answers.
     (
         "PAIR",
-        rf"{_W}<array>{_W}<data>{_W}<value>{_W}<string>([^<&\r]*)</string>{_W}</value>{_W}"
-        rf"<value>{_W}(?:<string>([^<&\r]*)</string>|<(?P<PTYPE>int|i4)>{_W}"
-        rf"([-+]?[0-9]{{1,9}}){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]+){_W}</double>)"
+        rf"{_W}<array>{_W}<data>{_W}<value>{_W}<string>([^<&\r]*+)</string>{_W}</value>{_W}"
+        rf"<value>{_W}(?:<string>([^<&\r]*+)</string>|<(?P<PTYPE>int|i4)>{_W}"
+        rf"([-+]?[0-9]{{1,9}}+){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]++){_W}</double>)"
         rf"{_W}</value>{_W}</data>{_W}</array>{_W}</value>",
     ),
     ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
-    ("STR", rf"{_W}<string>([^<&\r]*)</string>{_W}</value>"),
+    # Plain short text: no references, no CR, so nothing to expand or normalise.
+    ("STR", rf"{_W}<string>([^<&\r]{{0,{_SHORT}}}+)</string>{_W}</value>"),
     (
         "INT",
-        rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}){_W}</(?P=ITYPE)>"
+        rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}+){_W}</(?P=ITYPE)>"
         rf"{_W}</value>",
     ),
-    # Plain text: no references, no CR, so nothing to expand or normalise.
-    ("UNTYPED", r"([^<&\r]*)</value>"),
-    ("STR_TEXT", rf"{_W}<string>({_TEXT})</string>{_W}</value>"),
-    ("UNTYPED_TEXT", rf"({_TEXT})</value>"),
-    ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]+){_W}</double>{_W}</value>"),
+    ("UNTYPED", rf"([^<&\r]{{0,{_SHORT}}}+)</value>"),
+    # Any other string's text runs to the next "<" (see Decoder._run).
+    ("STRING_RUN", rf"{_W}<string>"),
+    ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
     ("OPEN_STRUCT", rf"{_W}<struct>"),
     ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
     ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
+    ("BASE64", rf"{_W}<base64>"),
+    ("VALUE_RUN", r"(?=[^<])"),
 ]
 _OTHERS = [
     ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
     ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>"),
     ("END_MEMBER", r"</member>"),
     ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
+    ("OPEN_RESPONSE", rf"<methodResponse>{_W}<params>{_W}<param>"),
+    ("CLOSE_RESPONSE", rf"</param>{_W}</params>{_W}</methodResponse>{_W}"),
 ]
 
 
@@ -231,8 +242,9 @@ G_OPEN_ARRAY: Final = _G["OPEN_ARRAY"]
 G_CLOSE_ARRAY: Final = _G["CLOSE_ARRAY"]
 G_UNTYPED: Final = _G["UNTYPED"]
 G_PAIR: Final = _G["PAIR"]
-G_STR_TEXT: Final = _G["STR_TEXT"]
-G_UNTYPED_TEXT: Final = _G["UNTYPED_TEXT"]
+G_STRING_RUN: Final = _G["STRING_RUN"]
+G_VALUE_RUN: Final = _G["VALUE_RUN"]
+G_BASE64: Final = _G["BASE64"]
 G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
@@ -240,6 +252,39 @@ G_OPEN_STRUCT: Final = _G["OPEN_STRUCT"]
 G_CLOSE_STRUCT: Final = _G["CLOSE_STRUCT"]
 G_BOOLEAN: Final = _G["BOOLEAN"]
 G_NIL: Final = _G["NIL"]
+G_OPEN_RESPONSE: Final = _G["OPEN_RESPONSE"]
+G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
+# What ends the text of a *_RUN alternative, at the "<" after it.
+_RUN_END: Final = {
+    G_STRING_RUN: re.compile(rf"</string>{_W}</value>"),
+    G_BASE64: re.compile(rf"</base64>{_W}</value>"),
+    G_VALUE_RUN: re.compile("</value>"),
+}
+
+# --- a whole small answer ------------------------------------------------------------
+# A response of one plain scalar, as xend writes most small answers, matched on its bytes
+# in one go (see Decoder._small). Anything else, or any doubt, goes the usual way.
+_SMALL_MAX: Final = 1024
+_WB = rb"[ \t\r\n]*+"
+_SMALL_DOC = re.compile(
+    rb"(?:<\?xml version=(['\"])1\.0\1(?: encoding=\1(?:UTF|utf)-8\1)?\?>)?"
+    rb"%(w)s<methodResponse>%(w)s<params>%(w)s<param>%(w)s<value>(?:"
+    rb"%(w)s<boolean>([01])</boolean>%(w)s"
+    rb"|%(w)s(<(?:nil|ex:nil)/>)%(w)s"
+    rb"|%(w)s<(int|i4)>([-+]?[0-9]{1,9})</\4>%(w)s"
+    rb"|%(w)s<string>([^<&\r]*+)</string>%(w)s"
+    rb"|%(w)s<double>([^<&\s]++)</double>%(w)s"
+    rb"|([^<&\r]*+))"
+    rb"</value>%(w)s</param>%(w)s</params>%(w)s</methodResponse>%(w)s" % {b"w": _WB}
+)
+_SMALL_BOOLEAN, _SMALL_NIL, _SMALL_INT, _SMALL_STRING, _SMALL_DOUBLE, _SMALL_TEXT = (
+    2,
+    3,
+    5,
+    6,
+    7,
+    8,
+)
 
 # --- the general tokenizer ------------------------------------------------------------
 _NAME = r"[A-Za-z_][A-Za-z0-9_.:-]*"
@@ -254,9 +299,7 @@ _NOT_SPACE = re.compile(r"[^ \t\r\n]")
 # A reference, or (last group) an "&" that starts none: refused in the same pass.
 _ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#x([0-9A-Fa-f]{1,7})|(lt|gt|amp|quot|apos));|(&)")
 _PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPACE_CHARS = " \t\r\n"
-_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 _XML_DECL = re.compile(
     rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(['\"])1\.[0-9]+\1"
@@ -278,7 +321,6 @@ _DATETIME_TEXT = re.compile(
     r"T(?P<hour>[0-9]{2})(?P<ts>:?)(?P<minute>[0-9]{2})(?P=ts)(?P<second>[0-9]{2})"
     r"(?:[.,](?P<fraction>[0-9]{1,9}))?(?P<zone>Z|[-+][0-9]{2}(?::?[0-9]{2})?)?[ \t\r\n]*\Z"
 )
-_B64_SPACE = re.compile(r"[ \t\r\n]+")
 
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
@@ -287,7 +329,12 @@ _INT64_MAX: Final = 2**63 - 1
 
 Root = Literal["methodResponse", "methodCall"]
 
-_SINGLE_BYTE = frozenset({"ascii", "latin-1"})
+# The XML declarations met in practice, all meaning UTF-8: no regular expression for them.
+_PLAIN_DECLS: Final = frozenset(
+    f"<?xml version={q}1.0{q}{rest}?>".encode()
+    for q in "'\""
+    for rest in ("", f" encoding={q}UTF-8{q}", f" encoding={q}utf-8{q}")
+)
 
 
 def _encoding_for(name: str) -> str | None:
@@ -301,17 +348,51 @@ def _encoding_for(name: str) -> str | None:
     return None
 
 
-def _sub_entity(match: re.Match[str]) -> str:
-    dec, hexa, named, bare = match.groups()
+# The references met in practice and their characters, "&amp;" last: what it yields is
+# final text, where an earlier replacement could take "&amp;lt;" for "<".
+_COMMON_REFS: Final = (
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&quot;", '"'),
+    ("&apos;", "'"),
+    ("&#13;", "\r"),
+    ("&#10;", "\n"),
+    ("&#9;", "\t"),
+    ("&amp;", "&"),
+)
+
+
+def _expand(text: str) -> str:
+    """``text`` with its references replaced; refuses an ``&`` that starts none.
+
+    When every ``&`` starts one of the common references (each ``&`` can start at most
+    one, so their counts add up to the count of ``&``), a chain of ``str.replace`` does
+    it all in C; otherwise each reference is looked up over a ``re.split``.
+    """
+    counts = [text.count(ref) for ref, _ in _COMMON_REFS]
+    if sum(counts) == text.count("&"):
+        for (ref, char), n in zip(_COMMON_REFS, counts, strict=True):
+            if n:
+                text = text.replace(ref, char)
+        return text
+    pieces = _ENTITY.split(text)
+    for i in range(1, len(pieces), 5):
+        pieces[i] = _char_of(*pieces[i : i + 4])
+        pieces[i + 1 : i + 4] = ("", "", "")
+    return "".join(pieces)
+
+
+def _char_of(dec: str | None, hexa: str | None, named: str | None, bare: str | None) -> str:
+    """The character of one reference, split by ``_ENTITY`` into its groups."""
     if bare is not None:
         raise _Malformed("'&' that starts no known entity or character reference")
     if named is not None:
         return _PREDEFINED[named]
-    code = int(dec) if dec is not None else int(hexa, 16)
+    code = int(dec) if dec is not None else int(hexa or "", 16)
     if code > 0x10FFFF:
         raise _Malformed("character reference beyond U+10FFFF")
     char = chr(code)
-    if _BAD_CHAR.match(char):
+    if NOT_XML_CHAR.match(char):
         raise _Malformed(f"character reference to U+{code:04X}, which XML forbids")
     return char
 
@@ -333,12 +414,10 @@ def _newlines(text: str) -> str:
 
 def _raw_text(raw: str) -> str:
     """Character data as written: checked, end-of-line handled, references expanded."""
-    if "]]>" in raw:
+    if "]" in raw and "]]>" in raw:  # one memchr first: the three-character search is slow
         raise _Malformed("']]>' in character data")
     text = _newlines(raw)
-    if "&" in text:
-        text = _ENTITY.sub(_sub_entity, text)
-    return text
+    return _expand(text) if "&" in text else text
 
 
 def _text_of(parts: list[str]) -> str:
@@ -426,10 +505,18 @@ def _to_datetime(text: str) -> datetime.datetime:
 
 
 def _to_base64(text: str) -> bytes:
-    compact = _B64_SPACE.sub("", text) if text else text
+    """Base64 text to bytes: whitespace (the stdlib writes a newline every 76 characters)
+    deleted by ``bytes.translate``, then decoded strictly."""
     try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise _Malformed("bad base64: a character outside ASCII") from None
+    try:
+        compact = data.replace(b"\n", b"")  # the stdlib's only spacing; the rest is rare
+        if b" " in compact or b"\t" in compact or b"\r" in compact:
+            compact = compact.translate(None, b" \t\r")
         return binascii.a2b_base64(compact, strict_mode=True)
-    except (binascii.Error, ValueError) as exc:
+    except binascii.Error as exc:
         raise _Malformed(f"bad base64: {exc}") from None
 
 
@@ -455,6 +542,27 @@ class Decoder:
     as they are.
     """
 
+    # Defaults for the scalar state, which most documents never change: one attribute
+    # set fewer per decoder (a small answer's decoder lives a few microseconds).
+    root: str | None = None
+    _methodname: str | None = None
+    _fault: Any = None
+    _is_fault = False
+    _fault_offset: int | None = None
+    _count = 0
+    _depth = 0
+    _text_len = 0
+    _fed = 0  # bytes fed so far
+    _head = b""  # bytes held back until the encoding is known
+    _encoding: str | None = None  # known once the byte order mark or declaration is read
+    _pending = b""  # the bytes of a UTF-8 character a chunk cut
+    _force_utf8 = False
+    _buf = ""  # the unfinished token
+    _consumed = 0  # bytes of text already dropped from _buf
+    _special: str | None = None  # "cdata", "cdata-space" or "comment" while one is open
+    _error: ProtocolError | None = None
+    _closed = False
+
     def __init__(
         self,
         limits: Limits = Limits(),  # noqa: B008 (frozen, shared)
@@ -467,28 +575,9 @@ class Decoder:
         self.limits = limits
         self.expect = expect
         self._leaf = leaf
-        self.root: str | None = None
         self._kinds: list[int] = [K_DOC]
         self._objs: list[Any] = [None]
         self._params: list[Any] = []
-        self._methodname: str | None = None
-        self._fault: Any = None
-        self._is_fault = False
-        self._fault_offset: int | None = None
-        self._count = 0
-        self._depth = 0
-        self._text_len = 0
-        self._fed = 0  # bytes fed so far
-        self._head = b""  # bytes held back until the encoding is known
-        self._decoder: codecs.IncrementalDecoder | None = None
-        self._encoding = "utf-8"
-        self._force_utf8 = False
-        self._buf = ""  # the unfinished token
-        self._consumed = 0  # bytes of text already dropped from _buf
-        # "cdata", "cdata-space" (between elements) or "comment" while one is open
-        self._special: str | None = None
-        self._error: ProtocolError | None = None
-        self._closed = False
 
     # --- public ---------------------------------------------------------------------
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
@@ -534,48 +623,102 @@ class Decoder:
     def _feed(self, chunk: bytes | bytearray | memoryview, final: bool) -> None:
         if isinstance(chunk, memoryview):
             chunk = chunk.tobytes()
-        size = len(chunk)
-        # Deleting the C0 controls XML forbids is the fastest test for them; the encodings
-        # accepted are all ASCII-compatible, so a forbidden byte is a forbidden character.
-        forbidden = len(chunk.translate(None, _CONTROL_BYTES)) != size
         start = self._fed
-        self._fed += size
+        self._fed += len(chunk)
         if self._fed > self.limits.max_bytes:
             raise LimitExceeded("max_bytes", self.limits.max_bytes, offset=self.limits.max_bytes)
-        decoder = self._decoder
-        if decoder is None:
-            self._head += bytes(chunk)
+        if self._encoding is None:
+            if not self._head and len(chunk) <= _SMALL_MAX and self._small(chunk):
+                return
+            self._head += chunk
             if not self._sniff(final):
                 return
-            decoder = self._decoder
-            assert decoder is not None
             chunk, self._head = self._head, b""
             start = self._consumed
-            forbidden = len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
-        try:
-            text = decoder.decode(chunk, final)
-        except UnicodeDecodeError as exc:
-            held = len(decoder.getstate()[0])
-            offset = max(0, start - held + exc.start)
-            raise ProtocolError(
-                f"bytes not valid {self._encoding}: {exc.reason}", offset=offset
-            ) from None
+            text = self._decode(chunk, final, skip=start) if len(chunk) > start or final else ""
+        else:
+            text = self._decode(chunk, final, start=start) if chunk or self._pending else ""
         if text:
-            if (forbidden or not text.isascii()) and (
-                forbidden or "\ufffe" in text or "\uffff" in text
-            ):
-                bad = _BAD_CHAR.search(text) or _BAD_CHAR.search("\x00")
-                assert bad is not None
-                base = self._offset(self._buf, len(self._buf))
-                raise ProtocolError(
-                    f"character U+{ord(bad.group()):04X}, which XML forbids",
-                    offset=base + self._bytelen(text[: bad.start()]),
-                )
             self._parse(self._buf + text if self._buf else text, final)
+        elif final and self._buf:
+            self._parse(self._buf, final)
         if final:
-            if self._buf and not text:
-                self._parse(self._buf, final)
             self._finish()
+
+    def _small(self, chunk: bytes | bytearray) -> bool:
+        """Decode a whole one-scalar response arriving as one chunk, by one match on its
+        bytes, and end in the state the general path would; False, with nothing changed,
+        for anything else (a doubt included: the general path then says what is wrong).
+        """
+        m = _SMALL_DOC.fullmatch(chunk)
+        if m is None or self.expect != "methodResponse" or has_control(chunk):
+            return False
+        g = m.lastindex or _SMALL_TEXT
+        try:
+            if g == _SMALL_BOOLEAN:
+                v: Any = m[g] == b"1"
+            elif g == _SMALL_NIL:
+                v = None
+            elif g == _SMALL_INT:
+                v = int(m[g])
+            elif g == _SMALL_DOUBLE:
+                v = _to_double(m[g].decode("ascii"))
+            else:
+                v = m[g].decode("utf-8")
+                if len(v) > self.limits.max_string or "\ufffe" in v or "\uffff" in v:
+                    return False
+                if "]" in v and "]]>" in v:  # XML forbids it in text
+                    return False
+        except (UnicodeDecodeError, _Malformed):
+            return False
+        self._encoding = "utf-8"
+        self.root = "methodResponse"
+        self._kinds[-1] = K_END
+        self._params.append(v)
+        self._count = 1
+        self._consumed = len(chunk)
+        return True
+
+    def _decode(
+        self, chunk: bytes | bytearray, final: bool, *, start: int = 0, skip: int = 0
+    ) -> str:
+        """``chunk[skip:]`` (at byte ``start`` of the input) as text, checked once for the
+        characters XML forbids: the C0 controls by ``has_control``, U+FFFE and U+FFFF by
+        a search only when the text is not ASCII.
+
+        UTF-8 goes through the C decoder directly, keeping the bytes of a character cut
+        by the chunk's end for the next; the other encodings accepted are single-byte.
+        ``skip`` passes over a first chunk's byte order mark and declaration (which hold
+        no control) without copying the chunk.
+        """
+        forbidden = has_control(chunk)
+        data: bytes | bytearray | memoryview = chunk
+        base = start  # the input offset of data[0]
+        if self._pending:
+            data = self._pending + chunk
+            base -= len(self._pending)
+        elif skip:
+            data = memoryview(chunk)[skip:]
+            base = skip
+        try:
+            if self._encoding == "utf-8":
+                text, used = codecs.utf_8_decode(data, "strict", final)
+                self._pending = bytes(data[used:])
+            else:
+                text = str(data, self._encoding or "")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(
+                f"bytes not valid {self._encoding}: {exc.reason}", offset=base + exc.start
+            ) from None
+        if forbidden or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
+            bad = NOT_XML_CHAR.search(text)
+            assert bad is not None
+            base = self._offset(self._buf, len(self._buf))
+            raise ProtocolError(
+                f"character U+{ord(bad.group()):04X}, which XML forbids",
+                offset=base + self._bytelen(text[: bad.start()]),
+            )
+        return text
 
     def _sniff(self, final: bool) -> bool:
         """Pick the encoding from a byte order mark or XML declaration; False: need more."""
@@ -599,30 +742,36 @@ class Decoder:
                 if not final:
                     return False
                 raise ProtocolError("truncated XML declaration", offset=len(head))
-            decl = _XML_DECL.fullmatch(body, 0, end + 2)
-            if decl is None:
-                raise ProtocolError("malformed XML declaration", offset=skip)
-            if decl.group(3) is not None and not self._force_utf8:
-                name = decl.group(3).decode("ascii")
-                found = _encoding_for(name)
-                if found is None or (skip and found != "utf-8"):
-                    raise ProtocolError(f"unsupported encoding {name!r}", offset=skip)
-                encoding = found
+            if body[: end + 2] not in _PLAIN_DECLS:
+                encoding = self._declared(body[: end + 2], skip)
             skip += end + 2
         self._encoding = encoding
-        self._decoder = codecs.getincrementaldecoder(encoding)("strict")
-        self._head = head[skip:]
         self._consumed = skip
         return True
 
-    def _bytelen(self, text: str) -> int:
-        if text.isascii() or self._encoding in _SINGLE_BYTE:
-            return len(text)
-        return len(text.encode(self._encoding, "surrogatepass"))
+    def _declared(self, decl: bytes, skip: int) -> str:
+        """The encoding an XML declaration names (UTF-8 when it names none)."""
+        match = _XML_DECL.fullmatch(decl)
+        if match is None:
+            raise ProtocolError("malformed XML declaration", offset=skip)
+        if match.group(3) is None or self._force_utf8:
+            return "utf-8"
+        name = match.group(3).decode("ascii")
+        found = _encoding_for(name)
+        if found is None or (skip and found != "utf-8"):
+            raise ProtocolError(f"unsupported encoding {name!r}", offset=skip)
+        return found
+
+    def _bytelen(self, text: str, stop: int | None = None) -> int:
+        """The bytes ``text[:stop]`` took in the input (``str.isascii`` is O(1): ASCII
+        text is not sliced)."""
+        if self._encoding != "utf-8" or text.isascii():
+            return len(text) if stop is None else stop
+        return len(text[:stop].encode("utf-8", "surrogatepass"))
 
     def _offset(self, buf: str, pos: int) -> int:
         """The byte offset of ``buf[pos]`` in the input."""
-        return self._consumed + self._bytelen(buf[:pos])
+        return self._consumed + self._bytelen(buf, pos)
 
     def _error_at(self, buf: str, pos: int, message: str) -> ProtocolError:
         return ProtocolError(message, offset=self._offset(buf, pos))
@@ -631,185 +780,29 @@ class Decoder:
     def _parse(self, buf: str, final: bool = False) -> None:
         """Consume ``buf`` as far as complete tokens go; keep the rest in ``_buf``.
 
-        Near the end of a large enough buffer, a construct the fast expression does not
-        match is most likely cut by the chunk's end: it waits for the next chunk (at most
-        ``_DEFER`` characters, once) instead of going element by element. Not before the
-        root element (a body that is no XML-RPC fails at once) and not at the end.
+        Fast matches do most of the work; where none applies, ``_step`` takes one token
+        by the general path and the fast matches go on after it. Near the end of a large
+        enough buffer, a construct the fast expression does not match is most likely cut
+        by the chunk's end: it waits for the next chunk (at most ``_DEFER`` characters,
+        once) instead of going element by element. Not before the root element (a body
+        that is no XML-RPC fails at once) and not at the end.
         """
-        pos = 0
-        if self._special is not None:
-            pos = self._continue_special(buf, 0)
-        kinds = self._kinds
-        objs = self._objs
+        pos = 0 if self._special is None else self._continue_special(buf, 0)
         end = len(buf) if self._special is None else pos
-        match = _FAST.match
-        value_parents = _VALUE_PARENTS
-        deliver = self._deliver
-        check_len = end > self.limits.max_string
-        risky = "]]>" in buf  # XML forbids it in text; rare, so checked per match only then
-        max_depth = self.limits.max_depth
-        count = self._count
-        depth = self._depth
-        leaf = self._leaf
-        g_str, g_untyped, g_int, g_pair = G_STR, G_UNTYPED, G_INT, G_PAIR
-        g_open_array, g_close_array = G_OPEN_ARRAY, G_CLOSE_ARRAY
-        g_open_struct, g_close_struct = G_OPEN_STRUCT, G_CLOSE_STRUCT
-        k = kinds[-1]
-        top = objs[-1]
         defer_from = end - _DEFER if end >= 2 * _DEFER and not final else end
-        try:
-            while pos < end:
-                m = match(buf, pos)
-                if m is None:
-                    if pos > defer_from and k != K_DOC:
-                        break
-                    self._count = count
-                    self._depth = depth
-                    new = self._step(buf, pos)
-                    count = self._count
-                    depth = self._depth
-                    leaf = self._leaf
-                    k = kinds[-1]
-                    top = objs[-1]
-                    if new < 0:
-                        break
-                    pos = new
-                    if self._special is not None:
-                        break
-                    continue
-                g = m.lastindex
-                if risky and "]]>" in m[0]:  # markup never holds it: text does
-                    raise self._error_at(buf, m.start(), "']]>' in character data")
-                if g == g_str or g == g_untyped:  # noqa: SIM109 (no tuple per value)
-                    v: Any = m[g + 1]
-                    if check_len and len(v) > self.limits.max_string:
-                        raise self._limit("max_string", buf, pos)
-                elif g == g_int:
-                    digits = m.group(g + 2)
-                    v = int(digits)
-                    if len(digits) > 9 and not _INT32_MIN <= v <= _INT32_MAX:
-                        try:
-                            v = _to_int(digits, m[g + 1])
-                        except _Malformed as exc:  # at its end tag, as the general path has it
-                            at = buf.index("<", m.end(g + 2))
-                            raise self._error_at(buf, at, str(exc)) from None
-                elif g == g_pair:
-                    # Two scalars in an array in one match: the collapsed frame's whole life.
-                    if check_len and len(m[0]) > self.limits.max_string:
-                        raise self._limit("max_string", buf, pos)
-                    if depth >= max_depth:
-                        raise self._limit("max_depth", buf, pos)
-                    second = m[g + 2]
-                    if second is None:
-                        digits = m[g + 4]
-                        if digits is not None:
-                            second = int(digits)
-                        else:
-                            try:
-                                second = _to_double(m[g + 5])
-                            except _Malformed as exc:
-                                raise self._error_at(buf, m.start(g + 5), str(exc)) from None
-                        if leaf is not None:
-                            second = leaf(second)
-                    v = [m[g + 1], second]
-                    count += 2
-                elif g == g_open_array or g == g_open_struct:  # noqa: SIM109
-                    if k not in value_parents:
-                        raise self._unexpected(buf, m.start(g), "<value>", k)
-                    count += 1
-                    depth += 1
-                    if depth > max_depth:
-                        raise self._limit("max_depth", buf, pos)
-                    # One collapsed frame stands for <value><array><data> or
-                    # <value><struct> (see _end for its expansion).
-                    if g == g_open_array:
-                        top = []
-                        k = K_DATA
-                    else:
-                        top = {}
-                        k = K_STRUCT
-                    kinds.append(k)
-                    objs.append(top)
-                    pos = m.end()
-                    continue
-                elif g == g_close_array or g == g_close_struct:  # noqa: SIM109
-                    if g == g_close_array:
-                        want, expanded, frames = K_DATA, K_ARRAY_DONE, 3
-                    else:
-                        want, expanded, frames = K_STRUCT, K_VALUE_TYPED, 2
-                    if k != want:
-                        raise self._unexpected(buf, m.start(g), f"</{_TAG_OF[want]}>", k)
-                    v = top
-                    if kinds[-2] == expanded:  # opened element by element
-                        del kinds[-frames:]
-                        del objs[-frames:]
-                    else:
-                        kinds.pop()
-                        objs.pop()
-                    depth -= 1
-                    k = kinds[-1]
-                    top = objs[-1]
-                    if k == K_DATA:
-                        top.append(v if leaf is None or type(v) is list else leaf(v))
-                    else:
-                        deliver(v)
-                        k = kinds[-1]
-                        top = objs[-1]
-                    pos = m.end()
-                    continue
-                elif g in (G_STR_TEXT, G_UNTYPED_TEXT):
-                    if check_len and len(m[g + 1]) > self.limits.max_string:
-                        raise self._limit("max_string", buf, pos)
-                    v = self._fast_text(m[g + 1], buf, m.start(g))
-                elif g == G_DOUBLE:
-                    try:
-                        v = _to_double(m.group(g + 1))
-                    except _Malformed as exc:
-                        raise self._error_at(buf, m.start(g + 1), str(exc)) from None
-                elif g == G_MEMBER:
-                    if k != K_STRUCT:
-                        raise self._unexpected(buf, m.start(g), "<member>", k)
-                    key = m.group(g + 1)
-                    if "\r" in key or "&" in key:
-                        key = self._fast_text(key, buf, m.start(g))
-                    if check_len and len(key) > self.limits.max_string:
-                        raise self._limit("max_string", buf, pos)
-                    kinds.append(K_MEMBER_VALUE)
-                    objs.append(key)
-                    k = K_MEMBER_VALUE
-                    top = key
-                    pos = m.end()
-                    continue
-                elif g == G_END_MEMBER:
-                    if k != K_MEMBER_DONE:
-                        raise self._unexpected(buf, m.start(g), "</member>", k)
-                    kinds.pop()
-                    objs.pop()
-                    k = K_STRUCT
-                    top = objs[-1]
-                    pos = m.end()
-                    continue
-                elif g == G_BOOLEAN:
-                    v = m.group(g + 1) == "1"
-                else:  # G_NIL
-                    v = None
-                # A scalar value: deliver it to the open array, member, param or fault.
-                if k == K_DATA:
-                    if leaf is not None and g != g_pair and type(v) is not str:
-                        v = leaf(v)
-                    top.append(v)
-                elif k in value_parents:
-                    deliver(v)
-                    k = kinds[-1]
-                    top = objs[-1]
-                else:
-                    raise self._unexpected(buf, m.start(), "<value>", k)
-                count += 1
-                pos = m.end()
-        finally:
-            self._count = count
-            self._depth = depth
-        if count > self.limits.max_elements:
+        # XML forbids "]]>" in text; rare, so checked per match only when in the buffer.
+        risky = "]" in buf and "]]>" in buf
+        while pos < end:
+            pos = self._fast(buf, pos, end, risky)
+            if pos >= end or (pos > defer_from and self._kinds[-1] != K_DOC):
+                break
+            new = self._step(buf, pos)
+            if new < 0:
+                break
+            pos = new
+            if self._special is not None:
+                break
+        if self._count > self.limits.max_elements:
             raise self._limit("max_elements", buf, pos)
         if pos < len(buf):
             rest = buf[pos:]
@@ -817,14 +810,221 @@ class Decoder:
                 raise self._error_at(buf, pos, f"unterminated tag longer than {_MAX_TAG}")
         else:
             rest = ""
-        self._consumed += self._bytelen(buf[:pos]) if pos else 0
+        self._consumed += self._bytelen(buf, pos) if pos else 0
         self._buf = rest
 
-    def _fast_text(self, raw: str, buf: str, pos: int) -> str:
+    def _fast(self, buf: str, pos: int, end: int, risky: bool) -> int:
+        """Decode by fast matches from ``pos``; return where the general path must go on.
+
+        The commonest values (a short string, an int, an SXP pair) are taken here, the
+        other scalars by a method of ``_SCALARS`` (the value and the position after it)
+        and containers and the envelope by one of ``_STRUCTURE`` (the position after
+        it); either gives -1 to leave its construct to the general path untouched.
+        """
+        kinds = self._kinds
+        objs = self._objs
+        match = _FAST.match
+        scalars = _SCALARS
+        check_len = end > self.limits.max_string
+        k = kinds[-1]
+        top = objs[-1]
+        leaf = self._leaf
+        count = self._count
         try:
-            return _text_of([raw])
+            while pos < end:
+                m = match(buf, pos)
+                if m is None:
+                    break
+                g = m.lastindex or 0
+                if risky and "]]>" in m[0]:  # markup never holds it: text does
+                    raise self._error_at(buf, m.start(), "']]>' in character data")
+                stop = m.end()
+                if g == G_STR or g == G_UNTYPED:  # noqa: SIM109 (no tuple per value)
+                    v: Any = m[g + 1]
+                elif g == G_PAIR:
+                    v = self._pair(m, buf, leaf)
+                    count += 1
+                elif g == G_INT:
+                    digits = m[g + 2]
+                    v = int(digits) if len(digits) < 10 else self._wide_int(m, buf)
+                elif g in scalars:
+                    v, stop = scalars[g](self, m, buf)
+                    if stop < 0:
+                        break
+                else:
+                    self._count = count
+                    stop = _STRUCTURE[g](self, m, buf)
+                    if stop < 0:
+                        break
+                    k = kinds[-1]
+                    top = objs[-1]
+                    leaf = self._leaf
+                    count = self._count
+                    pos = stop
+                    continue
+                if check_len and len(m[0]) > self.limits.max_string:
+                    self._check_length(m, buf)
+                if k == K_DATA:  # a scalar value: to the open array, member, param or fault
+                    if leaf is not None and g != G_PAIR and type(v) is not str:
+                        v = leaf(v)
+                    top.append(v)
+                elif k in _VALUE_PARENTS:
+                    self._deliver(v)
+                    k = kinds[-1]
+                    top = objs[-1]
+                else:
+                    raise self._unexpected(buf, m.start(), "<value>", k)
+                count += 1
+                pos = stop
+        finally:
+            self._count = count
+        return pos
+
+    def _pair(self, m: re.Match[str], buf: str, leaf: Callable[[Any], Any] | None) -> list[Any]:
+        """Two scalars in an array in one match: the whole life of a collapsed frame."""
+        if self._depth >= self.limits.max_depth:
+            raise self._limit("max_depth", buf, m.start())
+        g = G_PAIR
+        second = m[g + 2]
+        if second is None:
+            digits = m[g + 4]
+            second = int(digits) if digits is not None else self._double(m, g + 5, buf)
+            if leaf is not None:
+                second = leaf(second)
+        return [m[g + 1], second]
+
+    def _wide_int(self, m: re.Match[str], buf: str) -> int:
+        """An int of ten digits or more: checked against its tag's range."""
+        g = G_INT
+        try:
+            return _to_int(m[g + 2], m[g + 1])
+        except _Malformed as exc:  # at its end tag, as the general path has it
+            raise self._error_at(buf, buf.index("<", m.end(g + 2)), str(exc)) from None
+
+    def _double(self, m: re.Match[str], group: int, buf: str) -> float:
+        try:
+            return _to_double(m[group])
         except _Malformed as exc:
-            raise self._error_at(buf, pos, str(exc)) from None
+            raise self._error_at(buf, m.start(group), str(exc)) from None
+
+    def _check_length(self, m: re.Match[str], buf: str) -> None:
+        """Refuse a fast match's text beyond ``max_string`` (a pair: both texts together)."""
+        g = m.lastindex
+        text = m[0] if g == G_PAIR else m[(g or 0) + 1]
+        if len(text) > self.limits.max_string:
+            raise self._limit("max_string", buf, m.start())
+
+    def _simple(self, m: re.Match[str], buf: str) -> tuple[Any, int]:
+        """A double, boolean or nil value in one match."""
+        g = m.lastindex or 0
+        if g == G_DOUBLE:
+            return self._double(m, g + 1, buf), m.end()
+        return (m[g + 1] == "1" if g == G_BOOLEAN else None), m.end()
+
+    def _run(self, m: re.Match[str], buf: str) -> tuple[Any, int]:
+        """A string, base64 or untyped value whose text ``str.find`` delimits.
+
+        -1 (to the general path) when its text is not all in the buffer or holds markup
+        (a comment, CDATA): text is never scanned by a regular expression here.
+        """
+        g = m.lastindex or 0
+        start = m.end()
+        stop = buf.find("<", start)
+        close = _RUN_END[g].match(buf, stop) if stop >= 0 else None
+        if close is None:
+            return None, -1
+        raw = buf[start:stop]
+        if len(raw) > self.limits.max_string:
+            raise self._limit("max_string", buf, start)
+        try:
+            text = _raw_text(raw) if "&" in raw or "\r" in raw or "]" in raw else raw
+            return (_to_base64(text) if g == G_BASE64 else text), close.end()
+        except _Malformed as exc:  # at its end tag, as the general path has it
+            raise self._error_at(buf, stop, str(exc)) from None
+
+    def _open(self, m: re.Match[str], buf: str) -> int:
+        """``<value><array><data>`` or ``<value><struct>``: one collapsed frame for them."""
+        g = m.lastindex or 0
+        k = self._kinds[-1]
+        if k not in _VALUE_PARENTS:
+            raise self._unexpected(buf, m.start(g), "<value>", k)
+        self._count += 1
+        self._depth += 1
+        if self._depth > self.limits.max_depth:
+            raise self._limit("max_depth", buf, m.start())
+        # The collapsed frame's expansion, when its end tags come one by one: see _end.
+        self._kinds.append(K_DATA if g == G_OPEN_ARRAY else K_STRUCT)
+        self._objs.append([] if g == G_OPEN_ARRAY else {})
+        return m.end()
+
+    def _close(self, m: re.Match[str], buf: str) -> int:
+        """``</data></array></value>`` or ``</struct></value>``: the container delivered."""
+        g = m.lastindex or 0
+        if g == G_CLOSE_ARRAY:
+            want, expanded, frames = K_DATA, K_ARRAY_DONE, 3
+        else:
+            want, expanded, frames = K_STRUCT, K_VALUE_TYPED, 2
+        kinds = self._kinds
+        objs = self._objs
+        k = kinds[-1]
+        if k != want:
+            raise self._unexpected(buf, m.start(g), f"</{_TAG_OF[want]}>", k)
+        v = objs[-1]
+        if kinds[-2] == expanded:  # opened element by element
+            del kinds[-frames:]
+            del objs[-frames:]
+        else:
+            kinds.pop()
+            objs.pop()
+        self._depth -= 1
+        self._deliver(v)
+        return m.end()
+
+    def _member(self, m: re.Match[str], buf: str) -> int:
+        """``<member><name>key</name>`` (the key kept for its value) or ``</member>``."""
+        g = m.lastindex or 0
+        kinds = self._kinds
+        k = kinds[-1]
+        if g == G_END_MEMBER:
+            if k != K_MEMBER_DONE:
+                raise self._unexpected(buf, m.start(g), "</member>", k)
+            kinds.pop()
+            self._objs.pop()
+            return m.end()
+        if k != K_STRUCT:
+            raise self._unexpected(buf, m.start(g), "<member>", k)
+        key = m[g + 1]
+        if "\r" in key or "&" in key:
+            try:
+                key = _raw_text(key)
+            except _Malformed as exc:
+                raise self._error_at(buf, m.start(g), str(exc)) from None
+        if len(key) > self.limits.max_string:
+            raise self._limit("max_string", buf, m.start())
+        kinds.append(K_MEMBER_VALUE)
+        self._objs.append(key)
+        return m.end()
+
+    def _envelope(self, m: re.Match[str], buf: str) -> int:
+        """A response's opening up to its ``<param>``, or its closing from ``</param>``.
+
+        The same stack operations as the general path's, in one step; anything else
+        (a request, a fault, more params) is left to the general path.
+        """
+        kinds = self._kinds
+        if m.lastindex == G_OPEN_RESPONSE:
+            if kinds[-1] != K_DOC or self.expect != "methodResponse":
+                return -1
+            self.root = "methodResponse"
+            kinds[-1] = K_END
+            kinds += (K_RESP_DONE, K_PARAMS, K_PARAM)
+            self._objs += (None, None, self._params)
+            return m.end()
+        if kinds != [K_END, K_RESP_DONE, K_PARAMS, K_PARAM_DONE]:
+            return -1
+        del kinds[1:]
+        del self._objs[1:]
+        return m.end()
 
     def _limit(self, name: str, buf: str, pos: int) -> LimitExceeded:
         return LimitExceeded(name, getattr(self.limits, name), offset=self._offset(buf, pos))
@@ -1166,7 +1366,7 @@ class Decoder:
     # --- the end --------------------------------------------------------------------
     def _finish(self) -> None:
         buf = self._buf
-        if self._decoder is None:
+        if self._encoding is None:
             raise ProtocolError("empty document", offset=self._fed)
         if self._special is not None or buf:
             raise ProtocolError("truncated document", offset=self._fed)
@@ -1221,3 +1421,25 @@ def loads(
             raise ProtocolError(str(exc)) from None
     decoder.feed(data)
     return decoder.close()
+
+
+# The methods that take the fast expression's alternatives other than the commonest:
+# scalars give (value, position after it), the rest the position; -1 declines.
+_SCALARS: Final[dict[int, Callable[[Decoder, re.Match[str], str], tuple[Any, int]]]] = {
+    G_STRING_RUN: Decoder._run,
+    G_BASE64: Decoder._run,
+    G_VALUE_RUN: Decoder._run,
+    G_DOUBLE: Decoder._simple,
+    G_BOOLEAN: Decoder._simple,
+    G_NIL: Decoder._simple,
+}
+_STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
+    G_OPEN_ARRAY: Decoder._open,
+    G_OPEN_STRUCT: Decoder._open,
+    G_CLOSE_ARRAY: Decoder._close,
+    G_CLOSE_STRUCT: Decoder._close,
+    G_MEMBER: Decoder._member,
+    G_END_MEMBER: Decoder._member,
+    G_OPEN_RESPONSE: Decoder._envelope,
+    G_CLOSE_RESPONSE: Decoder._envelope,
+}

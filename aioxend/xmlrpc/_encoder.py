@@ -11,9 +11,11 @@ on the rare one, so it works in two passes that never both run on good input:
    private signal.
 2. Characters XML cannot carry (NUL and the other C0 controls but tab, newline and
    carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once, not per
-   string, in all the distinct strings and struct keys joined together. Finished pieces
-   for strings, keys and small ints are cached per call (xend's records repeat their
-   keys), so the distinct strings are the cache's keys.
+   string, in the finished document: markup holds none, so one found is a value's. Lone
+   surrogates fail its UTF-8 encoding; the controls are found on its bytes
+   (``_chars.has_control``), U+FFFE and U+FFFF only when it is not ASCII. Finished
+   pieces for strings, keys and small ints are cached per call (xend's records repeat
+   their keys).
 
 Either failure runs a slow, iterative checker over the same values that keeps the path
 of each value (``params[0]['disks'][2]``) and raises ``LocalProtocolError`` naming the
@@ -30,11 +32,11 @@ from __future__ import annotations
 import base64
 import datetime
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from aioxend.errors import Fault, LocalProtocolError
+from aioxend.xmlrpc._chars import NOT_XML_CHAR, has_control
 from aioxend.xmlrpc._limits import Limits
 
 __all__ = ["MAX_DEPTH", "dumps"]
@@ -47,14 +49,7 @@ _INT32_MAX = 2**31 - 1
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
-# Characters outside XML 1.0's Char production (tab, LF and CR are allowed).
-_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SPECIAL = re.compile("[&<>\r]")
-_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
-
 _FALSE = "<value><boolean>0</boolean></value>"
-# C0 controls XML forbids, for a bytes.translate check of all the strings at once.
-_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
@@ -62,14 +57,20 @@ class _Refused(Exception):
     """Private signal from the fast pass: the checker will say what and where."""
 
 
-def _sub_entity(match: re.Match[str]) -> str:
-    return _ENTITY[match.group()]
-
-
 def escape(text: str) -> str:
-    """Escape ``&``, ``<``, ``>`` and CR for XML character data."""
-    if "&" in text or "<" in text or ">" in text or "\r" in text:
-        return _SPECIAL.sub(_sub_entity, text)
+    """Escape ``&``, ``<``, ``>`` and CR for XML character data.
+
+    Each test is a ``memchr`` and each replacement a C loop over the whole text, where a
+    substitution calls back into Python once per character.
+    """
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
     return text
 
 
@@ -82,12 +83,8 @@ def _format_datetime(value: datetime.datetime) -> str:
     )
 
 
-def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> str:
-    """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked.
-
-    Returns every distinct string and struct key met, joined: the only text from the
-    values that can hold a character XML forbids.
-    """
+def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> None:
+    """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
     isfinite = math.isfinite
     # Per-call caches of finished pieces: xend's records repeat their keys ("domid",
     # "name", "backend", ...) and small ints, and a dict hit beats escaping and formatting.
@@ -99,10 +96,7 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
-        escaped = text
-        if "&" in text or "<" in text or ">" in text or "\r" in text:
-            escaped = _SPECIAL.sub(_sub_entity, text)
-        piece = strings[text] = f"<value><string>{escaped}</string></value>"
+        piece = strings[text] = f"<value><string>{escape(text)}</string></value>"
         return piece
 
     def enc(v: Any, depth: int) -> None:
@@ -175,16 +169,6 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
             append("</param>")
         else:
             enc(item, 0)
-    return "".join(strings) + "".join(names)
-
-
-def _forbids(text: str) -> bool:
-    """Whether ``text`` holds a character XML cannot carry."""
-    if text.isascii():
-        # Deleting the forbidden controls is the fastest test for them.
-        data = text.encode("ascii")
-        return len(data.translate(None, _CONTROL_BYTES)) != len(data)
-    return _NOT_XML_CHAR.search(text) is not None
 
 
 def _plain(v: Any) -> Any:
@@ -211,7 +195,7 @@ def _plain(v: Any) -> Any:
 
 
 def _describe_char(text: str) -> str | None:
-    match = _NOT_XML_CHAR.search(text)
+    match = NOT_XML_CHAR.search(text)
     if match is None:
         return None
     return f"U+{ord(match.group()):04X} at index {match.start()}, which XML cannot carry"
@@ -337,15 +321,17 @@ def dumps(
             tail = "</params></methodCall>\n"
     try:
         if isinstance(params, Fault):
-            texts = _encode_values([roots[0][0]], allow_none, append, as_params=False)
+            _encode_values([roots[0][0]], allow_none, append, as_params=False)
         else:
-            texts = _encode_values(params, allow_none, append, as_params=True)
+            _encode_values(params, allow_none, append, as_params=True)
     except (_Refused, RecursionError):
         _locate(roots, allow_none)
-    if _forbids(texts):
-        _locate(roots, allow_none)
     append(tail)
+    text = "".join(pieces)
     try:
-        return "".join(pieces).encode("utf-8")
-    except UnicodeEncodeError:  # pragma: no cover - _forbids() has caught surrogates
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
         _locate(roots, allow_none)
+    if has_control(body) or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
+        _locate(roots, allow_none)
+    return body
