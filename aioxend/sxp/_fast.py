@@ -7,29 +7,32 @@ C JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Pa
 runs instead, so both always agree (property tests hold them to it); the careful parser
 is the definition of the language and the only place errors are raised.
 
-1. Strings. The text is split at its quotes (``str.split`` for one kind, a regex for
-   both kinds or for escapes) into regions outside strings and string bodies; a
-   ``\\x01`` marker holds each string's place. All bodies are joined with ``\\x01`` and
-   their escapes decoded in one ``codecs.escape_decode`` call (Python 2's
-   ``string_escape``, which xend's reader follows, reference section 4.2) after one
-   regex has refused every escape the two could read differently; the bytes are decoded
-   as UTF-8 at once (per atom, UTF-8 else latin-1, only when that fails) and made safe
-   inside a JSON string by two ``str.replace`` calls.
+1. Strings (``_marked``). Text without a backslash is split at its ``"`` and then at
+   its ``'`` with ``str.split`` (or the other way round, when a ``'...'`` string holds
+   a ``"``; a count of quotes per region tells which order is right); text with
+   escapes, or where neither order holds, goes through one regex that steps over
+   escaped quotes. Each string leaves a marker (``\x01`` for ``'``, ``\x02`` for
+   ``"``). All bodies of one kind are joined and their escapes decoded in one
+   ``codecs.escape_decode`` call (Python 2's ``string_escape``, which xend's reader
+   follows, reference section 4.2), after one regex has refused every escape the two
+   could read differently; the bytes are decoded as UTF-8 at once (per atom, UTF-8
+   else latin-1, only when that fails) and made safe inside a JSON string by
+   ``str.replace``.
 2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
    between two atoms, so every later copy stays in the CPU cache however long the text
-   (the throughput is the same at 1 KB and at 64 MB). Per chunk, one ``str.translate``
+   (the throughput stays flat from 1 KB to 64 MB). Per chunk, one ``str.translate``
    turns every blank into a space and every character no atom may hold into NUL (which
-   refuses the chunk), runs of spaces collapse, and spaces beside parentheses go: this
-   is xend's printer's layout (one space between elements, none inside parentheses),
-   into which the ``xm list -l`` layout also folds.
+   refuses the chunk); when the chunk is not already in xend's printer's layout (one
+   space between elements, none inside parentheses), as the ``xm list -l`` layout is
+   not, runs of spaces collapse and spaces beside parentheses go (``_tidy``).
 3. JSON. Replacements alone then quote the atoms (``_to_json``): each space becomes
    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
-   brackets turn into spaces; an empty list ``()`` is held by a ``\\x02`` marker
-   meanwhile. Any other layout leaves an empty ``""`` (refused) or invalid JSON, which
-   also catches unbalanced parentheses. The string contents go in place of the markers.
-4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector paused: the
-   decoder makes a million lists per ten megabytes, none of them garbage, and the
-   collections they would trigger cost more than the decoding (``_gc_paused``).
+   brackets turn into spaces; ``()`` comes out as ``[""]``, turned into ``[]``. Any
+   other layout leaves an empty ``""`` (refused) or invalid JSON, which also catches
+   unbalanced parentheses. The string contents go in place of the markers.
+4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector held off: the
+   decoder makes about 50,000 lists a megabyte, none of them garbage, and the
+   collections they would trigger cost more than the decoding.
 
 Limits are checked before decoding with counts that bound what the careful parser
 would count, so the fast path declines whatever the careful parser would refuse.
@@ -41,7 +44,8 @@ import codecs
 import gc
 import json
 import re
-from itertools import chain
+from itertools import chain, compress, count, repeat
+from operator import and_, itemgetter, methodcaller
 from typing import TYPE_CHECKING
 
 from aioxend.sxp._text import _from_bytes
@@ -55,7 +59,10 @@ CHUNK = 1 << 17
 """Characters per chunk of the layout pass: small enough to stay in the CPU cache."""
 
 _BLANKS = " \t\n\v\f\r"
-_GC_PAUSE_FROM = 1 << 16  # smaller documents make too few lists to trigger a collection
+_SQ = "\x01"  # marks where a single-quoted string was
+_DQ = "\x02"  # marks where a double-quoted string was
+_RESERVED = _SQ + _DQ
+_GC_PAUSE_FROM = 1 << 14  # fewer lists than a young-generation collection waits for (700)
 
 
 def _normal_table() -> dict[int, int]:
@@ -65,7 +72,7 @@ def _normal_table() -> dict[int, int]:
         char = chr(code)
         if char in _BLANKS:
             table[code] = ord(" ")
-        elif char in "()\x01" or (0x21 <= code <= 0x7E and char not in "\"'#\\{}[]<>;"):
+        elif char in "()" + _SQ + _DQ or (0x21 <= code <= 0x7E and char not in "\"'#\\{}[]<>;"):
             table[code] = code
         else:
             table[code] = 0
@@ -74,29 +81,99 @@ def _normal_table() -> dict[int, int]:
 
 _NORMAL = _normal_table()
 _NOT_PARENS = bytes(code for code in range(256) if code not in b"()")
-_QUOTED = re.compile(r""""([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'""", re.S)
 # With the "\\\\" pairs taken out, an escape codecs.escape_decode could read otherwise
 # than xend's reader: anything but a simple escape, \xHH or octal, and octal above 255.
 # (escape_decode itself refuses a \x the pairs' removal made look whole.)
 _UNSURE_ESCAPE = re.compile(r"""\\(?:(?![abtnvfr\\'"0-7]|x[0-9a-fA-F]{2})|[4-7][0-7][0-7])""")
+_QUOTED = re.compile(r""""([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'""", re.S)
+_FIRST = itemgetter(slice(None, 1))
+_LAST = itemgetter(slice(-1, None))
+_ONES = repeat(1)
 _CUT = re.compile(r"(?<=[^ \t\n\v\f\r()])[ \t\n\v\f\r]+(?=[^ \t\n\v\f\r()])")
 _DECODE = json.JSONDecoder(strict=False).decode
 
 
-def _strings(text: str) -> tuple[list[str], list[str]] | None:
-    """The regions outside strings and the string bodies still escaped; ``None`` if odd."""
-    has_dq = '"' in text
-    has_sq = "'" in text
-    if not has_dq and not has_sq:
-        return [text], []
-    if (has_dq and has_sq) or "\\" in text:
-        parts = _QUOTED.split(text)
-        bodies = [a if a is not None else b for a, b in zip(parts[1::3], parts[2::3], strict=True)]
-        return parts[0::3], bodies
-    parts = text.split('"' if has_dq else "'")
+def _apart(regions: list[str]) -> bool:
+    """True when a marker between each two regions hides no token: a quote right after
+    an atom character is inside that atom, not a string; an atom character right after
+    a string, or a second string, starts a new token."""
+    ends = "".join(map(_LAST, regions[:-1])).translate(_NORMAL)
+    starts = "".join(map(_FIRST, regions[1:])).translate(_NORMAL)
+    return not ends.strip(" (") and not starts.strip(" )") and all(regions[1:-1])
+
+
+def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
+    """The text with a marker for each string in ``quote``, and the bodies (escapes as
+    written); ``None`` for an unterminated string or a marker that would hide a token.
+
+    Also ``None`` when a region between two strings holds an odd count of the ``other``
+    quote: then a string of the other kind held this ``quote`` and the regions are not
+    what they seem. (An escaped ``other`` quote would spoil that count: ``None`` too.)
+    """
+    if quote not in text:
+        return text, []
+    parts = text.split(quote)
+    if "\\" + quote in text:
+        parts = _unsplit(parts, quote)
     if not len(parts) & 1:
         return None
-    return parts[0::2], parts[1::2]
+    regions = parts[0::2]
+    if not _apart(regions):
+        return None
+    if other in text and (
+        "\\" + other in text or any(map(and_, map(str.count, regions, repeat(other)), _ONES))
+    ):
+        return None
+    return (_DQ if quote == '"' else _SQ).join(regions), parts[1::2]
+
+
+def _unsplit(parts: list[str], quote: str) -> list[str]:
+    """``text.split(quote)`` put back together at each escaped quote: one that follows
+    an odd run of backslashes (a run of them reads as pairs from its start). Outside a
+    string such a backslash stays in a region, which the layout pass refuses."""
+    ends = compress(count(), map(methodcaller("endswith", "\\"), parts[:-1]))
+    glued = [i for i in ends if (len(parts[i]) - len(parts[i].rstrip("\\"))) & 1]
+    out: list[str] = []
+    start = 0  # parts[start:] are not in ``out`` yet
+    at = 0
+    while at < len(glued):
+        first = last = glued[at]
+        while at + 1 < len(glued) and glued[at + 1] == last + 1:
+            at += 1
+            last += 1
+        out += parts[start:first]
+        out.append(quote.join(parts[first : last + 2]))
+        start = last + 2
+        at += 1
+    return out + parts[start:]
+
+
+def _quotes_apart(text: str) -> tuple[str, list[str], list[str]] | None:
+    """The text split at its ``"`` and then its ``'`` (or the other way round when a
+    ``'...'`` string holds a ``"``), with ``str.split``: no scanning loop."""
+    for first, second in (('"', "'"), ("'", '"')):
+        if "\\" + second in text and second in text and first in text:
+            continue  # this order's count of the second quote would be spoiled
+        outer = _split(text, first, second)
+        inner = _split(outer[0], second, first) if outer is not None else None
+        if outer is not None and inner is not None:
+            if first == '"':
+                return inner[0], inner[1], outer[1]
+            return inner[0], outer[1], inner[1]
+    return None
+
+
+def _scan(text: str) -> tuple[str, list[str], list[str]] | None:
+    """As ``_quotes_apart`` does, by a regex that steps over escaped quotes."""
+    parts = _QUOTED.split(text)
+    regions = parts[0::3]
+    if not _apart(regions):
+        return None
+    double, single = parts[1::3], parts[2::3]
+    marks = [_DQ if body is not None else _SQ for body in double]
+    marked = "".join(chain.from_iterable(zip(regions, marks, strict=False))) + regions[-1]
+    sq = [body for body in single if body is not None]
+    return marked, sq, [body for body in double if body is not None]
 
 
 def _json_strings(bodies: list[str]) -> list[str] | None:
@@ -113,8 +190,10 @@ def _json_strings(bodies: list[str]) -> list[str] | None:
             return None
         if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the marker
             return [
-                _json_safe(_from_bytes(codecs.escape_decode(body.encode("utf-8"))[0]))
-                for body in bodies
+                _json_safe(_from_bytes(codecs.escape_decode(body.encode("utf-8"))[0])).replace(
+                    _SQ, "\\u0001"
+                )
+                for body in blob.split("\x01")
             ]
         try:
             blob = raw.decode("utf-8")
@@ -129,6 +208,8 @@ def _json_safe(text: str) -> str:
         text = text.replace("\\", "\\\\")
     if '"' in text:
         text = text.replace('"', '\\"')
+    if _DQ in text:  # only an escape spells it; spelled as JSON, no marker
+        text = text.replace(_DQ, "\\u0002")
     return text
 
 
@@ -179,15 +260,17 @@ def _layout(chunk: str) -> str:
 
 def _tidy(layout: str) -> str:
     """Spaces-only text in xend's printer's layout: one space between elements, none
-    beside a parenthesis (blanks there separate nothing)."""
-    while "  " in layout:
-        layout = layout.replace("    ", " ").replace("  ", " ")
-    return layout.replace("( ", "(").replace(" )", ")")
+    beside a parenthesis (blanks there separate nothing). A chunk after the first
+    starts with the blank it was cut at, which stays."""
+    tidy = " ".join(layout.split())
+    if layout[:1] == " ":
+        tidy = " " + tidy
+    return tidy.replace("( ", "(").replace(" )", ")")
 
 
-def _splice(doc: str, contents: list[str]) -> str:
+def _splice(doc: str, marker: str, contents: list[str]) -> str:
     """Put the string contents in place of the markers."""
-    pieces = doc.split("\x01")
+    pieces = doc.split(marker)
     return "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
 
 
@@ -215,39 +298,36 @@ def _build(doc: str) -> list[Expr] | None:
     return result
 
 
-def _marked(text: str) -> tuple[str, list[str]] | None:
-    """The text with a marker for each string, and the strings' JSON-ready contents."""
-    split = _strings(text)
+def _marked(text: str) -> tuple[str, list[str], list[str]] | None:
+    """The text with a marker for each string, and the JSON-ready contents of the
+    single- and of the double-quoted strings (``None`` if unsure)."""
+    if '"' not in text and "'" not in text:
+        return text, [], []
+    split = _quotes_apart(text)
+    if split is None:
+        split = _scan(text)
     if split is None:
         return None
-    regions, bodies = split
-    if not bodies:
-        return text, []
-    # A quote right after an atom character is inside that atom, not a string; an atom
-    # character right after a string, or a second string, starts a new token, which the
-    # marker would hide.
-    ends = "".join([region[-1:] for region in regions[:-1]]).translate(_NORMAL)
-    starts = "".join([region[:1] for region in regions[1:]]).translate(_NORMAL)
-    if ends.strip(" (") or starts.strip(" )") or not all(regions[1:-1]):
+    marked, single, double = split
+    sq = _json_strings(single)
+    dq = _json_strings(double)
+    if sq is None or dq is None:
         return None
-    contents = _json_strings(bodies)
-    if contents is None:
-        return None
-    return "\x01".join(regions), contents
+    return marked, sq, dq
 
 
 def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     """Parse clean text with C-level string operations; ``None`` when unsure."""
-    if "\x01" in text:
+    if any(char in text for char in _RESERVED):
         return None
     marked = _marked(text)
     if marked is None:
         return None
-    whole, contents = marked
+    whole, sq, dq = marked
     if not whole.isascii():
         return None
     if not whole or whole.isspace():
-        return [] if not contents else None
+        return [] if not sq and not dq else None
     chunks = _chunks(whole)
     # The top-level values, in a list of their own: "(" and ")" around the whole.
     chunks[0] = "(" + chunks[0]
@@ -255,7 +335,7 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     docs: list[str] = []
     parens: list[bytes] = []
     items = 0
-    used = 0
+    used = [0, 0]
     for chunk in chunks:
         layout = _layout(chunk)
         doc = _to_json(layout) if layout else ""
@@ -266,15 +346,16 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
             return None
         items += layout.count(" ") + layout.count("(")
         parens.append(layout.encode("ascii").translate(None, _NOT_PARENS))
-        if contents:
-            markers = doc.count("\x01")
-            doc = _splice(doc, contents[used : used + markers])
-            used += markers
+        for kind, (marker, contents) in enumerate(((_SQ, sq), (_DQ, dq))):
+            if contents:
+                markers = doc.count(marker)
+                doc = _splice(doc, marker, contents[used[kind] : used[kind] + markers])
+                used[kind] += markers
         docs.append(doc)
     # One more "(" and one more level than the text has: the list of top-level values.
     if items > limits.max_items or not _shallow(b"".join(parens), limits.max_depth + 1):
         return None
-    if len(text) > limits.max_atom and contents and max(map(len, contents)) > limits.max_atom:
+    if len(text) > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
         return None
     return _build("".join(docs))
 

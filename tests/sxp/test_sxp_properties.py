@@ -116,9 +116,13 @@ def spell(expr: Expr, quote: str, gap: str) -> str:
     return quote + expr + quote
 
 
-fast_atoms = st.text(alphabet=st.characters(blacklist_characters="'\"\\\x01"), max_size=8)
+fast_atoms = st.text(
+    alphabet=st.characters(blacklist_characters="'\"\\" + _fast._RESERVED), max_size=8
+)
 # Atoms as xend's repr writes them without escapes: a '"' never beside a "'".
-mixed_atoms = st.text(alphabet=st.characters(blacklist_characters='"\\\x01'), max_size=8)
+mixed_atoms = st.text(
+    alphabet=st.characters(blacklist_characters='"\\' + _fast._RESERVED), max_size=8
+)
 fast_exprs: st.SearchStrategy[Expr] = st.recursive(
     fast_atoms, lambda inner: st.lists(inner, max_size=5), max_leaves=30
 )
