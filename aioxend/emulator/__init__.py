@@ -24,6 +24,7 @@ shell; see ``main``.
 from aioxend.emulator._cli import main
 from aioxend.emulator._faults import FAULT_KINDS, FaultInjector, FaultRule
 from aioxend.emulator._host import Host
+from aioxend.emulator._limits import ServerLimits
 from aioxend.emulator._records import Device, Domain
 from aioxend.emulator._server import Emulator
 
@@ -35,5 +36,6 @@ __all__ = [
     "FaultInjector",
     "FaultRule",
     "Host",
+    "ServerLimits",
     "main",
 ]

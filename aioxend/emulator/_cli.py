@@ -9,6 +9,7 @@ import signal
 import sys
 
 from aioxend.emulator._faults import FAULT_KINDS, parse_fault_spec
+from aioxend.emulator._limits import ServerLimits
 from aioxend.emulator._server import Emulator, parse_hostport
 
 __all__ = ["build_parser", "main"]
@@ -113,6 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OCTAL",
         help="permissions of the UNIX socket files (default 600: the owner only)",
     )
+    bounds = (
+        ("--max-connections", int, "N", "open connections served at once; 503 beyond"),
+        ("--idle-timeout", float, "SECONDS", "close a connection silent this long between answers"),
+        (
+            "--max-body-bytes",
+            int,
+            "N",
+            "request body bytes read at once, all connections; 503 beyond",
+        ),
+    )
+    for flag, kind, metavar, text in bounds:
+        default = getattr(ServerLimits, flag[2:].replace("-", "_"))
+        parser.add_argument(
+            flag, type=kind, default=default, metavar=metavar, help=f"{text} (default {default})"
+        )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve TCP listeners over TLS")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key for --tls-cert")
     parser.add_argument(
@@ -158,6 +174,7 @@ async def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         socket_mode=args.socket_mode,
+        limits=args.limits,
     )
     for kind, method, rate in args.fault:
         emu.faults.add(kind, method, rate=rate, delay=args.fault_delay)
@@ -191,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--domains must not be negative")
     if args.xenapi_error and not (args.xenapi_tcp or args.xenapi_unix):
         parser.error("--xenapi-error needs --xenapi-tcp or --xenapi-unix")
+    try:
+        args.limits = ServerLimits(args.max_connections, args.idle_timeout, args.max_body_bytes)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         return asyncio.run(_serve(args))
     except OSError as exc:

@@ -16,7 +16,7 @@ import socket
 import ssl
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from aiohttp import web
 
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
+from aioxend.emulator._limits import Gate, ServerLimits
 from aioxend.emulator._xmlrpc import XmlRpcDispatcher, make_xmlrpc_app
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ class Emulator:
     (``aioxend.emulator.xenapi``; ``emu.xenapi``, ``emu.xenapi_url``; ``xenapi_dialect``
     ``"xapi"`` or ``"xend"``). Socket files are created with ``socket_mode`` (0600 by
     default: only the owner may connect). ``emu.protocols`` maps each URL to the
-    protocol it serves (``"xmlrpc"``, ``"sxp"``, ``"xenapi"``).
+    protocol it serves (``"xmlrpc"``, ``"sxp"``, ``"xenapi"``). ``limits`` (a
+    ``ServerLimits``) bounds the xend listeners' connections, idle time and request bodies
+    in flight, answering 503 beyond.
     ``Emulator.in_thread(...)`` runs one on a background thread for synchronous code.
     """
 
@@ -122,6 +125,7 @@ class Emulator:
         tls_cert: str | None = None,
         tls_key: str | None = None,
         socket_mode: int = 0o600,
+        limits: ServerLimits | None = None,
     ) -> None:
         if domains < 0:
             raise ValueError(f"domains must not be negative, not {domains}")
@@ -159,6 +163,7 @@ class Emulator:
             )
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._socket_mode = socket_mode
+        self.gate = Gate(limits if limits is not None else ServerLimits())
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []
         self._sxp_handlers: list[Any] = []
@@ -229,12 +234,29 @@ class Emulator:
         tls: ssl.SSLContext | None,
     ) -> None:
         assert self._stop is not None
-        app = make_xmlrpc_app(dispatcher, self.faults, self._stop, unix=unix)
+        app = make_xmlrpc_app(dispatcher, self.faults, self._stop, self.gate, unix=unix)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
-        site = web.SockSite(runner, sock, ssl_context=tls)
-        await site.start()
+        # what web.SockSite does, with the gate around aiohttp's protocol factory
+        assert runner.server is not None  # set up above
+        factory = self.gate.wrap(runner.server)
+        await self._listen(factory, sock, unix=unix, tls=tls)
+
+    async def _listen(
+        self,
+        factory: Callable[[], asyncio.Protocol],
+        sock: socket.socket,
+        *,
+        unix: bool,
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if unix:
+            server = await loop.create_unix_server(factory, sock=sock)
+        else:
+            server = await loop.create_server(factory, sock=sock, ssl=tls)
+        self._servers.append(server)
 
     async def _serve_sxp(
         self, sock: socket.socket, *, unix: bool, tls: ssl.SSLContext | None
@@ -243,13 +265,15 @@ class Emulator:
 
         assert self._stop is not None
         port = 8080 if unix else sock.getsockname()[1]
-        handler = SxpServer(self.host, self.faults, self._stop, port=port, tls=tls is not None)
+        handler = SxpServer(
+            self.host, self.faults, self._stop, self.gate, port=port, tls=tls is not None
+        )
         self._sxp_handlers.append(handler)
-        if unix:
-            server = await asyncio.start_unix_server(handler.handle, sock=sock)
-        else:
-            server = await asyncio.start_server(handler.handle, sock=sock, ssl=tls)
-        self._servers.append(server)
+
+        def streams() -> asyncio.Protocol:  # what asyncio.start_server builds per connection
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(), handler.handle)
+
+        await self._listen(self.gate.wrap(streams), sock, unix=unix, tls=tls)
 
     async def stop(self) -> None:
         """Stop serving, close every connection and remove the socket files."""

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, quote, unquote
 from aioxend.emulator._errors import ArgError, XendError, XendFault
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
+from aioxend.emulator._limits import Gate
 from aioxend.emulator._py2 import arity_error, dict_order
 from aioxend.emulator._records import Domain
 from aioxend.emulator._show import MIME_TYPE, show
@@ -53,6 +54,7 @@ STATUS = {
     413: "Request entity too large",
     500: "Internal server error",
     501: "Not implemented",
+    503: "Service unavailable",
     505: "HTTP version not supported",
 }
 _MALFORMED_SXP = b"(domain (domid 1) (name 'unterminated"
@@ -965,6 +967,7 @@ class SxpServer:
         host: Host,
         faults: FaultInjector,
         stop: asyncio.Event,
+        gate: Gate,
         *,
         port: int,
         tls: bool,
@@ -972,6 +975,7 @@ class SxpServer:
         self.host = host
         self.faults = faults
         self.stop = stop
+        self.gate = gate
         self.port = port
         self.tls = tls
         self.root = SrvTop(host)
@@ -1044,12 +1048,7 @@ class SxpServer:
             if length is not None:
                 if length > MAX_CONTENT_LENGTH:
                     raise _BadRequest(413)
-                body = await reader.read(length) if length > 0 else b""
-                while len(body) < length:
-                    more = await reader.read(length - len(body))
-                    if not more:
-                        break
-                    body += more
+                body = await self._read_body(reader, max(length, 0))
         if method == "POST" and body:
             ctype = req.header("content-type") or ""
             kind = ctype.split(";")[0].strip().lower()
@@ -1064,6 +1063,21 @@ class SxpServer:
                 extra = _parse_multipart(ctype, body)
             req.args.update(extra)
         return True
+
+    async def _read_body(self, reader: asyncio.StreamReader, length: int) -> bytes:
+        """``length`` bytes (fewer at EOF), held against the emulator's body budget."""
+        if not self.gate.reserve(length):
+            raise _BadRequest(503)
+        try:
+            body = await reader.read(length) if length > 0 else b""
+            while len(body) < length:
+                more = await reader.read(length - len(body))
+                if not more:
+                    break
+                body += more
+            return body
+        finally:
+            self.gate.release(length)
 
     def _fault_keys(self, req: Request) -> list[str]:
         path = req.path.rstrip("/") or "/"
@@ -1084,6 +1098,11 @@ class SxpServer:
             if bad.code == 413:
                 await self._discard(reader, req)
             return False
+        with self.gate.busy(writer.transport):
+            return await self._answer(req, writer)
+
+    async def _answer(self, req: Request, writer: asyncio.StreamWriter) -> bool:
+        """Answer a request read whole; False when the connection must close."""
         picked = self.faults.pick(self._fault_keys(req))
         if picked.latency:
             await asyncio.sleep(picked.latency)

@@ -29,6 +29,7 @@ from aiohttp import web
 from aioxend.emulator._errors import XendError, XendFault
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
+from aioxend.emulator._limits import Gate
 from aioxend.emulator._py2 import Long, arity_error, ordered_dict, repr_text, type_name
 from aioxend.emulator._records import Domain
 from aioxend.emulator._wire import RAW_KINDS, write_faulty
@@ -368,6 +369,7 @@ def make_xmlrpc_app(
     dispatcher: XmlRpcDispatcher,
     faults: FaultInjector,
     stop: asyncio.Event,
+    gate: Gate,
     *,
     unix: bool,
 ) -> web.Application:
@@ -443,6 +445,22 @@ def make_xmlrpc_app(
             return stream
         return web.Response(body=payload, headers=dict(headers))
 
+    async def gated(request: web.Request) -> web.StreamResponse:
+        # the body is reserved by its declared length, then read while the connection
+        # may still time out idle; only the answer counts as busy (see _limits)
+        length = request.content_length or 0
+        if not gate.reserve(length):
+            busy = web.Response(status=503, text="Service unavailable: too many request bytes\n")
+            busy.force_close()
+            return busy
+        try:
+            if request.method == "POST" and request.content_length is not None:
+                await request.read()  # aiohttp keeps it for handler's own read()
+            with gate.busy(request.transport):
+                return await handler(request)
+        finally:
+            gate.release(length)
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.router.add_route("*", "/{tail:.*}", handler)
+    app.router.add_route("*", "/{tail:.*}", gated)
     return app

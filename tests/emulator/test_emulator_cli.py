@@ -84,7 +84,13 @@ def test_main_help_and_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "--xmlrpc-unix" in text
     assert "TCP 127.0.0.1" in text
-    for bad in (["--xmlrpc-tcp", "nowhere"], ["--fault", "boom"], ["--tls-cert", "x"]):
+    for bad in (
+        ["--xmlrpc-tcp", "nowhere"],
+        ["--fault", "boom"],
+        ["--tls-cert", "x"],
+        ["--max-connections", "0"],
+        ["--idle-timeout", "-1"],
+    ):
         with pytest.raises(SystemExit) as info:
             main(bad)
         assert info.value.code == 2
