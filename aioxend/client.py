@@ -778,7 +778,9 @@ class XendClient:
     async def node_info(self, *, show_numa: bool = True, timeout: TimeoutArg = DEFAULT) -> NodeInfo:
         """The host: CPUs, memory, Xen version, scheduler (``xm info``)."""
         return cast(
-            NodeInfo, await self._run("node_info", None, {"show_numa": bool(show_numa)}, timeout)
+            # the int 0 or 1, as xm/main.py xm_info sent it (xend tests show_numa != 0)
+            NodeInfo,
+            await self._run("node_info", None, {"show_numa": int(bool(show_numa))}, timeout),
         )
 
     async def node_log(self, *, timeout: TimeoutArg = DEFAULT) -> str:

@@ -8,6 +8,7 @@ point. Servers bind only UNIX sockets in private temporary directories.
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import xmlrpc.client
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +159,37 @@ def test_info_is_xm_info_line_for_line(
     assert run(capsys, "--url", url, "info", "--numa").out == numa.out
     as_json = json.loads(run(capsys, "--url", url, "--json", "info").out)
     assert list(as_json)[1:] == [line[:23].rstrip() for line in plain.out.splitlines()]
+
+
+def test_info_asks_node_info_as_xm_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # xm_info calls xend.node.info(0), or xend.node.info(1) under -n: ints, not booleans
+    answer = xmlrpc.client.dumps(([["system", "Linux"], ["host", "h"]],), methodresponse=True)
+    bodies: list[bytes] = []
+
+    class Capture(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer.encode())
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert run(capsys, "--url", url, "--protocol", "xmlrpc", "info").out == f"{'host':<23}: h\n"
+        assert run(capsys, "--url", url, "--protocol", "xmlrpc", "info", "-n").code == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    params = [xmlrpc.client.loads(body)[0] for body in bodies]
+    assert params == [(0,), (1,)]
+    assert all(b"<boolean>" not in body for body in bodies)
 
 
 def test_show_pretty_sxp_and_json(capsys: pytest.CaptureFixture[str], emu: Endpoint) -> None:
