@@ -171,11 +171,21 @@ _TEXT_KINDS: Final = frozenset(
     | {K_BOOLEAN, K_DOUBLE, K_DATETIME, K_BASE64}
 )
 _ROOT_KIND: Final = {"methodResponse": K_RESP, "methodCall": K_CALL_NAME}
+# The one child element an array, a struct and a member each open first.
+_CHILD_OF: Final = {K_ARRAY: "data", K_STRUCT: "member", K_MEMBER: "name"}
 # Kinds whose end tag just closes them.
 _CLOSE_PLAIN: Final = frozenset(
     {K_DATA, K_MEMBER_DONE, K_PARAM_DONE, K_PARAMS, K_FAULT_DONE}
     | {K_CALL_PARAMS, K_CALL_DONE, K_RESP_DONE}
 )
+# What an element closed before its required content lacks.
+_UNFINISHED: Final = {
+    K_CALL_NAME: "<methodCall> without <methodName>",
+    K_RESP: "<methodResponse> without <params> or <fault>",
+    K_ARRAY: "<array> without <data>",
+    K_MEMBER: "<member> without a name and a value",
+    K_MEMBER_VALUE: "<member> without a name and a value",
+}
 # Kinds a <value> may appear in.
 _VALUE_PARENTS: Final = frozenset({K_DATA, K_PARAM, K_MEMBER_VALUE, K_FAULT})
 
@@ -1158,66 +1168,81 @@ class Decoder:
         return stop
 
     def _start(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        """A start tag (``empty`` for ``<name/>``) by the general path: what it may be
+        depends on the element it opens in, the top of the stack."""
+        k = self._kinds[-1]
+        if k in _VALUE_PARENTS:
+            self._start_value(name, empty, buf, pos)
+        elif k == K_VALUE:
+            self._start_typed(name, empty, buf, pos)
+        elif k in (K_ARRAY, K_STRUCT, K_MEMBER) and name == _CHILD_OF[k]:
+            self._start_child(k, empty, buf, pos)
+        else:
+            self._start_envelope(name, empty, buf, pos)
+
+    def _start_value(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        """A ``<value>`` in a param, member, array or fault."""
+        if name != "value":
+            raise self._unexpected(buf, pos, f"<{name}>", self._kinds[-1])
+        self._count += 1
+        if empty:
+            self._deliver("")
+            return
+        self._kinds.append(K_VALUE)
+        self._objs.append([])
+        self._text_len = 0
+
+    def _start_typed(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        """The typed child of a ``<value>``: a scalar's element, an array or a struct."""
         kinds = self._kinds
         objs = self._objs
-        k = kinds[-1]
-        if k in _VALUE_PARENTS:
-            if name != "value":
-                raise self._unexpected(buf, pos, f"<{name}>", k)
-            self._count += 1
+        parts = objs[-1]
+        if parts and _NOT_SPACE.search("".join(parts)):
+            raise self._error_at(buf, pos, f"text before <{name}> in <value>")
+        kind = _SCALAR_KIND.get(name)
+        kinds[-1] = K_VALUE_TYPED
+        objs[-1] = None
+        if kind is not None:
             if empty:
-                self._deliver("")
+                self._finish_scalar(kind, [], buf, pos)
                 return
-            kinds.append(K_VALUE)
-            objs.append([])
+            kinds.append(kind)
+            objs.append([] if kind in _TEXT_KINDS else None)
             self._text_len = 0
             return
-        if k == K_VALUE:
-            parts = objs[-1]
-            if parts and _NOT_SPACE.search("".join(parts)):
-                raise self._error_at(buf, pos, f"text before <{name}> in <value>")
-            kind = _SCALAR_KIND.get(name)
-            kinds[-1] = K_VALUE_TYPED
-            objs[-1] = None
-            if kind is not None:
-                if empty:
-                    self._finish_scalar(kind, [], buf, pos)
-                    return
-                kinds.append(kind)
-                objs.append([] if kind in _TEXT_KINDS else None)
-                self._text_len = 0
-                return
-            if name == "array" or name == "struct":
-                self._depth += 1
-                if self._depth > self.limits.max_depth:
-                    raise self._limit("max_depth", buf, pos)
-                if name == "array":
-                    if empty:
-                        raise self._error_at(buf, pos, "<array/> without <data>")
-                    kinds.append(K_ARRAY)
-                    objs.append([])
-                elif empty:
-                    self._depth -= 1
-                    kinds[-1] = K_VALUE_DONE
-                    objs[-1] = {}
-                else:
-                    kinds.append(K_STRUCT)
-                    objs.append({})
-                return
+        if name != "array" and name != "struct":
             raise self._error_at(buf, pos, f"unknown value type <{name}>")
-        if k == K_ARRAY and name == "data":
+        self._depth += 1
+        if self._depth > self.limits.max_depth:
+            raise self._limit("max_depth", buf, pos)
+        if name == "array":
+            if empty:
+                raise self._error_at(buf, pos, "<array/> without <data>")
+            kinds.append(K_ARRAY)
+            objs.append([])
+        elif empty:
+            self._depth -= 1
+            kinds[-1] = K_VALUE_DONE
+            objs[-1] = {}
+        else:
+            kinds.append(K_STRUCT)
+            objs.append({})
+
+    def _start_child(self, k: int, empty: bool, buf: str, pos: int) -> None:
+        """``<data>`` in an array, ``<member>`` in a struct, ``<name>`` in a member."""
+        kinds = self._kinds
+        objs = self._objs
+        if k == K_ARRAY:
             kinds[-1] = K_ARRAY_DONE
             if not empty:
                 kinds.append(K_DATA)
                 objs.append(objs[-1])
-            return
-        if k == K_STRUCT and name == "member":
+        elif k == K_STRUCT:
             if empty:
                 raise self._error_at(buf, pos, "<member/> without name and value")
             kinds.append(K_MEMBER)
             objs.append(None)
-            return
-        if k == K_MEMBER and name == "name":
+        else:
             kinds[-1] = K_MEMBER_VALUE
             if empty:
                 objs[-1] = ""
@@ -1225,41 +1250,32 @@ class Decoder:
             kinds.append(K_NAME)
             objs.append([])
             self._text_len = 0
-            return
-        if k == K_PARAMS and name == "param":
+
+    def _start_envelope(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        """The root element and what frames the values: methodName, params, param, fault."""
+        kinds = self._kinds
+        objs = self._objs
+        k = kinds[-1]
+        if k == K_DOC:
+            self._start_root(name, empty, buf, pos)
+        elif k == K_PARAMS and name == "param":
             if empty:
                 raise self._error_at(buf, pos, "<param/> without a value")
             kinds.append(K_PARAM)
             objs.append(self._params)
-            return
-        if k == K_DOC:
-            root_kind = _ROOT_KIND.get(name)
-            if root_kind is None:
-                raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
-            if name != self.expect:
-                raise self._error_at(buf, pos, f"<{name}> where a <{self.expect}> belongs")
-            if empty:
-                raise self._error_at(buf, pos, f"empty <{name}/>")
-            self.root = name
-            kinds[-1] = K_END
-            kinds.append(root_kind)
-            objs.append(None)
-            return
-        if k == K_CALL_NAME and name == "methodName":
+        elif k == K_CALL_NAME and name == "methodName":
             kinds[-1] = K_CALL_PARAMS
             if empty:
                 raise self._error_at(buf, pos, "empty <methodName/>")
             kinds.append(K_METHODNAME)
             objs.append([])
             self._text_len = 0
-            return
-        if (k in (K_CALL_PARAMS, K_RESP)) and name == "params":
+        elif k in (K_CALL_PARAMS, K_RESP) and name == "params":
             kinds[-1] = K_CALL_DONE if k == K_CALL_PARAMS else K_RESP_DONE
             if not empty:
                 kinds.append(K_PARAMS)
                 objs.append(None)
-            return
-        if k == K_RESP and name == "fault":
+        elif k == K_RESP and name == "fault":
             kinds[-1] = K_RESP_DONE
             self._is_fault = True
             self._leaf = None
@@ -1267,8 +1283,22 @@ class Decoder:
                 raise self._error_at(buf, pos, "<fault/> without a value")
             kinds.append(K_FAULT)
             objs.append(None)
-            return
-        raise self._unexpected(buf, pos, f"<{name}>", k)
+        else:
+            raise self._unexpected(buf, pos, f"<{name}>", k)
+
+    def _start_root(self, name: str, empty: bool, buf: str, pos: int) -> None:
+        """The root element: the one ``expect`` names."""
+        root_kind = _ROOT_KIND.get(name)
+        if root_kind is None:
+            raise self._error_at(buf, pos, f"not an XML-RPC document (root element <{name}>)")
+        if name != self.expect:
+            raise self._error_at(buf, pos, f"<{name}> where a <{self.expect}> belongs")
+        if empty:
+            raise self._error_at(buf, pos, f"empty <{name}/>")
+        self.root = name
+        self._kinds[-1] = K_END
+        self._kinds.append(root_kind)
+        self._objs.append(None)
 
     def _finish_scalar(self, kind: int, parts: list[str], buf: str, pos: int) -> None:
         """Convert a typed element's text and hand it to its <value>."""
@@ -1295,6 +1325,7 @@ class Decoder:
         self._objs[-1] = v
 
     def _end(self, name: str, buf: str, pos: int) -> None:
+        """An end tag by the general path: the element on top finishes, or is refused."""
         kinds = self._kinds
         objs = self._objs
         k = kinds[-1]
@@ -1303,34 +1334,8 @@ class Decoder:
             if expected is None:
                 raise self._error_at(buf, pos, f"unexpected </{name}> outside the root element")
             raise self._error_at(buf, pos, f"mismatched </{name}>, expected </{expected}>")
-        if k in (K_VALUE, K_VALUE_DONE):
-            if k == K_VALUE:
-                parts = objs[-1]
-                try:
-                    v = _text_of(parts) if parts else ""
-                except _Malformed as exc:
-                    raise self._error_at(buf, pos, str(exc)) from None
-            else:
-                v = objs[-1]
-            kinds.pop()
-            objs.pop()
-            self._deliver(v)
-        elif k in _TEXT_KINDS or k in (K_NIL, K_EX_NIL):
-            if k in (K_NAME, K_METHODNAME):
-                try:
-                    text = _text_of(objs[-1]) if objs[-1] else ""
-                except _Malformed as exc:
-                    raise self._error_at(buf, pos, str(exc)) from None
-                kinds.pop()
-                objs.pop()
-                if k == K_NAME:
-                    objs[-1] = text
-                else:
-                    self._methodname = text
-                return
-            parts = objs.pop()
-            kinds.pop()
-            self._finish_scalar(k, parts or [], buf, pos)
+        if k in _TEXT_KINDS or k in (K_NIL, K_EX_NIL, K_VALUE_DONE):
+            self._end_text(k, buf, pos)
         elif k in (K_ARRAY_DONE, K_STRUCT):
             v = objs[-1]
             self._depth -= 1
@@ -1352,16 +1357,32 @@ class Decoder:
                 self._fault_offset = self._offset(buf, pos)
             kinds.pop()
             objs.pop()
-        elif k == K_CALL_NAME:
-            raise self._error_at(buf, pos, "<methodCall> without <methodName>")
-        elif k == K_RESP:
-            raise self._error_at(buf, pos, "<methodResponse> without <params> or <fault>")
-        elif k == K_ARRAY:
-            raise self._error_at(buf, pos, "<array> without <data>")
-        elif k in (K_MEMBER, K_MEMBER_VALUE):
-            raise self._error_at(buf, pos, "<member> without a name and a value")
         else:
-            raise self._error_at(buf, pos, f"</{name}> before its value")
+            raise self._error_at(buf, pos, _UNFINISHED.get(k, f"</{name}> before its value"))
+
+    def _end_text(self, k: int, buf: str, pos: int) -> None:
+        """The end of a ``<value>``, a scalar's element, a ``<name>`` or ``<methodName>``."""
+        kinds = self._kinds
+        objs = self._objs
+        if k == K_VALUE_DONE:
+            kinds.pop()
+            self._deliver(objs.pop())
+            return
+        parts = objs.pop() or []
+        kinds.pop()
+        if k in (K_NAME, K_METHODNAME, K_VALUE):
+            try:
+                text = _text_of(parts) if parts else ""
+            except _Malformed as exc:
+                raise self._error_at(buf, pos, str(exc)) from None
+            if k == K_VALUE:
+                self._deliver(text)
+            elif k == K_NAME:
+                objs[-1] = text
+            else:
+                self._methodname = text
+            return
+        self._finish_scalar(k, parts, buf, pos)
 
     # --- the end --------------------------------------------------------------------
     def _finish(self) -> None:

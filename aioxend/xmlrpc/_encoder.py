@@ -50,7 +50,15 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 _FALSE = "<value><boolean>0</boolean></value>"
+_CACHED = 64  # strings up to this length have their finished piece cached per call
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_RESPONSE_HEAD = _HEADER + "<methodResponse><params><param>"
+_RESPONSE_TAIL = "</param></params></methodResponse>\n"
+_BOOLEAN_BODIES = tuple(
+    f"{_RESPONSE_HEAD}<value><boolean>{b}</boolean></value>{_RESPONSE_TAIL}".encode()
+    for b in (0, 1)
+)
+_NIL_BODY = f"{_RESPONSE_HEAD}<value><nil/></value>{_RESPONSE_TAIL}".encode()
 
 
 class _Refused(Exception):
@@ -72,6 +80,29 @@ def escape(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r", "&#13;")
     return text
+
+
+def _small_response(v: Any, allow_none: bool) -> bytes | None:
+    """The body of a response carrying one plain bool, nil, 32-bit int or short string
+    (most small answers), built at once; None to go the usual way, which also says
+    what is wrong with a value it cannot carry."""
+    t = type(v)
+    if t is bool:
+        return _BOOLEAN_BODIES[bool(v)]
+    if v is None:
+        return _NIL_BODY if allow_none else None
+    if t is int and _INT32_MIN <= v <= _INT32_MAX:
+        return f"{_RESPONSE_HEAD}<value><int>{v}</int></value>{_RESPONSE_TAIL}".encode()
+    if t is not str or len(v) > 4096:
+        return None
+    try:
+        body = f"{_RESPONSE_HEAD}<value><string>{escape(v)}</string></value>{_RESPONSE_TAIL}"
+        data = body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if has_control(data) or (not v.isascii() and ("\ufffe" in v or "\uffff" in v)):
+        return None
+    return data
 
 
 def _format_datetime(value: datetime.datetime) -> str:
@@ -96,7 +127,13 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
-        piece = strings[text] = f"<value><string>{escape(text)}</string></value>"
+        piece = f"<value><string>{escape(text)}</string></value>"
+        if len(text) <= _CACHED:  # a long string rarely repeats: no hashing it
+            strings[text] = piece
+        return piece
+
+    def new_int_piece(value: int) -> str:
+        piece = ints[value] = f"<value><int>{value}</int></value>"
         return piece
 
     def enc(v: Any, depth: int) -> None:
@@ -112,10 +149,7 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
                 if tx is str:
                     append(string_piece(x) or new_string_piece(x))
                 elif tx is int and _INT32_MIN <= x <= _INT32_MAX:
-                    piece = int_piece(x)
-                    if piece is None:
-                        piece = ints[x] = f"<value><int>{x}</int></value>"
-                    append(piece)
+                    append(int_piece(x) or new_int_piece(x))
                 else:
                     enc(x, depth)
             append("</data></array></value>")
@@ -288,6 +322,10 @@ def dumps(
     param, as XML-RPC requires. Anything XML-RPC cannot carry raises
     ``LocalProtocolError`` naming the value's path, before any byte is produced.
     """
+    if methodresponse and methodname is None and type(params) is tuple and len(params) == 1:
+        small = _small_response(params[0], allow_none)
+        if small is not None:
+            return small
     pieces: list[str] = [_HEADER]
     append = pieces.append
     if isinstance(params, Fault):

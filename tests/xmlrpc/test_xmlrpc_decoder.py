@@ -163,6 +163,17 @@ VALID: list[tuple[str, bytes, tuple[Any, ...]]] = [
     ),
     ("char references", one("<string>&#65;&#x42;&#x1F600;</string>"), ("AB\U0001f600",)),
     ("five entities", one("<string>&lt;&gt;&amp;&quot;&apos;</string>"), ("<>&\"'",)),
+    # Common references by a replace chain, any other among them by a lookup each.
+    (
+        "references mixed",
+        one("<string>&amp;&#xE9;&lt;&#233;&quot;&#13;</string>"),
+        ('&\u00e9<\u00e9"\r',),
+    ),
+    ("amp before lt", one("<string>&amp;lt;&amp;amp;</string>"), ("&lt;&amp;",)),
+    ("base64 spaced every way", one("<base64>QU\tFB\r\n QU FB\n</base64>"), (b"AAAAAA",)),
+    ("long string", one("<string>" + "x" * 5000 + "</string>"), ("x" * 5000,)),
+    ("long untyped", one("y" * 5000), ("y" * 5000,)),
+    ("long string, references", one("<string>" + "a&amp;" * 900 + "</string>"), ("a&" * 900,)),
     ("entities untyped", one("a&amp;b"), ("a&b",)),
     (
         "entity in name",

@@ -139,6 +139,8 @@ REFUSED: list[tuple[str, tuple[Any, ...], str, str]] = [
     ("nul", ({"disks": ["a", "b", "c\x00"]},), "params[0]['disks'][2]", "U+0000"),
     ("escape char", ("ok", "\x1b[0m"), "params[1]", "U+001B"),
     ("lone surrogate", (["\ud800"],), "params[0][0]", "U+D800"),
+    ("lone surrogate alone", ("\ud800",), "params[0]", "U+D800"),
+    ("nul alone", ("a\x00b",), "params[0]", "U+0000"),
     ("fffe", ("\ufffe",), "params[0]", "U+FFFE"),
     ("control in key", ({"a\x01": 1},), "params[0]['a\\x01']", "U+0001"),
     ("int beyond 64 bits", ([1, 2**63],), "params[0][1]", "64 bits"),
