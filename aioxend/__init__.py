@@ -1,6 +1,15 @@
-"""aioxend: an async client SDK for the Xen management daemon, xend."""
+"""aioxend: an async client SDK for the Xen management daemon, xend.
 
-from aioxend.client import XendClient, connect
+The legacy client's names (``XendClient``, ``connect``, the models, ``Fleet``) are imported
+on first use (PEP 562), so ``import aioxend.xenapi`` does not load the legacy client, its
+SXP layer and its models; the exception tree is imported at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from aioxend.errors import (
     ConnectError,
     ConnectTimeout,
@@ -25,9 +34,45 @@ from aioxend.errors import (
     XenAPIError,
     XendError,
 )
-from aioxend.fleet import Fleet, FleetResults, HostResult
-from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
-from aioxend.protocols import Credit2Params, CreditParams, DeviceRef, PciDevice, SedfParams
+
+if TYPE_CHECKING:
+    from aioxend.client import XendClient, connect
+    from aioxend.fleet import Fleet, FleetResults, HostResult
+    from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
+    from aioxend.protocols import Credit2Params, CreditParams, DeviceRef, PciDevice, SedfParams
+
+_LAZY = {
+    "XendClient": "aioxend.client",
+    "connect": "aioxend.client",
+    "Fleet": "aioxend.fleet",
+    "FleetResults": "aioxend.fleet",
+    "HostResult": "aioxend.fleet",
+    "Device": "aioxend.models",
+    "DomainInfo": "aioxend.models",
+    "DomainState": "aioxend.models",
+    "NodeInfo": "aioxend.models",
+    "PowerState": "aioxend.models",
+    "VcpuInfo": "aioxend.models",
+    "Credit2Params": "aioxend.protocols",
+    "CreditParams": "aioxend.protocols",
+    "DeviceRef": "aioxend.protocols",
+    "PciDevice": "aioxend.protocols",
+    "SedfParams": "aioxend.protocols",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aioxend' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

@@ -25,8 +25,8 @@ def test_regenerating_gives_what_is_committed(tmp_path: Path) -> None:
 
 
 def loaded_after(code: str) -> set[str]:
-    """The aioxend.xenapi modules a fresh interpreter has loaded after running ``code``."""
-    script = f"{code}\nimport sys\nprint(' '.join(m for m in sys.modules if 'xenapi' in m))"
+    """The aioxend modules a fresh interpreter has loaded after running ``code``."""
+    script = f"{code}\nimport sys\nprint(' '.join(m for m in sys.modules if 'aioxend' in m))"
     out = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     ).stdout
@@ -35,6 +35,11 @@ def loaded_after(code: str) -> set[str]:
 
 def test_import_aioxend_loads_no_generated_module() -> None:
     assert not {m for m in loaded_after("import aioxend") if "_generated" in m}
+
+
+def test_the_typed_layer_loads_nothing_of_the_legacy_client() -> None:
+    loaded = loaded_after("import aioxend.xenapi._generated, aioxend.xenapi.errors")
+    assert not loaded & {"aioxend.client", "aioxend.sxp", "aioxend.protocols", "aioxend.models"}
 
 
 def test_the_namespace_loads_a_class_module_on_first_use_only() -> None:
