@@ -24,7 +24,6 @@ runs the call at once and returns a finished task.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +32,7 @@ from aioxend.emulator.xenapi import _explicit
 from aioxend.emulator.xenapi._datamodel import ClassModel, Message, model
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._pool import Pool
-from aioxend.emulator.xenapi._records import coerce_fields
+from aioxend.emulator.xenapi._records import coerce_fields, plain_copy
 from aioxend.emulator.xenapi._types import coerce, parse_type
 
 __all__ = ["Call", "Dispatcher"]
@@ -234,9 +233,9 @@ def _implicit(call: Call) -> object:
     if name == "get_all":
         return list(pool.table(cls))
     if name == "get_all_records":
-        return {ref: copy.deepcopy(rec) for ref, rec in pool.table(cls).items()}
+        return {ref: plain_copy(rec) for ref, rec in pool.table(cls).items()}
     if name == "get_record":
-        return copy.deepcopy(pool.get(cls, args[0]))
+        return plain_copy(pool.get(cls, args[0]))
     if name == "get_by_uuid":
         return _by_uuid(pool, cls, args[0])
     if name == "get_by_name_label":
@@ -284,7 +283,7 @@ def _field_message(call: Call) -> object:
         if not name.startswith(prefix) or field not in fields:
             continue
         if prefix == "get_":
-            return copy.deepcopy(record[field])
+            return plain_copy(record[field])
         if prefix == "set_":
             record[field] = args[1]
         elif prefix == "add_to_":

@@ -9,7 +9,6 @@ VM on the named host.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from aioxend.emulator.xenapi import _events, _power
 from aioxend.emulator.xenapi._datamodel import model
 from aioxend.emulator.xenapi._failure import Failure
+from aioxend.emulator.xenapi._records import plain_copy
 
 if TYPE_CHECKING:
     from aioxend.emulator.xenapi._dispatch import Call
@@ -78,7 +78,7 @@ def _new_vm(call: Call, op: str, fields: dict[str, object]) -> str:
     pool, vm = call.pool, call.args[0]
     call.pool.power(op, vm)
     source = pool.get("VM", vm)
-    keep = {k: copy.deepcopy(v) for k, v in source.items() if k not in _NOT_COPIED}
+    keep = {k: plain_copy(v) for k, v in source.items() if k not in _NOT_COPIED}
     metrics = pool.add("VM_metrics", {"memory_actual": source["memory_static_max"]})
     ref = pool.add("VM", {**keep, **fields, "name_label": call.args[1], "metrics": metrics})
     pool.set_power_state(ref, _power.HALTED)
@@ -135,7 +135,7 @@ def _event_from(call: Call) -> object:
             "ref": ref,
         }
         if op != "del":
-            event["snapshot"] = copy.deepcopy(pool.get(cls, ref))
+            event["snapshot"] = plain_copy(pool.get(cls, ref))
         events.append(event)
     counts = {cls.lower(): _events.Int32(len(pool.table(cls))) for cls in model().classes}
     return {

@@ -9,29 +9,53 @@ kept as given: a test may add one to see a client keep unknown fields.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import TypeVar
 
 from aioxend.emulator.xenapi._datamodel import ClassModel, model
 from aioxend.emulator.xenapi._types import coerce, parse_default, parse_type, zero
 
-__all__ = ["coerce_fields", "new_record"]
+__all__ = ["coerce_fields", "new_record", "plain_copy"]
+
+_T = TypeVar("_T")
 
 
 def new_record(
     cls: ClassModel, null_ref: str, overrides: Mapping[str, object] | None = None
 ) -> dict[str, object]:
     """A full record of ``cls``: datamodel defaults, then ``overrides``."""
+    # defaults nest no deeper than one set or map of scalars: one level of copying
+    record = {
+        k: v.copy() if isinstance(v, (dict, list)) else v
+        for k, v in _defaults(cls.name, null_ref).items()
+    }
+    if overrides:
+        record.update(overrides)
+    return record
+
+
+@functools.cache
+def _defaults(cls_name: str, null_ref: str) -> dict[str, object]:
     enums = model().enums
     record: dict[str, object] = {}
-    for field in cls.fields.values():
+    for field in model().classes[cls_name].fields.values():
         kind = parse_type(field.type)
         if field.default is None:
             record[field.name] = zero(kind, enums, null_ref)
         else:
             record[field.name] = parse_default(kind, field.default, null_ref)
-    if overrides:
-        record.update(overrides)
     return record
+
+
+def plain_copy(value: _T) -> _T:
+    """A copy of a record or value made of dicts and lists (``copy.deepcopy``, without
+    its memo: records hold no cycles and nothing but plain values)."""
+    if isinstance(value, dict):
+        return {k: plain_copy(v) for k, v in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [plain_copy(v) for v in value]  # type: ignore[return-value]
+    return value
 
 
 def coerce_fields(cls: ClassModel, values: Mapping[str, object]) -> dict[str, object]:

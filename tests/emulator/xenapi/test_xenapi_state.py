@@ -30,6 +30,13 @@ def test_every_class_makes_a_full_record() -> None:
     vm = new_record(model().classes["VM"], "")
     assert vm["power_state"] == "Halted"
     assert vm["HVM_shadow_multiplier"] == 1.0
+    for cls in model().classes.values():  # no record shares a set or map with another
+        a, b = new_record(cls, ""), new_record(cls, "")
+        for name, value in a.items():
+            if isinstance(value, (dict, list)):
+                assert value is not b[name]
+                inners = value.values() if isinstance(value, dict) else value
+                assert not any(isinstance(inner, (dict, list)) for inner in inners)
     assert vm["generation_id"] == "0:0"
     assert vm["snapshot_of"] == ""
 
