@@ -29,15 +29,15 @@ leaves the client healthy for the next call.
 
 # The per-call ``timeout`` keyword is this API's contract (CLIENT_API.md). A one-request
 # operation hands it to the transport as the request's total timeout; an operation of
-# several requests wraps them all in ``anyio.fail_after``.
+# several requests wraps them all in one deadline (``_deadline``).
 # ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
@@ -51,7 +51,6 @@ from aioxend.errors import (
     InvalidDomain,
     ProtocolError,
     ReadTimeout,
-    Timeout,
     UnsupportedOperation,
     XendError,
 )
@@ -73,8 +72,10 @@ from aioxend.protocols import (
     dom_text,
 )
 from aioxend.transport import Connector, Limits, Timeouts, Transport
+from aioxend.transport._loop import clock, make_lock, within
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
 __all__ = ["XendClient", "connect"]
@@ -212,7 +213,8 @@ class XendClient:
         self._limits = None if max_connections is None else Limits(max_connections=max_connections)
         self._transport: Transport | None = transport
         self._backend: Backend | None = None
-        self._lock: anyio.Lock | None = None  # made on first use: it loads anyio's backend
+        # Made on first use, on the running loop's own primitives (see transport._loop).
+        self._lock: asyncio.Lock | anyio.Lock | None = None
         self._closed = False
         # Timeouts per ``timeout`` argument, built once (``Timeouts`` is immutable).
         self._made_timeouts: dict[TimeoutArg, Timeouts] = {}
@@ -298,15 +300,14 @@ class XendClient:
         if self._backend is not None:
             return self._backend
         if self._lock is None:
-            self._lock = anyio.Lock()
-        with self._deadline(timeout, "connect", None):
-            async with self._lock:
-                if self._closed:
-                    raise RuntimeError("this XendClient is closed")
-                if self._backend is None:
-                    if self._transport is None:
-                        self._transport = await self._open_transport()
-                    self._backend = await self._choose(self._transport, timeouts)
+            self._lock = make_lock()
+        async with self._deadline(timeout, "connect", None), self._lock:
+            if self._closed:
+                raise RuntimeError("this XendClient is closed")
+            if self._backend is None:
+                if self._transport is None:
+                    self._transport = await self._open_transport()
+                self._backend = await self._choose(self._transport, timeouts)
         return self._backend
 
     def _sxp_root(self) -> str:
@@ -336,20 +337,24 @@ class XendClient:
             pass  # a fault is an XML-RPC answer too
         return xml
 
-    @contextmanager
-    def _deadline(self, timeout: TimeoutArg, label: str, dom: Dom | None) -> Iterator[None]:
+    @asynccontextmanager
+    async def _deadline(
+        self, timeout: TimeoutArg, label: str, dom: Dom | None
+    ) -> AsyncIterator[None]:
+        """Bound the enclosed requests by ``timeout`` together (a ``ReadTimeout``).
+
+        On the loop's own primitives (``transport._loop.within``), so a first call
+        does not load anyio's asyncio backend.
+        """
         seconds = self._timeout if isinstance(timeout, _Default) else timeout
         if seconds is None:
             yield
             return
-        try:
-            with anyio.fail_after(seconds):
-                yield
-        except TimeoutError as exc:
-            if isinstance(exc, Timeout):
-                raise
+        async with within(clock()() + seconds) as ran_out:
+            yield
+        if ran_out():
             error = ReadTimeout(f"no answer within {seconds} s")
-            raise self._locate(error, label, dom) from exc
+            raise self._locate(error, label, dom)
 
     async def _run(
         self,
@@ -371,7 +376,7 @@ class XendClient:
                 # One request: the transport's own total timeout bounds it, so no
                 # (costly) cancel scope is needed around it.
                 return await backend.run(call)
-            with self._deadline(timeout, name, dom):
+            async with self._deadline(timeout, name, dom):
                 backend = await self._ready(timeouts, None)
                 return await backend.run(call)
         except WrongServer as exc:
@@ -398,7 +403,7 @@ class XendClient:
         backend = self._backend
         try:
             if backend is None:
-                with self._deadline(timeout, method, None):
+                async with self._deadline(timeout, method, None):
                     backend = await self._ready(timeouts, None)
             if not isinstance(backend, XmlRpcBackend):
                 raise UnsupportedOperation("call", backend.protocol)
@@ -442,7 +447,7 @@ class XendClient:
     ) -> DomainInfo:
         """Create and start a domain from a ``(vm ...)`` config; as ``xm create`` did, wait
         for its devices and unpause it unless ``paused``. Returns its record after that."""
-        with self._deadline(timeout, "create", None):
+        async with self._deadline(timeout, "create", None):
             info = cast(
                 DomainInfo, await self._run("create", None, {"config": _config(config)}, None)
             )
@@ -604,7 +609,7 @@ class XendClient:
             weight = _int("weight", weight)
         if cap is not None:
             cap = _int("cap", cap)
-        with self._deadline(timeout, "sched_credit_set", dom):
+        async with self._deadline(timeout, "sched_credit_set", dom):
             await self._ready(self._timeouts(timeout), None)
             if self._sxp() and (weight is None or cap is None):
                 # The legacy op needs both fields; fill the missing one, as libvirt did.

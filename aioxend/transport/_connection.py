@@ -44,6 +44,7 @@ from aioxend.transport._http11 import (
     ResponseParser,
     Truncated,
 )
+from aioxend.transport._loop import clock
 from aioxend.transport._stream import STREAM_ERRORS, DeadlinePassed, Stream
 
 __all__ = ["Body", "Connection", "Dead", "budget", "timeout_error"]
@@ -269,6 +270,4 @@ class Connection:
 
 
 def _now() -> float:
-    import anyio
-
-    return anyio.current_time()
+    return clock()()

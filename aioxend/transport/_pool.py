@@ -17,33 +17,33 @@ idempotent read. Nothing else is ever resent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
-import anyio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from aioxend.errors import ConnectTimeout, PoolTimeout, Timeout
 from aioxend.transport._base import Limits, Timeouts
 from aioxend.transport._connect import Connector, open_stream
 from aioxend.transport._connection import Body, Connection, Dead, budget, timeout_error
 from aioxend.transport._http11 import Head
+from aioxend.transport._loop import Slots, clock, within
 from aioxend.transport._url import Endpoint
 
 __all__ = ["Pool"]
 
 
-@contextmanager
-def _limit(
-    seconds: float | None, deadline: float | None, error: type[Timeout], what: str
-) -> Iterator[None]:
+@asynccontextmanager
+async def _limit(
+    seconds: float | None,
+    deadline: float | None,
+    now: float,
+    error: type[Timeout],
+    what: str,
+) -> AsyncIterator[None]:
     """Bound the enclosed wait by ``seconds`` and the absolute ``deadline``."""
-    if seconds is None and deadline is None:
+    until, from_total = budget(seconds, deadline, now)
+    async with within(until) as ran_out:
         yield
-        return
-    until, from_total = budget(seconds, deadline, anyio.current_time())
-    with anyio.CancelScope(deadline=until) as scope:
-        yield
-    if scope.cancelled_caught:
+    if ran_out():
         raise timeout_error(error, what, seconds, from_total)
 
 
@@ -56,7 +56,7 @@ class Pool:
         self.limits = limits
         self.where = endpoint.display
         self.idle: list[Connection] = []
-        self._slots: anyio.Semaphore | None = None
+        self._slots = Slots(limits.max_connections)
         self.closed = False
         self.connections_opened = 0
         """How many connections this pool has opened (a measure of reuse)."""
@@ -64,14 +64,12 @@ class Pool:
     @property
     def in_use(self) -> int:
         """How many slots are taken (connections lent to responses or being opened)."""
-        if self._slots is None:
-            return 0
-        return self.limits.max_connections - self._slots.value
+        return self._slots.taken
 
     def clock(self) -> Callable[[], float]:
         """The clock deadlines are measured on (an idle stream's when it knows it)."""
-        clock = self.idle[-1].clock if self.idle else None
-        return clock if clock is not None else _loop_clock()
+        known = self.idle[-1].clock if self.idle else None
+        return known if known is not None else clock()
 
     async def send(
         self,
@@ -88,14 +86,14 @@ class Pool:
         and the response head. The slot taken here is given back by ``checkin`` or
         ``discard``. A streamed body is never resent: its pieces are spent.
         """
-        await self._acquire(timeouts, deadline)
+        await self._acquire(timeouts, deadline, clock)
         conn: Connection | None = None
         try:
             fresh_only = False
             while True:
                 conn = None if fresh_only else await self._take_idle(clock())
                 if conn is None:
-                    conn = await self._open(timeouts, deadline)
+                    conn = await self._open(timeouts, deadline, clock)
                 try:
                     head = await conn.exchange(
                         method, close, data, timeouts, deadline, clock(), body
@@ -116,16 +114,13 @@ class Pool:
                 self._release()
             raise
 
-    async def _acquire(self, timeouts: Timeouts, deadline: float | None) -> None:
-        slots = self._slots
-        if slots is None:
-            slots = self._slots = anyio.Semaphore(self.limits.max_connections)
-        try:
-            slots.acquire_nowait()
-        except anyio.WouldBlock:
+    async def _acquire(
+        self, timeouts: Timeouts, deadline: float | None, clock: Callable[[], float]
+    ) -> None:
+        if not self._slots.take_nowait():
             what = f"{self.where}: waiting for a connection"
-            with _limit(timeouts.pool, deadline, PoolTimeout, what):
-                await slots.acquire()
+            async with _limit(timeouts.pool, deadline, clock(), PoolTimeout, what):
+                await self._slots.take()
 
     async def _take_idle(self, now: float) -> Connection | None:
         if not self.idle:
@@ -147,8 +142,11 @@ class Pool:
                 await conn.aclose()
         return found
 
-    async def _open(self, timeouts: Timeouts, deadline: float | None) -> Connection:
-        with _limit(timeouts.connect, deadline, ConnectTimeout, f"{self.where}: connecting"):
+    async def _open(
+        self, timeouts: Timeouts, deadline: float | None, clock: Callable[[], float]
+    ) -> Connection:
+        what = f"{self.where}: connecting"
+        async with _limit(timeouts.connect, deadline, clock(), ConnectTimeout, what):
             stream = await open_stream(self.connector, self.endpoint)
         self.connections_opened += 1
         return Connection(stream, self.limits, self.where)
@@ -173,8 +171,7 @@ class Pool:
             self._release()
 
     def _release(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
+        self._slots.give()
 
     async def aclose(self) -> None:
         """Close every idle connection; those lent out close when given back."""
@@ -182,18 +179,3 @@ class Pool:
         idle, self.idle = self.idle, []
         for conn in idle:
             await conn.aclose()
-
-
-def _loop_clock() -> Callable[[], float]:
-    """The running loop's clock; ``anyio.current_time`` would ask sniffio on every call."""
-    try:
-        import sniffio
-
-        library = sniffio.current_async_library()
-    except ImportError:  # pragma: no cover - anyio assumes asyncio then
-        library = "asyncio"
-    if library == "asyncio":
-        import asyncio
-
-        return asyncio.get_running_loop().time
-    return anyio.current_time

@@ -31,10 +31,10 @@ import socket
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 
 from aioxend.errors import ConnectError
 from aioxend.transport._connect import connect_unix, reason_of
+from aioxend.transport._loop import checkpoint_if_cancelled, shielded_pass
 from aioxend.transport._stream import DeadlinePassed, Stream, idle_socket_is_clean
 from aioxend.transport._url import Endpoint
 
@@ -124,7 +124,7 @@ class ProtocolStream(asyncio.Protocol, Stream):
         transport = self.transport
         if self._closed or transport is None:
             raise anyio.ClosedResourceError
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        await checkpoint_if_cancelled()
         if self._error is not None:
             raise self._error
         if self._eof:
@@ -224,7 +224,23 @@ class ProtocolStream(asyncio.Protocol, Stream):
         if transport is not None and not self._lost:
             transport.abort()
             # connection_lost, which closes the socket, runs on the loop's next pass.
-            await anyio.lowlevel.cancel_shielded_checkpoint()
+            await shielded_pass()
+
+
+def _literal(host: str, port: int) -> list[tuple[Any, Any, Any, str, Any]]:
+    """An IP address given as such, as ``getaddrinfo`` would give it; else nothing.
+
+    ``loop.getaddrinfo`` runs in a worker thread, and the first one starts the loop's
+    thread pool: a cost a numeric address need not pay.
+    """
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        address = (host, port) if family == socket.AF_INET else (host, port, 0, 0)
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", address)]
+    return []
 
 
 async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
@@ -247,7 +263,7 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
     assert endpoint.host is not None
     assert endpoint.port is not None
     try:
-        infos = await loop.getaddrinfo(
+        infos = _literal(endpoint.host, endpoint.port) or await loop.getaddrinfo(
             endpoint.host, endpoint.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
     except socket.gaierror as exc:
