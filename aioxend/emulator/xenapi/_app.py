@@ -135,8 +135,11 @@ def make_app(
     faults: FaultInjector,
     errors: ErrorInjector,
     stop: asyncio.Event,
+    *,
+    jsonrpc: bool = True,
 ) -> web.Application:
-    """The application serving ``dispatcher``'s host."""
+    """The application serving ``dispatcher``'s host (``jsonrpc=False``: XML-RPC only,
+    as xapi before JSON-RPC was added, 2012)."""
     dialect = dispatcher.pool.dialect
     waiter = _ChangeWaiter(dispatcher.pool.events)
 
@@ -215,6 +218,6 @@ def make_app(
     app.on_cleanup.append(waiter.close)
     app.router.add_post("/", xmlrpc_handler)
     app.router.add_post("/RPC2", xmlrpc_handler)
-    if dialect == "xapi":
+    if dialect == "xapi" and jsonrpc:
         app.router.add_post("/jsonrpc", jsonrpc_handler)
     return app

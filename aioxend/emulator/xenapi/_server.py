@@ -40,7 +40,8 @@ class XenAPIServer:
     ``urls`` lists the master's endpoints (``http://127.0.0.1:PORT/``, ``https://`` with
     TLS, ``httpu:///path`` for the UNIX socket), ``member_urls`` the members'. ``pool``
     is the state (``pool.vm("vm1")``, ``pool.expire_session()``), ``faults`` the
-    transport fault injector, ``fail_next`` injects Xen-API errors.
+    transport fault injector, ``fail_next`` injects Xen-API errors. ``jsonrpc=False``
+    serves XML-RPC only (``/jsonrpc`` a 404), as an old xapi.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class XenAPIServer:
         tls_cert: str | None = None,
         tls_key: str | None = None,
         socket_mode: int = 0o600,
+        jsonrpc: bool = True,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -83,6 +85,7 @@ class XenAPIServer:
         self.member_urls: list[str] = []
         self._tcp, self._unix = tcp, unix
         self._socket_mode = socket_mode
+        self._jsonrpc = jsonrpc
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         self._runners: list[web.AppRunner] = []
         self._socket_files: list[str] = []
@@ -161,7 +164,7 @@ class XenAPIServer:
     async def _serve(self, host: str, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
         dialect = self.pool.dialect
         dispatcher = Dispatcher(self.pool, host, lambda v: _xmlrpc.task_result(v, dialect))
-        app = make_app(dispatcher, self.faults, self.errors, self._stop)
+        app = make_app(dispatcher, self.faults, self.errors, self._stop, jsonrpc=self._jsonrpc)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)

@@ -148,3 +148,10 @@ def test_list_methods(xapi: XenAPIServer, xend: XenAPIServer) -> None:
     xend_names = proxy(xend.url).system.listMethods()
     assert "VM.start" in xend_names
     assert "pool.get_all" not in xend_names
+
+
+def test_an_old_xapi_without_jsonrpc() -> None:
+    with XenAPIServer.in_thread(jsonrpc=False) as server:
+        doc = b'{"jsonrpc": "2.0", "method": "session.login_with_password", "params": [], "id": 1}'
+        assert post(server.url, "/jsonrpc", doc, "application/json")[0] == 404
+        assert login(server.url).xenapi.VM.get_all()
