@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import anyio
 
-from aioxend import sxp
+from aioxend import sxp, xmlrpc
 from aioxend._default import DEFAULT, TimeoutArg, _Default
 from aioxend.errors import (
     Fault,
@@ -168,6 +168,14 @@ class XendClient:
     channel, a ``MockConnector`` in tests). ``max_connections`` defaults to 100, or 4
     for ``ssh://`` (each connection is one ``ssh ... xm serve``); ``ssh_share`` makes
     those share one ssh master connection (``ControlMaster``).
+
+    ``limits`` bound what one answer may make the client decode
+    (``aioxend.xmlrpc.Limits``: bytes, nesting, string length, values); over the legacy
+    protocol the same bounds apply to the SXP parser. The default, the codecs' own,
+    refuses a hostile answer early and lets through a few thousand domains with their
+    devices; a host with 50,000 domains (a 300 MB ``domains()`` answer of some
+    6.5 million values) needs raised ones, e.g.
+    ``limits=aioxend.xmlrpc.Limits(max_bytes=1 << 30, max_elements=20_000_000)``.
     """
 
     def __init__(
@@ -184,6 +192,7 @@ class XendClient:
         ssh_share: bool = False,
         max_connections: int | None = None,
         connector: Connector | None = None,
+        limits: xmlrpc.Limits | None = None,
     ) -> None:
         from aioxend.transport import check_options, parse_url
 
@@ -211,6 +220,9 @@ class XendClient:
         self._ssh_share = ssh_share
         self._connector = connector
         self._limits = None if max_connections is None else Limits(max_connections=max_connections)
+        if limits is not None and not isinstance(limits, xmlrpc.Limits):
+            raise TypeError(f"limits must be an aioxend.xmlrpc.Limits, not {type(limits).__name__}")
+        self._decode_limits = limits
         self._transport: Transport | None = transport
         self._backend: Backend | None = None
         # Made on first use, on the running loop's own primitives (see transport._loop).
@@ -316,11 +328,11 @@ class XendClient:
 
     async def _choose(self, transport: Transport, timeouts: Timeouts) -> Backend:
         if self._requested == "xmlrpc":
-            return XmlRpcBackend(transport, self._endpoint.path or "/RPC2")
-        sxp_backend = SxpBackend(transport, self._sxp_root())
+            return XmlRpcBackend(transport, self._endpoint.path or "/RPC2", self._decode_limits)
+        sxp_backend = SxpBackend(transport, self._sxp_root(), self._decode_limits)
         if self._requested == "sxp":
             return sxp_backend
-        xml = XmlRpcBackend(transport, self._endpoint.path or "/RPC2")
+        xml = XmlRpcBackend(transport, self._endpoint.path or "/RPC2", self._decode_limits)
         try:
             await xml.call_method("system.listMethods", (), read=True, timeouts=timeouts)
         except NotXmlRpcServer as not_xml:
@@ -938,8 +950,10 @@ def connect(
     ssh_share: bool = False,
     max_connections: int | None = None,
     connector: Connector | None = None,
+    limits: xmlrpc.Limits | None = None,
 ) -> XendClient:
-    """A client for the xend at ``url``; open it with ``async with``."""
+    """A client for the xend at ``url``; open it with ``async with``. ``limits``: the
+    decode limits (``XendClient`` says more; the default is safe)."""
     return XendClient(
         url,
         protocol=protocol,
@@ -952,4 +966,5 @@ def connect(
         ssh_share=ssh_share,
         max_connections=max_connections,
         connector=connector,
+        limits=limits,
     )

@@ -25,6 +25,10 @@ the same exception classes XML-RPC faults do:
 
 Operations the legacy protocol lacks never reach the wire: the client raises
 ``UnsupportedOperation`` for them.
+
+``limits`` are the client's decode limits (``xmlrpc.Limits``, from ``connect(limits=...)``),
+read as the SXP parser's: ``max_bytes`` and ``max_depth`` as they are, ``max_string`` as
+``max_atom`` and ``max_elements`` as ``max_items``; without them, the parser's defaults.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from collections.abc import Mapping, Sequence
 
 import anyio
 
-from aioxend import sxp
+from aioxend import sxp, xmlrpc
 from aioxend.errors import (
     Fault,
     HTTPStatusError,
@@ -88,9 +92,12 @@ class SxpBackend(Backend):
 
     protocol = "sxp"
 
-    def __init__(self, transport: Transport, root: str = "/xend") -> None:
+    def __init__(
+        self, transport: Transport, root: str = "/xend", limits: xmlrpc.Limits | None = None
+    ) -> None:
         super().__init__(transport)
         self.root = "/" + root.strip("/") if root.strip("/") else "/xend"
+        self.limits = None if limits is None else _parser_limits(limits)
 
     def _path(self, spec: SxpSpec, call: Call) -> str:
         if spec.where == "domain":
@@ -194,7 +201,7 @@ class SxpBackend(Backend):
             if text and "sxp" not in content_type:
                 data = await response.aread(limit=WHOLE_BODY_LIMIT)
                 return status, _text(data), location
-            value = await _parse_first(response)
+            value = await _parse_first(response, self.limits)
         if isinstance(value, list) and value and value[0] == "xend.err":
             raise _xend_err(value, label, dom)
         return status, value, location
@@ -299,9 +306,19 @@ def _first_of(failures: Sequence[Exception]) -> Exception:
     return first
 
 
-async def _parse_first(response: Response) -> object:
+def _parser_limits(limits: xmlrpc.Limits) -> sxp.Limits:
+    """The decode limits as the SXP parser's."""
+    return sxp.Limits(
+        max_bytes=limits.max_bytes,
+        max_depth=limits.max_depth,
+        max_atom=limits.max_string,
+        max_items=limits.max_elements,
+    )
+
+
+async def _parse_first(response: Response, limits: sxp.Limits | None) -> object:
     """The first S-expression of a streaming body, or ``None`` for an empty one."""
-    parser = sxp.Parser()
+    parser = sxp.Parser(limits=limits)
     values: list[object] = []
     seen = False
     async for chunk in chunks(response):
