@@ -180,7 +180,7 @@ def _xsm_err(*_args: object) -> object:
 _SECURITY: dict[str, tuple[Callable[..., object], int, int]] = {
     "set_resource_label": (_xsm_err, 4, 5),
     "get_resource_label": (lambda _res: "", 1, 1),
-    "list_labels": (lambda _policy_type: [], 1, 1),
+    "list_labels": (lambda _policy_name, _ltype: [], 2, 2),
     "get_labeled_resources": (lambda: {}, 0, 0),
     "set_policy": (_xsm_err, 4, 4),
     "reset_policy": (_xsm_err, 0, 0),

@@ -490,7 +490,7 @@ def test_tmem_security_pools_introspection(served: Served) -> None:
     assert p.xend.node.tmem_shared_auth(1, "00000000-0000-0000-0000-000000000001", 1) == 0
     assert p.xend.node.tmem_destroy(1) == 0
     assert p.xend.security.get_xstype() == 0
-    assert p.xend.security.list_labels("ACM") == []
+    assert p.xend.security.list_labels("ACM", "dom") == []
     assert p.xend.security.get_labeled_resources() == {}
     assert p.xend.security.get_domain_label("vm1") == ""
     assert fault_of(p.xend.security.set_policy, 1, "<x/>", 0, True) == (
