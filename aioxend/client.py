@@ -39,7 +39,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast, overload
 
 import anyio
 
@@ -54,7 +54,7 @@ from aioxend.errors import (
     UnsupportedOperation,
     XendError,
 )
-from aioxend.models import DomainInfo, NodeInfo, VcpuInfo
+from aioxend.models import DomainInfo, NodeInfo, PowerState, VcpuInfo
 from aioxend.protocols import (
     OPS,
     Backend,
@@ -173,8 +173,8 @@ class XendClient:
     (``aioxend.xmlrpc.Limits``: bytes, nesting, string length, values); over the legacy
     protocol the same bounds apply to the SXP parser. The default, the codecs' own,
     refuses a hostile answer early and lets through a few thousand domains with their
-    devices; a host with 50,000 domains (a 300 MB ``domains()`` answer of some
-    6.5 million values) needs raised ones, e.g.
+    devices; a host with 50,000 domains (a ``domains()`` answer of 300 MB or more and
+    some 10 million values) needs raised ones, e.g.
     ``limits=aioxend.xmlrpc.Limits(max_bytes=1 << 30, max_elements=20_000_000)``.
     """
 
@@ -481,9 +481,21 @@ class XendClient:
         """Forget a halted managed domain."""
         await self._run("delete", dom, None, timeout)
 
-    async def pause(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
-        """Pause a running domain."""
-        await self._run("pause", dom, None, timeout)
+    @overload
+    async def pause(
+        self, dom: Dom, *, state: Literal[False] = False, timeout: TimeoutArg = DEFAULT
+    ) -> None: ...
+    @overload
+    async def pause(
+        self, dom: Dom, *, state: Literal[True], timeout: TimeoutArg = DEFAULT
+    ) -> PowerState: ...
+    async def pause(
+        self, dom: Dom, *, state: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> PowerState | None:
+        """Pause a running domain. With ``state`` (xend 4.x, XML-RPC only), return the
+        power state it had before (``PowerState.RUNNING`` or ``PAUSED``...)."""
+        args = {"state": True} if state else None
+        return cast("PowerState | None", await self._run("pause", dom, args, timeout))
 
     async def unpause(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> None:
         """Let a paused domain run again."""
@@ -885,6 +897,145 @@ class XendClient:
             "auth": _int("auth", auth),
         }
         return cast(int, await self._run("tmem_shared_auth", None, args, timeout))
+
+    # -- security (XSM; xend 3.2+, XML-RPC only) ------------------------------------
+    # The methods are those of the XSM module xend runs (xsm_module_name): "dummy" (the
+    # default) and "acm" serve the first twelve, acm also ``on``; "flask" serves ``on``,
+    # ``set_policy``, ``getenforce`` and ``setenforce``. Any other raises
+    # ``MethodNotSupported``; the dummy module's setters raise ``OperationFailed``.
+
+    async def security_set_resource_label(
+        self,
+        resource: str,
+        policy_type: str,
+        policy: str,
+        label: str,
+        old_label: str | None = None,
+        *,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> int:
+        """Label a resource (``phy:/dev/hda``); ``label=""`` removes it. 0 or an error code."""
+        args = {
+            "resource": str(resource),
+            "policy_type": str(policy_type),
+            "policy": str(policy),
+            "label": str(label),
+            "old_label": None if old_label is None else str(old_label),
+        }
+        return cast(int, await self._run("security_set_resource_label", None, args, timeout))
+
+    async def security_get_resource_label(
+        self, resource: str, *, timeout: TimeoutArg = DEFAULT
+    ) -> list[str]:
+        """A resource's label as ``[policy_type, policy, label]``; ``[]`` for none."""
+        args = {"resource": str(resource)}
+        return cast(list[str], await self._run("security_get_resource_label", None, args, timeout))
+
+    async def security_list_labels(
+        self, policy: str = "", label_type: str = "dom", *, timeout: TimeoutArg = DEFAULT
+    ) -> list[str]:
+        """The labels of a policy (``""``: the active one) of a type: dom, res or any."""
+        args = {"policy": str(policy), "label_type": str(label_type)}
+        return cast(list[str], await self._run("security_list_labels", None, args, timeout))
+
+    async def security_get_labeled_resources(
+        self, *, timeout: TimeoutArg = DEFAULT
+    ) -> dict[str, list[str]]:
+        """Every labeled resource with its ``[policy_type, policy, label]``."""
+        return cast(
+            "dict[str, list[str]]",
+            await self._run("security_get_labeled_resources", None, None, timeout),
+        )
+
+    async def security_set_policy(
+        self,
+        policy_type: int,
+        policy: str,
+        flags: int,
+        overwrite: bool = False,
+        *,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> tuple[int, bytes]:
+        """Load a policy (ACM: its XML; flask: base64 of the binary); the result code
+        and the error text."""
+        args = {
+            "policy_type": _int("policy_type", policy_type),
+            "policy": str(policy),
+            "flags": _int("flags", flags),
+            "overwrite": bool(overwrite),
+        }
+        return cast(
+            "tuple[int, bytes]", await self._run("security_set_policy", None, args, timeout)
+        )
+
+    async def security_reset_policy(self, *, timeout: TimeoutArg = DEFAULT) -> tuple[int, bytes]:
+        """Go back to the default policy; the result code and the error text."""
+        return cast(
+            "tuple[int, bytes]", await self._run("security_reset_policy", None, None, timeout)
+        )
+
+    async def security_get_policy(self, *, timeout: TimeoutArg = DEFAULT) -> tuple[str, int]:
+        """The loaded policy's XML (``""`` for none) and its flags."""
+        return cast("tuple[str, int]", await self._run("security_get_policy", None, None, timeout))
+
+    async def security_activate_policy(self, flags: int, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """Activate the installed policy (``flags``: boot and/or load); xend's result code."""
+        args = {"flags": _int("flags", flags)}
+        return cast(int, await self._run("security_activate_policy", None, args, timeout))
+
+    async def security_rm_bootpolicy(self, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """Remove the policy from the boot configuration; xend's result code."""
+        return cast(int, await self._run("security_rm_bootpolicy", None, None, timeout))
+
+    async def security_get_xstype(self, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """Which security policy types are enabled (a bit mask; 0 for none)."""
+        return cast(int, await self._run("security_get_xstype", None, None, timeout))
+
+    async def security_get_domain_label(self, dom: Dom, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """A domain's security label (``policy_type:policy:label``; ``""`` for none)."""
+        return cast(str, await self._run("security_get_domain_label", dom, None, timeout))
+
+    async def security_set_domain_label(
+        self, dom: Dom, label: str, old_label: str = "", *, timeout: TimeoutArg = DEFAULT
+    ) -> tuple[int, int]:
+        """Relabel a domain; the result code and the domain's new ssidref."""
+        args = {"label": str(label), "old_label": str(old_label)}
+        return cast(
+            "tuple[int, int]", await self._run("security_set_domain_label", dom, args, timeout)
+        )
+
+    async def security_on(self, *, timeout: TimeoutArg = DEFAULT) -> bool:
+        """Whether a security policy is active (the acm and flask modules)."""
+        return cast(bool, await self._run("security_on", None, None, timeout))
+
+    async def security_getenforce(self, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """Flask's mode: 1 enforcing, 0 permissive."""
+        return cast(int, await self._run("security_getenforce", None, None, timeout))
+
+    async def security_setenforce(self, mode: int, *, timeout: TimeoutArg = DEFAULT) -> int:
+        """Set flask's mode (1 enforcing, 0 permissive); flask's result."""
+        args = {"mode": _int("mode", mode, 0)}
+        return cast(int, await self._run("security_setenforce", None, args, timeout))
+
+    # -- introspection (XML-RPC only) -----------------------------------------------
+
+    async def list_methods(self, *, timeout: TimeoutArg = DEFAULT) -> list[str]:
+        """The names of the XML-RPC methods the server registered explicitly."""
+        return cast(list[str], await self._run("list_methods", None, None, timeout))
+
+    async def method_help(self, method: str, *, timeout: TimeoutArg = DEFAULT) -> str:
+        """The server's help text for an XML-RPC method (its docstring; ``""`` if none)."""
+        return cast(str, await self._run("method_help", None, {"method": str(method)}, timeout))
+
+    async def method_signature(
+        self, method: str, *, timeout: TimeoutArg = DEFAULT
+    ) -> list[list[str]] | None:
+        """An XML-RPC method's signatures as type names, return type first; ``None``
+        when the server says ``signatures not supported`` (xend always does)."""
+        args = {"method": str(method)}
+        return cast(
+            "list[list[str]] | None", await self._run("method_signature", None, args, timeout)
+        )
 
     # -- CPU pools -------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ Integers are read by ``aioxend.sxp.as_int``, the one integer rule for xend's num
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import re
 import uuid
@@ -36,6 +38,7 @@ from aioxend.protocols._results import (
     SedfParams,
 )
 from aioxend.sxp import Expr, as_int
+from aioxend.sxp import as_bool as sxp_as_bool
 
 __all__ = [
     "OPS",
@@ -95,6 +98,9 @@ class Op:
     # For a result that is a list of records (``domains``): the converter of one item,
     # which the client applies to a long list in slices, yielding to the loop between.
     each: Converter | None = None
+    # XML-RPC arguments after ``xml_args`` sent only when given (not None), as xm sent
+    # them: an older xend may not take them (pause's ``state`` is xend 4.x's).
+    optional: tuple[str, ...] = ()
 
 
 # -- converters ------------------------------------------------------------------------
@@ -113,18 +119,13 @@ def _integer(value: object) -> int:
 
 
 def as_bool(value: object) -> bool:
-    """A boolean from xend's spellings (``True``, ``1``, ``yes``...) or a native value."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value != 0
+    """A flag of xend's answer by ``aioxend.sxp.as_bool``'s rule (``True``, ``1``,
+    ``yes``, any non-zero integer...); an empty answer is false."""
+    if value == "":
+        return False
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("true", "1", "yes", "on"):
-            return True
-        if text in ("false", "0", "no", "off", ""):
-            return False
-    raise ProtocolError(f"expected a boolean in xend's answer, got {_describe(value)}")
+        return sxp_as_bool(value)
+    raise ProtocolError(f"expected a flag in xend's answer, got {_describe(value)}")
 
 
 _DICT_ITEM = re.compile(r"""['"]([^'"]*)['"]\s*:\s*('[^']*'|"[^"]*"|[^,}]+)""")
@@ -228,6 +229,17 @@ def _opt_bool(value: object, args: Args) -> bool | None:
     return None if value is None or value == "None" else as_bool(value)
 
 
+def _opt_power_state(value: object, args: Args) -> models.PowerState | None:
+    """``pause(state=True)``: the domain's power state before the pause (xend 4.x)."""
+    if not args.get("state"):
+        return None
+    number = _integer(value)
+    try:
+        return models.PowerState(number)
+    except ValueError:
+        raise ProtocolError(f"expected a power state 0-6, got {number}") from None
+
+
 def _expr(value: object, args: Args) -> object:
     return [] if value is None else value
 
@@ -299,6 +311,57 @@ def _pci(value: object, args: Args) -> list[PciDevice]:
     return out
 
 
+def _atoms(value: object, args: Args) -> list[str]:
+    """A list of atoms (labels); xend's dummy XSM module answers ``""`` for none."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProtocolError(f"expected a list of labels, got {_describe(value)}")
+    return [str(v) for v in value]
+
+
+def _labeled(value: object, args: Args) -> dict[str, list[str]]:
+    """``get_labeled_resources``: each resource with its ``[type, policy, label]``."""
+    return {key: _atoms(item, args) for key, item in pairs(value).items()}
+
+
+def _two(value: object, what: str) -> tuple[object, object]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ProtocolError(f"expected a pair in xend's {what} answer, got {_describe(value)}")
+    return value[0], value[1]
+
+
+def _rc_errors(value: object, args: Args) -> tuple[int, bytes]:
+    """``(rc, base64 of the error text)``, as the XSM policy operations answer."""
+    rc, errors = _two(value, "policy")
+    try:
+        return _integer(rc), base64.b64decode(str(errors), validate=True)
+    except binascii.Error:
+        raise ProtocolError(f"expected base64 error text, got {_describe(errors)}") from None
+
+
+def _policy(value: object, args: Args) -> tuple[str, int]:
+    """``get_policy``: the policy's XML (empty when none is loaded) and its flags."""
+    xml, flags = _two(value, "get_policy")
+    return _text(xml, args), _integer(flags)
+
+
+def _int_pair(value: object, args: Args) -> tuple[int, int]:
+    """``set_domain_label``: the result code and the domain's new ssidref."""
+    rc, ssidref = _two(value, "set_domain_label")
+    return _integer(rc), _integer(ssidref)
+
+
+def _signatures(value: object, args: Args) -> list[list[str]] | None:
+    """``system.methodSignature``: each signature as type names (return type first),
+    or ``None`` for xend's ``signatures not supported``."""
+    if isinstance(value, str):
+        return None
+    if not isinstance(value, list) or not all(isinstance(sig, list) for sig in value):
+        raise ProtocolError(f"expected method signatures, got {_describe(value)}")
+    return [_atoms(sig, args) for sig in value]
+
+
 # -- form-field encoders ---------------------------------------------------------------
 
 
@@ -319,6 +382,7 @@ def _flag(name: str) -> Callable[[Args], str | None]:
 # -- the table -------------------------------------------------------------------------
 
 _D = "xend.domain."
+_X = "xend.security."
 
 
 def _post(
@@ -333,6 +397,27 @@ def _post(
         else:
             spec.append((item[0], item[1], item[2]))
     return SxpSpec("POST", "domain", op, tuple(spec))
+
+
+def _xsm(
+    name: str,
+    args: tuple[str, ...],
+    result: Converter,
+    *,
+    read: bool = False,
+    has_dom: bool = False,
+    optional: tuple[str, ...] = (),
+) -> Op:
+    """``xend.security.<name>`` as ``security_<name>``: XML-RPC only, as every XSM method."""
+    return Op(
+        f"security_{name}",
+        _X + name,
+        args,
+        has_dom=has_dom,
+        result=result,
+        read=read,
+        optional=optional,
+    )
 
 
 _TABLE: list[Op] = [
@@ -381,7 +466,14 @@ _TABLE: list[Op] = [
         sxp_refuses=_flag("paused"),
     ),
     Op("delete", _D + "delete", sxp=_post("delete")),
-    Op("pause", _D + "pause", sxp=_post("pause")),
+    Op(
+        "pause",
+        _D + "pause",
+        sxp=_post("pause"),
+        optional=("state",),
+        result=_opt_power_state,
+        sxp_refuses=_flag("state"),
+    ),
     Op("unpause", _D + "unpause", sxp=_post("unpause")),
     Op("shutdown", _D + "shutdown", ("reason",), sxp=_post("shutdown", "reason")),
     Op("reboot", _D + "shutdown", ("reason",), sxp=_post("shutdown", "reason")),
@@ -599,6 +691,45 @@ _TABLE: list[Op] = [
     Op("cpu_pool_cpu_add", "xend.cpu_pool.cpu_add", ("pool", "cpu"), has_dom=False),
     Op("cpu_pool_cpu_remove", "xend.cpu_pool.cpu_remove", ("pool", "cpu"), has_dom=False),
     Op("cpu_pool_migrate", "xend.cpu_pool.migrate", ("domain", "pool"), has_dom=False),
+    # security (3.2+): the active XSM module's xmlrpc_exports (util/xsm/{dummy,acm,flask})
+    _xsm(
+        "set_resource_label",
+        ("resource", "policy_type", "policy", "label"),
+        _int,
+        optional=("old_label",),
+    ),
+    _xsm("get_resource_label", ("resource",), _atoms, read=True),
+    _xsm("list_labels", ("policy", "label_type"), _atoms, read=True),
+    _xsm("get_labeled_resources", (), _labeled, read=True),
+    _xsm("set_policy", ("policy_type", "policy", "flags", "overwrite"), _rc_errors),
+    _xsm("reset_policy", (), _rc_errors),
+    _xsm("get_policy", (), _policy, read=True),
+    _xsm("activate_policy", ("flags",), _int),
+    _xsm("rm_bootpolicy", (), _int),
+    _xsm("get_xstype", (), _int, read=True),
+    _xsm("get_domain_label", (), _text, read=True, has_dom=True),
+    _xsm("set_domain_label", ("label", "old_label"), _int_pair, has_dom=True),
+    _xsm("on", (), _bool, read=True),
+    _xsm("getenforce", (), _int, read=True),
+    _xsm("setenforce", ("mode",), _int),
+    # introspection (SimpleXMLRPCServer's, registered by XMLRPCServer.run)
+    Op("list_methods", "system.listMethods", has_dom=False, result=_atoms, read=True),
+    Op(
+        "method_help",
+        "system.methodHelp",
+        ("method",),
+        has_dom=False,
+        result=_text,
+        read=True,
+    ),
+    Op(
+        "method_signature",
+        "system.methodSignature",
+        ("method",),
+        has_dom=False,
+        result=_signatures,
+        read=True,
+    ),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

@@ -100,6 +100,11 @@ class XmlRpcBackend(Backend):
                 raise ValueError(f"{op.name} needs a domain")
             params.append(_wire(call.dom))
         params.extend(_wire(call.args.get(name)) for name in op.xml_args)
+        for name in op.optional:
+            value = call.args.get(name)
+            if value is None:
+                break
+            params.append(_wire(value))
         value = await self._call(
             op.method, params, op.read, call.timeouts, op.name, call.dom_label, hold, True
         )

@@ -23,6 +23,7 @@ from aioxend.errors import (
     OperationFailed,
     UnsupportedOperation,
 )
+from aioxend.models import PowerState
 
 
 @dataclass(frozen=True)
@@ -449,3 +450,42 @@ async def test_each_protocol_on_the_other_ones_port_says_so(urls: Urls) -> None:
         assert "fault" not in message
         assert "<" not in message
         assert len(message) < 200
+
+
+async def test_security_introspection_and_pause_state(combo: Combo) -> None:
+    # The emulator runs xend's default XSM module, "dummy": its twelve methods answer
+    # or refuse as it does; acm's and flask's own methods are unknown to it.
+    if combo.protocol == "sxp":
+        return
+    async with combo.client() as client:
+        assert await client.security_get_xstype() == 0
+        assert await client.security_get_policy() == ("", 0)
+        assert await client.security_list_labels("ACM", "dom") == []
+        assert await client.security_get_labeled_resources() == {}
+        assert await client.security_get_resource_label("phy:/dev/hda") == []
+        assert await client.security_get_domain_label("vm1") == ""
+        for refused in (
+            client.security_set_resource_label("phy:/dev/hda", "ACM", "p", "blue"),
+            client.security_set_policy(1, "<xml/>", 3),
+            client.security_reset_policy(),
+            client.security_activate_policy(3),
+            client.security_rm_bootpolicy(),
+            client.security_set_domain_label("vm1", "ACM:p:red"),
+        ):
+            with pytest.raises(aioxend.Fault, match="not supported under xsm 'dummy'"):
+                await refused
+        for unknown in (client.security_on(), client.security_getenforce()):
+            with pytest.raises(MethodNotSupported):
+                await unknown
+        methods = await client.list_methods()
+        assert "xend.security.get_xstype" in methods
+        assert "xend.domain.pause" in methods
+        assert isinstance(await client.method_help("xend.domain.pause"), str)
+        assert await client.method_signature("xend.domain.pause") is None
+        name = f"{combo.tag}-pst"
+        await client.create(config(name))
+        try:
+            assert await client.pause(name, state=True) is PowerState.RUNNING
+            assert await client.pause(name, state=True) is PowerState.PAUSED
+        finally:
+            await client.destroy(name)

@@ -30,8 +30,8 @@ def test_every_method_takes_a_timeout(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_wire_forms_are_consistent(name: str) -> None:
     op = OPS[name]
-    assert op.method.startswith("xend.")
-    assert len(set(op.xml_args)) == len(op.xml_args)
+    assert op.method.startswith(("xend.", "system."))
+    assert len(set(op.xml_args + op.optional)) == len(op.xml_args + op.optional)
     if op.sxp is not None:
         args = {arg for _, arg, _ in op.sxp.fields}
         # A legacy field carries an argument the XML-RPC form has too.

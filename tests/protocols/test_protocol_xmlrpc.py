@@ -284,7 +284,7 @@ async def test_bad_arguments_are_refused_before_sending() -> None:
         with pytest.raises(TypeError):
             await client.pause(True)
         with pytest.raises(TypeError):
-            await client.pause(1.5)  # type: ignore[arg-type]
+            await client.pause(1.5)  # type: ignore[call-overload]
         with pytest.raises(ValueError, match="empty"):
             await client.pause("")
         with pytest.raises(ValueError, match="at least one CPU"):
