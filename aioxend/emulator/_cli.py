@@ -20,6 +20,7 @@ _SERVES = {
     "xmlrpc": "XML-RPC (xend.* methods, what xm speaks)",
     "sxp": "the legacy SXP/HTTP protocol (/xend/...)",
     "xenapi": "Xen-API (XML-RPC and JSON-RPC, session.login_with_password)",
+    "xenapi-xend": "Xen-API in xend's dialect (XML-RPC only, two-argument login)",
 }
 
 
@@ -193,6 +194,8 @@ async def _serve(args: argparse.Namespace) -> int:
             print(url, flush=True)
         for url in emu.urls:
             kind = emu.protocols[url]
+            if kind == "xenapi" and args.xenapi_dialect == "xend":
+                kind = "xenapi-xend"
             print(f"{url} serves {_SERVES.get(kind, kind)}", file=sys.stderr, flush=True)
         await done.wait()
     return 0

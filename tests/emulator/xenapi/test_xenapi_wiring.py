@@ -73,3 +73,13 @@ def test_cli_refuses_bad_error_flags(capsys: pytest.CaptureFixture[str]) -> None
             main(bad)
         assert info.value.code == 2
     assert "--xenapi-error" in capsys.readouterr().err
+
+
+def test_cli_legend_names_the_dialect(tmp_path: Path) -> None:
+    flags = ("--xenapi-tcp", "127.0.0.1:0", "--xenapi-unix", str(tmp_path / "x.sock"))
+    with _running(*flags, "--xenapi-dialect", "xend") as (proc, urls):
+        assert sdk(urls[0]).xenapi.login_with_password("root", "xenroot") is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert "xend's dialect" in proc.stderr.read()
