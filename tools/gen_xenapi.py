@@ -6,7 +6,7 @@ It reads the vendored ``aioxend/xenapi/data/xenapi.json`` (xapi's ``gen_json.ml`
 writes, then ``ruff format``s:
 
 - ``_refs.py``: one ``NewType`` of ``str`` per class reference (``VMRef``, ``hostRef``);
-- ``_enums.py``: every enum of the datamodel as an ``enum.StrEnum``;
+- ``_enums/``: every enum of the datamodel as an ``enum.StrEnum``, one module each;
 - one module per class (``vm.py``): its record (``VMRecord``, a frozen dataclass with
   ``from_wire``/``to_wire``) and its message class (``class VM(XenAPIClass)``), one async method
   per message that is not ``Removed``;
@@ -152,7 +152,8 @@ class Context:
     def __init__(self, module: str) -> None:
         self.module = module
         self.refs: set[str] = set()
-        self.enums: set[str] = set()
+        self.enums: dict[str, str] = {}
+        """Python name of each enum used -> its module in ``_enums``."""
         self.records: dict[str, set[str]] = {}
         self.decoders: dict[str, str] = {}
         self.typing: set[str] = set()
@@ -167,7 +168,7 @@ class Context:
             self.refs.add(ref_name(t.name))
             return ref_name(t.name)
         if t.kind == "enum":
-            self.enums.add(enum_name(t.name))
+            self.enums[enum_name(t.name)] = t.name
             return enum_name(t.name)
         if t.kind == "record":
             self._use_record(t.name)
@@ -213,7 +214,7 @@ class Context:
             self.refs.add(ref_name(t.name))
             return self._bind(f"_D_{ref_name(t.name)}", f"_v.ref({ref_name(t.name)})")
         if t.kind == "enum":
-            self.enums.add(enum_name(t.name))
+            self.enums[enum_name(t.name)] = t.name
             return self._bind(f"_D_{enum_name(t.name)}", f"_v.enum_of({enum_name(t.name)})")
         inner = ", ".join(self.decoder(a) for a in t.args)
         label = "_".join(self.decoder(a).removeprefix("_D_").removeprefix("_v.") for a in t.args)
@@ -534,8 +535,8 @@ def module_head(ctx: Context, name: str, has_methods: bool, calls_newtype: bool)
         "from aioxend.xenapi import _values as _v",
         "from aioxend.xenapi._classbase import XenAPIClass",
     ]
-    if ctx.enums:
-        head.append(f"from {PACKAGE}._enums import {', '.join(sorted(ctx.enums))}")
+    for name in sorted(ctx.enums):
+        head.append(f"from {PACKAGE}._enums.{ctx.enums[name]} import {name}")
     if ctx.refs:
         head.append(f"from {PACKAGE}._refs import {', '.join(sorted(ctx.refs))}")
     for other in sorted(ctx.records):
@@ -564,39 +565,56 @@ def refs_module(classes: list[Item]) -> str:
     return "\n".join([*lines, ""])
 
 
-def enums_module(classes: list[Item]) -> str:
+def all_enums(classes: list[Item]) -> dict[str, list[dict[str, str]]]:
+    """Every enum of the datamodel (classes list the ones they use, so some twice), by name."""
     enums: dict[str, list[dict[str, str]]] = {}
     for c in classes:
         for e in c["enums"]:
             enums.setdefault(e["name"], e["values"])
-    names = sorted(enum_name(n) for n in enums)
+    names = [enum_name(n) for n in enums]
     if len(set(names)) != len(names):
         raise ValueError("two enums share a Python name")
+    if not all(n.isidentifier() and not keyword.iskeyword(n) for n in enums):
+        raise ValueError("an enum's name cannot name its module")
+    return enums
+
+
+ENUMS_PACKAGE_DOC = f'''"""The enums of the Xen-API datamodel, one ``StrEnum`` a module.
+
+{HEADER}
+
+A member is its wire string (``VmPowerState.RUNNING == 'Running'``). A value a newer server
+sends that is not listed becomes a member made on the spot (``OpenEnum``), so decoding never
+fails on it and the field keeps its enum type. One module per enum, since making an enum
+costs: a class module loads only the enums it uses.
+"""
+'''
+
+
+def enum_module(name: str, values: list[dict[str, str]]) -> str:
+    """The module of one enum."""
+    members = [member_name(v["name"]) for v in values]
+    if len(set(members)) != len(members):
+        raise ValueError(f"enum {name}: two values share a member name")
     lines = [
-        '"""The enums of the Xen-API datamodel, as ``StrEnum``s.',
+        f'"""The datamodel\'s enum {name}.',
         "",
         HEADER,
-        "",
-        "A member is its wire string (``VmPowerState.RUNNING == 'Running'``). A value a newer",
-        "server sends that is not listed here becomes a member made on the spot (``OpenEnum``),",
-        "so decoding never fails on it and the field keeps its enum type.",
         '"""',
         "",
         "from aioxend.xenapi._values import OpenEnum",
         "",
-        f"__all__ = {names!r}",
+        f"__all__ = [{enum_name(name)!r}]",
+        "",
+        "",
+        f"class {enum_name(name)}(OpenEnum):",
+        *docstring([[f"The datamodel's enum {name}."]], "    "),
+        "",
     ]
-    for name, values in sorted(enums.items(), key=lambda item: enum_name(item[0])):
-        members = [member_name(v["name"]) for v in values]
-        if len(set(members)) != len(members):
-            raise ValueError(f"enum {name}: two values share a member name")
-        lines += ["", "", f"class {enum_name(name)}(OpenEnum):"]
-        lines += docstring([[f"The datamodel's enum {name}."]], "    ")
-        lines.append("")
-        for member, v in zip(members, values, strict=True):
-            lines.append(f"    {member} = {v['name']!r}")
-            if v["doc"]:
-                lines += docstring([[doc_text(v["doc"])]], "    ")
+    for member, v in zip(members, values, strict=True):
+        lines.append(f"    {member} = {v['name']!r}")
+        if v["doc"]:
+            lines += docstring([[doc_text(v["doc"])]], "    ")
     return "\n".join([*lines, ""])
 
 
@@ -614,7 +632,7 @@ def init_module(classes: list[Item]) -> str:
         exports[record_name(str(c["name"]))] = module
         exports[ref_name(str(c["name"]))] = "_refs"
         for e in c["enums"]:
-            exports.setdefault(enum_name(e["name"]), "_enums")
+            exports.setdefault(enum_name(e["name"]), f"_enums.{e['name']}")
     exports["EventBatch"] = "event"
     lines = [
         '"""The Xen-API classes as attributes, each loaded on first use.',
@@ -623,9 +641,9 @@ def init_module(classes: list[Item]) -> str:
         "",
         "A client inherits ``Namespace`` and is the ``Caller`` of every class object it makes:",
         "``client.VM`` imports ``vm.py`` once and caches ``VM(client)`` in the client's",
-        "``__dict__``. ``PUBLIC`` says in which module each record, reference and enum type",
-        "lives, for a lazy ``__getattr__``; ``NO_SESSION`` lists the messages that take no",
-        "session reference (the logins).",
+        "``__dict__``. ``PUBLIC`` says in which module (of this package) each record, reference",
+        "and enum type lives, for a lazy ``__getattr__``; ``NO_SESSION`` lists the messages that",
+        "take no session reference (the logins).",
         '"""',
         "",
         "from __future__ import annotations",
@@ -644,9 +662,9 @@ def init_module(classes: list[Item]) -> str:
         f"NO_SESSION: Final = frozenset({no_session!r})",
         '"""Messages whose first parameter is not the session reference."""',
         "PUBLIC: Final[dict[str, str]] = {",
-        *(f"    {k!r}: {PACKAGE + '.' + v!r}," for k, v in sorted(exports.items())),
+        *(f"    {k!r}: {v!r}," for k, v in sorted(exports.items())),
         "}",
-        '"""For each public generated name, the module that defines it."""',
+        '"""For each public generated name, the module that defines it, in this package."""',
         "",
         "",
         "class Namespace:",
@@ -665,12 +683,16 @@ def generate(output: Path) -> list[Path]:
     classes = json.loads(DATAMODEL.read_text(encoding="utf-8"))
     if len({module_name(c["name"]) for c in classes}) != len(classes):
         raise ValueError("two classes share a module name")
-    output.mkdir(parents=True, exist_ok=True)
+    for stale in output.rglob("*.py"):  # the directory is ours: what is not rewritten goes
+        stale.unlink()
+    (output / "_enums").mkdir(parents=True, exist_ok=True)
     files = {
         "__init__.py": init_module(classes),
         "_refs.py": refs_module(classes),
-        "_enums.py": enums_module(classes),
+        "_enums/__init__.py": ENUMS_PACKAGE_DOC,
     }
+    for name, values in all_enums(classes).items():
+        files[f"_enums/{name}.py"] = enum_module(name, values)
     for c in classes:
         files[f"{module_name(c['name'])}.py"] = class_module(c)
     paths = []

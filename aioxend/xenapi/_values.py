@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import xmlrpc.client
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Final, Generic, Self, TypeVar
@@ -153,7 +153,10 @@ def timestamp(value: object) -> datetime.datetime:
     """A ``datetime`` in any form either wire uses, as an aware UTC ``datetime``."""
     if isinstance(value, datetime.datetime):
         return _to_utc(value)
-    if isinstance(value, xmlrpc.client.DateTime):
+    # xmlrpc.client is not imported for this (it pulls in http.client and email): if it is
+    # not loaded, none of its DateTime values can exist.
+    client = sys.modules.get("xmlrpc.client")
+    if client is not None and isinstance(value, client.DateTime):
         value = value.value
     if isinstance(value, str):
         match = _DATETIME_TEXT.match(value)

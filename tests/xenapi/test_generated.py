@@ -15,7 +15,8 @@ import pytest
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.errors import ProtocolError
 from aioxend.xenapi._generated import CLASSES, NO_SESSION, PUBLIC, Namespace
-from aioxend.xenapi._generated._enums import VmOperations, VmPowerState
+from aioxend.xenapi._generated._enums.vm_operations import VmOperations
+from aioxend.xenapi._generated._enums.vm_power_state import VmPowerState
 from aioxend.xenapi._generated._refs import VMRef, hostRef
 from aioxend.xenapi._generated.event import EventBatch, eventRecord
 from aioxend.xenapi._generated.vm import VMRecord
@@ -191,7 +192,7 @@ def test_no_session_lists_the_logins() -> None:
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_public_names_live_where_the_table_says(name: str) -> None:
-    assert hasattr(importlib.import_module(PUBLIC[name]), name)
+    assert hasattr(importlib.import_module(f"aioxend.xenapi._generated.{PUBLIC[name]}"), name)
 
 
 def test_every_class_is_an_attribute() -> None:

@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import BondMode
+from aioxend.xenapi._generated._enums.bond_mode import BondMode
 from aioxend.xenapi._generated._refs import BondRef, PIFRef, networkRef
 
 __all__ = ["Bond", "BondRecord"]

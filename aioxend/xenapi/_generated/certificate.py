@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import CertificateType
+from aioxend.xenapi._generated._enums.certificate_type import CertificateType
 from aioxend.xenapi._generated._refs import CertificateRef, hostRef
 
 __all__ = ["Certificate", "CertificateRecord"]

@@ -15,7 +15,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import ClusterOperation
+from aioxend.xenapi._generated._enums.cluster_operation import ClusterOperation
 from aioxend.xenapi._generated._refs import Cluster_hostRef, ClusterRef, PIFRef, networkRef
 
 __all__ = ["Cluster", "ClusterRecord"]

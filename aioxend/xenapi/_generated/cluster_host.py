@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import ClusterHostOperation
+from aioxend.xenapi._generated._enums.cluster_host_operation import ClusterHostOperation
 from aioxend.xenapi._generated._refs import Cluster_hostRef, ClusterRef, PIFRef, hostRef
 
 __all__ = ["Cluster_host", "Cluster_hostRecord"]

@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import ConsoleProtocol
+from aioxend.xenapi._generated._enums.console_protocol import ConsoleProtocol
 from aioxend.xenapi._generated._refs import VMRef, consoleRef
 
 __all__ = ["console", "consoleRecord"]

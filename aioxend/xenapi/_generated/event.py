@@ -18,7 +18,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import EventOperation
+from aioxend.xenapi._generated._enums.event_operation import EventOperation
 
 __all__ = ["EventBatch", "event", "eventRecord"]
 

@@ -15,7 +15,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import AllocationAlgorithm
+from aioxend.xenapi._generated._enums.allocation_algorithm import AllocationAlgorithm
 from aioxend.xenapi._generated._refs import GPU_groupRef, PGPURef, VGPU_typeRef, VGPURef
 
 __all__ = ["GPU_group", "GPU_groupRecord"]

@@ -18,14 +18,14 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    HostAllowedOperations,
-    HostDisplay,
-    HostNumaAffinityPolicy,
-    HostSchedGran,
+from aioxend.xenapi._generated._enums.host_allowed_operations import HostAllowedOperations
+from aioxend.xenapi._generated._enums.host_display import HostDisplay
+from aioxend.xenapi._generated._enums.host_numa_affinity_policy import HostNumaAffinityPolicy
+from aioxend.xenapi._generated._enums.host_sched_gran import HostSchedGran
+from aioxend.xenapi._generated._enums.latest_synced_updates_applied_state import (
     LatestSyncedUpdatesAppliedState,
-    UpdateGuidances,
 )
+from aioxend.xenapi._generated._enums.update_guidances import UpdateGuidances
 from aioxend.xenapi._generated._refs import (
     CertificateRef,
     FeatureRef,

@@ -18,7 +18,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import Cls
+from aioxend.xenapi._generated._enums.cls import Cls
 from aioxend.xenapi._generated._refs import messageRef
 
 __all__ = ["message", "messageRecord"]

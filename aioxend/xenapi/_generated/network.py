@@ -15,11 +15,9 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    NetworkDefaultLockingMode,
-    NetworkOperations,
-    NetworkPurpose,
-)
+from aioxend.xenapi._generated._enums.network_default_locking_mode import NetworkDefaultLockingMode
+from aioxend.xenapi._generated._enums.network_operations import NetworkOperations
+from aioxend.xenapi._generated._enums.network_purpose import NetworkPurpose
 from aioxend.xenapi._generated._refs import PIFRef, VIFRef, blobRef, networkRef
 
 __all__ = ["network", "networkRecord"]

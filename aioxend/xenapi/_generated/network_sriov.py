@@ -16,7 +16,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import SriovConfigurationMode
+from aioxend.xenapi._generated._enums.sriov_configuration_mode import SriovConfigurationMode
 from aioxend.xenapi._generated._refs import PIFRef, network_sriovRef, networkRef
 
 __all__ = ["network_sriov", "network_sriovRecord"]

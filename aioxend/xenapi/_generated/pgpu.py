@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import PgpuDom0Access
+from aioxend.xenapi._generated._enums.pgpu_dom0_access import PgpuDom0Access
 from aioxend.xenapi._generated._refs import (
     GPU_groupRef,
     PCIRef,

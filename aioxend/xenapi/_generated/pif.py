@@ -17,12 +17,10 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    IpConfigurationMode,
-    Ipv6ConfigurationMode,
-    PifIgmpStatus,
-    PrimaryAddressType,
-)
+from aioxend.xenapi._generated._enums.ip_configuration_mode import IpConfigurationMode
+from aioxend.xenapi._generated._enums.ipv6_configuration_mode import Ipv6ConfigurationMode
+from aioxend.xenapi._generated._enums.pif_igmp_status import PifIgmpStatus
+from aioxend.xenapi._generated._enums.primary_address_type import PrimaryAddressType
 from aioxend.xenapi._generated._refs import (
     BondRef,
     PCIRef,

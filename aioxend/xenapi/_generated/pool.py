@@ -18,11 +18,9 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    PoolAllowedOperations,
-    TelemetryFrequency,
-    UpdateSyncFrequency,
-)
+from aioxend.xenapi._generated._enums.pool_allowed_operations import PoolAllowedOperations
+from aioxend.xenapi._generated._enums.telemetry_frequency import TelemetryFrequency
+from aioxend.xenapi._generated._enums.update_sync_frequency import UpdateSyncFrequency
 from aioxend.xenapi._generated._refs import (
     PIFRef,
     RepositoryRef,

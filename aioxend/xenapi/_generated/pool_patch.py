@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import AfterApplyGuidance
+from aioxend.xenapi._generated._enums.after_apply_guidance import AfterApplyGuidance
 from aioxend.xenapi._generated._refs import host_patchRef, hostRef, pool_patchRef, pool_updateRef
 
 __all__ = ["pool_patch", "pool_patchRecord"]

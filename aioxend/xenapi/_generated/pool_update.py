@@ -17,7 +17,8 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import LivepatchStatus, UpdateAfterApplyGuidance
+from aioxend.xenapi._generated._enums.livepatch_status import LivepatchStatus
+from aioxend.xenapi._generated._enums.update_after_apply_guidance import UpdateAfterApplyGuidance
 from aioxend.xenapi._generated._refs import VDIRef, hostRef, pool_updateRef
 
 __all__ = ["pool_update", "pool_updateRecord"]

@@ -16,7 +16,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import PvsProxyStatus
+from aioxend.xenapi._generated._enums.pvs_proxy_status import PvsProxyStatus
 from aioxend.xenapi._generated._refs import PVS_proxyRef, PVS_siteRef, VIFRef
 
 __all__ = ["PVS_proxy", "PVS_proxyRecord"]

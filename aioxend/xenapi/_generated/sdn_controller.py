@@ -14,7 +14,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import SdnControllerProtocol
+from aioxend.xenapi._generated._enums.sdn_controller_protocol import SdnControllerProtocol
 from aioxend.xenapi._generated._refs import SDN_controllerRef
 
 __all__ = ["SDN_controller", "SDN_controllerRecord"]

@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import StorageOperations
+from aioxend.xenapi._generated._enums.storage_operations import StorageOperations
 from aioxend.xenapi._generated._refs import DR_taskRef, PBDRef, SRRef, VDIRef, blobRef, hostRef
 from aioxend.xenapi._generated.data_source import data_sourceRecord
 from aioxend.xenapi._generated.probe_result import probe_resultRecord

@@ -13,7 +13,7 @@ from typing import Final
 
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import SrHealth
+from aioxend.xenapi._generated._enums.sr_health import SrHealth
 
 __all__ = ["sr_stat", "sr_statRecord"]
 

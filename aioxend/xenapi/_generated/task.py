@@ -18,7 +18,8 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import TaskAllowedOperations, TaskStatusType
+from aioxend.xenapi._generated._enums.task_allowed_operations import TaskAllowedOperations
+from aioxend.xenapi._generated._enums.task_status_type import TaskStatusType
 from aioxend.xenapi._generated._refs import hostRef, taskRef
 
 __all__ = ["task", "taskRecord"]

@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import TunnelProtocol
+from aioxend.xenapi._generated._enums.tunnel_protocol import TunnelProtocol
 from aioxend.xenapi._generated._refs import PIFRef, networkRef, tunnelRef
 
 __all__ = ["tunnel", "tunnelRecord"]

@@ -17,7 +17,9 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import VbdMode, VbdOperations, VbdType
+from aioxend.xenapi._generated._enums.vbd_mode import VbdMode
+from aioxend.xenapi._generated._enums.vbd_operations import VbdOperations
+from aioxend.xenapi._generated._enums.vbd_type import VbdType
 from aioxend.xenapi._generated._refs import VBDRef, VDIRef, VMRef
 
 __all__ = ["VBD", "VBDRecord"]

@@ -18,7 +18,9 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import OnBoot, VdiOperations, VdiType
+from aioxend.xenapi._generated._enums.on_boot import OnBoot
+from aioxend.xenapi._generated._enums.vdi_operations import VdiOperations
+from aioxend.xenapi._generated._enums.vdi_type import VdiType
 from aioxend.xenapi._generated._refs import SRRef, VBDRef, VDIRef, crashdumpRef, poolRef, sessionRef
 from aioxend.xenapi._generated.vdi_nbd_server_info import vdi_nbd_server_infoRecord
 

@@ -14,7 +14,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import VgpuTypeImplementation
+from aioxend.xenapi._generated._enums.vgpu_type_implementation import VgpuTypeImplementation
 from aioxend.xenapi._generated._refs import GPU_groupRef, PGPURef, VGPU_typeRef, VGPURef
 
 __all__ = ["VGPU_type", "VGPU_typeRecord"]

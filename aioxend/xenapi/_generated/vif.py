@@ -17,12 +17,10 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    VifIpv4ConfigurationMode,
-    VifIpv6ConfigurationMode,
-    VifLockingMode,
-    VifOperations,
-)
+from aioxend.xenapi._generated._enums.vif_ipv4_configuration_mode import VifIpv4ConfigurationMode
+from aioxend.xenapi._generated._enums.vif_ipv6_configuration_mode import VifIpv6ConfigurationMode
+from aioxend.xenapi._generated._enums.vif_locking_mode import VifLockingMode
+from aioxend.xenapi._generated._enums.vif_operations import VifOperations
 from aioxend.xenapi._generated._refs import VIFRef, VMRef, networkRef
 
 __all__ = ["VIF", "VIFRecord"]

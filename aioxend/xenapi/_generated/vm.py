@@ -18,15 +18,13 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import (
-    DomainType,
-    OnCrashBehaviour,
-    OnNormalExit,
-    OnSoftrebootBehavior,
-    UpdateGuidances,
-    VmOperations,
-    VmPowerState,
-)
+from aioxend.xenapi._generated._enums.domain_type import DomainType
+from aioxend.xenapi._generated._enums.on_crash_behaviour import OnCrashBehaviour
+from aioxend.xenapi._generated._enums.on_normal_exit import OnNormalExit
+from aioxend.xenapi._generated._enums.on_softreboot_behavior import OnSoftrebootBehavior
+from aioxend.xenapi._generated._enums.update_guidances import UpdateGuidances
+from aioxend.xenapi._generated._enums.vm_operations import VmOperations
+from aioxend.xenapi._generated._enums.vm_power_state import VmPowerState
 from aioxend.xenapi._generated._refs import (
     GPU_groupRef,
     PCIRef,

@@ -15,7 +15,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import VmApplianceOperation
+from aioxend.xenapi._generated._enums.vm_appliance_operation import VmApplianceOperation
 from aioxend.xenapi._generated._refs import SRRef, VM_applianceRef, VMRef, sessionRef
 
 __all__ = ["VM_appliance", "VM_applianceRecord"]

@@ -16,7 +16,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import TristateType
+from aioxend.xenapi._generated._enums.tristate_type import TristateType
 from aioxend.xenapi._generated._refs import VM_guest_metricsRef
 
 __all__ = ["VM_guest_metrics", "VM_guest_metricsRecord"]

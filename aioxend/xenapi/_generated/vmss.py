@@ -18,7 +18,8 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import VmssFrequency, VmssType
+from aioxend.xenapi._generated._enums.vmss_frequency import VmssFrequency
+from aioxend.xenapi._generated._enums.vmss_type import VmssType
 from aioxend.xenapi._generated._refs import VMRef, VMSSRef
 
 __all__ = ["VMSS", "VMSSRecord"]

@@ -16,7 +16,8 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import PersistenceBackend, VtpmOperations
+from aioxend.xenapi._generated._enums.persistence_backend import PersistenceBackend
+from aioxend.xenapi._generated._enums.vtpm_operations import VtpmOperations
 from aioxend.xenapi._generated._refs import VMRef, VTPMRef
 
 __all__ = ["VTPM", "VTPMRecord"]

@@ -17,7 +17,7 @@ from typing import Final
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import XenAPIClass
-from aioxend.xenapi._generated._enums import VusbOperations
+from aioxend.xenapi._generated._enums.vusb_operations import VusbOperations
 from aioxend.xenapi._generated._refs import USB_groupRef, VMRef, VUSBRef
 
 __all__ = ["VUSB", "VUSBRecord"]

@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
     async def main(xapi: Client, ref: VMRef, host: hostRef) -> None:
         record = await xapi.VM.get_record(ref)
         reveal_type(record)  # expect: {G}.vm.VMRecord
-        reveal_type(record.power_state)  # expect: {G}._enums.VmPowerState
+        reveal_type(record.power_state)  # expect: {G}._enums.vm_power_state.VmPowerState
         reveal_type(record.memory_static_max)  # expect: int
         reveal_type(record.resident_on)  # expect: {G}._refs.hostRef
         records = await xapi.VM.get_all_records()
