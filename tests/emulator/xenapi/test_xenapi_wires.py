@@ -5,6 +5,9 @@ A session made over one wire works over the other, as on xapi.
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
 import ssl
 from typing import Any
 
@@ -155,3 +158,28 @@ def test_an_old_xapi_without_jsonrpc() -> None:
         doc = b'{"jsonrpc": "2.0", "method": "session.login_with_password", "params": [], "id": 1}'
         assert post(server.url, "/jsonrpc", doc, "application/json")[0] == 404
         assert login(server.url).xenapi.VM.get_all()
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=10)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def test_jsonrpc_on_the_unix_socket(xapi: XenAPIServer) -> None:
+    path = xapi.urls[1][len("httpu://") :]
+    conn = _UnixConnection(path)
+    doc = {"jsonrpc": "2.0", "method": "session.login_with_password", "id": 1}
+    doc["params"] = ["root", "xenroot", "2.21", "t"]
+    conn.request("POST", "/jsonrpc", json.dumps(doc), {"Content-Type": "application/json"})
+    answer = json.loads(conn.getresponse().read())
+    assert answer["result"].startswith("OpaqueRef:")
+    doc = {"jsonrpc": "2.0", "method": "VM.get_all", "params": [answer["result"]], "id": 2}
+    conn.request("POST", "/jsonrpc", json.dumps(doc), {"Content-Type": "application/json"})
+    assert len(json.loads(conn.getresponse().read())["result"]) == 6
+    conn.close()
