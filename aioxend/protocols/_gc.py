@@ -1,4 +1,5 @@
-"""The garbage-collector policy for decoding large answers; the only code that touches ``gc``.
+"""The garbage-collector policy for large answers: the one module above the codecs that
+touches ``gc`` (``aioxend.sxp``'s fast path pauses it around one C call of its own).
 
 Decoding a large answer builds hundreds of thousands of lists, and CPython 3.11 runs a
 full collection each time the objects that survived young collections grow by a

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aioxend.errors import ProtocolError
 from aioxend.sxp import (
@@ -141,3 +143,21 @@ def test_value_error_is_both_kinds() -> None:
         as_int("x")
     with pytest.raises(ProtocolError):
         as_int("x")
+
+
+@given(st.integers())
+def test_as_int_reads_what_str_writes(number: int) -> None:
+    # xend writes an int with str(); an integer field written as a float reads the same.
+    assert as_int(str(number)) == number
+    if abs(number) < 2**53:
+        assert as_int(str(float(number))) == number
+
+
+@given(st.text(alphabet="0123456789.+-xXeE _\u0663\u00b2infa", max_size=12))
+def test_as_int_gives_an_int_or_refuses(text: str) -> None:
+    try:
+        number = as_int(text)
+    except SXPValueError:
+        return
+    assert type(number) is int
+    assert float(text) == number  # decimal digits, or a float with that integral value
