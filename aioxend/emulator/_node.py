@@ -37,6 +37,7 @@ class NodeOps(DeviceOps):
             ["total_memory", self.total_memory],
             ["free_memory", self.free_memory()],
             ["free_cpus", self.nr_cpus - sum(len(p.cpus) for p in self.pools.values())],
+            *self._max_memory(),
         ]
         if show_numa != 0:  # xend's own test: any value but 0 and False
             info += [["cpu_topology", self.cpu_topology()], ["numa_info", "none"]]
@@ -60,6 +61,23 @@ class NodeOps(DeviceOps):
             ["xend_config_format", 4],
         ]
         return info
+
+    def _max_memory(self) -> list[list[object]]:
+        """The three "largest guest that fits" lines of the xend 4.1-4.4 SUSE shipped (SLES 11).
+
+        Upstream xen.git's ``XendNode.physinfo`` has no such keys; the distribution's xend
+        adds them after ``free_cpus``, so ``xm info`` on those hosts prints them. Domain-0 is
+        fixed at ``dom0_mem`` here (nothing to balloon), so the free memory is the ceiling; a
+        PV guest gives up 4 MiB of it to its page tables, an HVM guest its shadow memory
+        (1 MiB per 256 MiB, at least 8 MiB): the emulator's estimate, in MiB.
+        """
+        free = self.free_memory()
+        shadow = max(free // 256, 8)
+        return [
+            ["max_free_memory", free],
+            ["max_para_memory", max(free - 4, 0)],
+            ["max_hvm_memory", max(free - shadow, 0)],
+        ]
 
     def cpu_topology(self) -> str:
         """``XendNode.format_cpu_to_core_socket_node``: a newline, a header, one row a CPU.

@@ -180,8 +180,13 @@ def test_node_info(served: Served) -> None:
     assert keys.index("numa_info") < keys.index("xen_major")
     assert "cpu_topology" not in [k for k, _ in served.unix.xend.node.info(0)]
     order = ["nr_cpus", "nr_nodes", "cores_per_socket", "threads_per_core", "cpu_mhz",
-             "hw_caps", "virt_caps", "total_memory", "free_memory", "free_cpus"]  # fmt: skip
+             "hw_caps", "virt_caps", "total_memory", "free_memory", "free_cpus",
+             "max_free_memory", "max_para_memory", "max_hvm_memory"]  # fmt: skip
     assert [k for k in keys if k in order] == order
+    assert keys.index("max_hvm_memory") + 1 == keys.index("cpu_topology")
+    free = dict(info)["free_memory"]
+    assert dict(info)["max_free_memory"] == free
+    assert free - 4 == dict(info)["max_para_memory"] > dict(info)["max_hvm_memory"] > 0
     xen = ["xen_major", "xen_minor", "xen_extra", "xen_caps", "xen_scheduler", "xen_pagesize",
            "platform_params", "xen_changeset", "xen_commandline", "cc_compiler",
            "cc_compile_by", "cc_compile_domain", "cc_compile_date"]  # fmt: skip
