@@ -10,6 +10,7 @@ of the datamodel, so none may land in ``extra``; errors come back as the subclas
 from __future__ import annotations
 
 import asyncio
+import datetime
 import http.client
 import json
 import xmlrpc.client
@@ -154,3 +155,19 @@ async def test_event_from_gives_a_typed_batch(server: XenAPIServer) -> None:
 def test_every_class_is_reachable() -> None:
     caller = StdlibCaller("http://unused/", "xmlrpc")
     assert [getattr(caller, n).xenapi_name for n in CLASSES] == list(CLASSES)
+
+
+async def test_xend_records_are_typed_with_defaults_for_what_xend_lacks() -> None:
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", dialect="xend", seed=3) as xend:
+        caller = StdlibCaller(xend.url, "xmlrpc")
+        session = await caller.call("session.login_with_password", "root", "xenroot")
+        assert isinstance(session, str)
+        caller.session_ref = session
+        records = await caller.VM.get_all_records()
+        assert records
+        for ref, record in records.items():
+            assert record.uuid == ref  # xend's references are the UUIDs
+            assert isinstance(record.power_state, VmPowerState)
+        metrics = await caller.VM_metrics.get_all_records()
+        assert metrics
+        assert all(m.last_updated.tzinfo is datetime.UTC for m in metrics.values())
