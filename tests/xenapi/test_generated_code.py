@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import filecmp
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "aioxend" / "xenapi" / "_generated"
@@ -65,3 +72,68 @@ def test_errors_json_is_read_only_when_an_error_is_built() -> None:
         "assert e._all_names.cache_info().currsize == 1\n"
     )
     loaded_after(code)
+
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_xenapi", ROOT / "tools" / "gen_xenapi.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gen_xenapi"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = load_generator()
+NAMES = st.sampled_from(["VM", "host", "VM_metrics", "sr_stat", "PIF"])
+
+
+def render(t: Any) -> str:
+    """A type as the datamodel spells it."""
+    if t.kind in ("ref", "record"):
+        return f"{t.name} {t.kind}"
+    if t.kind == "enum":
+        return f"enum {t.name}"
+    if t.kind in ("set", "option"):
+        return f"{render(t.args[0])} {t.kind}"
+    if t.kind == "map":
+        return f"({render(t.args[0])} -> {render(t.args[1])}) map"
+    return str(t.kind)
+
+
+TYPES = st.recursive(
+    st.sampled_from(["string", "int", "float", "bool", "datetime"]).map(GEN.Type)
+    | NAMES.map(lambda n: GEN.Type("ref", n))
+    | NAMES.map(lambda n: GEN.Type("record", n))
+    | st.sampled_from(["vm_power_state", "cls"]).map(lambda n: GEN.Type("enum", n)),
+    lambda inner: (
+        st.builds(lambda t: GEN.Type("set", args=(t,)), inner)
+        | st.builds(lambda t: GEN.Type("option", args=(t,)), inner)
+        | st.builds(lambda k, v: GEN.Type("map", args=(k, v)), inner, inner)
+    ),
+    max_leaves=6,
+)
+
+
+@given(TYPES)
+def test_type_strings_parse_back(t: Any) -> None:
+    assert GEN.parse_type(render(t)) == t
+
+
+@pytest.mark.parametrize(
+    "text", ["", "strng", "(string -> string map", "(string string) map", "enum"]
+)
+def test_malformed_type_strings_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="type"):
+        GEN.parse_type(text)
+
+
+def test_every_datamodel_type_parses() -> None:
+    model = json.loads((ROOT / "aioxend/xenapi/data/xenapi.json").read_text("utf-8"))
+    for cls in model:
+        for f in cls["fields"]:
+            GEN.parse_type(f["type"])
+        for m in cls["messages"]:
+            GEN.parse_type(m["result"][0])
+            for p in m["params"]:
+                GEN.parse_type(p["type"])
