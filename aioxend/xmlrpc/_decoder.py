@@ -228,11 +228,17 @@ _AFTER_VALUE = [
     ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
     ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
     ("BASE64", rf"{_W}<base64>"),
+    (
+        "DATETIME",
+        rf"{_W}<dateTime\.iso8601>([^<&]{{0,64}}+)</dateTime\.iso8601>{_W}</value>",
+    ),
     ("VALUE_RUN", r"(?=[^<])"),
 ]
 _OTHERS = [
     ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
     ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>"),
+    # A member's end and the next one's start: one match between members.
+    ("NEXT_MEMBER", rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>"),
     ("END_MEMBER", r"</member>"),
     ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
     ("OPEN_RESPONSE", rf"<methodResponse>{_W}<params>{_W}<param>"),
@@ -258,6 +264,8 @@ G_BASE64: Final = _G["BASE64"]
 G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
+G_NEXT_MEMBER: Final = _G["NEXT_MEMBER"]
+G_DATETIME: Final = _G["DATETIME"]
 G_OPEN_STRUCT: Final = _G["OPEN_STRUCT"]
 G_CLOSE_STRUCT: Final = _G["CLOSE_STRUCT"]
 G_BOOLEAN: Final = _G["BOOLEAN"]
@@ -925,10 +933,15 @@ class Decoder:
             raise self._limit("max_string", buf, m.start())
 
     def _simple(self, m: re.Match[str], buf: str) -> tuple[Any, int]:
-        """A double, boolean or nil value in one match."""
+        """A double, boolean, nil or dateTime value in one match."""
         g = m.lastindex or 0
         if g == G_DOUBLE:
             return self._double(m, g + 1, buf), m.end()
+        if g == G_DATETIME:
+            try:
+                return _to_datetime(m[g + 1]), m.end()
+            except _Malformed as exc:  # at its end tag, as the general path has it
+                raise self._error_at(buf, m.end(g + 1), str(exc)) from None
         return (m[g + 1] == "1" if g == G_BOOLEAN else None), m.end()
 
     def _run(self, m: re.Match[str], buf: str) -> tuple[Any, int]:
@@ -991,16 +1004,18 @@ class Decoder:
         return m.end()
 
     def _member(self, m: re.Match[str], buf: str) -> int:
-        """``<member><name>key</name>`` (the key kept for its value) or ``</member>``."""
+        """``<member><name>key</name>`` (the key kept for its value), ``</member>``, or both."""
         g = m.lastindex or 0
         kinds = self._kinds
         k = kinds[-1]
-        if g == G_END_MEMBER:
+        if g != G_MEMBER:  # </member>, perhaps with the next <member><name>key</name>
             if k != K_MEMBER_DONE:
                 raise self._unexpected(buf, m.start(g), "</member>", k)
             kinds.pop()
             self._objs.pop()
-            return m.end()
+            if g == G_END_MEMBER:
+                return m.end()
+            k = K_STRUCT
         if k != K_STRUCT:
             raise self._unexpected(buf, m.start(g), "<member>", k)
         key = m[g + 1]
@@ -1453,6 +1468,7 @@ _SCALARS: Final[dict[int, Callable[[Decoder, re.Match[str], str], tuple[Any, int
     G_DOUBLE: Decoder._simple,
     G_BOOLEAN: Decoder._simple,
     G_NIL: Decoder._simple,
+    G_DATETIME: Decoder._simple,
 }
 _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
     G_OPEN_ARRAY: Decoder._open,
@@ -1461,6 +1477,7 @@ _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
     G_CLOSE_STRUCT: Decoder._close,
     G_MEMBER: Decoder._member,
     G_END_MEMBER: Decoder._member,
+    G_NEXT_MEMBER: Decoder._member,
     G_OPEN_RESPONSE: Decoder._envelope,
     G_CLOSE_RESPONSE: Decoder._envelope,
 }
