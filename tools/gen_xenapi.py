@@ -683,8 +683,9 @@ def generate(output: Path) -> list[Path]:
     classes = json.loads(DATAMODEL.read_text(encoding="utf-8"))
     if len({module_name(c["name"]) for c in classes}) != len(classes):
         raise ValueError("two classes share a module name")
-    for stale in output.rglob("*.py"):  # the directory is ours: what is not rewritten goes
-        stale.unlink()
+    for stale in output.rglob("*.py"):  # a module it wrote before and would not write now
+        if HEADER in stale.read_text(encoding="utf-8", errors="replace"):
+            stale.unlink()
     (output / "_enums").mkdir(parents=True, exist_ok=True)
     files = {
         "__init__.py": init_module(classes),
