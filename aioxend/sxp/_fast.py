@@ -27,7 +27,7 @@ is the definition of the language and the only place errors are raised.
    not, runs of spaces collapse and spaces beside parentheses go (``_tidy``).
 3. JSON. Replacements alone then quote the atoms (``_to_json``): each space becomes
    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
-   brackets turn into spaces; ``()`` comes out as ``[""]``, turned into ``[]``. Any
+   brackets turn into spaces; ``()`` comes out as `` [""] ``, turned into ``[]``. Any
    other layout leaves an empty ``""`` (refused) or invalid JSON, which also catches
    unbalanced parentheses. The string contents go in place of the markers.
 4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector held off: the
@@ -62,7 +62,7 @@ _BLANKS = " \t\n\v\f\r"
 _SQ = "\x01"  # marks where a single-quoted string was
 _DQ = "\x02"  # marks where a double-quoted string was
 _RESERVED = _SQ + _DQ
-_GC_PAUSE_FROM = 1 << 14  # fewer lists than a young-generation collection waits for (700)
+_GC_PAUSE_FROM = 1 << 14  # about the 700 new lists a young-generation collection waits for
 
 
 def _normal_table() -> dict[int, int]:
@@ -112,6 +112,8 @@ def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
     """
     if quote not in text:
         return text, []
+    if other in text and "\\" + other in text:
+        return None
     parts = text.split(quote)
     if "\\" + quote in text:
         parts = _unsplit(parts, quote)
@@ -120,9 +122,7 @@ def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
     regions = parts[0::2]
     if not _apart(regions):
         return None
-    if other in text and (
-        "\\" + other in text or any(map(and_, map(str.count, regions, repeat(other)), _ONES))
-    ):
+    if other in text and any(map(and_, map(str.count, regions, repeat(other)), _ONES)):
         return None
     return (_DQ if quote == '"' else _SQ).join(regions), parts[1::2]
 
@@ -152,8 +152,6 @@ def _quotes_apart(text: str) -> tuple[str, list[str], list[str]] | None:
     """The text split at its ``"`` and then its ``'`` (or the other way round when a
     ``'...'`` string holds a ``"``), with ``str.split``: no scanning loop."""
     for first, second in (('"', "'"), ("'", '"')):
-        if "\\" + second in text and second in text and first in text:
-            continue  # this order's count of the second quote would be spoiled
         outer = _split(text, first, second)
         inner = _split(outer[0], second, first) if outer is not None else None
         if outer is not None and inner is not None:
@@ -188,13 +186,9 @@ def _json_strings(bodies: list[str]) -> list[str] | None:
             raw: bytes = codecs.escape_decode(blob.encode("utf-8"))[0]
         except ValueError:  # a lone surrogate, or a \x cut short
             return None
-        if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the marker
-            return [
-                _json_safe(_from_bytes(codecs.escape_decode(body.encode("utf-8"))[0])).replace(
-                    _SQ, "\\u0001"
-                )
-                for body in blob.split("\x01")
-            ]
+        if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the separator
+            decoded = [codecs.escape_decode(body.encode("utf-8"))[0] for body in bodies]
+            return [_json_safe(_from_bytes(body), _RESERVED) for body in decoded]
         try:
             blob = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -202,14 +196,17 @@ def _json_strings(bodies: list[str]) -> list[str] | None:
     return _json_safe(blob).split("\x01")
 
 
-def _json_safe(text: str) -> str:
-    """Text that may sit inside a JSON string as it is (the decoder is not strict)."""
+def _json_safe(text: str, markers: str = _DQ) -> str:
+    """Text that may sit inside a JSON string as it is (the decoder is not strict); a
+    marker character (only an escape spells one) in JSON's spelling, so it marks
+    nothing. The bodies joined by ``_SQ`` keep their separators: ``markers=_DQ``."""
     if "\\" in text:
         text = text.replace("\\", "\\\\")
     if '"' in text:
         text = text.replace('"', '\\"')
-    if _DQ in text:  # only an escape spells it; spelled as JSON, no marker
-        text = text.replace(_DQ, "\\u0002")
+    for marker in markers:
+        if marker in text:
+            text = text.replace(marker, f"\\u{ord(marker):04x}")
     return text
 
 
@@ -235,12 +232,13 @@ def _to_json(layout: str) -> str:
     With one space between elements and none inside parentheses, each space becomes
     ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
     brackets turn into spaces (same-length replacements are the cheap kind); ``()``
-    has become ``[""]``, which nothing else spells. Any other layout leaves an empty
+    has become `` [""] ``, spaces both sides, which nothing else spells (``a()`` gives
+    ``"a[""] ``, refused below). Any other layout leaves an empty
     ``""`` behind, which no atom can produce, or, as ``a(b`` and ``)a`` do, invalid
     JSON; ``)(`` (libvirt's layout) gets its space first.
     """
     doc = layout.replace(")(", ") (").replace(" ", '","').replace("(", '["').replace(")", '"]')
-    doc = doc.replace('"[', " [").replace(']"', "] ").replace('[""]', "[]")
+    doc = doc.replace('"[', " [").replace(']"', "] ").replace(' [""] ', " [] ")
     return "" if '""' in doc else doc
 
 
@@ -327,7 +325,7 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     if not whole.isascii():
         return None
     if not whole or whole.isspace():
-        return [] if not sq and not dq else None
+        return []
     chunks = _chunks(whole)
     # The top-level values, in a list of their own: "(" and ")" around the whole.
     chunks[0] = "(" + chunks[0]

@@ -306,6 +306,9 @@ def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
         "(caf\xe9)",  # non-ASCII outside strings
         "(a \x01)",
         "(a 'b)",  # odd quotes
+        "0()0",  # an empty list between two atoms with no blank
+        "(a())",
+        "(()a)",
     ],
 )
 def test_fast_path_declines_what_it_cannot_prove(text: str) -> None:
