@@ -19,7 +19,7 @@ from aioxend.errors import (
     ReadTimeout,
     UnsupportedOperation,
 )
-from aioxend.protocols import CreditParams, DeviceRef
+from aioxend.protocols import CreditParams, DeviceRef, _sxp
 from aioxend.transport import Request
 from tests.protocols.fake_transport import (
     FakeResponse,
@@ -402,3 +402,10 @@ async def test_create_waits_unpauses_and_rereads() -> None:
     assert steps == ["create", "wait_for_devices", "unpause", None]
     assert form(transport.requests[0])["config"] == "(vm (name new1) (memory 256))"
     assert transport.requests[1].target == "/xend/domain/7"
+
+
+def test_the_first_failure_names_the_others_in_its_notes() -> None:
+    first, second = ReadError("gone"), HTTPStatusError(500, "Internal Server Error")
+    raised = _sxp._first_of([first, second])
+    assert raised is first
+    assert raised.__notes__ == ["also failed: HTTPStatusError: HTTP 500 Internal Server Error"]
