@@ -1,0 +1,111 @@
+"""Xen-API: the async client for xapi (XenServer, XCP-ng) and for xend's Xen-API.
+
+::
+
+    from aioxend import xenapi
+
+    async with xenapi.connect("https://pool-master.example/",
+                              username="root", password="...") as xapi:
+        vms = await xapi.VM.get_all_records()        # dict[VMRef, VMRecord]
+        state = await xapi.call("VM.get_power_state", ref)
+
+URLs: ``https://host/``, ``http://host:9363/`` (xend's TCP listener), ``httpu:///path``
+and ``unix:///path`` (HTTP on a UNIX socket). With no URL: xapi's local socket
+``unix:///var/lib/xcp/xapi`` if it exists, else xend's ``/var/run/xend/xen-api.sock``.
+Errors are ``aioxend.XenAPIError`` and its subclasses in ``aioxend.xenapi.errors``;
+``JsonRpcError`` is a JSON-RPC error that did not come from xapi (a proxy's).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Mapping, Sequence
+
+    from aioxend.xenapi._client import (
+        LOCAL_XAPI,
+        LOCAL_XEND,
+        Protocol,
+        XenAPIClient,
+        default_url,
+    )
+    from aioxend.xenapi._generated._refs import *  # noqa: F403
+    from aioxend.xenapi._wire import JsonRpcError
+
+__all__ = [
+    "LOCAL_XAPI",
+    "LOCAL_XEND",
+    "JsonRpcError",
+    "XenAPIClient",
+    "connect",
+    "default_url",
+]
+
+# Loaded on first use, so ``import aioxend.xenapi`` costs next to nothing: the client with
+# its transport and codecs, and the generated types (``xenapi.VMRef``, ``xenapi.VMRecord``,
+# ``xenapi.VmPowerState``: the module of each is in ``_generated.PUBLIC``).
+_LAZY = {
+    "LOCAL_XAPI": "_client",
+    "LOCAL_XEND": "_client",
+    "XenAPIClient": "_client",
+    "default_url": "_client",
+    "JsonRpcError": "_wire",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    module = _LAZY.get(name)
+    if module is None:
+        from aioxend.xenapi._generated import PUBLIC
+
+        if name not in PUBLIC:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module = f"_generated.{PUBLIC[name]}"
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def connect(
+    url: str | None = None,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    originator: str = "aioxend",
+    version: str = "1.0",
+    protocol: Protocol = "auto",
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    timeout: float | None = 60.0,
+    ssl_context: ssl.SSLContext | None = None,
+    verify: bool = True,
+    session_id: str | None = None,
+) -> XenAPIClient:
+    """A Xen-API client for ``url``; ``async with`` logs in and, on exit, out.
+
+    ``username``/``password``/``version``/``originator`` are
+    ``session.login_with_password``'s (xend takes the first two only, and gets only
+    those). ``protocol`` is ``"jsonrpc"``, ``"xmlrpc"`` or ``"auto"`` (JSON-RPC where the
+    server has it). ``headers`` go on every request; ``timeout`` (seconds, ``None`` for
+    none) bounds each call unless the call gives its own ``timeout=``. ``ssl_context``
+    and ``verify`` apply to ``https://``. ``session_id`` adopts an existing session: no
+    login, and no logout either.
+    """
+    from aioxend.xenapi._client import XenAPIClient
+
+    return XenAPIClient(
+        url,
+        username=username,
+        password=password,
+        originator=originator,
+        version=version,
+        protocol=protocol,
+        headers=headers,
+        timeout=timeout,
+        ssl_context=ssl_context,
+        verify=verify,
+        session_id=session_id,
+    )
