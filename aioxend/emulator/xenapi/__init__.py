@@ -41,7 +41,8 @@ What is served:
   the VCPU and memory setters (in the power states xapi allows), explicit setters of
   plain fields, ``host.get_servertime``, ``task.destroy``/``cancel``, ``event.from``
   (blocking up to its timeout; token ``""`` gives every object as ``add``),
-  ``event.inject``, ``event.get_current_id``, and ``Async.*`` (a finished task). Other
+  ``event.inject``, ``event.get_current_id``, and ``Async.*`` (a task, finished at once
+or ``pending`` for ``task_duration`` seconds, cancellable meanwhile). Other
   explicit messages answer ``NOT_IMPLEMENTED``. ``reader``'s role is ``read-only``.
 - xapi's errors: ``SESSION_INVALID``, ``HOST_IS_SLAVE [master address]``,
   ``HANDLE_INVALID [class, handle]``, ``UUID_INVALID``, ``VM_BAD_POWER_STATE [vm,

@@ -161,9 +161,21 @@ def make_app(
                 break
         return ok, value
 
+    def settle_later() -> None:
+        due = dispatcher.pool.tasks.next_due()
+        if due is not None:
+            delay = max(due - dispatcher.pool.clock(), 0.0)
+            asyncio.get_running_loop().call_later(delay, dispatcher.pool.tasks.settle)
+
     def run_once(method: str, params: list[object]) -> tuple[bool, object]:
         if method == LIST_METHODS:
             return True, dispatcher.method_names()
+        try:
+            return run_call(method, params)
+        finally:
+            settle_later()
+
+    def run_call(method: str, params: list[object]) -> tuple[bool, object]:
         injected = errors.take(method)
         try:
             if injected is not None:

@@ -19,13 +19,12 @@ Implicit messages (``get_<field>``, ``set_<field>``, ``add_to_``/``remove_from_`
 the datamodel, and so do explicit setters of a plain field; explicit messages with more
 to them are in ``_explicit``, and any other answers
 ``NOT_IMPLEMENTED [method]`` once the session is checked. ``Async.<Class>.<message>``
-runs the call at once and returns a finished task.
+returns a task, finished at once or after ``task_duration`` (``_tasks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aioxend.emulator.xenapi import _explicit
@@ -118,6 +117,7 @@ class Dispatcher:
 
     def call(self, method: str, params: list[Any]) -> object:
         """The result of ``method(*params)``; raises ``Failure`` for a Xen-API error."""
+        self.pool.tasks.settle()
         if method.startswith("Async."):
             return self._async(method[len("Async.") :], params)
         call = self.check(method, params)
@@ -201,28 +201,10 @@ class Dispatcher:
         if cls is None or name not in cls.messages or not cls.messages[name].session:
             raise Failure("MESSAGE_METHOD_UNKNOWN", f"Async.{method}")
         call = self.check(method, params)  # errors before the task exists come back bare
-        created = datetime.now(UTC)
-        fields: dict[str, object] = {
-            "name_label": f"Async.{method}",
-            "created": created,
-            "resident_on": self.host,
-            "progress": 1.0,
-        }
-        with self.pool.lock:
-            try:
-                value = self._run(call)
-            except Failure as failure:
-                fields.update(status="failure", error_info=failure.description, result="")
-            else:
-                fields.update(status="success", result=self._encode_result(value))
-            fields["finished"] = datetime.now(UTC)
-            task = self.pool.add("task", fields)
-            session = self.pool.table("session").get(call.session)
-            if session is not None:
-                tasks = session["tasks"]
-                assert isinstance(tasks, list)
-                tasks.append(task)
-            return task
+        name = f"Async.{method}"
+        return self.pool.tasks.submit(
+            name, self.host, call.session, lambda: self._run(call), self._encode_result
+        )
 
 
 def _implicit(call: Call) -> object:

@@ -14,7 +14,8 @@ does), gives each user a role (``roles``; ``pool-admin`` by default, ``reader`` 
 ``read-only``), and ``check_session`` expires one idle longer than ``session_timeout`` seconds
 (xapi: 24 h, ``Xapi_globs.inactive_session_timeout``; xend: never). ``expire_session``
 ends one at once, as a server restart would. ``events`` logs every change for
-``event.from`` (``touch`` records a modification made outside the pool's methods).
+``event.from`` (``touch`` records a modification made outside the pool's methods);
+``tasks`` holds the ``Async.*`` tasks still pending (``task_duration``).
 Every method takes the pool's lock, so a test may inspect or change the pool from its
 own thread while the server runs.
 """
@@ -33,6 +34,7 @@ from aioxend.emulator.xenapi._datamodel import model
 from aioxend.emulator.xenapi._events import EventLog
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._records import new_record
+from aioxend.emulator.xenapi._tasks import TaskQueue
 
 __all__ = ["DEFAULT_ROLES", "DEFAULT_USERS", "DIALECTS", "Pool"]
 
@@ -69,6 +71,7 @@ class Pool:
         seed: int = 0,
         session_timeout: float | None = 86400.0,
         max_sessions: int = 500,
+        task_duration: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if dialect not in DIALECTS:
@@ -86,9 +89,10 @@ class Pool:
         self.null_ref = "OpaqueRef:NULL" if dialect == "xapi" else ""
         self.objects: dict[str, dict[str, dict[str, object]]] = {}
         self._rng = random.Random(seed)
-        self._clock = clock
+        self.clock = clock
         self._active: dict[str, float] = {}
         self.events = EventLog()
+        self.tasks = TaskQueue(self, task_duration)
         self._next_domid = 1
         self.pool_ref = self.add("pool", {"name_label": "", "name_description": ""})
         self.hosts = [self._seed_host(i) for i in range(hosts)]
@@ -295,7 +299,7 @@ class Pool:
                     "originator": originator,
                 },
             )
-            self._active[ref] = self._clock()
+            self._active[ref] = self.clock()
             self._trim(("originator", originator))
             self._trim(("auth_user_name", uname))
             return ref
@@ -319,7 +323,7 @@ class Pool:
             if record is None:
                 raise Failure("SESSION_INVALID", ref)
             assert isinstance(ref, str)
-            now = self._clock()
+            now = self.clock()
             timeout = self.session_timeout
             if timeout is not None and now - self._active.get(ref, now) > timeout:
                 self._drop(ref)

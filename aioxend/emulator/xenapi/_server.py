@@ -57,6 +57,7 @@ class XenAPIServer:
         seed: int = 0,
         session_timeout: float | None = 86400.0,
         max_sessions: int = 500,
+        task_duration: float = 0.0,
         faults: FaultInjector | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
@@ -78,6 +79,7 @@ class XenAPIServer:
             seed=seed,
             session_timeout=session_timeout,
             max_sessions=max_sessions,
+            task_duration=task_duration,
         )
         self.faults = faults if faults is not None else FaultInjector(seed)
         self.errors = ErrorInjector()

@@ -7,6 +7,7 @@ sees. Each test runs over both listeners of the master.
 from __future__ import annotations
 
 import datetime
+import time
 import xmlrpc.client
 
 import pytest
@@ -270,8 +271,6 @@ def test_idle_session_expires() -> None:
         ref = session.handle
         assert session.xenapi.VM.get_all()
         rpc = proxy(server.url)
-        import time
-
         time.sleep(0.5)
         assert rpc.VM.get_all(ref)["ErrorDescription"] == ["SESSION_INVALID", ref]
 
@@ -334,3 +333,26 @@ def test_clone_snapshot_and_setters_that_need_a_halted_vm(url: str) -> None:
     assert x.VM.get_actions_after_crash(halted) == "preserve"
     x.VM.power_state_reset(running)
     assert x.VM.get_power_state(running) == "Halted"
+
+
+def test_pending_tasks_finish_later_or_are_cancelled() -> None:
+    with XenAPIServer.in_thread(task_duration=0.3) as server:
+        session = login(server.url)
+        x = session.xenapi
+        [vm] = x.VM.get_by_name_label("vm2")
+        task = x.Async.VM.start(vm, False, False)
+        assert x.task.get_status(task) == "pending"
+        assert x.task.get_progress(task) == 0.0
+        assert x.VM.get_power_state(vm) == "Halted"  # not run yet
+        token = getattr(x.event, "from")([f"task/{task}"], "", 0.0)["token"]
+        batch = getattr(x.event, "from")([f"task/{task}"], token, 5.0)  # woken when it ends
+        [event] = batch["events"]
+        assert event["snapshot"]["status"] == "success"
+        assert x.VM.get_power_state(vm) == "Running"
+        assert failure(x.task.cancel, task) == ["OPERATION_NOT_ALLOWED", "task is not pending"]
+        second = x.Async.VM.clean_shutdown(vm)
+        x.task.cancel(second)
+        assert x.task.get_status(second) == "cancelled"
+        time.sleep(0.5)
+        assert x.VM.get_power_state(vm) == "Running"  # a cancelled task never runs
+        assert sorted(x.session.get_tasks(session.handle)) == sorted([task, second])
