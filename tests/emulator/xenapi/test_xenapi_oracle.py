@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -17,6 +17,7 @@ import XenAPI  # type: ignore[import-untyped]
 
 from aioxend import XenAPIError, xenapi
 from aioxend.emulator.xenapi import XenAPIServer
+from aioxend.xenapi import XenAPIClient
 from tests.emulator.xenapi.conftest import login
 
 CLASSES = ("VM", "host", "pool", "VM_metrics", "host_metrics")
@@ -35,15 +36,15 @@ def _record_type(cls: str) -> Any:
     )
 
 
+def _root(url: str, protocol: Literal["jsonrpc", "xmlrpc", "auto"] = "auto") -> XenAPIClient:
+    """Our client, logged in as root."""
+    return xenapi.connect(url, username="root", password="xenroot", protocol=protocol)
+
+
 @pytest.mark.parametrize("protocol", ["jsonrpc", "xmlrpc"])
-async def test_same_records(pool: XenAPIServer, protocol: str) -> None:
+async def test_same_records(pool: XenAPIServer, protocol: Literal["jsonrpc", "xmlrpc"]) -> None:
     session = await anyio.to_thread.run_sync(login, pool.url)
-    async with xenapi.connect(
-        pool.url,
-        username="root",
-        password="xenroot",
-        protocol=protocol,  # type: ignore[arg-type]
-    ) as client:
+    async with _root(pool.url, protocol) as client:
         assert client.protocol == protocol
         for cls in CLASSES:
             raw = await anyio.to_thread.run_sync(getattr(session.xenapi, cls).get_all_records)
@@ -55,7 +56,7 @@ async def test_same_records(pool: XenAPIServer, protocol: str) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["jsonrpc", "xmlrpc"])
-async def test_same_errors(pool: XenAPIServer, protocol: str) -> None:
+async def test_same_errors(pool: XenAPIServer, protocol: Literal["jsonrpc", "xmlrpc"]) -> None:
     session = await anyio.to_thread.run_sync(login, pool.url)
     [running] = await anyio.to_thread.run_sync(session.xenapi.VM.get_by_name_label, "vm1")
     calls: list[tuple[str, tuple[Any, ...]]] = [
@@ -66,12 +67,7 @@ async def test_same_errors(pool: XenAPIServer, protocol: str) -> None:
         ("VM.clean_shutdown", ()),
         ("VM.add_to_other_config", (running, "seeded", "again")),
     ]
-    async with xenapi.connect(
-        pool.url,
-        username="root",
-        password="xenroot",
-        protocol=protocol,  # type: ignore[arg-type]
-    ) as client:
+    async with _root(pool.url, protocol) as client:
         await client.call("VM.add_to_other_config", running, "seeded-twice", "x")
         calls.append(("VM.add_to_other_config", (running, "seeded-twice", "y")))
         for method, args in calls:
@@ -89,7 +85,7 @@ async def test_same_records_from_xend() -> None:
     with XenAPIServer.in_thread(dialect="xend", vms=3) as server:
         session = XenAPI.Session(server.url)
         await anyio.to_thread.run_sync(session.xenapi.login_with_password, "root", "xenroot")
-        async with xenapi.connect(server.url, username="root", password="xenroot") as client:
+        async with _root(server.url) as client:
             assert client.protocol == "xmlrpc"  # xend has no JSON-RPC
             assert client.api_version == (1, 0)
             for cls in ("VM", "host"):
