@@ -20,19 +20,17 @@ ROOT = Path(__file__).resolve().parents[3]
 G = "aioxend.xenapi._generated"
 SCRIPT = textwrap.dedent(
     f"""
-    from aioxend._default import DEFAULT, TimeoutArg
-    from aioxend.xenapi._generated import Namespace
-    from aioxend.xenapi._generated._refs import VMRef, hostRef
+    from aioxend import xenapi
+    from aioxend.xenapi import VMRef, hostRef
 
 
-    class Client(Namespace):
-        async def call(
-            self, method: str, *params: object, timeout: TimeoutArg = DEFAULT, read: bool = False
-        ) -> object:
-            return None
+    async def main(ref: VMRef, host: hostRef) -> None:
+        async with xenapi.connect("https://pool.example/", username="u", password="p") as xapi:
+            reveal_type(xapi)  # expect: aioxend.xenapi._client.XenAPIClient
+            await use(xapi, ref, host)
 
 
-    async def main(xapi: Client, ref: VMRef, host: hostRef) -> None:
+    async def use(xapi: xenapi.XenAPIClient, ref: VMRef, host: hostRef) -> None:
         record = await xapi.VM.get_record(ref)
         reveal_type(record)  # expect: {G}.vm.VMRecord
         reveal_type(record.power_state)  # expect: {G}._enums.vm_power_state.VmPowerState
@@ -49,7 +47,8 @@ SCRIPT = textwrap.dedent(
         await xapi.VM.start(ref, "yes", False)  # expect: arg-type: type "str"; expected "bool"
         await xapi.VM.set_actions_after_crash(ref, "restart")  # expect: arg-type: "OnCrash
         await xapi.VM.get_record(ref, timeout="soon")  # expect: arg-type: "timeout"
-        xapi.VMM  # expect: attr-defined: "Client" has no attribute "VMM"
+        xapi.VMM  # expect: attr-defined: "XenAPIClient" has no attribute "VMM"
+        await xapi.call("VM.get_power_state", ref)
     """
 )
 
