@@ -232,3 +232,9 @@ async def dial(
         else:
             why = reason_of(exc)
         raise ConnectError(f"cannot connect to {endpoint.display}: {why}") from exc
+
+
+if "asyncio" in sys.modules:
+    # asyncio is loaded already, so its stream (what every plain connection on asyncio
+    # uses) costs little now and spares the first call its import.
+    from aioxend.transport import _protocol  # noqa: F401
