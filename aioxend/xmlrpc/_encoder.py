@@ -127,8 +127,11 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
-        piece = f"<value><string>{escape(text)}</string></value>"
-        if len(text) <= _CACHED:  # a long string rarely repeats: no hashing it
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            piece = f"<value><string>{escape(text)}</string></value>"
+        else:  # the common case, without a call
+            piece = f"<value><string>{text}</string></value>"
+        if len(text) <= _CACHED:  # a long string rarely repeats: no keeping it
             strings[text] = piece
         return piece
 
