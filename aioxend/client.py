@@ -250,8 +250,10 @@ class XendClient:
     async def __aenter__(self) -> Self:
         try:
             await self._ready(self._timeouts(DEFAULT), DEFAULT)
-        except BaseException:
+        except BaseException as exc:
             await self.aclose()  # ``__aexit__`` will not run to close the transport
+            if isinstance(exc, XendError):
+                self._locate(exc, "connect", None)
             raise
         return self
 

@@ -111,3 +111,14 @@ async def test_a_result_over_the_mock() -> None:
         assert await c.call("xend.domains", False) == ["Domain-0", "vm1"]
     assert len(connector.streams) == 1
     assert connector.streams[0].sent[0].startswith(b"POST / HTTP/1.1\r\nHost: xen1:8006\r\n")
+
+
+async def test_opening_the_client_names_connect_and_the_host() -> None:
+    async def refuse(endpoint: Endpoint) -> MockStream:
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    with pytest.raises(ConnectError) as info:
+        async with aioxend.connect("http://xen1:8006/", connector=refuse):
+            pass  # pragma: no cover - the connect fails
+    assert (info.value.operation, info.value.url) == ("connect", "http://xen1:8006/")
+    assert str(info.value).startswith("connect: cannot connect to xen1:8006"), info.value
