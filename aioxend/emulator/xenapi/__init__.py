@@ -8,6 +8,7 @@ with the records, sessions and errors of the datamodel vendored in
         srv.urls          # ["http://127.0.0.1:PORT/", "httpu:///tmp/xapi.sock"]
         srv.member_urls   # ["http://127.0.0.2:PORT/"]: login there is HOST_IS_SLAVE
         srv.pool.vm("vm1")                       # the ref of a VM
+        srv.pool.add_vm("web", "Running")        # one more (Halted by default)
         srv.expire_session()                     # every session: SESSION_INVALID next
         srv.fail_next(2, "INTERNAL_ERROR", "boom", method="VM.start")
         srv.faults.add("drop_mid", "VM.get_record")  # transport faults, as for xend

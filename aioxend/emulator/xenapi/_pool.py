@@ -98,7 +98,7 @@ class Pool:
         self.hosts = [self._seed_host(i) for i in range(hosts)]
         self.objects["pool"][self.pool_ref]["master"] = self.hosts[0]
         for i in range(vms):
-            self._seed_vm(f"vm{i + 1}", _STATES[i % len(_STATES)], self.hosts[i % hosts])
+            self.add_vm(f"vm{i + 1}", _STATES[i % len(_STATES)], self.hosts[i % hosts])
 
     # -- objects -------------------------------------------------------------------
     def new_uuid(self) -> str:
@@ -181,11 +181,26 @@ class Pool:
                 "cpu_info": {"cpu_count": "4", "vendor": "GenuineIntel"},
             },
         )
-        dom0 = self._seed_vm(f"Control domain on host: {name}", _power.RUNNING, host, control=True)
+        dom0 = self.add_vm(f"Control domain on host: {name}", _power.RUNNING, host, control=True)
         self.objects["host"][host]["control_domain"] = dom0
         return host
 
-    def _seed_vm(self, name: str, state: str, host: str, *, control: bool = False) -> str:
+    def add_vm(
+        self,
+        name: str,
+        state: str = _power.HALTED,
+        host: str | None = None,
+        *,
+        control: bool = False,
+    ) -> str:
+        """Add a VM (1 GiB, 1 VCPU, with its ``VM_metrics``) in ``state`` on ``host`` (the
+        master if None, for a running or paused one); returns its ref."""
+        if state not in _STATES:
+            raise ValueError(f"power state must be one of {_STATES}, not {state!r}")
+        with self.lock:
+            return self._new_vm(name, state, host or self.master, control)
+
+    def _new_vm(self, name: str, state: str, host: str, control: bool) -> str:
         memory = (4096 if control else 1024) * _MIB
         metrics = self.add(
             "VM_metrics",

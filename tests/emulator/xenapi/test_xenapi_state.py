@@ -157,3 +157,15 @@ def test_error_names_come_from_errors_json() -> None:
     assert error_params("VM_BAD_POWER_STATE") == ["vm", "expected", "actual"]
     assert error_params("HANDLE_INVALID") == ["class", "handle"]
     assert error_params("NO_SUCH_CODE") is None
+
+
+def test_add_vm() -> None:
+    pool = Pool(vms=0, hosts=2)
+    ref = pool.add_vm("extra", "Running", pool.hosts[1])
+    record = pool.get("VM", ref)
+    assert record["resident_on"] == pool.hosts[1]
+    assert record["power_state"] == "Running"
+    assert ref in cast(list[str], pool.get("host", pool.hosts[1])["resident_VMs"])
+    assert pool.get("VM", pool.add_vm("off"))["resident_on"] == "OpaqueRef:NULL"
+    with pytest.raises(ValueError, match="power state"):
+        pool.add_vm("bad", "Crashed")
