@@ -7,12 +7,14 @@ and gives events from ``next_event``: ``NEED_DATA``, a ``Head`` (1xx heads are s
 body chunks as ``bytes``, then ``END``. The usual xend answer arrives in one read, so
 its head (HTTP/1.x, CRLF line ends, no folded lines) is read with one regex match, any
 other head line by line, and a Content-Length body that fills the rest of the buffer
-is handed on without a copy. Framing follows RFC 9112:
-no body for HEAD, 1xx, 204 and 304; chunked (extensions and trailers read and
-dropped) when ``Transfer-Encoding`` says so; else ``Content-Length``; else the body
-runs to the end of the stream. After ``END``, ``keep_alive`` says whether the
-connection may carry another exchange: never after HTTP/1.0, ``Connection: close``
-either way, a read-to-close body, or stray bytes after the message.
+is handed on without a copy. Framing follows RFC 9112, one reader class per framing
+as in h11 (``_LengthReader``, ``_ChunkedReader``, ``_CloseReader``): no body for HEAD,
+1xx, 204 and 304; chunked (extensions and trailers read and dropped) when
+``Transfer-Encoding`` says so, refused together with ``Content-Length``; else
+``Content-Length``; else the body runs to the end of the stream. After ``END``,
+``keep_alive`` says whether the connection may carry another exchange: never after
+HTTP/1.0, ``Connection: close`` either way, a read-to-close body, or stray bytes after
+the message.
 
 Errors are this module's own, so it needs no I/O module: ``ParseError`` for bytes that
 are not HTTP, ``HeadTooLarge`` for a head (or chunk line, or trailer) over the limit,
@@ -154,8 +156,8 @@ _STATUS_START = re.compile(
 # only in the head and the trailer fields (2.2), so a chunk line needs its CR.
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
 
-# Parser states.
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _TO_CLOSE, _DONE = range(8)
+# Parser states; the body's framing states live in its reader.
+_HEAD, _BODY, _DONE = range(3)
 
 
 def _parse_headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
@@ -193,13 +195,12 @@ class ResponseParser:
 
     __slots__ = (
         "_buf",
-        "_chunked",
         "_close",
         "_eof",
         "_head_request",
         "_max_header",
         "_max_lines",
-        "_remaining",
+        "_reader",
         "_scanned",
         "_state",
     )
@@ -211,8 +212,7 @@ class ResponseParser:
         self._scanned = 0  # how far the head or trailers were searched for their end
         self._eof = False
         self._state = _DONE
-        self._remaining = 0
-        self._chunked = False
+        self._reader: _Reader | None = None
         self._close = False
         self._head_request = False
 
@@ -234,7 +234,8 @@ class ResponseParser:
     @property
     def announced_length(self) -> int:
         """After a head: the body length its ``Content-Length`` gave (0 when none did)."""
-        return self._remaining if self._state == _LENGTH and not self._chunked else 0
+        reader = self._reader
+        return reader.remaining if type(reader) is _LengthReader else 0
 
     @property
     def done(self) -> bool:
@@ -260,43 +261,18 @@ class ResponseParser:
 
     def next_event(self) -> Event:
         """The next ``Head``, body chunk, ``END`` or ``NEED_DATA``; raises ``ParseError``."""
-        state = self._state
-        if state == _LENGTH:
-            return self._next_length()
-        if state == _HEAD:
+        reader = self._reader
+        if reader is not None:
+            return reader.read(self)
+        if self._state == _HEAD:
             return self._next_head()
-        if state == _DONE:
-            return END
-        if state == _TO_CLOSE:
-            if self._buf:
-                chunk, self._buf = self._buf, b""
-                return chunk
-            if self._eof:
-                self._state = _DONE
-                return END
-            return NEED_DATA
-        return self._next_chunked()
+        return END
 
-    def _next_length(self) -> bytes | NeedData:
-        buf = self._buf
-        if not buf:
-            if self._eof:
-                raise Truncated(f"{self._remaining} bytes of the body never arrived")
-            return NEED_DATA
-        remaining = self._remaining
-        if len(buf) <= remaining:
-            self._buf = b""
-            chunk = buf
-        else:
-            chunk, self._buf = buf[:remaining], buf[remaining:]
-        self._remaining = remaining - len(chunk)
-        if not self._remaining:
-            if self._chunked:
-                self._state = _CHUNK_END
-            else:
-                # END follows this last chunk on the next call.
-                self._state = _DONE
-        return chunk
+    def _finish(self) -> EndOfMessage:
+        """The body's reader is done: the message ends here."""
+        self._reader = None
+        self._state = _DONE
+        return END
 
     def _next_head(self) -> Head | NeedData:
         common = _COMMON_HEAD.match(self._buf)
@@ -361,10 +337,10 @@ class ResponseParser:
                 encodings.append(value)
         if version < "1.1" or (connection and b"close" in _tokens(connection)):
             self._close = True
-        self._chunked = False
         if self._head_request or code in (204, 304):
             self._state = _DONE
             return
+        self._state = _BODY
         if encodings:
             if lengths:
                 # RFC 9112 6.3: a sign of request smuggling; the caller closes the connection.
@@ -372,8 +348,7 @@ class ResponseParser:
             tokens = _tokens(encodings)
             if tokens != [b"chunked"]:
                 raise ParseError(f"unsupported Transfer-Encoding {b', '.join(tokens)!r}")
-            self._chunked = True
-            self._state = _CHUNK_SIZE
+            self._reader = _ChunkedReader()
             return
         if lengths:
             if len(lengths) > 1:
@@ -381,54 +356,12 @@ class ResponseParser:
             (length,) = lengths
             if not length.isdigit() or len(length) > 18:
                 raise ParseError(f"invalid Content-Length {length[:30]!r}")
-            self._remaining = int(length)
-            self._state = _LENGTH if self._remaining else _DONE
-            return
-        self._state = _TO_CLOSE
-
-    def _next_chunked(self) -> bytes | NeedData | EndOfMessage:
-        while True:
-            state = self._state
-            buf = self._buf
-            if state == _CHUNK_SIZE:
-                match = _CHUNK_LINE.match(buf)
-                if match is None:
-                    if b"\n" in buf[: self._max_header] or (buf and not _hex_prefix(buf)):
-                        raise ParseError(f"invalid chunk header {buf[:30]!r}")
-                    if len(buf) > self._max_header:
-                        raise self._too_large("a chunk header line")
-                    return self._need("chunk header")
-                self._buf = buf[match.end() :]
-                size = int(match[1], 16)
-                if size:
-                    self._remaining = size
-                    self._state = _LENGTH
-                    return self._next_length()
-                self._state = _TRAILERS
-            elif state == _CHUNK_END:
-                if buf[:2] != b"\r\n":
-                    if buf not in (b"", b"\r"):
-                        raise ParseError("chunk data not followed by CRLF")
-                    return self._need("chunk")
-                self._buf = buf[2:]
-                self._state = _CHUNK_SIZE
-            else:  # _TRAILERS
-                if buf[:2] == b"\r\n" or buf[:1] == b"\n":
-                    self._buf = buf[2 if buf[:1] == b"\r" else 1 :]
-                else:
-                    found = self._search_end(buf)
-                    if found is None:
-                        if len(buf) > self._max_header:
-                            raise self._too_large("the trailer section")
-                        return self._need("trailers")
-                    if found.end() > self._max_header:
-                        raise self._too_large("the trailer section")
-                    trailers = _EOL.split(buf[: found.start()])
-                    self._count_lines(len(trailers), "the trailer section")
-                    _parse_headers(trailers)
-                    self._buf = buf[found.end() :]
+            if int(length):
+                self._reader = _LengthReader(int(length))
+            else:
                 self._state = _DONE
-                return END
+            return
+        self._reader = _CloseReader()
 
     def _search_end(self, buf: bytes) -> re.Match[bytes] | None:
         """The blank line ending a head or trailers, not rescanning what was searched."""
@@ -450,6 +383,123 @@ class ResponseParser:
         if self._eof:
             raise Truncated(f"the connection closed in the middle of a {where}")
         return NEED_DATA
+
+
+class _Reader:
+    """Reads one framing of body from its parser's buffer: data, ``END`` or ``NEED_DATA``.
+
+    As h11's readers: one class per framing, each knowing only how its body ends.
+    """
+
+    __slots__ = ()
+
+    def read(self, parser: ResponseParser) -> bytes | NeedData | EndOfMessage:
+        raise NotImplementedError
+
+
+class _LengthReader(_Reader):
+    """A body of ``Content-Length`` bytes (also a chunk's data, for ``_ChunkedReader``)."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, remaining: int) -> None:
+        self.remaining = remaining
+
+    def read(self, parser: ResponseParser) -> bytes | NeedData | EndOfMessage:
+        if not self.remaining:
+            return parser._finish()
+        return self.take(parser)
+
+    def take(self, parser: ResponseParser) -> bytes | NeedData:
+        """Up to ``remaining`` buffered bytes, or ``NEED_DATA``; a cut body is ``Truncated``."""
+        buf = parser._buf
+        if not buf:
+            if parser._eof:
+                raise Truncated(f"{self.remaining} bytes of the body never arrived")
+            return NEED_DATA
+        remaining = self.remaining
+        if len(buf) <= remaining:
+            parser._buf = b""
+            chunk = buf
+        else:
+            chunk, parser._buf = buf[:remaining], buf[remaining:]
+        self.remaining = remaining - len(chunk)
+        return chunk
+
+
+class _CloseReader(_Reader):
+    """A body that runs to the end of the stream (no length, not chunked)."""
+
+    __slots__ = ()
+
+    def read(self, parser: ResponseParser) -> bytes | NeedData | EndOfMessage:
+        if parser._buf:
+            chunk, parser._buf = parser._buf, b""
+            return chunk
+        if parser._eof:
+            return parser._finish()
+        return NEED_DATA
+
+
+_SIZE, _DATA, _DATA_END, _TRAILERS = range(4)
+
+
+class _ChunkedReader(_Reader):
+    """``Transfer-Encoding: chunked``: size lines, data, CRLFs, then trailers (dropped)."""
+
+    __slots__ = ("data", "state")
+
+    def __init__(self) -> None:
+        self.state = _SIZE
+        self.data = _LengthReader(0)
+
+    def read(self, parser: ResponseParser) -> bytes | NeedData | EndOfMessage:
+        while True:
+            state = self.state
+            buf = parser._buf
+            if state == _DATA:
+                chunk = self.data.take(parser)
+                if not self.data.remaining:
+                    self.state = _DATA_END
+                return chunk
+            if state == _SIZE:
+                match = _CHUNK_LINE.match(buf)
+                if match is None:
+                    if b"\n" in buf[: parser._max_header] or (buf and not _hex_prefix(buf)):
+                        raise ParseError(f"invalid chunk header {buf[:30]!r}")
+                    if len(buf) > parser._max_header:
+                        raise parser._too_large("a chunk header line")
+                    return parser._need("chunk header")
+                parser._buf = buf[match.end() :]
+                size = int(match[1], 16)
+                self.data.remaining = size
+                self.state = _DATA if size else _TRAILERS
+            elif state == _DATA_END:
+                if buf[:2] != b"\r\n":
+                    if buf not in (b"", b"\r"):
+                        raise ParseError("chunk data not followed by CRLF")
+                    return parser._need("chunk")
+                parser._buf = buf[2:]
+                self.state = _SIZE
+            else:
+                return self._trailers(parser, buf)
+
+    def _trailers(self, parser: ResponseParser, buf: bytes) -> NeedData | EndOfMessage:
+        if buf[:2] == b"\r\n" or buf[:1] == b"\n":
+            parser._buf = buf[2 if buf[:1] == b"\r" else 1 :]
+            return parser._finish()
+        found = parser._search_end(buf)
+        if found is None:
+            if len(buf) > parser._max_header:
+                raise parser._too_large("the trailer section")
+            return parser._need("trailers")
+        if found.end() > parser._max_header:
+            raise parser._too_large("the trailer section")
+        trailers = _EOL.split(buf[: found.start()])
+        parser._count_lines(len(trailers), "the trailer section")
+        _parse_headers(trailers)
+        parser._buf = buf[found.end() :]
+        return parser._finish()
 
 
 def _hex_prefix(buf: bytes) -> bool:
