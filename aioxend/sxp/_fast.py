@@ -22,14 +22,14 @@ is the definition of the language and the only place errors are raised.
    between two atoms, so every later copy stays in the CPU cache however long the text
    (the throughput stays flat from 1 KB to 64 MB). Per chunk, one ``str.translate``
    turns every blank into a space and every character no atom may hold into NUL (which
-   refuses the chunk); when the chunk is not already in xend's printer's layout (one
-   space between elements, none inside parentheses), as the ``xm list -l`` layout is
-   not, runs of spaces collapse and spaces beside parentheses go (``_tidy``).
-3. JSON. Replacements alone then quote the atoms (``_to_json``): each space becomes
+   refuses the chunk).
+3. JSON. In xend's printer's layout (one space between elements, none inside
+   parentheses) replacements alone quote the atoms (``_to_json``): each space becomes
    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
    brackets turn into spaces; ``()`` comes out as `` [""] ``, turned into ``[]``. Any
-   other layout leaves an empty ``""`` (refused) or invalid JSON, which also catches
-   unbalanced parentheses. The string contents go in place of the markers.
+   other layout leaves an empty ``""`` or invalid JSON, which also catches unbalanced
+   parentheses; a chunk in another layout (``xm list -l``'s) is split into tokens and
+   joined as JSON strings instead. The string contents go in place of the markers.
 4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector held off: the
    decoder makes about 50,000 lists a megabyte, none of them garbage, and the
    collections they would trigger cost more than the decoding.
@@ -90,6 +90,7 @@ _FIRST = itemgetter(slice(None, 1))
 _LAST = itemgetter(slice(-1, None))
 _ONES = repeat(1)
 _CUT = re.compile(r"(?<=[^ \t\n\v\f\r()])[ \t\n\v\f\r]+(?=[^ \t\n\v\f\r()])")
+_ATOM_ENDS = re.compile(r"[\s()]+")
 _DECODE = json.JSONDecoder(strict=False).decode
 
 
@@ -212,7 +213,7 @@ def _json_safe(text: str, markers: str = _DQ) -> str:
 
 def _chunks(marked: str) -> list[str]:
     """``marked`` in pieces of about ``CHUNK`` characters, each cut before a blank run
-    between two atoms (so no replacement of ``_layout`` or ``_to_json`` straddles a cut).
+    between two atoms (so no replacement of ``_spell`` straddles a cut).
     """
     pieces: list[str] = []
     start = 0
@@ -242,28 +243,29 @@ def _to_json(layout: str) -> str:
     return "" if '""' in doc else doc
 
 
-def _layout(chunk: str) -> str:
-    """The chunk's blanks as spaces, or ``""`` when it holds a character no atom may.
+def _spell(chunk: str, first: bool, last: bool) -> tuple[str, int, bytes] | None:
+    """One chunk as JSON, a bound on the values it holds, and its parentheses; ``None``
+    when it holds a character no atom may.
 
-    A chunk with line breaks or tabs (the ``xm list -l`` layout, a final newline) is
-    tidied into xend's printer's layout at once; ``_tidy`` does the rest on demand.
+    One ``str.translate`` turns every blank into a space and every refused character
+    into NUL. A chunk in xend's printer's layout is spelled by ``_to_json``; any other
+    (the ``xm list -l`` layout, a final newline, two blanks) is split into tokens and
+    joined as JSON strings, the parentheses fixed up after (``"(",`` is ``[``). A chunk
+    after the first starts with the blank it was cut at, and one before the last ends
+    in an atom, so the pieces join as ``_to_json`` would have spelled the whole.
     """
     layout = chunk.translate(_NORMAL)
     if "\x00" in layout:
-        return ""
-    if "\n" in chunk or "\t" in chunk or "\r" in chunk:
-        return _tidy(layout)
-    return layout
-
-
-def _tidy(layout: str) -> str:
-    """Spaces-only text in xend's printer's layout: one space between elements, none
-    beside a parenthesis (blanks there separate nothing). A chunk after the first
-    starts with the blank it was cut at, which stays."""
-    tidy = " ".join(layout.split())
-    if layout[:1] == " ":
-        tidy = " " + tidy
-    return tidy.replace("( ", "(").replace(" )", ")")
+        return None
+    parens = layout.encode("ascii").translate(None, _NOT_PARENS)
+    if "\n" not in chunk and "\t" not in chunk and "\r" not in chunk:
+        doc = _to_json(layout)
+        if doc:
+            return doc, layout.count(" ") + parens.count(b"("), parens
+    tokens = layout.replace("(", " ( ").replace(")", " ) ").split()
+    doc = ('"' if first else '","') + '","'.join(tokens) + ('"' if last else "")
+    doc = doc.replace('"(",', "[").replace(',")"', "]").replace('[")"', "[]")
+    return doc, len(tokens), parens
 
 
 def _splice(doc: str, marker: str, contents: list[str]) -> str:
@@ -334,16 +336,13 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     parens: list[bytes] = []
     items = 0
     used = [0, 0]
-    for chunk in chunks:
-        layout = _layout(chunk)
-        doc = _to_json(layout) if layout else ""
-        if layout and not doc:
-            layout = _tidy(layout)
-            doc = _to_json(layout)
-        if not doc or (len(layout) > limits.max_atom and _longest(layout) > limits.max_atom):
+    for number, chunk in enumerate(chunks):
+        spelled = _spell(chunk, number == 0, number == len(chunks) - 1)
+        if spelled is None or (len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom):
             return None
-        items += layout.count(" ") + layout.count("(")
-        parens.append(layout.encode("ascii").translate(None, _NOT_PARENS))
+        doc, values, chunk_parens = spelled
+        items += values
+        parens.append(chunk_parens)
         for kind, (marker, contents) in enumerate(((_SQ, sq), (_DQ, dq))):
             if contents:
                 markers = doc.count(marker)
@@ -358,9 +357,9 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     return _build("".join(docs))
 
 
-def _longest(layout: str) -> int:
-    """The length of the longest atom in the layout (only asked of very long chunks)."""
-    return max(map(len, layout.replace("(", " ").replace(")", " ").split()), default=0)
+def _longest(chunk: str) -> int:
+    """The length of the longest atom in the chunk (only asked of very long chunks)."""
+    return max(map(len, _ATOM_ENDS.split(chunk)), default=0)
 
 
 def _shallow(parens: bytes, max_depth: int) -> bool:
