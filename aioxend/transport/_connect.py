@@ -16,7 +16,6 @@ UNIX socket never loads them.
 from __future__ import annotations
 
 import errno
-import shutil
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeAlias
@@ -151,6 +150,8 @@ class UrlConnector:
     def close(self) -> None:
         """Forget the shared master's control directory (the master then lingers briefly)."""
         if self._control_dir is not None:
+            import shutil  # only ssh_share makes the directory; shutil is slow to import
+
             shutil.rmtree(self._control_dir, ignore_errors=True)
             self._control_dir = None
 
