@@ -51,12 +51,28 @@ TICK = 0.001
 
 
 # --- records and the canned server -------------------------------------------------------
-def _datamodel_fields(name: str) -> list[dict[str, Any]]:
+def _datamodel() -> list[dict[str, Any]]:
     path = Path(__file__).resolve().parent.parent / "aioxend" / "xenapi" / "data" / "xenapi.json"
-    for cls in json.loads(path.read_text()):
+    return list(json.loads(path.read_text()))
+
+
+def _datamodel_fields(name: str) -> list[dict[str, Any]]:
+    for cls in _datamodel():
         if cls["name"] == name:
             return list(cls["fields"])
     raise LookupError(name)
+
+
+def _enum_values() -> dict[str, str]:
+    """Each enum's first value, by its type string (``enum vm_power_state``)."""
+    return {
+        f"enum {enum['name']}": enum["values"][0]["name"]
+        for cls in _datamodel()
+        for enum in cls["enums"]
+    }
+
+
+_ENUMS = _enum_values()
 
 
 def _value(kind: str, n: int, xml: bool) -> object:
@@ -69,14 +85,14 @@ def _value(kind: str, n: int, xml: bool) -> object:
         return n % 2 == 0
     if kind == "datetime":
         return xmlrpc.client.DateTime("20240420T12:00:00Z") if xml else "20240420T12:00:00Z"
-    if kind.endswith(" ref"):
-        return f"OpaqueRef:{uuid.UUID(int=n * 7919 + len(kind))}"
-    if kind.startswith("enum "):
-        return {"enum vm_power_state": "Running"}.get(kind, "")
     if kind.endswith(" set"):
         return [_value(kind[:-4], n + i, xml) for i in range(2)]
     if kind.endswith(" map"):
         return {f"key{i}": f"value {n} {i}" for i in range(3)}
+    if kind.endswith(" ref"):
+        return f"OpaqueRef:{uuid.UUID(int=n * 7919 + len(kind))}"
+    if kind.startswith("enum "):
+        return _ENUMS[kind]
     return f"text of vm {n}"
 
 
