@@ -83,6 +83,7 @@ _DATETIME_TEXT: Final = re.compile(
 # "1627478400.25"): the point is required, so a bare date ("20240420") is not taken for one.
 _EPOCH_TEXT: Final = re.compile(r"[-+]?[0-9]+\.[0-9]*\Z")
 _STR_ONLY: Final = frozenset({str})
+_OPEN_MEMBERS: Final = 64
 EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -227,13 +228,23 @@ class OpenEnum(StrEnum):
 
 
 def enum_of(kind: type[E]) -> Decoder[E]:
-    """A decoder for one enum: its member, or an open member for a value it does not know."""
+    """A decoder for one enum: its member, or an open member for a value it does not know.
+
+    Open members are made once per value and kept (at most ``_OPEN_MEMBERS`` per enum, so a
+    server sending endless new values cannot grow it without bound).
+    """
     members: dict[str, E] = {member.value: member for member in kind}
+    limit = len(members) + _OPEN_MEMBERS
 
     def decode(value: object) -> E:
+        member = members.get(value) if type(value) is str else None
+        if member is not None:
+            return member
         if isinstance(value, str):
-            member = members.get(value)
-            return kind(value) if member is None else member
+            member = kind(value)
+            if len(members) < limit:
+                members[value] = member
+            return member
         raise _bad(f"a {kind.__name__} value", value)
 
     return decode
@@ -359,8 +370,13 @@ def _decode_partial(make: type[R], name: str, fields: Fields, wire: Mapping[str,
 
 
 def _extra(fields: Fields, wire: Mapping[str, object]) -> dict[str, object]:
-    known = {key for _, key, _ in fields}
-    return {k: v for k, v in wire.items() if k not in known}
+    known = _KNOWN_KEYS.get(id(fields))
+    if known is None:  # a table is a module constant: its keys are gathered once
+        known = _KNOWN_KEYS[id(fields)] = frozenset(key for _, key, _ in fields)
+    return {k: wire[k] for k in wire.keys() - known}
+
+
+_KNOWN_KEYS: dict[int, frozenset[str]] = {}
 
 
 def record_to_wire(record: object, fields: Fields) -> dict[str, object]:

@@ -181,6 +181,14 @@ def test_enum_keeps_unknown_values_as_open_members() -> None:
         decode(3)
 
 
+def test_open_members_are_kept_up_to_a_bound() -> None:
+    decode = v.enum_of(Colour)
+    assert decode("infrared") is decode("infrared")
+    for i in range(200):  # a server inventing values: each still decodes
+        assert decode(f"new-{i}") == f"new-{i}"
+    assert decode("red") is Colour.RED
+
+
 def test_compound_decoders() -> None:
     assert v.list_of(v.integer)(["1", 2]) == [1, 2]
     assert v.map_of(v.integer, v.floating)({"0": "Infinity"}) == {0: math.inf}
