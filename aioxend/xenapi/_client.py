@@ -204,7 +204,10 @@ class XenAPIClient(Namespace):
         return self._wire
 
     def _hidden(self) -> tuple[str, ...]:
-        return (self.session_id, *self._hidden_password) if self.session_id else ()
+        """The secrets kept out of errors: the session reference and the password."""
+        if self.session_id is None:
+            return self._hidden_password
+        return (self.session_id, *self._hidden_password)
 
     def _timeouts(self, timeout: TimeoutArg) -> Timeouts:
         total = self._timeout if timeout is DEFAULT else timeout
