@@ -301,3 +301,24 @@ def test_readme_forms_parse() -> None:
     for url in ("https://pool.example/", "http://host:9363/", "httpu:///var/run/x.sock"):
         assert XenAPIClient(url).url == url
     assert Path("/").exists()
+
+
+def test_the_client_runs_on_trio(pool: tuple[XenAPIServer, XenAPIServer]) -> None:
+    import trio
+
+    plain, _ = pool
+    seen: list[tuple[str, int]] = []
+
+    async def main() -> None:
+        for protocol in ("jsonrpc", "xmlrpc"):
+            async with connect(
+                plain.url,
+                username="root",
+                password="xenroot",
+                protocol=protocol,
+            ) as xapi:
+                seen.append((xapi.protocol, len(await xapi.VM.get_all())))
+
+    trio.run(main)
+    assert [protocol for protocol, _ in seen] == ["jsonrpc", "xmlrpc"]
+    assert all(count >= 4 for _, count in seen)
