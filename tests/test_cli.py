@@ -683,3 +683,19 @@ def test_exit_code_mapping() -> None:
     assert cli.exit_code_for(errors.UnsupportedOperation("resume", "sxp")) == 7
     assert cli.exit_code_for(errors.LocalProtocolError("bad name")) == cli.EXIT_USAGE
     assert cli.exit_code_for(ValueError("mib must be at least 0")) == cli.EXIT_USAGE
+
+
+def test_demo_without_aiohttp_names_the_extra() -> None:
+    # aiohttp is the emulator's only (an optional extra); a client-only install that asks for
+    # the demo is told what to install, not shown a bare "No module named 'aiohttp'".
+    script = (
+        "import sys; sys.modules['aiohttp'] = None\n"
+        "from aioxend.cli import main\n"
+        "raise SystemExit(main(['demo']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode != 0
+    assert "pip install 'aioxend[emulator]'" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr

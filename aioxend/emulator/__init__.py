@@ -21,6 +21,14 @@ internally. ``python -m aioxend.emulator`` (or ``aioxend emulator``) runs one fr
 shell; see ``main``.
 """
 
+import importlib.util
+
+if importlib.util.find_spec("aiohttp") is None:  # the server side only: the client never needs it
+    raise ModuleNotFoundError(
+        "the emulator needs aiohttp, which is not installed: pip install 'aioxend[emulator]'",
+        name="aiohttp",
+    )
+
 from aioxend.emulator._cli import main
 from aioxend.emulator._faults import FAULT_KINDS, FaultInjector, FaultRule
 from aioxend.emulator._host import Host
