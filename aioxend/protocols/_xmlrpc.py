@@ -37,7 +37,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from typing import cast
 
 import anyio.lowlevel
 
@@ -60,6 +59,7 @@ from aioxend.protocols._base import (
 )
 from aioxend.protocols._gc import GcHold
 from aioxend.protocols._ops import Config
+from aioxend.protocols._xmlbody import request_body
 from aioxend.transport import Request, Response, Timeouts, Transport
 
 __all__ = ["XmlRpcBackend"]
@@ -138,7 +138,7 @@ class XmlRpcBackend(Backend):
         """One request and its decoded answer. ``label`` and ``dom`` name the operation
         in error messages; ``leaves`` converts what is in an array answer to SXP atoms
         as it decodes (``sxp.from_xmlrpc`` as the decoder's hook)."""
-        body = _request_body(method, params)
+        body = request_body(method, params)
         request = Request("POST", self.path, _HEADERS, body, timeouts=timeouts, retry_safe=read)
         response = await self.transport.send(request)
         try:
@@ -235,50 +235,6 @@ _SMALL_ANSWERS: dict[bytes, object] = {}
 _SMALL_ANSWERS_MAX = 256
 _SCALARS = frozenset({type(None), bool, int, float, str})
 _UNKNOWN = object()
-
-_PROLOGUE = '<?xml version="1.0" encoding="UTF-8"?>\n<methodCall><methodName>'
-_STRING_PARAM = "<param><value><string>{}</string></value></param>"
-_INT_PARAM = "<param><value><int>{}</int></value></param>"
-_BOOL_PARAMS = (
-    "<param><value><boolean>0</boolean></value></param>",
-    "<param><value><boolean>1</boolean></value></param>",
-)
-_INT32 = range(-(2**31), 2**31)
-_heads: dict[str, str] = {}
-
-
-def _plain(text: str) -> bool:
-    """Whether ``text`` goes into XML as it is: printable ASCII without ``&<>``."""
-    return text.isascii() and text.isprintable() and not ("&" in text or "<" in text or ">" in text)
-
-
-def _request_body(method: str, params: Sequence[object]) -> bytes:
-    """``xmlrpc.dumps(tuple(params), method)``, built directly when every param is a
-    plain printable ASCII string (no ``&<>``), a 32-bit int or a bool, as nearly all of
-    xend's calls are; anything else goes through the encoder."""
-    head = _heads.get(method)
-    if head is None:
-        if not method or not _plain(method):
-            return xmlrpc.dumps(tuple(params), method, allow_none=True)
-        head = f"{_PROLOGUE}{method}</methodName><params>"
-        if len(_heads) < 1024:
-            _heads[method] = head
-    pieces = [head]
-    for param in params:
-        kind = type(param)
-        if kind is str:
-            text = cast(str, param)
-            if not _plain(text):
-                return xmlrpc.dumps(tuple(params), method, allow_none=True)
-            pieces.append(_STRING_PARAM.format(text))
-        elif kind is int and param in _INT32:
-            pieces.append(_INT_PARAM.format(param))
-        elif kind is bool:
-            pieces.append(_BOOL_PARAMS[1] if param else _BOOL_PARAMS[0])
-        else:
-            return xmlrpc.dumps(tuple(params), method, allow_none=True)
-    pieces.append("</params></methodCall>\n")
-    return "".join(pieces).encode("ascii")
 
 
 def _not_xml(head: bytes) -> bool:

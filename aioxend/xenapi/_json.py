@@ -35,8 +35,8 @@ import anyio.to_thread
 import msgspec
 
 from aioxend.errors import ProtocolError
-from aioxend.protocols._base import SLICE_SECONDS
 from aioxend.protocols._gc import GC_STEP_BYTES, GcHold
+from aioxend.protocols._stream import SLICE_SECONDS
 
 __all__ = ["SPLIT_BYTES", "decode", "encode_request", "xapi_datetime"]
 

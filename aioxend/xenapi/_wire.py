@@ -35,8 +35,9 @@ import anyio.lowlevel
 
 from aioxend import xmlrpc
 from aioxend.errors import Fault, HTTPStatusError, LimitExceeded, ProtocolError, XendError
-from aioxend.protocols._base import SLICE_SECONDS, chunks, read_limited
 from aioxend.protocols._gc import GcHold
+from aioxend.protocols._stream import SLICE_SECONDS, chunks, read_limited
+from aioxend.protocols._xmlbody import request_body
 from aioxend.transport import Request, Response, Timeouts, Transport
 from aioxend.xenapi import _json
 
@@ -275,9 +276,7 @@ class XmlRpcWire(Wire):
         super().__init__(transport, url, (*_XML_HEADERS, *headers), target)
 
     def body(self, method: str, params: tuple[object, ...]) -> tuple[bytes, int]:
-        from aioxend.protocols._xmlrpc import _request_body
-
-        return _request_body(method, [_xml_value(p) for p in params]), 0
+        return request_body(method, [_xml_value(p) for p in params]), 0
 
     async def answer(
         self, response: Response, method: str, ident: int, hidden: Sequence[str]

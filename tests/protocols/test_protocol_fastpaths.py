@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import aioxend
 import aioxend.xmlrpc
 from aioxend.errors import InvalidDomain, LocalProtocolError
-from aioxend.protocols import _xmlrpc
+from aioxend.protocols import _xmlbody
 from aioxend.transport import Request
 from tests.protocols.fake_transport import FakeResponse, FakeTransport, fault_answer, xml_answer
 
@@ -37,7 +37,7 @@ def test_request_body_is_the_encoders(method: str, params: list[Any]) -> None:
     except LocalProtocolError:
         expected = LocalProtocolError
     try:
-        got: Any = _xmlrpc._request_body(method, params)
+        got: Any = _xmlbody.request_body(method, params)
     except LocalProtocolError:
         got = LocalProtocolError
     assert got == expected
@@ -45,7 +45,7 @@ def test_request_body_is_the_encoders(method: str, params: list[Any]) -> None:
 
 def test_request_body_refuses_an_empty_method_as_the_encoder_does() -> None:
     with pytest.raises(LocalProtocolError):
-        _xmlrpc._request_body("", ["vm1"])
+        _xmlbody.request_body("", ["vm1"])
 
 
 def serving(*answers: FakeResponse) -> aioxend.XendClient:
