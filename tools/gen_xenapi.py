@@ -444,8 +444,22 @@ def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
     else:
         decode = ctx.decoder(result)
         lines.append(f"        answer = await self._caller.call({call})")
-        lines.append(f"        return _v.result({wire!r}, {decode}, answer)")
+        if can_be_large(result):
+            lines.append(f"        return await _v.result_sliced({wire!r}, {decode}, answer)")
+        else:
+            lines.append(f"        return _v.result({wire!r}, {decode}, answer)")
     return lines
+
+
+def can_be_large(t: Type) -> bool:
+    """Whether a result of ``t`` can be big enough to stall the loop while it is decoded:
+    a map or set holding records (``get_all_records`` of a large pool); those are decoded
+    in slices (``_v.result_sliced``)."""
+    return t.kind in ("map", "set") and any(_holds_record(a) for a in t.args)
+
+
+def _holds_record(t: Type) -> bool:
+    return t.kind in ("record", "anyrecord") or any(_holds_record(a) for a in t.args)
 
 
 def _hang(line: str) -> list[str]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.lowlevel
 
-from aioxend.transport import Response
+if TYPE_CHECKING:
+    from aioxend.transport import Response
 
 __all__ = [
     "ERROR_BODY_BYTES",

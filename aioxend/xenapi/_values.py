@@ -11,19 +11,27 @@ was expected and what came (the record and method code adds where).
 
 Decoders are plain functions ``(object) -> T``; the compound ones (``list_of``, ``map_of``,
 ``enum_of``, ``optional``) are built once per type at import of a generated module.
+A result that can be large (a map or set of records: ``VM.get_all_records`` of a big pool
+is 20 MB) goes through ``result_sliced``, which runs the same decoder over slices of it
+and yields to the event loop between them.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Final, Generic, Self, TypeVar
+from typing import Final, Generic, Self, TypeVar, cast
+
+import anyio.lowlevel
 
 from aioxend.errors import ProtocolError
+from aioxend.protocols._stream import SLICE_SECONDS
 
 __all__ = [
     "EPOCH",
@@ -43,6 +51,7 @@ __all__ = [
     "record_to_wire",
     "ref",
     "result",
+    "result_sliced",
     "string",
     "timestamp",
     "void",
@@ -84,6 +93,8 @@ _DATETIME_TEXT: Final = re.compile(
 _EPOCH_TEXT: Final = re.compile(r"[-+]?[0-9]+\.[0-9]*\Z")
 _STR_ONLY: Final = frozenset({str})
 _OPEN_MEMBERS: Final = 64
+SLICE_ITEMS: Final = 8
+"""Items of a large result decoded between two looks at the clock (``result_sliced``)."""
 EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -408,6 +419,38 @@ def result(method: str, decode: Decoder[T], value: object) -> T:
         return decode(value)
     except ProtocolError as exc:
         raise ProtocolError(f"{method} returned a bad value: {exc}") from None
+
+
+async def result_sliced(method: str, decode: Decoder[T], value: object) -> T:
+    """``result`` for a method whose answer can be large (a map or set of records): a
+    list or dict of more than ``SLICE_ITEMS`` items is decoded ``SLICE_ITEMS`` at a time by
+    the same ``decode``, yielding to the event loop whenever ``SLICE_SECONDS`` have passed,
+    so a 20 MB ``VM.get_all_records`` stalls no other task for long. Smaller answers, and
+    any other shape (which ``decode`` refuses), take ``result`` directly."""
+    if not isinstance(value, (dict, list)) or len(value) <= SLICE_ITEMS:
+        return result(method, decode, value)
+    parts: list[object] = []
+    clock = time.perf_counter
+    until = clock() + SLICE_SECONDS
+    for part in _slices(value):
+        parts.append(result(method, decode, part))
+        if clock() >= until:
+            await anyio.lowlevel.checkpoint()
+            until = clock() + SLICE_SECONDS
+    if isinstance(value, list):
+        return cast(T, list(itertools.chain.from_iterable(cast("list[list[object]]", parts))))
+    joined: dict[object, object] = {}
+    for mapping in cast("list[dict[object, object]]", parts):
+        joined.update(mapping)
+    return cast(T, joined)
+
+
+def _slices(value: dict[object, object] | list[object]) -> Iterable[object]:
+    """``value`` cut into pieces of ``SLICE_ITEMS`` items, of its own type."""
+    if isinstance(value, list):
+        return (value[i : i + SLICE_ITEMS] for i in range(0, len(value), SLICE_ITEMS))
+    items = iter(value.items())
+    return iter(lambda: dict(itertools.islice(items, SLICE_ITEMS)), {})
 
 
 _MISSING: Final = object()

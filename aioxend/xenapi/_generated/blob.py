@@ -74,7 +74,7 @@ class blob(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("blob.get_all_records", timeout=timeout, read=True)
-        return _v.result("blob.get_all_records", _D_map_blobRef_blobRecord, answer)
+        return await _v.result_sliced("blob.get_all_records", _D_map_blobRef_blobRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[blobRef]:
         """Return a list of all the blobs known to the system.

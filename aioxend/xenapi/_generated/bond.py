@@ -85,7 +85,7 @@ class Bond(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("Bond.get_all_records", timeout=timeout, read=True)
-        return _v.result("Bond.get_all_records", _D_map_BondRef_BondRecord, answer)
+        return await _v.result_sliced("Bond.get_all_records", _D_map_BondRef_BondRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[BondRef]:
         """Return a list of all the Bonds known to the system.

@@ -78,7 +78,7 @@ class Certificate(XenAPIClass):
         Published in stockholm.
         """
         answer = await self._caller.call("Certificate.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "Certificate.get_all_records", _D_map_CertificateRef_CertificateRecord, answer
         )
 

@@ -104,7 +104,9 @@ class Cluster(XenAPIClass):
         Published in lima.
         """
         answer = await self._caller.call("Cluster.get_all_records", timeout=timeout, read=True)
-        return _v.result("Cluster.get_all_records", _D_map_ClusterRef_ClusterRecord, answer)
+        return await _v.result_sliced(
+            "Cluster.get_all_records", _D_map_ClusterRef_ClusterRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[ClusterRef]:
         """Return a list of all the Clusters known to the system.

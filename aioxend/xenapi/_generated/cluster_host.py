@@ -101,7 +101,7 @@ class Cluster_host(XenAPIClass):
         Published in lima.
         """
         answer = await self._caller.call("Cluster_host.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "Cluster_host.get_all_records", _D_map_Cluster_hostRef_Cluster_hostRecord, answer
         )
 

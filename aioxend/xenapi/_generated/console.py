@@ -74,7 +74,9 @@ class console(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("console.get_all_records", timeout=timeout, read=True)
-        return _v.result("console.get_all_records", _D_map_consoleRef_consoleRecord, answer)
+        return await _v.result_sliced(
+            "console.get_all_records", _D_map_consoleRef_consoleRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[consoleRef]:
         """Return a list of all the consoles known to the system.

@@ -73,7 +73,9 @@ class crashdump(XenAPIClass):
         Deprecated in inverness.
         """
         answer = await self._caller.call("crashdump.get_all_records", timeout=timeout, read=True)
-        return _v.result("crashdump.get_all_records", _D_map_crashdumpRef_crashdumpRecord, answer)
+        return await _v.result_sliced(
+            "crashdump.get_all_records", _D_map_crashdumpRef_crashdumpRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[crashdumpRef]:
         """Return a list of all the crashdumps known to the system.

@@ -65,7 +65,9 @@ class DR_task(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("DR_task.get_all_records", timeout=timeout, read=True)
-        return _v.result("DR_task.get_all_records", _D_map_DR_taskRef_DR_taskRecord, answer)
+        return await _v.result_sliced(
+            "DR_task.get_all_records", _D_map_DR_taskRef_DR_taskRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[DR_taskRef]:
         """Return a list of all the DR_tasks known to the system.

@@ -160,7 +160,7 @@ class event(XenAPIClass):
         Deprecated in boston.
         """
         answer = await self._caller.call("event.next", timeout=timeout, read=True)
-        return _v.result("event.next", _D_set_eventRecord, answer)
+        return await _v.result_sliced("event.next", _D_set_eventRecord, answer)
 
     async def unregister(self, classes: Sequence[str], *, timeout: TimeoutArg = DEFAULT) -> None:
         """Removes this session's registration with the event system for a set of given classes.

@@ -76,7 +76,9 @@ class Feature(XenAPIClass):
         Published in falcon.
         """
         answer = await self._caller.call("Feature.get_all_records", timeout=timeout, read=True)
-        return _v.result("Feature.get_all_records", _D_map_FeatureRef_FeatureRecord, answer)
+        return await _v.result_sliced(
+            "Feature.get_all_records", _D_map_FeatureRef_FeatureRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[FeatureRef]:
         """Return a list of all the Features known to the system.

@@ -82,7 +82,9 @@ class GPU_group(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("GPU_group.get_all_records", timeout=timeout, read=True)
-        return _v.result("GPU_group.get_all_records", _D_map_GPU_groupRef_GPU_groupRecord, answer)
+        return await _v.result_sliced(
+            "GPU_group.get_all_records", _D_map_GPU_groupRef_GPU_groupRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[GPU_groupRef]:
         """Return a list of all the GPU_groups known to the system.

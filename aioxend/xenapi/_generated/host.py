@@ -254,7 +254,7 @@ class host(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("host.get_all_records", timeout=timeout, read=True)
-        return _v.result("host.get_all_records", _D_map_hostRef_hostRecord, answer)
+        return await _v.result_sliced("host.get_all_records", _D_map_hostRef_hostRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[hostRef]:
         """Return a list of all the hosts known to the system.
@@ -1113,7 +1113,7 @@ class host(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("host.get_data_sources", host, timeout=timeout, read=True)
-        return _v.result("host.get_data_sources", _D_set_data_sourceRecord, answer)
+        return await _v.result_sliced("host.get_data_sources", _D_set_data_sourceRecord, answer)
 
     async def emergency_ha_disable(self, soft: bool, *, timeout: TimeoutArg = DEFAULT) -> None:
         """This call disables HA on the local host. This should only be used with extreme care.

@@ -91,7 +91,9 @@ class host_cpu(XenAPIClass):
         Deprecated in midnight-ride: Deprecated in favour of the Host.cpu_info field.
         """
         answer = await self._caller.call("host_cpu.get_all_records", timeout=timeout, read=True)
-        return _v.result("host_cpu.get_all_records", _D_map_host_cpuRef_host_cpuRecord, answer)
+        return await _v.result_sliced(
+            "host_cpu.get_all_records", _D_map_host_cpuRef_host_cpuRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[host_cpuRef]:
         """Return a list of all the host_cpus known to the system.

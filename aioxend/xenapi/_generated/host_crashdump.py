@@ -76,7 +76,7 @@ class host_crashdump(XenAPIClass):
         answer = await self._caller.call(
             "host_crashdump.get_all_records", timeout=timeout, read=True
         )
-        return _v.result(
+        return await _v.result_sliced(
             "host_crashdump.get_all_records", _D_map_host_crashdumpRef_host_crashdumpRecord, answer
         )
 

@@ -72,7 +72,7 @@ class host_metrics(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("host_metrics.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "host_metrics.get_all_records", _D_map_host_metricsRef_host_metricsRecord, answer
         )
 

@@ -86,7 +86,7 @@ class host_patch(XenAPIClass):
         Deprecated in ely.
         """
         answer = await self._caller.call("host_patch.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "host_patch.get_all_records", _D_map_host_patchRef_host_patchRecord, answer
         )
 

@@ -83,7 +83,9 @@ class message(XenAPIClass):
         answer = await self._caller.call(
             "message.get_all_records_where", expr, timeout=timeout, read=True
         )
-        return _v.result("message.get_all_records_where", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced(
+            "message.get_all_records_where", _D_map_messageRef_messageRecord, answer
+        )
 
     async def get_all_records(
         self, *, timeout: TimeoutArg = DEFAULT
@@ -95,7 +97,9 @@ class message(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("message.get_all_records", timeout=timeout, read=True)
-        return _v.result("message.get_all_records", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced(
+            "message.get_all_records", _D_map_messageRef_messageRecord, answer
+        )
 
     async def get_by_uuid(self, uuid: str, *, timeout: TimeoutArg = DEFAULT) -> messageRef:
         """message.get_by_uuid.
@@ -138,7 +142,7 @@ class message(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("message.get_since", since, timeout=timeout, read=True)
-        return _v.result("message.get_since", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced("message.get_since", _D_map_messageRef_messageRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[messageRef]:
         """message.get_all.
@@ -167,7 +171,7 @@ class message(XenAPIClass):
         answer = await self._caller.call(
             "message.get", _v.plain(cls), obj_uuid, since, timeout=timeout, read=True
         )
-        return _v.result("message.get", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced("message.get", _D_map_messageRef_messageRecord, answer)
 
     async def destroy_many(
         self, messages: Sequence[messageRef], *, timeout: TimeoutArg = DEFAULT

@@ -102,7 +102,9 @@ class network(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("network.get_all_records", timeout=timeout, read=True)
-        return _v.result("network.get_all_records", _D_map_networkRef_networkRecord, answer)
+        return await _v.result_sliced(
+            "network.get_all_records", _D_map_networkRef_networkRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[networkRef]:
         """Return a list of all the networks known to the system.

@@ -79,7 +79,7 @@ class network_sriov(XenAPIClass):
         answer = await self._caller.call(
             "network_sriov.get_all_records", timeout=timeout, read=True
         )
-        return _v.result(
+        return await _v.result_sliced(
             "network_sriov.get_all_records", _D_map_network_sriovRef_network_sriovRecord, answer
         )
 

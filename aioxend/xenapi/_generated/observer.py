@@ -85,7 +85,9 @@ class Observer(XenAPIClass):
         Prototyped (experimental) in 23.14.0.
         """
         answer = await self._caller.call("Observer.get_all_records", timeout=timeout, read=True)
-        return _v.result("Observer.get_all_records", _D_map_ObserverRef_ObserverRecord, answer)
+        return await _v.result_sliced(
+            "Observer.get_all_records", _D_map_ObserverRef_ObserverRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[ObserverRef]:
         """Return a list of all the Observers known to the system.

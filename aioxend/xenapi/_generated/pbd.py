@@ -72,7 +72,7 @@ class PBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PBD.get_all_records", timeout=timeout, read=True)
-        return _v.result("PBD.get_all_records", _D_map_PBDRef_PBDRecord, answer)
+        return await _v.result_sliced("PBD.get_all_records", _D_map_PBDRef_PBDRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PBDRef]:
         """Return a list of all the PBDs known to the system.

@@ -82,7 +82,7 @@ class PCI(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PCI.get_all_records", timeout=timeout, read=True)
-        return _v.result("PCI.get_all_records", _D_map_PCIRef_PCIRecord, answer)
+        return await _v.result_sliced("PCI.get_all_records", _D_map_PCIRef_PCIRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PCIRef]:
         """Return a list of all the PCIs known to the system.

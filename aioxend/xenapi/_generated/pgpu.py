@@ -94,7 +94,7 @@ class PGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PGPU.get_all_records", timeout=timeout, read=True)
-        return _v.result("PGPU.get_all_records", _D_map_PGPURef_PGPURecord, answer)
+        return await _v.result_sliced("PGPU.get_all_records", _D_map_PGPURef_PGPURecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PGPURef]:
         """Return a list of all the PGPUs known to the system.

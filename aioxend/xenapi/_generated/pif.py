@@ -152,7 +152,7 @@ class PIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PIF.get_all_records", timeout=timeout, read=True)
-        return _v.result("PIF.get_all_records", _D_map_PIFRef_PIFRecord, answer)
+        return await _v.result_sliced("PIF.get_all_records", _D_map_PIFRef_PIFRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PIFRef]:
         """Return a list of all the PIFs known to the system.

@@ -85,7 +85,7 @@ class PIF_metrics(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PIF_metrics.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "PIF_metrics.get_all_records", _D_map_PIF_metricsRef_PIF_metricsRecord, answer
         )
 

@@ -210,7 +210,7 @@ class pool(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("pool.get_all_records", timeout=timeout, read=True)
-        return _v.result("pool.get_all_records", _D_map_poolRef_poolRecord, answer)
+        return await _v.result_sliced("pool.get_all_records", _D_map_poolRef_poolRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[poolRef]:
         """Return a list of all the pools known to the system.

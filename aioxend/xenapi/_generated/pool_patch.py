@@ -86,7 +86,7 @@ class pool_patch(XenAPIClass):
         Deprecated in ely.
         """
         answer = await self._caller.call("pool_patch.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "pool_patch.get_all_records", _D_map_pool_patchRef_pool_patchRecord, answer
         )
 

@@ -87,7 +87,7 @@ class pool_update(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("pool_update.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "pool_update.get_all_records", _D_map_pool_updateRef_pool_updateRecord, answer
         )
 

@@ -88,7 +88,7 @@ class PUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("PUSB.get_all_records", timeout=timeout, read=True)
-        return _v.result("PUSB.get_all_records", _D_map_PUSBRef_PUSBRecord, answer)
+        return await _v.result_sliced("PUSB.get_all_records", _D_map_PUSBRef_PUSBRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PUSBRef]:
         """Return a list of all the PUSBs known to the system.

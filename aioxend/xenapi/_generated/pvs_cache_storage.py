@@ -87,7 +87,7 @@ class PVS_cache_storage(XenAPIClass):
         answer = await self._caller.call(
             "PVS_cache_storage.get_all_records", timeout=timeout, read=True
         )
-        return _v.result(
+        return await _v.result_sliced(
             "PVS_cache_storage.get_all_records",
             _D_map_PVS_cache_storageRef_PVS_cache_storageRecord,
             answer,

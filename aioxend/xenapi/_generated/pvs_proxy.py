@@ -73,7 +73,9 @@ class PVS_proxy(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_proxy.get_all_records", timeout=timeout, read=True)
-        return _v.result("PVS_proxy.get_all_records", _D_map_PVS_proxyRef_PVS_proxyRecord, answer)
+        return await _v.result_sliced(
+            "PVS_proxy.get_all_records", _D_map_PVS_proxyRef_PVS_proxyRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PVS_proxyRef]:
         """Return a list of all the PVS_proxys known to the system.

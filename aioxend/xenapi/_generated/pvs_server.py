@@ -73,7 +73,7 @@ class PVS_server(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_server.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "PVS_server.get_all_records", _D_map_PVS_serverRef_PVS_serverRecord, answer
         )
 

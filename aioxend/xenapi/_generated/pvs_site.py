@@ -79,7 +79,9 @@ class PVS_site(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_site.get_all_records", timeout=timeout, read=True)
-        return _v.result("PVS_site.get_all_records", _D_map_PVS_siteRef_PVS_siteRecord, answer)
+        return await _v.result_sliced(
+            "PVS_site.get_all_records", _D_map_PVS_siteRef_PVS_siteRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PVS_siteRef]:
         """Return a list of all the PVS_sites known to the system.

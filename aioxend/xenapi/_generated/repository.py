@@ -76,7 +76,7 @@ class Repository(XenAPIClass):
         Published in 1.301.0.
         """
         answer = await self._caller.call("Repository.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "Repository.get_all_records", _D_map_RepositoryRef_RepositoryRecord, answer
         )
 

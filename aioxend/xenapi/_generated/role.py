@@ -69,7 +69,7 @@ class role(XenAPIClass):
         Published in midnight-ride.
         """
         answer = await self._caller.call("role.get_all_records", timeout=timeout, read=True)
-        return _v.result("role.get_all_records", _D_map_roleRef_roleRecord, answer)
+        return await _v.result_sliced("role.get_all_records", _D_map_roleRef_roleRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[roleRef]:
         """Return a list of all the roles known to the system.

@@ -73,7 +73,7 @@ class SDN_controller(XenAPIClass):
         answer = await self._caller.call(
             "SDN_controller.get_all_records", timeout=timeout, read=True
         )
-        return _v.result(
+        return await _v.result_sliced(
             "SDN_controller.get_all_records", _D_map_SDN_controllerRef_SDN_controllerRecord, answer
         )
 

@@ -67,7 +67,9 @@ class secret(XenAPIClass):
         Published in midnight-ride.
         """
         answer = await self._caller.call("secret.get_all_records", timeout=timeout, read=True)
-        return _v.result("secret.get_all_records", _D_map_secretRef_secretRecord, answer)
+        return await _v.result_sliced(
+            "secret.get_all_records", _D_map_secretRef_secretRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[secretRef]:
         """Return a list of all the secrets known to the system.

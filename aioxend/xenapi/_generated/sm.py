@@ -86,7 +86,7 @@ class SM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SM.get_all_records", timeout=timeout, read=True)
-        return _v.result("SM.get_all_records", _D_map_SMRef_SMRecord, answer)
+        return await _v.result_sliced("SM.get_all_records", _D_map_SMRef_SMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[SMRef]:
         """Return a list of all the SMs known to the system.

@@ -111,7 +111,7 @@ class SR(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SR.get_all_records", timeout=timeout, read=True)
-        return _v.result("SR.get_all_records", _D_map_SRRef_SRRecord, answer)
+        return await _v.result_sliced("SR.get_all_records", _D_map_SRRef_SRRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[SRRef]:
         """Return a list of all the SRs known to the system.
@@ -180,7 +180,7 @@ class SR(XenAPIClass):
         Published in dundee.
         """
         answer = await self._caller.call("SR.get_data_sources", sr, timeout=timeout, read=True)
-        return _v.result("SR.get_data_sources", _D_set_data_sourceRecord, answer)
+        return await _v.result_sliced("SR.get_data_sources", _D_set_data_sourceRecord, answer)
 
     async def disable_database_replication(
         self, sr: SRRef, *, timeout: TimeoutArg = DEFAULT
@@ -334,7 +334,7 @@ class SR(XenAPIClass):
             _v.plain(sm_config),
             timeout=timeout,
         )
-        return _v.result("SR.probe_ext", _D_set_probe_resultRecord, answer)
+        return await _v.result_sliced("SR.probe_ext", _D_set_probe_resultRecord, answer)
 
     async def probe(
         self,

@@ -69,7 +69,9 @@ class subject(XenAPIClass):
         Published in george.
         """
         answer = await self._caller.call("subject.get_all_records", timeout=timeout, read=True)
-        return _v.result("subject.get_all_records", _D_map_subjectRef_subjectRecord, answer)
+        return await _v.result_sliced(
+            "subject.get_all_records", _D_map_subjectRef_subjectRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[subjectRef]:
         """Return a list of all the subjects known to the system.

@@ -112,7 +112,7 @@ class task(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("task.get_all_records", timeout=timeout, read=True)
-        return _v.result("task.get_all_records", _D_map_taskRef_taskRecord, answer)
+        return await _v.result_sliced("task.get_all_records", _D_map_taskRef_taskRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[taskRef]:
         """Return a list of all the tasks known to the system.

@@ -76,7 +76,9 @@ class tunnel(XenAPIClass):
         Published in cowley.
         """
         answer = await self._caller.call("tunnel.get_all_records", timeout=timeout, read=True)
-        return _v.result("tunnel.get_all_records", _D_map_tunnelRef_tunnelRecord, answer)
+        return await _v.result_sliced(
+            "tunnel.get_all_records", _D_map_tunnelRef_tunnelRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[tunnelRef]:
         """Return a list of all the tunnels known to the system.

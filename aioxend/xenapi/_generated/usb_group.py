@@ -73,7 +73,9 @@ class USB_group(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("USB_group.get_all_records", timeout=timeout, read=True)
-        return _v.result("USB_group.get_all_records", _D_map_USB_groupRef_USB_groupRecord, answer)
+        return await _v.result_sliced(
+            "USB_group.get_all_records", _D_map_USB_groupRef_USB_groupRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[USB_groupRef]:
         """Return a list of all the USB_groups known to the system.

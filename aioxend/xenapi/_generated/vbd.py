@@ -109,7 +109,7 @@ class VBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VBD.get_all_records", timeout=timeout, read=True)
-        return _v.result("VBD.get_all_records", _D_map_VBDRef_VBDRecord, answer)
+        return await _v.result_sliced("VBD.get_all_records", _D_map_VBDRef_VBDRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VBDRef]:
         """Return a list of all the VBDs known to the system.

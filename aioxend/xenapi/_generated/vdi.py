@@ -139,7 +139,7 @@ class VDI(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VDI.get_all_records", timeout=timeout, read=True)
-        return _v.result("VDI.get_all_records", _D_map_VDIRef_VDIRecord, answer)
+        return await _v.result_sliced("VDI.get_all_records", _D_map_VDIRef_VDIRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VDIRef]:
         """Return a list of all the VDIs known to the system.
@@ -176,7 +176,7 @@ class VDI(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("VDI.get_nbd_info", self_, timeout=timeout)
-        return _v.result("VDI.get_nbd_info", _D_set_vdi_nbd_server_infoRecord, answer)
+        return await _v.result_sliced("VDI.get_nbd_info", _D_set_vdi_nbd_server_infoRecord, answer)
 
     async def list_changed_blocks(
         self, vdi_from: VDIRef, vdi_to: VDIRef, *, timeout: TimeoutArg = DEFAULT

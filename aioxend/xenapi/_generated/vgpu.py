@@ -91,7 +91,7 @@ class VGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("VGPU.get_all_records", timeout=timeout, read=True)
-        return _v.result("VGPU.get_all_records", _D_map_VGPURef_VGPURecord, answer)
+        return await _v.result_sliced("VGPU.get_all_records", _D_map_VGPURef_VGPURecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VGPURef]:
         """Return a list of all the VGPUs known to the system.

@@ -95,7 +95,9 @@ class VGPU_type(XenAPIClass):
         Published in vgpu-tech-preview.
         """
         answer = await self._caller.call("VGPU_type.get_all_records", timeout=timeout, read=True)
-        return _v.result("VGPU_type.get_all_records", _D_map_VGPU_typeRef_VGPU_typeRecord, answer)
+        return await _v.result_sliced(
+            "VGPU_type.get_all_records", _D_map_VGPU_typeRef_VGPU_typeRecord, answer
+        )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VGPU_typeRef]:
         """Return a list of all the VGPU_types known to the system.

@@ -120,7 +120,7 @@ class VIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VIF.get_all_records", timeout=timeout, read=True)
-        return _v.result("VIF.get_all_records", _D_map_VIFRef_VIFRecord, answer)
+        return await _v.result_sliced("VIF.get_all_records", _D_map_VIFRef_VIFRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VIFRef]:
         """Return a list of all the VIFs known to the system.

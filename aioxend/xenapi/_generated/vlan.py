@@ -70,7 +70,7 @@ class VLAN(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("VLAN.get_all_records", timeout=timeout, read=True)
-        return _v.result("VLAN.get_all_records", _D_map_VLANRef_VLANRecord, answer)
+        return await _v.result_sliced("VLAN.get_all_records", _D_map_VLANRef_VLANRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VLANRef]:
         """Return a list of all the VLANs known to the system.

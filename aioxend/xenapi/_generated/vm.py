@@ -315,7 +315,7 @@ class VM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VM.get_all_records", timeout=timeout, read=True)
-        return _v.result("VM.get_all_records", _D_map_VMRef_VMRecord, answer)
+        return await _v.result_sliced("VM.get_all_records", _D_map_VMRef_VMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VMRef]:
         """Return a list of all the VMs known to the system.
@@ -860,7 +860,7 @@ class VM(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("VM.get_data_sources", self_, timeout=timeout, read=True)
-        return _v.result("VM.get_data_sources", _D_set_data_sourceRecord, answer)
+        return await _v.result_sliced("VM.get_data_sources", _D_set_data_sourceRecord, answer)
 
     async def get_boot_record(self, self_: VMRef, *, timeout: TimeoutArg = DEFAULT) -> VMRecord:
         """Returns a record describing the VM's dynamic state, initialised when the VM boots and

@@ -78,7 +78,7 @@ class VM_appliance(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("VM_appliance.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "VM_appliance.get_all_records", _D_map_VM_applianceRef_VM_applianceRecord, answer
         )
 

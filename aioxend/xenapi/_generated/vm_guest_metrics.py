@@ -101,7 +101,7 @@ class VM_guest_metrics(XenAPIClass):
         answer = await self._caller.call(
             "VM_guest_metrics.get_all_records", timeout=timeout, read=True
         )
-        return _v.result(
+        return await _v.result_sliced(
             "VM_guest_metrics.get_all_records",
             _D_map_VM_guest_metricsRef_VM_guest_metricsRecord,
             answer,

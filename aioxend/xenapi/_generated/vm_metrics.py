@@ -95,7 +95,7 @@ class VM_metrics(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VM_metrics.get_all_records", timeout=timeout, read=True)
-        return _v.result(
+        return await _v.result_sliced(
             "VM_metrics.get_all_records", _D_map_VM_metricsRef_VM_metricsRecord, answer
         )
 

@@ -85,7 +85,7 @@ class VMSS(XenAPIClass):
         Published in falcon.
         """
         answer = await self._caller.call("VMSS.get_all_records", timeout=timeout, read=True)
-        return _v.result("VMSS.get_all_records", _D_map_VMSSRef_VMSSRecord, answer)
+        return await _v.result_sliced("VMSS.get_all_records", _D_map_VMSSRef_VMSSRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VMSSRef]:
         """Return a list of all the VMSSs known to the system.

@@ -81,7 +81,7 @@ class VTPM(XenAPIClass):
         Prototyped (experimental) in 22.26.0.
         """
         answer = await self._caller.call("VTPM.get_all_records", timeout=timeout, read=True)
-        return _v.result("VTPM.get_all_records", _D_map_VTPMRef_VTPMRecord, answer)
+        return await _v.result_sliced("VTPM.get_all_records", _D_map_VTPMRef_VTPMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VTPMRef]:
         """Return a list of all the VTPMs known to the system.

@@ -79,7 +79,7 @@ class VUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("VUSB.get_all_records", timeout=timeout, read=True)
-        return _v.result("VUSB.get_all_records", _D_map_VUSBRef_VUSBRecord, answer)
+        return await _v.result_sliced("VUSB.get_all_records", _D_map_VUSBRef_VUSBRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VUSBRef]:
         """Return a list of all the VUSBs known to the system.
