@@ -4,6 +4,8 @@ included, and a small answer is decoded at once."""
 
 from __future__ import annotations
 
+import gc
+
 import anyio
 import pytest
 from hypothesis import given
@@ -95,3 +97,18 @@ async def test_a_small_answer_is_decoded_at_once(monkeypatch: pytest.MonkeyPatch
     records, during = await ran_beside(answer, monkeypatch)
     assert len(records) == v.SLICE_ITEMS  # type: ignore[arg-type]
     assert during == 0
+
+
+async def test_the_collector_is_held_while_a_large_answer_decodes() -> None:
+    seen: list[bool] = []
+
+    def item(value: object) -> object:
+        seen.append(gc.isenabled())
+        return value
+
+    assert gc.isenabled()
+    assert await v.result_sliced("m", v.list_of(item), list(range(40))) == list(range(40))
+    assert seen == [False] * 40
+    assert gc.isenabled()
+    assert v.result("m", v.list_of(item), [1]) == [1]
+    assert seen[-1]
