@@ -306,6 +306,8 @@ def test_fast_path_layouts_agree_with_the_careful_parser(text: str) -> None:
         "(caf\xe9)",  # non-ASCII outside strings
         "(a \x01)",
         "(a 'b)",  # odd quotes
+        "\x1c",  # str.isspace() holds, but no SXP blank (found by the fuzz profile)
+        " \x1f\n",
     ],
 )
 def test_fast_path_declines_what_it_cannot_prove(text: str) -> None:
