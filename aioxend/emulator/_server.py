@@ -15,7 +15,6 @@ import os
 import socket
 import ssl
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from aiohttp import web
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
 from aioxend.emulator._limits import Gate, ServerLimits
+from aioxend.emulator._thread import serve_in_thread
 from aioxend.emulator._xmlrpc import XmlRpcDispatcher, make_xmlrpc_app
 
 if TYPE_CHECKING:
@@ -318,40 +318,5 @@ class Emulator:
         For synchronous code, trio tests and examples. ``emu.host`` and ``emu.faults``
         are safe to use from the calling thread (both lock internally).
         """
-        emu = cls(**kwargs)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(emu.start())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(emu.stop())
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        thread = threading.Thread(target=run, name="aioxend-emulator", daemon=True)
-        thread.start()
-        ready.wait()
-        if failure:
-            thread.join()
-            raise failure[0]
-        try:
+        with serve_in_thread(cls(**kwargs), "aioxend-emulator") as emu:
             yield emu
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=15)

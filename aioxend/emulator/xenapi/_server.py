@@ -16,7 +16,6 @@ import contextlib
 import os
 import socket
 import ssl
-import threading
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -25,6 +24,7 @@ from aiohttp import web
 
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._server import _bind_tcp, _bind_unix, _tcp_url, parse_hostport
+from aioxend.emulator._thread import serve_in_thread
 from aioxend.emulator.xenapi import _xmlrpc
 from aioxend.emulator.xenapi._app import make_app
 from aioxend.emulator.xenapi._dispatch import Dispatcher
@@ -199,32 +199,5 @@ class XenAPIServer:
     @contextlib.contextmanager
     def in_thread(cls, **kwargs: Any) -> Iterator[XenAPIServer]:
         """Run a server on its own event loop in a background thread (for sync code)."""
-        server = cls(**kwargs)
-        loop = asyncio.new_event_loop()
-        started: list[BaseException | None] = []
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(server.start())
-                started.append(None)
-            except BaseException as exc:
-                started.append(exc)
-            ready.set()
-            if started[0] is None:
-                loop.run_forever()
-                loop.run_until_complete(server.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="aioxend-xenapi-emulator", daemon=True)
-        thread.start()
-        ready.wait()
-        if started[0] is not None:
-            thread.join()
-            raise started[0]
-        try:
+        with serve_in_thread(cls(**kwargs), "aioxend-xenapi-emulator") as server:
             yield server
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=15)
