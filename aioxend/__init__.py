@@ -7,9 +7,9 @@ SXP layer and its models; the exception tree is imported at once.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from aioxend._lazy import lazy_names as _lazy_names
 from aioxend.errors import (
     ConnectError,
     ConnectTimeout,
@@ -61,18 +61,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aioxend' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 __version__ = "0.1.0"
 

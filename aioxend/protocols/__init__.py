@@ -11,8 +11,9 @@ the operation table, nor the models, nor SXP.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from aioxend._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from aioxend.protocols._base import (
@@ -55,35 +56,24 @@ __all__ = [
 ]
 
 _HOMES = {
-    "Backend": "_base",
-    "Call": "_base",
-    "NotSxpServer": "_base",
-    "NotXmlRpcServer": "_base",
-    "WrongServer": "_base",
-    "dom_text": "_base",
-    "OPS": "_ops",
-    "Config": "_ops",
-    "Op": "_ops",
-    "SxpSpec": "_ops",
-    "Credit2Params": "_results",
-    "CreditParams": "_results",
-    "DeviceRef": "_results",
-    "PciDevice": "_results",
-    "SedfParams": "_results",
-    "SxpBackend": "_sxp",
-    "XmlRpcBackend": "_xmlrpc",
+    "Backend": "._base",
+    "Call": "._base",
+    "NotSxpServer": "._base",
+    "NotXmlRpcServer": "._base",
+    "WrongServer": "._base",
+    "dom_text": "._base",
+    "OPS": "._ops",
+    "Config": "._ops",
+    "Op": "._ops",
+    "SxpSpec": "._ops",
+    "Credit2Params": "._results",
+    "CreditParams": "._results",
+    "DeviceRef": "._results",
+    "PciDevice": "._results",
+    "SedfParams": "._results",
+    "SxpBackend": "._sxp",
+    "XmlRpcBackend": "._xmlrpc",
 }
 
 
-def __getattr__(name: str) -> object:
-    """Load a public name from its module on first access, and keep it here."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_names(__name__, _HOMES)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aioxend._lazy import lazy_names as _lazy_names
+
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from aioxend.xenapi._client import (
         LOCAL_XAPI,
@@ -47,27 +49,23 @@ __all__ = [
 # its transport and codecs, and the generated types (``xenapi.VMRef``, ``xenapi.VMRecord``,
 # ``xenapi.VmPowerState``: the module of each is in ``_generated.PUBLIC``).
 _LAZY = {
-    "LOCAL_XAPI": "_client",
-    "LOCAL_XEND": "_client",
-    "XenAPIClient": "_client",
-    "default_url": "_client",
-    "JsonRpcError": "_wire",
+    "LOCAL_XAPI": "._client",
+    "LOCAL_XEND": "._client",
+    "XenAPIClient": "._client",
+    "default_url": "._client",
+    "JsonRpcError": "._wire",
 }
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
+def _generated_homes() -> dict[str, str]:
+    from aioxend.xenapi._generated import PUBLIC
 
-    module = _LAZY.get(name)
-    if module is None:
-        from aioxend.xenapi._generated import PUBLIC
+    return {name: f"._generated.{module}" for name, module in PUBLIC.items()}
 
-        if name not in PUBLIC:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        module = f"_generated.{PUBLIC[name]}"
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+
+# ``Any``: the generated types are not all imported above for the type checker.
+__getattr__: Callable[[str], Any]
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, _generated_homes)
 
 
 def connect(
