@@ -785,6 +785,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the xend emulator (arguments as for python -m aioxend.emulator)",
     )
 
+    sub.add_parser("xe", help="Xen-API commands in the manner of xapi's xe (aioxend xe --help)")
+
     p = sub.add_parser(
         "demo",
         help="a tour against an in-process emulator (or a real xend with --url)",
@@ -849,8 +851,9 @@ async def _run(args: argparse.Namespace, out: TextIO) -> None:
         await args.handler(client, args, out)
 
 
-def _emulator_argv(argv: Sequence[str]) -> list[str] | None:
-    """The arguments after ``emulator`` when that is the command, passed on untouched.
+def _forwarded_argv(argv: Sequence[str], command: str) -> tuple[list[str], list[str]] | None:
+    """The arguments before and after ``command`` (``emulator``, ``xe``) when that is the
+    command, passed on untouched.
 
     argparse cannot forward options it does not know (``--xmlrpc-unix ...``) through a
     subcommand, so the split happens here, before parsing.
@@ -859,8 +862,8 @@ def _emulator_argv(argv: Sequence[str]) -> list[str] | None:
     i = 0
     while i < len(argv):
         token = argv[i]
-        if token == "emulator":
-            return list(argv[i + 1 :])
+        if token == command:
+            return list(argv[:i]), list(argv[i + 1 :])
         if not token.startswith("-"):
             return None
         i += 2 if token in takes_value else 1
@@ -870,11 +873,16 @@ def _emulator_argv(argv: Sequence[str]) -> list[str] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see ``EXIT_CODES``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    emulator_argv = _emulator_argv(argv)
+    emulator_argv = _forwarded_argv(argv, "emulator")
     if emulator_argv is not None:
         from aioxend.emulator import main as emulator_main
 
-        return emulator_main(emulator_argv)
+        return emulator_main(emulator_argv[1])
+    xe_argv = _forwarded_argv(argv, "xe")
+    if xe_argv is not None:  # aioxend/_xe: the global options may come before "xe"
+        from aioxend._xe import main as xe_main
+
+        return xe_main(xe_argv[0] + xe_argv[1])
     as_json = "--json" in argv
     try:
         with contextlib.redirect_stderr(io.StringIO()) if as_json else _no_redirect() as said:
