@@ -8,6 +8,8 @@
                               username="root", password="...") as xapi:
         vms = await xapi.VM.get_all_records()        # dict[VMRef, VMRecord]
         state = await xapi.call("VM.get_power_state", ref)
+        async for event in xapi.events(["vm"]):        # Event, or Resync after a loss
+            ...
 
 URLs: ``https://host/``, ``http://host:9363/`` (xend's TCP listener), ``httpu:///path``
 and ``unix:///path`` (HTTP on a UNIX socket). With no URL: xapi's local socket
@@ -33,13 +35,17 @@ if TYPE_CHECKING:
         XenAPIClient,
         default_url,
     )
+    from aioxend.xenapi._events import Event, EventStream, Resync
     from aioxend.xenapi._generated._refs import *  # noqa: F403
     from aioxend.xenapi._wire import JsonRpcError
 
 __all__ = [
     "LOCAL_XAPI",
     "LOCAL_XEND",
+    "Event",
+    "EventStream",
     "JsonRpcError",
+    "Resync",
     "XenAPIClient",
     "connect",
     "default_url",
@@ -54,6 +60,9 @@ _LAZY = {
     "XenAPIClient": "._client",
     "default_url": "._client",
     "JsonRpcError": "._wire",
+    "Event": "._events",
+    "EventStream": "._events",
+    "Resync": "._events",
 }
 
 

@@ -28,7 +28,7 @@ import os
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Literal, Self
 
 import anyio
 
@@ -38,6 +38,9 @@ from aioxend.transport import Endpoint, Timeouts, Transport, open_transport, par
 from aioxend.xenapi._generated import NO_SESSION, Namespace
 from aioxend.xenapi._wire import JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
+
+if TYPE_CHECKING:
+    from aioxend.xenapi._events import EventStream
 
 __all__ = ["LOCAL_XAPI", "LOCAL_XEND", "LOGOUT_SECONDS", "XenAPIClient", "default_url"]
 
@@ -160,6 +163,16 @@ class XenAPIClient(Namespace):
         return (
             f"<XenAPIClient {self._endpoint.url} {self.protocol} {self._state} session={session}>"
         )
+
+    def events(
+        self, classes: Sequence[str], *, token: str = "", timeout: float = 30.0
+    ) -> EventStream:
+        """The pool's changes as ``Event``s (``Resync`` when some were lost), from ``token``
+        (``""``: every current object first, as ``add``); ``timeout`` is how long each
+        ``event.from`` waits on the server. See ``aioxend.xenapi._events``."""
+        from aioxend.xenapi._events import EventStream
+
+        return EventStream(self, classes, token=token, timeout=timeout)
 
     # --- the Caller protocol ---------------------------------------------------------------
     async def call(

@@ -5,10 +5,10 @@ xend's dialect that path is a 404, as xend had no JSON-RPC). Each request first 
 the transport faults of ``aioxend.emulator._faults`` (keyed by the method name, so a
 rule for ``VM.start`` hits that call on either wire) and then the injected Xen-API
 errors, then the dispatcher; an ``event.from`` with nothing to report waits for a
-change of the pool, up to its timeout. ``system.listMethods`` lists every message (over
-XML-RPC as a bare list, without the Status struct, as xapi sends it). A body that is
-not a call of its wire is a 400; an exception that is not a Xen-API error becomes
-``INTERNAL_ERROR [text]``, as in xapi.
+change of the pool, up to its timeout, and an ``event.next`` until there is an event.
+``system.listMethods`` lists every message (over XML-RPC as a bare list, without the
+Status struct, as xapi sends it). A body that is not a call of its wire is a 400; an
+exception that is not a Xen-API error becomes ``INTERNAL_ERROR [text]``, as in xapi.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = ["make_app"]
 
 SERVER_HEADER = "xapi"
 LIST_METHODS = "system.listMethods"
+_BLOCKING = frozenset({"event.from", "event.next"})
 
 
 async def _trickle(
@@ -119,7 +120,9 @@ def _internal_error(exc: Exception) -> list[str]:
     return ["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"]
 
 
-def _timeout_of(params: list[object]) -> float:
+def _timeout_of(method: str, params: list[object]) -> float:
+    if method == "event.next":
+        return 86400.0  # XendAPI.event_next: Queue.get() without a timeout
     try:
         return min(max(float(params[3]), 0.0), 86400.0)  # type: ignore[arg-type]
     except (IndexError, TypeError, ValueError):
@@ -127,6 +130,8 @@ def _timeout_of(params: list[object]) -> float:
 
 
 def _has_events(value: object) -> bool:
+    if isinstance(value, list):  # event.next
+        return bool(value)
     return isinstance(value, dict) and bool(value.get("events"))
 
 
@@ -146,11 +151,12 @@ def make_app(
     async def run(method: str, params: list[object]) -> tuple[bool, object]:
         seen = dispatcher.pool.events.generation
         ok, value = run_once(method, params)
-        if method != "event.from" or not ok:
+        if method not in _BLOCKING or not ok:
             return ok, value
-        # Xapi_event.from blocks until an event matches or the timeout passes
+        # Xapi_event.from blocks until an event matches or the timeout passes; xend's
+        # event.next until an event comes
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + _timeout_of(params)
+        deadline = loop.time() + _timeout_of(method, params)
         while not _has_events(value) and loop.time() < deadline and not stop.is_set():
             if dispatcher.pool.events.generation == seen:
                 await waiter.wait(seen, min(deadline - loop.time(), 0.5))

@@ -123,6 +123,8 @@ def _event_from(call: Call) -> object:
     _no_events_in_xend(call)
     classes, since = call.args[0], _events.parse_token(call.args[1])
     pool = call.pool
+    if 0 < since < pool.events.horizon:
+        raise Failure("EVENTS_LOST")
     events: list[dict[str, object]] = []
     for generation, op, cls, ref in pool.events.since(since):
         if not _events.matches(classes, cls, ref):
@@ -159,6 +161,31 @@ def _event_current_id(call: Call) -> object:
     return call.pool.events.generation
 
 
+def _event_register(call: Call) -> object:
+    call.pool.registrations.register(call.session, [str(c) for c in call.args[0]])
+    return ""
+
+
+def _event_unregister(call: Call) -> object:
+    call.pool.registrations.unregister(call.session, [str(c) for c in call.args[0]])
+    return ""
+
+
+def _event_next(call: Call) -> object:
+    """The queued events (``[]`` while there are none: the listener waits and asks again,
+    as xend's ``Queue.get`` blocks). xapi's form has a lower-case class and a snapshot."""
+    pool = call.pool
+    events = pool.registrations.take(call.session)
+    if pool.dialect == "xend":
+        return events
+    for event in events:
+        cls = str(event["class"])
+        event["class"] = cls.lower()
+        if event["operation"] != "del" and event["ref"] in pool.table(cls):
+            event["snapshot"] = plain_copy(pool.get(cls, event["ref"]))
+    return events
+
+
 def _setter(op: str, *fields: str) -> Callable[[Call], object]:
     """An explicit setter of VM fields that xapi allows only in some power states."""
 
@@ -190,6 +217,9 @@ HANDLERS: dict[str, Callable[[Call], object]] = {
     "event.from": _event_from,
     "event.inject": _event_inject,
     "event.get_current_id": _event_current_id,
+    "event.register": _event_register,
+    "event.unregister": _event_unregister,
+    "event.next": _event_next,
     **{f"VM.{op}": _power_op(op) for op in _power.POWER_OPERATIONS},
     "VM.clone": _clone,
     "VM.copy": _copy,

@@ -14,7 +14,8 @@ does), gives each user a role (``roles``; ``pool-admin`` by default, ``reader`` 
 ``read-only``), and ``check_session`` expires one idle longer than ``session_timeout`` seconds
 (xapi: 24 h, ``Xapi_globs.inactive_session_timeout``; xend: never). ``expire_session``
 ends one at once, as a server restart would. ``events`` logs every change for
-``event.from`` (``touch`` records a modification made outside the pool's methods);
+``event.from`` (``touch`` records a modification made outside the pool's methods) and
+``registrations`` holds the queues of ``event.register``/``event.next``;
 ``tasks`` holds the ``Async.*`` tasks still pending (``task_duration``).
 Every method takes the pool's lock, so a test may inspect or change the pool from its
 own thread while the server runs.
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 
 from aioxend.emulator.xenapi import _power
 from aioxend.emulator.xenapi._datamodel import model
-from aioxend.emulator.xenapi._events import EventLog
+from aioxend.emulator.xenapi._events import EventLog, Registrations
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._records import new_record
 from aioxend.emulator.xenapi._tasks import TaskQueue
@@ -92,6 +93,7 @@ class Pool:
         self.clock = clock
         self._active: dict[str, float] = {}
         self.events = EventLog()
+        self.registrations = Registrations(self.events)
         self.tasks = TaskQueue(self, task_duration)
         self._next_domid = 1
         self.pool_ref = self.add("pool", {"name_label": "", "name_description": ""})
@@ -329,6 +331,7 @@ class Pool:
         if self.objects["session"].pop(ref, None) is not None:
             self.events.removed("session", ref)
         self._active.pop(ref, None)
+        self.registrations.forget(ref)
 
     def check_session(self, ref: object) -> dict[str, object]:
         """The record of a live session; ``SESSION_INVALID [ref]`` otherwise."""

@@ -113,6 +113,13 @@ class XenAPIServer:
         """End one session (all with None): its next use gets ``SESSION_INVALID``."""
         self.pool.expire_session(ref)
 
+    def lose_events(self, session: str | None = None) -> None:
+        """Make event clients resynchronise: an ``event.from`` from a token older than
+        now, and the next ``event.next`` of ``session`` (every one with None), answer
+        ``EVENTS_LOST``."""
+        self.pool.registrations.lose(session)
+        self.pool.events.forget_history()
+
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self._tls is None:
             return None

@@ -1,0 +1,245 @@
+"""``xapi.events(...)`` against the emulator: xapi over both wires, and xend's dialect.
+
+Adds, mods and dels with typed snapshots; resuming from a token; ``EVENTS_LOST`` and an
+expired session, each answered by a ``Resync`` with the fresh records, after which the
+stream goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+
+from aioxend.emulator.xenapi import XenAPIServer
+from aioxend.xenapi import Event, EventStream, Resync, XenAPIClient, connect, errors
+from aioxend.xenapi._generated.vm import VMRecord
+
+WIRES = ["jsonrpc", "xmlrpc", "xend"]
+VMS = 3
+
+
+@asynccontextmanager
+async def opened(kind: str, **server: object) -> AsyncIterator[tuple[XenAPIServer, XenAPIClient]]:
+    dialect = "xend" if kind == "xend" else "xapi"
+    protocol = "xmlrpc" if kind == "xend" else kind
+    async with (
+        XenAPIServer(vms=VMS, dialect=dialect, **server) as srv,  # type: ignore[arg-type]
+        connect(srv.url, username="root", password="xenroot", protocol=protocol) as xapi,  # type: ignore[arg-type]
+    ):
+        yield srv, xapi
+
+
+async def until(
+    stream: EventStream, done: Callable[[Event | Resync], bool], seconds: float = 10.0
+) -> list[Event | Resync]:
+    """Items of ``stream`` up to the first one ``done`` accepts (which is last)."""
+    seen: list[Event | Resync] = []
+    with anyio.fail_after(seconds):
+        async for item in stream:
+            seen.append(item)
+            if done(item):
+                return seen
+    raise AssertionError(f"the stream ended: {seen}")
+
+
+def is_event(operation: str, ref: str) -> Callable[[Event | Resync], bool]:
+    return lambda e: isinstance(e, Event) and (e.operation, e.ref) == (operation, ref)
+
+
+async def all_vms(xapi: XenAPIClient) -> set[str]:
+    return set(await xapi.VM.get_all())
+
+
+async def skip_initial(stream: EventStream, xapi: XenAPIClient) -> None:
+    """Read the ``add`` of every VM that a stream from ``""`` starts with."""
+    for _ in await all_vms(xapi):
+        await anext(stream)
+
+
+@pytest.mark.parametrize("kind", WIRES)
+async def test_adds_mods_and_dels_with_typed_snapshots(kind: str) -> None:
+    async with opened(kind) as (_srv, xapi):
+        vms = await all_vms(xapi)
+        stream = xapi.events(["vm"], timeout=5.0)
+        first = [await anext(stream) for _ in vms]
+        assert all(isinstance(e, Event) and e.operation == "add" for e in first)
+        assert {e.ref for e in first if isinstance(e, Event)} == vms
+        event = first[0]
+        assert isinstance(event, Event)
+        assert event.cls == "VM"
+        assert isinstance(event.snapshot, VMRecord)
+        assert event.timestamp.tzinfo is not None
+
+        [halted] = await xapi.VM.get_by_name_label("vm2")
+        clone = await xapi.VM.clone(halted, "short-lived")
+        [*_, added] = await until(stream, is_event("add", clone))
+        assert isinstance(added, Event)
+        assert isinstance(added.snapshot, VMRecord)
+        assert added.snapshot.name_label == "short-lived"
+
+        await xapi.VM.start(clone, False, False)
+
+        def running(e: Event | Resync) -> bool:
+            snapshot = e.snapshot if isinstance(e, Event) and e.ref == clone else None
+            return isinstance(snapshot, VMRecord) and snapshot.power_state == "Running"
+
+        await until(stream, running)
+
+        await xapi.VM.hard_shutdown(clone)
+        await xapi.VM.destroy(clone)
+        [*_, deleted] = await until(stream, is_event("del", clone))
+        assert isinstance(deleted, Event)
+        assert deleted.snapshot is None
+        await stream.aclose()
+        assert [e async for e in stream] == []
+
+
+@pytest.mark.parametrize("kind", WIRES)
+async def test_one_object_subscription_sees_only_that_object(kind: str) -> None:
+    async with opened(kind) as (_srv, xapi):
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        [vm1] = await xapi.VM.get_by_name_label("vm1")
+        async with xapi.events([f"vm/{vm2}"], timeout=5.0) as stream:
+            [start] = await until(stream, is_event("add", vm2))
+            await xapi.VM.pause(vm1)
+            await xapi.VM.start(vm2, False, False)
+            seen = await until(stream, is_event("mod", vm2))
+            assert {e.ref for e in seen if isinstance(e, Event)} == {vm2}
+            assert isinstance(start, Event)
+
+
+@pytest.mark.parametrize("kind", ["jsonrpc", "xmlrpc"])
+async def test_resume_from_a_token(kind: str) -> None:
+    async with opened(kind) as (_srv, xapi):
+        stream = xapi.events(["vm"], timeout=5.0)
+        await skip_initial(stream, xapi)
+        token = stream.token
+        assert token
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        await xapi.VM.start(vm2, False, False)
+        resumed = xapi.events(["vm"], token=token, timeout=5.0)
+        event = await anext(resumed)
+        assert isinstance(event, Event)
+        assert (event.operation, event.ref) == ("mod", vm2)
+        assert resumed.token > token
+
+
+async def test_the_token_moves_only_past_a_batch_yielded_whole() -> None:
+    async with opened("jsonrpc") as (_srv, xapi):
+        stream = xapi.events(["vm"], timeout=5.0)
+        await anext(stream)
+        assert stream.token == ""  # the batch is not yielded whole yet: resume repeats it
+        for _ in range(len(await all_vms(xapi)) - 1):
+            await anext(stream)
+        assert stream.token != ""
+
+
+async def test_a_token_cannot_resume_on_xend_so_it_resynchronises() -> None:
+    async with opened("xend") as (_srv, xapi):
+        stream = xapi.events(["vm"], token="xend/7", timeout=5.0)
+        resync = await anext(stream)
+        assert isinstance(resync, Resync)
+        assert resync.reason == "TOKEN"
+        assert set(resync.records["VM"]) == await all_vms(xapi)
+
+
+@pytest.mark.parametrize("kind", WIRES)
+async def test_events_lost_resynchronises_and_goes_on(kind: str) -> None:
+    async with opened(kind) as (srv, xapi):
+        stream = xapi.events(["vm"], timeout=5.0)
+        await skip_initial(stream, xapi)
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        await xapi.VM.start(vm2, False, False)
+        srv.lose_events()
+        [*_, resync] = await until(stream, lambda e: isinstance(e, Resync))
+        assert isinstance(resync, Resync)
+        assert resync.reason == "EVENTS_LOST"
+        assert set(resync.records["VM"]) == await all_vms(xapi)
+        record = resync.records["VM"][vm2]
+        assert isinstance(record, VMRecord)
+        assert record.power_state == "Running"
+        assert stream.token == resync.token
+        await xapi.VM.pause(vm2)
+        await until(stream, is_event("mod", vm2))
+
+
+@pytest.mark.parametrize("kind", WIRES)
+async def test_an_expired_session_resynchronises_and_goes_on(kind: str) -> None:
+    async with opened(kind) as (srv, xapi):
+        stream = xapi.events(["vm"], timeout=5.0)
+        await skip_initial(stream, xapi)
+        old = xapi.session_id
+        srv.expire_session()
+        [vm2] = await xapi.VM.get_by_name_label("vm2")  # a read: the client logs in again
+        await xapi.VM.start(vm2, False, False)
+        srv.expire_session()  # and once more under the stream's feet
+        [*_, resync] = await until(stream, lambda e: isinstance(e, Resync))
+        assert isinstance(resync, Resync)
+        assert resync.reason == "SESSION_INVALID"
+        assert xapi.session_id != old
+        assert set(resync.records["VM"]) == await all_vms(xapi)
+        await xapi.VM.pause(vm2)
+        await until(stream, is_event("mod", vm2))
+
+
+async def test_xend_queue_of_50_overflows_into_a_resync() -> None:
+    async with opened("xend") as (srv, xapi):
+        stream = xapi.events(["VM"], timeout=5.0)
+        await skip_initial(stream, xapi)
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        for i in range(60):  # one session's queue holds 50
+            await xapi.VM.set_name_description(vm2, f"change {i}")
+        item = await anext(stream)
+        assert isinstance(item, Resync)
+        assert item.reason == "EVENTS_LOST"
+        record = item.records["VM"][vm2]
+        assert isinstance(record, VMRecord)
+        assert record.name_description == "change 59"
+        assert srv.pool.registrations.registered(str(xapi.session_id))
+        await stream.aclose()
+        assert not srv.pool.registrations.registered(str(xapi.session_id))
+
+
+async def test_an_adopted_session_that_expires_is_raised() -> None:
+    async with XenAPIServer(vms=1) as srv:
+        session = srv.pool.login(srv.pool.master, "root", "xenroot")
+        async with connect(srv.url, session_id=session, protocol="jsonrpc") as xapi:
+            stream = xapi.events(["vm"], timeout=1.0)
+            await skip_initial(stream, xapi)
+            srv.expire_session()
+            with pytest.raises(errors.SessionInvalid):
+                await anext(stream)
+
+
+async def test_bad_arguments_are_refused_before_anything_is_sent() -> None:
+    async with opened("jsonrpc") as (_srv, xapi):
+        with pytest.raises(TypeError):
+            xapi.events("vm")
+        with pytest.raises(ValueError, match="non-empty"):
+            xapi.events([])
+        with pytest.raises(ValueError, match="0 to 86400"):
+            xapi.events(["vm"], timeout=-1)
+        with pytest.raises(TypeError):
+            xapi.events(["vm"], token=5)  # type: ignore[arg-type]
+
+
+async def test_a_bad_subscription_is_the_servers_error() -> None:
+    async with opened("jsonrpc") as (_srv, xapi):
+        stream = xapi.events(["vm"], token="not-a-token", timeout=1.0)
+        with pytest.raises(errors.EventFromTokenParseFailure):
+            await anext(stream)
+
+
+async def test_two_readers_at_once_is_an_error() -> None:
+    async with opened("jsonrpc") as (_srv, xapi):
+        stream = xapi.events(["vm"], token="", timeout=5.0)
+        await skip_initial(stream, xapi)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anext, stream)
+            await anyio.sleep(0.2)
+            with pytest.raises(RuntimeError, match="another task"):
+                await anext(stream)
+            tg.cancel_scope.cancel()
