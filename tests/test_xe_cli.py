@@ -405,3 +405,16 @@ def test_entry_point_with_options_before_xe(tmp_path: Path, password_file: Path)
         )
     assert shown.returncode == 0, shown.stderr
     assert re.fullmatch(r"[0-9a-f-]{36}\n", shown.stdout)
+
+
+def test_start_on_a_host(capsys: pytest.CaptureFixture[str], password_file: Path) -> None:
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", hosts=2) as server:
+        argv = ("--url", server.url, "--password-file", str(password_file))
+        hosts = {h["name-label"]: h["uuid"] for h in blocks(xe(capsys, *argv, "host-list").out)}
+        assert set(hosts) == {"host0", "host1"}
+        started = xe(capsys, *argv, "vm-start", "vm=vm2", "on=host1")
+        assert started.code == 0, started.err
+        shown = xe(capsys, *argv, "vm-list", "name-label=vm2", "params=resident-on", "--minimal")
+        assert shown.out == f"{hosts['host1']}\n"
+        nowhere = xe(capsys, *argv, "vm-resume", "vm=vm1", "on=host9")
+        one_line_error(nowhere, cli.EXIT_NO_DOMAIN, "on=host9")

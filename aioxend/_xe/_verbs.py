@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from aioxend._xe._args import Invocation
 from aioxend._xe._fields import (
@@ -30,9 +30,12 @@ from aioxend._xe._fields import (
 )
 from aioxend.cli import UsageError, with_progress
 
+if TYPE_CHECKING:
+    from aioxend.xenapi import VMRecord, VMRef, XenAPIClient, hostRef
+
 __all__ = ["VERBS", "NoMatch", "Verb"]
 
-Handler = Callable[[Any, Invocation, TextIO, TextIO], Awaitable[None]]
+Handler = Callable[["XenAPIClient", Invocation, TextIO, TextIO], Awaitable[None]]
 
 #: Parameters every verb takes (cli_operations.ml ``stdparams``, those that apply here).
 STDPARAMS: Final = frozenset({"minimal", "multiple", "force"})
@@ -102,15 +105,15 @@ def _print_rows(out: TextIO, inv: Invocation, rows: list[list[tuple[Field, Value
 
 
 async def _filtered(
-    xapi: Any,
+    xapi: XenAPIClient,
     xe_class: str,
     filters: Sequence[Filter],
     shown: Sequence[Field] = (),
-) -> tuple[dict[str, Any], Tables]:
+) -> tuple[dict[Any, Any], Tables]:
     """The records of ``xe_class`` every filter matches, with the tables the filters and
     the ``shown`` fields look into (loaded once each)."""
     cls, _ = CLASSES[xe_class]
-    records: dict[str, Any] = dict(await getattr(xapi, cls).get_all_records())
+    records: dict[Any, Any] = dict(await getattr(xapi, cls).get_all_records())
     tables = Tables()
     tables.add(cls, records)
     await tables.load(xapi, [c for f in (*shown, *(x.field for x in filters)) for c in f.needs])
@@ -128,8 +131,8 @@ def _filters(xe_class: str, params: Mapping[str, str], skip: frozenset[str]) -> 
 
 
 async def select_vms(
-    xapi: Any, inv: Invocation, own: Sequence[str], *, include_control: bool = False
-) -> list[tuple[str, Any]]:
+    xapi: XenAPIClient, inv: Invocation, own: Sequence[str], *, include_control: bool = False
+) -> list[tuple[VMRef, VMRecord]]:
     """The VMs a VM verb acts on, as xe's ``select_vms``/``do_vm_op`` choose them.
 
     Every parameter but the verb's own (``own``) filters the VMs; ``vm=`` matches the
@@ -150,7 +153,7 @@ async def select_vms(
     chosen += _filters("vm", defaults, frozenset())
     records, _ = await _filtered(xapi, "vm", chosen)
     wanted = inv.params.get("vm")
-    vms = [
+    vms: list[tuple[VMRef, VMRecord]] = [
         (ref, vm)
         for ref, vm in records.items()
         if wanted is None or wanted in (vm.uuid, vm.name_label)
@@ -168,7 +171,7 @@ async def select_vms(
 
 
 def _lister(xe_class: str) -> Handler:
-    async def handler(xapi: Any, inv: Invocation, out: TextIO, err: TextIO) -> None:
+    async def handler(xapi: XenAPIClient, inv: Invocation, out: TextIO, err: TextIO) -> None:
         fields = CLASSES[xe_class][1]
         try:
             shown = select_fields(fields, inv.params.get("params"), DEFAULT_PARAMS[xe_class])
@@ -184,47 +187,51 @@ def _lister(xe_class: str) -> Handler:
     return handler
 
 
-PowerCall = Callable[[Any, str, Invocation], Awaitable[object]]
+PowerCall = Callable[["XenAPIClient", "VMRef", Invocation], Awaitable[None]]
 
 
-async def _host_ref(xapi: Any, name: str) -> str:
+async def _host_ref(xapi: XenAPIClient, name: str) -> hostRef:
     """The host ``on=`` names: by uuid, name-label or hostname (xe's
     ``get_host_by_name_or_id``)."""
     hosts = await xapi.host.get_all_records()
     for ref, host in hosts.items():
         if name in (host.uuid, host.name_label, host.hostname):
-            return str(ref)
+            return ref
     raise NoMatch(f"No matching host found for on={name}")
 
 
-async def _start(xapi: Any, vm: str, inv: Invocation) -> object:
+async def _start(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
     paused, force = inv.flag("paused"), inv.flag("force")
     if "on" in inv.params:
-        host = await _host_ref(xapi, inv.params["on"])
-        return await xapi.call("VM.start_on", vm, host, paused, force)
-    return await xapi.call("VM.start", vm, paused, force)
+        await xapi.VM.start_on(vm, await _host_ref(xapi, inv.params["on"]), paused, force)
+    else:
+        await xapi.VM.start(vm, paused, force)
 
 
-async def _shutdown(xapi: Any, vm: str, inv: Invocation) -> object:
-    method = "VM.hard_shutdown" if inv.flag("force") else "VM.clean_shutdown"
-    return await xapi.call(method, vm)
+async def _shutdown(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+    if inv.flag("force"):
+        await xapi.VM.hard_shutdown(vm)
+    else:
+        await xapi.VM.clean_shutdown(vm)
 
 
-async def _reboot(xapi: Any, vm: str, inv: Invocation) -> object:
-    method = "VM.hard_reboot" if inv.flag("force") else "VM.clean_reboot"
-    return await xapi.call(method, vm)
+async def _reboot(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+    if inv.flag("force"):
+        await xapi.VM.hard_reboot(vm)
+    else:
+        await xapi.VM.clean_reboot(vm)
 
 
-async def _suspend(xapi: Any, vm: str, inv: Invocation) -> object:
-    return await xapi.call("VM.suspend", vm)
+async def _suspend(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+    await xapi.VM.suspend(vm)
 
 
-async def _resume(xapi: Any, vm: str, inv: Invocation) -> object:
+async def _resume(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
     force = inv.flag("force")
     if "on" in inv.params:
-        host = await _host_ref(xapi, inv.params["on"])
-        return await xapi.call("VM.resume_on", vm, host, False, force)
-    return await xapi.call("VM.resume", vm, False, force)
+        await xapi.VM.resume_on(vm, await _host_ref(xapi, inv.params["on"]), False, force)
+    else:
+        await xapi.VM.resume(vm, False, force)
 
 
 def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = False) -> Handler:
@@ -232,7 +239,7 @@ def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = Fal
     a terminal meanwhile); a failure on one VM is reported and the others still run, as
     xe's ``do_multiple`` does, and the first failure is the verb's."""
 
-    async def handler(xapi: Any, inv: Invocation, out: TextIO, err: TextIO) -> None:
+    async def handler(xapi: XenAPIClient, inv: Invocation, out: TextIO, err: TextIO) -> None:
         vms = await select_vms(xapi, inv, own, include_control=include_control)
         failures: list[BaseException] = []
         done: list[str] = []
