@@ -27,6 +27,7 @@ EXPECTED = {
     "watch_states.py": ["appeared", "->", "transitions seen"],
     "fleet_status.py": ["8 hosts answered, 2 failed", "FAILED"],
     "legacy_sxp.py": ["over sxp", "op=mem_target_set", "InvalidDomain", "not available"],
+    "pool_failover.py": ["failover after a master crash", "failover after a master hang"],
     "xenapi_inventory.py": ["over jsonrpc", "host host1", "vm1", "Running", "4 VMs, 1 running"],
 }
 

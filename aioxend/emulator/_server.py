@@ -29,6 +29,7 @@ from aioxend.emulator._xmlrpc import XmlRpcDispatcher, make_xmlrpc_app
 
 if TYPE_CHECKING:
     from aioxend.emulator.xenapi import XenAPIServer
+    from aioxend.emulator.xenapi._failover import Death
 
 __all__ = ["Emulator", "parse_hostport"]
 
@@ -102,11 +103,12 @@ class Emulator:
     injector. With no listener given, XML-RPC and SXP are both served on TCP
     127.0.0.1 with free ports. ``xenapi_tcp``/``xenapi_unix`` also serve a Xen-API pool
     (``aioxend.emulator.xenapi``; ``emu.xenapi``, ``emu.xenapi_url``; ``xenapi_dialect``
-    ``"xapi"`` or ``"xend"``). Socket files are created with ``socket_mode`` (0600 by
-    default: only the owner may connect). ``emu.protocols`` maps each URL to the
-    protocol it serves (``"xmlrpc"``, ``"sxp"``, ``"xenapi"``). ``limits`` (a
-    ``ServerLimits``) bounds the xend listeners' connections, idle time and request bodies
-    in flight, answering 503 beyond.
+    ``"xapi"`` or ``"xend"``; ``xenapi_hosts`` hosts, the master first, and
+    ``promote(member)``/``kill_master()`` to fail it over). Socket files are created
+    with ``socket_mode`` (0600 by default: only the owner may connect).
+    ``emu.protocols`` maps each URL to the protocol it serves (``"xmlrpc"``, ``"sxp"``,
+    ``"xenapi"``). ``limits`` (a ``ServerLimits``) bounds the xend listeners'
+    connections, idle time and request bodies in flight, answering 503 beyond.
     ``Emulator.in_thread(...)`` runs one on a background thread for synchronous code.
     """
 
@@ -122,6 +124,7 @@ class Emulator:
         xenapi_unix: str | None = None,
         xenapi_tcp: str | None = None,
         xenapi_dialect: str = "xapi",
+        xenapi_hosts: int = 1,
         tls_cert: str | None = None,
         tls_key: str | None = None,
         socket_mode: int = 0o600,
@@ -155,6 +158,7 @@ class Emulator:
                 unix=xenapi_unix,
                 vms=domains,
                 dialect=xenapi_dialect,
+                hosts=xenapi_hosts,
                 seed=seed,
                 faults=self.faults,
                 tls_cert=tls_cert,
@@ -170,6 +174,19 @@ class Emulator:
         self._socket_files: list[str] = []
         self._stop: asyncio.Event | None = None
         self._started = False
+
+    def promote(self, member: str) -> None:
+        """Make a member of the Xen-API pool its master (``XenAPIServer.promote``)."""
+        self._xenapi_pool().promote(member)
+
+    def kill_master(self, how: Death = "crash") -> None:
+        """Kill the Xen-API pool's master (``XenAPIServer.kill_master``)."""
+        self._xenapi_pool().kill_master(how)
+
+    def _xenapi_pool(self) -> XenAPIServer:
+        if self.xenapi is None:
+            raise RuntimeError("this emulator serves no Xen-API pool (give xenapi_tcp=...)")
+        return self.xenapi
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self._tls is None:

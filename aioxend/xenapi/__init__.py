@@ -78,7 +78,7 @@ __getattr__, __dir__ = _lazy_names(__name__, _LAZY, _generated_homes)
 
 
 def connect(
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     *,
     username: str | None = None,
     password: str | None = None,
@@ -90,6 +90,8 @@ def connect(
     ssl_context: ssl.SSLContext | None = None,
     verify: bool = True,
     session_id: str | None = None,
+    pool: bool = False,
+    failover_timeout: float = 60.0,
 ) -> XenAPIClient:
     """A Xen-API client for ``url``; ``async with`` logs in and, on exit, out.
 
@@ -100,6 +102,12 @@ def connect(
     none) bounds each call unless the call gives its own ``timeout=``. ``ssl_context``
     and ``verify`` apply to ``https://``. ``session_id`` adopts an existing session: no
     login, and no logout either.
+
+    ``pool=True`` survives the loss of the pool master: the client learns the members'
+    addresses and, when the master stops answering, finds the new master among them
+    (up to ``failover_timeout`` seconds), sending again there only the calls that are
+    reads. A list of URLs does the same with those URLs tried first (and only those
+    unless ``pool=True``).
     """
     from aioxend.xenapi._client import XenAPIClient
 
@@ -115,4 +123,6 @@ def connect(
         ssl_context=ssl_context,
         verify=verify,
         session_id=session_id,
+        pool=pool,
+        failover_timeout=failover_timeout,
     )

@@ -14,6 +14,9 @@ logins. Its life is one ``async with``:
 * **calls**: ``SESSION_INVALID`` on a session the client made logs in again (once,
   shared by concurrent calls) and re-sends the call only if it is a read
   (``read=True``); an adopted session is never replaced.
+* **a pool** (``pool=True`` or a list of URLs): ``_failover.Failover`` learns the
+  members and, when the master stops answering, finds the new one (reads are sent
+  again there, writes fail with their ``TransportError``).
 * **exit** (also on error and cancellation): log out a session we made, shielded from
   cancellation and bounded by ``LOGOUT_SECONDS``; close the connections.
 
@@ -35,6 +38,7 @@ import anyio
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend.errors import ProtocolError
 from aioxend.transport import Endpoint, Timeouts, Transport, open_transport, parse_url
+from aioxend.xenapi._failover import FAILOVER_SECONDS, Failover
 from aioxend.xenapi._generated import NO_SESSION, Namespace
 from aioxend.xenapi._wire import JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
@@ -100,6 +104,9 @@ class XenAPIClient(Namespace):
     (``"jsonrpc"``/``"xmlrpc"``) and ``api_version`` the session host's
     ``(API_version_major, API_version_minor)``, all set on enter. ``transport`` makes
     the transport for an endpoint (tests pass a mock); by default ``open_transport``.
+    ``url`` may be a list of a pool's URLs, tried in order; with it or ``pool=True`` the
+    client fails over to a new master (``_failover``), searching up to
+    ``failover_timeout`` seconds.
     """
 
     session_id: str | None
@@ -107,7 +114,7 @@ class XenAPIClient(Namespace):
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
         *,
         username: str | None = None,
         password: str | None = None,
@@ -120,14 +127,30 @@ class XenAPIClient(Namespace):
         verify: bool = True,
         session_id: str | None = None,
         transport: TransportFactory | None = None,
+        pool: bool = False,
+        failover_timeout: float = FAILOVER_SECONDS,
     ) -> None:
         if protocol not in ("auto", "jsonrpc", "xmlrpc"):
             raise ValueError(f"unknown protocol {protocol!r}; use 'auto', 'jsonrpc' or 'xmlrpc'")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds or None: {timeout!r}")
-        self._endpoint = parse_url(default_url() if url is None else url)
-        if self._endpoint.scheme not in _WIRE_SCHEMES:
-            raise ValueError(f"Xen-API is served over http, https, httpu or unix URLs, not {url!r}")
+        urls = [default_url()] if url is None else [url] if isinstance(url, str) else list(url)
+        if not urls:
+            raise ValueError("no URL: give a URL or a list of the pool's URLs")
+        for one in urls:
+            if parse_url(one).scheme not in _WIRE_SCHEMES:
+                raise ValueError(
+                    f"Xen-API is served over http, https, httpu or unix URLs, not {one!r}"
+                )
+        self._endpoint = parse_url(urls[0])
+        self._failover: Failover | None = None
+        if pool or not isinstance(url, str | None):
+            if session_id is not None:
+                raise ValueError(
+                    "pool failover logs in at the new master: it needs a password, "
+                    "not an adopted session_id"
+                )
+            self._failover = Failover(urls, learn=pool, timeout=failover_timeout)
         self._login_params = (username or "", password or "", version, originator)
         self._hidden_password = (password,) if password else ()
         self._requested: Protocol = protocol
@@ -193,6 +216,15 @@ class XenAPIClient(Namespace):
             return await wire.call(
                 method, params, timeouts=timeouts, read=read, hidden=self._hidden_password
             )
+        if self._failover is not None:
+            return await self._failover.call(self, method, params, timeouts, read)
+        return await self._session_call(method, params, timeouts, read)
+
+    async def _session_call(
+        self, method: str, params: tuple[object, ...], timeouts: Timeouts, read: bool
+    ) -> object:
+        """A call with the session prepended, logging in anew once on ``SESSION_INVALID``."""
+        wire = self._open_wire()
         session = self.session_id
         try:
             return await wire.call(
@@ -240,10 +272,10 @@ class XenAPIClient(Namespace):
             raise RuntimeError("a XenAPIClient can be opened once")
         self._state = "open"
         try:
-            self._transport = self._make_transport(self._endpoint)
-            self._wire = await self._choose_wire(self._transport)
-            if not self._adopted:
-                await self._login()
+            if self._failover is not None:
+                await self._failover.enter(self)
+            else:
+                await self._open_here()
             self.api_version = await self._read_api_version()
         except BaseException:
             await self.aclose()
@@ -284,6 +316,19 @@ class XenAPIClient(Namespace):
             self._wire = self._transport = None
             if transport is not None:
                 await transport.aclose()
+
+    async def _open_here(self) -> None:
+        """Open the transport to ``_endpoint``, choose the wire, log in (or adopt)."""
+        self._transport = self._make_transport(self._endpoint)
+        self._wire = await self._choose_wire(self._transport)
+        if not self._adopted:
+            await self._login()
+
+    async def _drop_transport(self) -> None:
+        """Close the transport (an attempt that failed), keeping the client open."""
+        transport, self._transport, self._wire = self._transport, None, None
+        if transport is not None:
+            await transport.aclose()
 
     def _make_transport(self, endpoint: Endpoint) -> Transport:
         if self._factory is not None:
@@ -349,7 +394,7 @@ class XenAPIClient(Namespace):
             await old.aclose()
         self._transport = self._make_transport(endpoint)
         self._wire = self._make_wire(protocol, self._transport)
-        log.debug("pool member redirected the login to the master at %s", url)
+        log.debug("moved to the pool master at %s", url)
 
     async def _relogin(self, stale: str | None) -> None:
         """Log in anew unless a concurrent call already replaced the ``stale`` session."""

@@ -12,6 +12,8 @@ with the records, sessions and errors of the datamodel vendored in
         srv.expire_session()                     # every session: SESSION_INVALID next
         srv.fail_next(2, "INTERNAL_ERROR", "boom", method="VM.start")
         srv.faults.add("drop_mid", "VM.get_record")  # transport faults, as for xend
+        srv.kill_master()                        # "crash" (refused, reset) or "hang"
+        srv.promote(srv.member_urls[0])          # that member is the master now
 
     with XenAPIServer.in_thread(tcp="127.0.0.1:0") as srv:   # for synchronous code
         session = XenAPI.Session(srv.url)

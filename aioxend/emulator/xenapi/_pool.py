@@ -156,6 +156,19 @@ class Pool:
         """The master host's ref."""
         return self.hosts[0]
 
+    def promote(self, host: str) -> None:
+        """Make member ``host`` the master, as ``xe pool-emergency-transition-to-master``
+        does: the pool's ``master`` names it, the other members name it in
+        ``HOST_IS_SLAVE``, and every session ends (clients log in at the new master)."""
+        with self.lock:
+            if host not in self.hosts:
+                raise ValueError(f"{host!r} is not a host of this pool")
+            self.hosts.remove(host)
+            self.hosts.insert(0, host)
+            self.objects["pool"][self.pool_ref]["master"] = host
+            self.touch("pool", self.pool_ref)
+            self.expire_session()
+
     # -- seeding -------------------------------------------------------------------
     def _seed_host(self, index: int) -> str:
         xend = self.dialect == "xend"

@@ -6,7 +6,8 @@ port (``127.0.0.2:PORT``, ``127.0.0.3:PORT``...; a free port there if that one i
 taken), so a client told ``HOST_IS_SLAVE ["127.0.0.1"]`` by a member reaches the master
 by changing only the address, as on a real pool. Each host's ``address`` field is the
 address it listens on. TLS (``tls_cert``/``tls_key``) applies to every TCP listener; the
-socket file is made with ``socket_mode`` (0600).
+socket file is made with ``socket_mode`` (0600). ``kill_master()`` (a crash or a hang)
+and ``promote(member)`` stage a master's failure and a member's takeover (``_failover``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aioxend.emulator._thread import serve_in_thread
 from aioxend.emulator.xenapi import _xmlrpc
 from aioxend.emulator.xenapi._app import make_app
 from aioxend.emulator.xenapi._dispatch import Dispatcher
+from aioxend.emulator.xenapi._failover import Death, Liveness
 from aioxend.emulator.xenapi._inject import ErrorInjector
 from aioxend.emulator.xenapi._pool import Pool
 
@@ -93,6 +95,8 @@ class XenAPIServer:
         self._socket_files: list[str] = []
         self._stop = asyncio.Event()
         self._started = False
+        self.liveness = Liveness(self._stop)
+        self._host_urls: dict[str, list[str]] = {}
 
     @property
     def url(self) -> str:
@@ -120,6 +124,34 @@ class XenAPIServer:
         self.pool.registrations.lose(session)
         self.pool.events.forget_history()
 
+    def kill_master(self, how: Death = "crash") -> None:
+        """Kill the master (``_failover``): ``"crash"`` refuses connections and resets
+        open ones, ``"hang"`` answers nothing. A member takes over with ``promote``."""
+        self.liveness.kill(self.pool.master, how)
+
+    def promote(self, member: str) -> None:
+        """Make ``member`` (a host ref, its ``name_label`` or one of ``member_urls``) the
+        master; ``urls`` become its URLs, ``member_urls`` those of the live others."""
+        host = self._host_of(member)
+        self.pool.promote(host)
+        self.urls = list(self._host_urls.get(host, []))
+        self.member_urls = [
+            url
+            for other in self.pool.hosts[1:]
+            if self.liveness.how(other) is None
+            for url in self._host_urls.get(other, [])
+        ]
+
+    def _host_of(self, member: str) -> str:
+        for host, urls in self._host_urls.items():
+            if member in urls:
+                return host
+        with self.pool.lock:
+            for ref, record in self.pool.table("host").items():
+                if member in (ref, record["name_label"]):
+                    return ref
+        raise ValueError(f"no host of this pool is {member!r}")
+
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self._tls is None:
             return None
@@ -141,17 +173,20 @@ class XenAPIServer:
                 self._set_address(self.pool.master, address)
                 await self._serve(self.pool.master, sock, tls)
                 self.urls.append(_tcp_url(sock, tls is not None))
+                self._host_urls.setdefault(self.pool.master, []).append(self.urls[-1])
             if self._unix is not None:
                 path = os.path.abspath(self._unix)  # noqa: ASYNC240
                 sock = _bind_unix(path, self._socket_mode)
                 self._socket_files.append(path)
                 await self._serve(self.pool.master, sock, None)
                 self.urls.append(f"httpu://{path}")
+                self._host_urls.setdefault(self.pool.master, []).append(self.urls[-1])
             for index, host in enumerate(self.pool.hosts[1:], start=2):
                 sock = self._bind_member(f"127.0.0.{index}", port)
                 self._set_address(host, sock.getsockname()[0])
                 await self._serve(host, sock, tls)
                 self.member_urls.append(_tcp_url(sock, tls is not None))
+                self._host_urls[host] = [self.member_urls[-1]]
         except BaseException:
             await self.stop()
             raise
@@ -174,9 +209,11 @@ class XenAPIServer:
         dialect = self.pool.dialect
         dispatcher = Dispatcher(self.pool, host, lambda v: _xmlrpc.task_result(v, dialect))
         app = make_app(dispatcher, self.faults, self.errors, self._stop, jsonrpc=self._jsonrpc)
+        app.middlewares.append(self.liveness.middleware(host))
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
+        self.liveness.add_runner(host, runner)
         await web.SockSite(runner, sock, ssl_context=tls).start()
 
     async def stop(self) -> None:
