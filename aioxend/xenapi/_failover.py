@@ -12,13 +12,13 @@ a list of URLs (``Failover``):
 * **a call fails with a ``TransportError``** (or ``HOST_IS_SLAVE``: the master was
   demoted): the client looks for the master. Every member first, by logging in (a
   member refuses with ``HOST_IS_SLAVE`` and makes no session), then the master it had,
-  with a read of its session (so a blip costs no new session, and a master that hangs
-  costs one wait, the call's): a login that succeeds is at the master; ``HOST_IS_SLAVE`` naming another host sends
-  the search there next; one naming the dead master, a transport error or no answer
-  within ``ATTEMPT_SECONDS`` means "not this one". Rounds repeat, with a growing pause,
-  until ``failover_timeout``; then a ``ConnectError`` lists what each URL answered.
-  One search at a time: concurrent calls wait for it, and calls that start meanwhile
-  wait too, so nothing is sent to a half-chosen host.
+  with a read of its session (a blip costs no new session, and a master that hangs
+  costs one wait, the call's). A login that succeeds is at the master; ``HOST_IS_SLAVE``
+  naming another host sends the search there next; one naming the lost master, a
+  transport error or no answer within ``ATTEMPT_SECONDS`` means "not this one". Rounds
+  repeat, with a growing pause, until ``failover_timeout``; then a ``ConnectError``
+  lists what each URL answered. One search at a time: concurrent calls wait for it,
+  and calls that start meanwhile wait too, so nothing is sent to a half-chosen host.
 * **what is sent again**: a call in flight when the master died is sent once more, on
   the new master, only if it is a read (``read=True``); a write fails with its
   ``TransportError``, with a note saying so (it may or may not have happened), and the
