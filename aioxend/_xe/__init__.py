@@ -104,9 +104,11 @@ def _report(exc: BaseException, code: int, *, as_json: bool, err: TextIO) -> Non
     err.write(json.dumps(report) + "\n")
 
 
-def main(argv: Sequence[str]) -> int:
-    """Run ``aioxend xe ARGV...``; returns the exit status."""
-    out, err = sys.stdout, sys.stderr
+def main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run ``aioxend xe ARGV...``; returns the exit status. ``out`` and ``err`` are
+    ``sys.stdout`` and ``sys.stderr`` unless given."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     as_json = "--json" in argv
     try:
         asyncio.run(_run(argv, out, err))

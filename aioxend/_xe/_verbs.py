@@ -28,6 +28,7 @@ from aioxend._xe._fields import (
     parse_filter,
     select_fields,
 )
+from aioxend._xe._watch import WATCH_PARAMS, check_watch, event_watch
 from aioxend.cli import UsageError, with_progress
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Verb:
 
     ``filters`` is the xe class (``"vm"``) whose fields the parameters not listed in
     ``reqd``/``optn`` may filter on; ``None`` means there are no other parameters.
+    ``checker`` replaces that check for a verb whose filters depend on its parameters.
     """
 
     name: str
@@ -59,12 +61,16 @@ class Verb:
     reqd: tuple[str, ...] = ()
     optn: tuple[str, ...] = ()
     filters: str | None = None
+    checker: Callable[[Mapping[str, str]], None] | None = None
 
     def check(self, params: Mapping[str, str]) -> None:
         """Refuse a missing required parameter or one this verb does not take."""
         for name in self.reqd:
             if name not in params:
                 raise UsageError(f"{self.name}: required parameter not found: {name}")
+        if self.checker is not None:
+            self.checker(params)
+            return
         own = {*self.reqd, *self.optn, *STDPARAMS}
         others = [name for name in params if name not in own]
         if self.filters is None:
@@ -300,5 +306,12 @@ VERBS: Final[Mapping[str, Verb]] = _verbs(
         _power(_resume, ("on",)),
         optn=("on",),
         filters="vm",
+    ),
+    Verb(
+        "event-watch",
+        "print the changes of the pool (class=vm,host; count=N)",
+        event_watch,
+        optn=WATCH_PARAMS,
+        checker=check_watch,
     ),
 )
