@@ -260,8 +260,11 @@ def test_power_cycle(capsys: pytest.CaptureFixture[str], pool: Pool) -> None:
 
 
 def test_power_verb_error_is_a_fault(capsys: pytest.CaptureFixture[str], pool: Pool) -> None:
-    result = xe(capsys, *pool.argv, "vm-start", f"uuid={pool.uuid('vm1')}")
-    one_line_error(result, cli.EXIT_FAULT, "VM_BAD_POWER_STATE")
+    uuid = pool.uuid("vm1")
+    result = xe(capsys, *pool.argv, "vm-start", f"uuid={uuid}")
+    # The VM is named by its uuid, as xe names it, not by its reference.
+    one_line_error(result, cli.EXIT_FAULT, f"VM.start: VM_BAD_POWER_STATE (vm={uuid}, ")
+    assert "OpaqueRef" not in result.err
     as_json = xe(capsys, *pool.argv, "--json", "vm-start", "vm=vm1")
     assert as_json.code == cli.EXIT_FAULT
     report = json.loads(as_json.err)
@@ -382,6 +385,19 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert result.code == 0
     assert "vm-list" in result.out
     assert "exit status:" in result.out
+
+
+def test_help_for_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    result = xe(capsys, "help", "vm-start")
+    assert result.code == 0, result.err
+    # cli_frontend.ml rio_help: xe's own record for a command, in xe's layout.
+    assert result.out.splitlines()[:4] == [
+        "command name            : vm-start",
+        "        reqd params     : ",
+        "        optional params : on, paused, <vm fields: vm-list params=all>",
+        "        description     : Start the selected VM(s).",
+    ]
+    one_line_error(xe(capsys, "help", "vm-frobnicate"), 2, "unknown command 'vm-frobnicate'")
 
 
 def test_entry_point_with_options_before_xe(tmp_path: Path, password_file: Path) -> None:

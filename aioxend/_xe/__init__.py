@@ -51,12 +51,36 @@ def _help() -> str:
     return "\n".join(lines)
 
 
+def _verb_help(name: str) -> str:
+    """``help VERB``: the record xe prints for a command (cli_frontend.ml ``rio_help``)."""
+    from aioxend._xe._fields import layout
+    from aioxend._xe._verbs import VERBS
+
+    verb = VERBS.get(name)
+    if verb is None:
+        raise cli.UsageError(f"unknown command '{name}' (aioxend xe --help lists them)")
+    optional = list(verb.optn)
+    if verb.filters is not None:
+        optional.append(f"<{verb.filters} fields: {verb.filters}-list params=all>")
+    return layout(
+        [
+            ("command name        ", verb.name),
+            ("reqd params     ", ", ".join(verb.reqd)),
+            ("optional params ", ", ".join(optional)),
+            ("description     ", verb.help[0].upper() + verb.help[1:] + "."),
+        ]
+    )
+
+
 async def _run(argv: Sequence[str], out: TextIO, err: TextIO) -> None:
     from aioxend import xenapi
     from aioxend._xe._args import parse_argv, read_password_file
     from aioxend._xe._verbs import VERBS
 
     inv = parse_argv(argv)
+    if inv.verb == "help" and inv.params:
+        out.write("".join(_verb_help(name) for name in inv.params))
+        return
     if inv.options.help or inv.verb in (None, "help"):
         if inv.verb is None and not inv.options.help:
             raise cli.UsageError("a command is needed (aioxend xe --help lists them)")

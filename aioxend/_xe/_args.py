@@ -89,6 +89,9 @@ def parse_argv(argv: Sequence[str]) -> Invocation:
             raise UsageError(f"the command name is missing (before {word!r})")
         else:
             key, eq, value = word.partition("=")
+            if inv.verb == "help" and key and not eq:
+                _add_param(inv, key, "")  # help VERB..., as xe reads a bare word
+                continue
             if not eq or not key:
                 raise UsageError(f"expected key=value, not {word!r}")
             _add_param(inv, key, value)

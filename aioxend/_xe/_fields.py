@@ -37,6 +37,7 @@ __all__ = [
     "Value",
     "format_minimal",
     "format_records",
+    "layout",
     "parse_filter",
     "select_fields",
     "text_of",
@@ -432,18 +433,21 @@ def format_records(rows: Iterable[Sequence[tuple[Field, Value]]]) -> str:
     """Records as xe prints them (cli_printer.ml ``multi_line_record``): each field's name
     and marker, the first padded on the right and the rest on the left to the longest name
     plus four, then ``: value``; each record followed by two empty lines."""
-    out: list[str] = []
-    for row in rows:
-        if not row:
-            continue
-        names = [f"{field.name} {field.marker}" for field, _ in row]
-        width = 4 + max(len(n) for n in names)
-        lines = [
-            f"{name.ljust(width) if i == 0 else name.rjust(width)}: {field.text(value)}"
-            for i, (name, (field, value)) in enumerate(zip(names, row, strict=True))
-        ]
-        out.append("\n".join(lines) + "\n\n\n")
-    return "".join(out)
+    return "".join(
+        layout([(f"{field.name} {field.marker}", field.text(value)) for field, value in row])
+        for row in rows
+        if row
+    )
+
+
+def layout(pairs: Sequence[tuple[str, str]]) -> str:
+    """One record of ``(name, text)`` pairs as ``multi_line_record`` lays it out."""
+    width = 4 + max(len(name) for name, _ in pairs)
+    lines = [
+        f"{name.ljust(width) if i == 0 else name.rjust(width)}: {text}"
+        for i, (name, text) in enumerate(pairs)
+    ]
+    return "\n".join(lines) + "\n\n\n"
 
 
 def format_minimal(values: Iterable[str]) -> str:

@@ -30,6 +30,8 @@ from aioxend._xe._fields import (
 )
 from aioxend._xe._watch import WATCH_PARAMS, check_watch, event_watch
 from aioxend.cli import UsageError, with_progress
+from aioxend.errors import XenAPIError
+from aioxend.xenapi.errors import from_description
 
 if TYPE_CHECKING:
     from aioxend.xenapi import VMRecord, VMRef, XenAPIClient, hostRef
@@ -240,6 +242,14 @@ async def _resume(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
         await xapi.VM.resume(vm, False, force)
 
 
+def _with_uuids(exc: XenAPIError, uuids: Mapping[str, str]) -> XenAPIError:
+    """The error with the VM references it names shown as their uuids, as xe shows
+    them (``cli_util.ml`` ``server_error`` through ``ref_convert``); itself if none."""
+    if not any(param in uuids for param in exc.params):
+        return exc
+    return from_description(exc.method, [exc.code, *(uuids.get(p, p) for p in exc.params)])
+
+
 def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = False) -> Handler:
     """A VM power verb: select the VMs, then run ``call`` on each in turn (a spinner on
     a terminal meanwhile); a failure on one VM is reported and the others still run, as
@@ -249,10 +259,14 @@ def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = Fal
         vms = await select_vms(xapi, inv, own, include_control=include_control)
         failures: list[BaseException] = []
         done: list[str] = []
+        uuids = {str(ref): vm.uuid for ref, vm in vms}
         for ref, vm in vms:
             label = f"{inv.verb} {vm.name_label or vm.uuid}"
             try:
-                await with_progress(label, call(xapi, ref, inv), err)
+                try:
+                    await with_progress(label, call(xapi, ref, inv), err)
+                except XenAPIError as exc:
+                    raise _with_uuids(exc, uuids) from exc
             except Exception as exc:
                 if len(vms) == 1:
                     raise
