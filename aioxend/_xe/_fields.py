@@ -19,6 +19,7 @@ records of only the classes its printed and filtered fields name, once each
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -93,22 +94,23 @@ class Tables:
         self._by_class[cls] = records
 
     async def load(self, xapi: Any, classes: Iterable[str]) -> None:
-        """Fetch ``get_all_records`` of each class not loaded yet.
+        """Fetch ``get_all_records`` of each class not loaded yet, all at once.
 
         A class the server lacks (xend has no ``pool``, older servers lack newer
         classes) is an empty table, so its references print as ``<not in database>``,
-        as xe prints a reference it cannot find.
+        as xe prints a reference it cannot find. Another error is raised (the first).
         """
-        for cls in dict.fromkeys(classes):
-            if cls in self._by_class:
-                continue
-            try:
-                records = await getattr(xapi, cls).get_all_records()
-            except XenAPIError as exc:
-                if exc.code not in ("MESSAGE_METHOD_UNKNOWN", "NOT_IMPLEMENTED"):
-                    raise
-                records = {}
-            self._by_class[cls] = records
+        wanted = [cls for cls in dict.fromkeys(classes) if cls not in self._by_class]
+        answers = await asyncio.gather(
+            *(getattr(xapi, cls).get_all_records() for cls in wanted), return_exceptions=True
+        )
+        for cls, answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, BaseException):
+                missing = ("MESSAGE_METHOD_UNKNOWN", "NOT_IMPLEMENTED")
+                if not isinstance(answer, XenAPIError) or answer.code not in missing:
+                    raise answer
+                answer = {}
+            self._by_class[cls] = answer
 
     def record(self, cls: str, ref: str) -> Any | None:
         return self._by_class.get(cls, {}).get(ref)

@@ -54,7 +54,8 @@ class Verb:
 
     ``filters`` is the xe class (``"vm"``) whose fields the parameters not listed in
     ``reqd``/``optn`` may filter on; ``None`` means there are no other parameters.
-    ``checker`` replaces that check for a verb whose filters depend on its parameters.
+    ``"*"`` leaves them to ``checker``, the verb's own check of its parameters (its local
+    files, the filters of the classes it names), which runs first in any case.
     """
 
     name: str
@@ -72,6 +73,7 @@ class Verb:
                 raise UsageError(f"{self.name}: required parameter not found: {name}")
         if self.checker is not None:
             self.checker(params)
+        if self.filters == "*":
             return
         own = {*self.reqd, *self.optn, *STDPARAMS}
         others = [name for name in params if name not in own]
@@ -139,18 +141,24 @@ def _filters(xe_class: str, params: Mapping[str, str], skip: frozenset[str]) -> 
 
 
 async def select_vms(
-    xapi: XenAPIClient, inv: Invocation, own: Sequence[str], *, include_control: bool = False
+    xapi: XenAPIClient,
+    inv: Invocation,
+    own: Sequence[str],
+    *,
+    include_control: bool = False,
+    single: bool = False,
 ) -> list[tuple[VMRef, VMRecord]]:
     """The VMs a VM verb acts on, as xe's ``select_vms``/``do_vm_op`` choose them.
 
     Every parameter but the verb's own (``own``) filters the VMs; ``vm=`` matches the
     uuid or the name-label; templates (and, but for ``vm-start``, control domains) are
     never chosen. With no filter at all every VM would be, so that needs ``--multiple``;
-    several matches need ``--multiple`` too; none is ``NoMatch``.
+    several matches need ``--multiple`` too (a ``single`` verb takes one VM only);
+    none is ``NoMatch``.
     """
     skip = frozenset({*own, *STDPARAMS, "vm"})
     chosen = _filters("vm", inv.params, skip)
-    if not chosen and "vm" not in inv.params and not inv.flag("multiple"):
+    if not chosen and "vm" not in inv.params and (single or not inv.flag("multiple")):
         raise UsageError(
             f"{inv.verb}: required parameter not found: uuid"
             " (or vm=<name or uuid>, another VM field, or --multiple for every VM)"
@@ -168,6 +176,8 @@ async def select_vms(
     ]
     if not vms:
         raise NoMatch("No matching VMs found")
+    if len(vms) > 1 and single:
+        raise UsageError(f"{inv.verb}: {len(vms)} VMs match; it acts on one VM at a time")
     if len(vms) > 1 and not inv.flag("multiple"):
         raise UsageError(
             f"{inv.verb}: {len(vms)} VMs match; --multiple required to act on them all"
@@ -326,6 +336,7 @@ VERBS: Final[Mapping[str, Verb]] = _verbs(
         "print the changes of the pool (class=vm,host; count=N)",
         event_watch,
         optn=WATCH_PARAMS,
+        filters="*",
         checker=check_watch,
     ),
 )
