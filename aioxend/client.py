@@ -27,7 +27,7 @@ Cancelling a call (e.g. with ``anyio.move_on_after``) abandons its connection an
 leaves the client healthy for the next call.
 """
 
-# The per-call ``timeout`` keyword is this API's contract (CLIENT_API.md). A one-request
+# The per-call ``timeout`` keyword is this API's contract (docs/timeouts.md). A one-request
 # operation hands it to the transport as the request's total timeout; an operation of
 # several requests wraps them all in one deadline (``_deadline``).
 # ruff: noqa: ASYNC109

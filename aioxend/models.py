@@ -126,7 +126,10 @@ _STATE_WORDS = {
 
 
 class PowerState(enum.IntEnum):
-    """The Xen-API power state in a record's ``(status N)`` (reference section 4.4)."""
+    """The Xen-API power state in a record's ``(status N)``.
+
+    The values are ``DOM_STATE_*`` of Xen 4.4 ``tools/python/xen/xend/XendConstants.py``.
+    """
 
     HALTED = 0
     PAUSED = 1
@@ -330,7 +333,7 @@ def _pairs(expr: object) -> list[list[Expr]]:
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """The host description of ``xend.node.info`` / ``GET /xend/node`` (section 1.4).
+    """The host description of ``xend.node.info`` / ``GET /xend/node`` (xend's ``XendNode.info``).
 
     Memory is in MiB, ``cpu_mhz`` in MHz. ``raw`` maps every key to its text (a list
     value is given in SXP text), so keys not listed here are still at hand.

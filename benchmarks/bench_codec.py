@@ -2,7 +2,7 @@
 
 Every shape of answer is a row: the tiny ``<boolean>1</boolean>`` answer every small
 call pays for, one ``xend.domain`` record and 1,000 of them (SXP records as XML-RPC
-arrays, protocol reference section 4.4), string-heavy, entity-heavy and base64 answers,
+arrays, as xend 4.4's ``XendConfig.to_sxp``), string-heavy, entity-heavy and base64 answers,
 and a 50,000-domain host (scaled to 5,000 unless ``--full``; limits raised). Decoding is
 timed two ways, ``loads`` on the whole body and ``Decoder.feed`` in 64 KiB chunks as
 the client streams it, each against the standard library's ``loads`` on the whole body;

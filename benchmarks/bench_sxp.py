@@ -2,15 +2,15 @@
 
 Every shape is about 1 MB of what ``GET /xend/domain?detail=1`` answers: one list of
 ``(domain ...)`` records modelled on real xend records (libvirt's xend test data,
-reference section 4.4), each shape stressing one thing xend writes (reference sections
-4.2 and 4.3): empty lists (``(cpus (() ()))``), single- and double-quoted strings,
-escapes (``\\n``, ``\\'``, ``\\xHH``, octal), deep device lists, the ``xm list -l``
-layout. The ratio is one of MB/s, best of N, with the garbage collector running as it
-would in an application. sexpdata is the yardstick for speed only: it reads ``'`` as a
-Lisp quote (and refuses ``''``), so it reads the same records with their single-quoted
-strings spelled in double quotes, escapes as written; our results are checked against
-our own careful scanner instead. A second table gives the
-MB/s of ``loads`` from 1 KB to 64 MB, which should stay flat.
+see ``XendConfig.to_sxp`` in xend 4.4), each shape stressing one thing xend writes (its
+``xend/sxp.py`` reader and printer): empty lists (``(cpus (() ()))``), single- and
+double-quoted strings, escapes (``\\n``, ``\\'``, ``\\xHH``, octal), deep device lists, the
+``xm list -l`` layout. The ratio is one of MB/s, best of N, with the garbage collector
+running as it would in an application. sexpdata is the yardstick for speed only: it reads
+``'`` as a Lisp quote (and refuses ``''``), so it reads the same records with their
+single-quoted strings spelled in double quotes, escapes as written; our results are checked
+against our own careful scanner instead. A second table gives the MB/s of ``loads`` from 1
+KB to 64 MB, which should stay flat.
 
 Usage: ``python benchmarks/bench_sxp.py [--quick] [--markdown FILE]``.
 """

@@ -42,7 +42,7 @@ _MAX_HEADER = 64 * 1024
 
 
 def domain_record(index: int, rng: random.Random) -> list[object]:
-    """One domain as ``xend.domains_with_state(True, ...)`` sends it (section 4.4 shape)."""
+    """One domain as ``xend.domains_with_state(True, ...)`` sends it (``to_sxp``'s shape)."""
     running = index == 0 or rng.random() < 0.8
     name = "Domain-0" if index == 0 else f"guest-{index:04d}"
     hvm = rng.random() < 0.3

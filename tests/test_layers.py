@@ -1,4 +1,4 @@
-"""The layering rules of STYLE.md, checked by reading every module's imports."""
+"""The layering rules (docs/development.md, "Layers"), checked by reading every module's imports."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from aioxend.errors import ProtocolError
 from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
 from aioxend.sxp import SXPValueError, dumps, from_xmlrpc, loads
 
-# A record as xend 4.4 returns it over XML-RPC (reference section 4.4), Python values.
+# A record as xend 4.4 returns it over XML-RPC (xend/XendConfig.py to_sxp), Python values.
 RECORD_44: list[Any] = [
     "domain",
     ["domid", 7],

@@ -1,8 +1,10 @@
 """xend's own exception classes, as the emulated daemon raises them.
 
 These are server-side: the XML-RPC listener turns them into faults and the SXP listener
-into ``(xend.err ...)`` bodies, exactly as xend did (protocol reference section 2). In
-xend 3.0.2+ ``XendError`` and ``XendInvalidDomain`` are ``xmlrpclib.Fault`` subclasses:
+into ``(xend.err ...)`` bodies, exactly as xend did (Xen 4.4
+``tools/python/xen/xend/XendError.py``; ``tools/python/xen/util/xmlrpclib2.py``
+``TCPXMLRPCServer._marshaled_dispatch``; ``tools/python/xen/web/SrvBase.py`` ``perform``).
+In xend 3.0.2+ ``XendError`` and ``XendInvalidDomain`` are ``xmlrpclib.Fault`` subclasses:
 the fault string is the raw constructor value, while ``str()`` (used by the SXP side)
 differs between the two. Anything else a handler raises is a Python error, which becomes
 fault code 1 with ``str(exc)``.

@@ -20,7 +20,7 @@ class NodeOps(DeviceOps):
     """The host's own operations (PCI listing needs the devices, hence the base)."""
 
     def node_info(self, show_numa: object = 1) -> list[list[object]]:
-        """``XendNode.info``: ``[key, value]`` pairs, no head tag (section 1.4 order)."""
+        """``XendNode.info``: ``[key, value]`` pairs, no head tag, in its order."""
         info: list[list[object]] = [
             ["system", "Linux"],
             ["host", "xenhost"],

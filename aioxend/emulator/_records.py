@@ -4,7 +4,8 @@ A domain has a Xen-API power ``status`` (0 halted, 1 paused, 2 running, 3 suspen
 4 shutting down, 5 crashed) and, while it has a domid, the six-letter ``state`` string
 derived from it (``r-----``/``-b----`` running, ``--p---`` paused, ``---s--`` shut down,
 ``----c-`` crashed). ``cpu_time`` grows with wall time while a domain runs. ``sxpr()``
-gives the record as xend's ``XendDomainInfo.sxpr`` did (protocol reference section 4.4).
+gives the record as xend's ``XendDomainInfo.sxpr`` did (Xen 4.4
+``tools/python/xen/xend/XendConfig.py`` ``XendConfig.to_sxp`` with ``legacy_only=True``).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class Domain:
 
     # -- the record ----------------------------------------------------------------
     def sxpr(self, full: bool = True) -> Sxpr:
-        """The domain record (protocol reference section 4.4); devices when ``full``."""
+        """The domain record, in ``XendConfig.to_sxp``'s key order; devices when ``full``."""
         rec: Sxpr = ["domain"]
         if self.active:
             rec.append(["domid", self.domid])

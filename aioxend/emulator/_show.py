@@ -1,12 +1,12 @@
 """A port of xend's S-expression printer (``xen.xend.sxp.show``, Xen 4.1+).
 
 Deliberately independent of ``aioxend.sxp``: the client's parser is tested against
-this printer, so they must not share code. Rules (protocol reference section 4.3):
-lists print as ``(`` items joined by one space ``)``; ints and floats with Python 2's
-``str()`` (so floats keep 12 significant digits and ``True``/``False`` print as such);
-a string made only of ASCII letters, digits and ``. - _ : / ~`` (or ``@`` alone) prints
-bare; anything else, the empty string included, prints as Python 2's ``repr()`` of its
-UTF-8 bytes; a long, None or any other object prints as the repr of its ``str()``.
+this printer, so they must not share code. Rules (Xen 4.4 ``tools/python/xen/xend/sxp.py``
+``show``): lists print as ``(`` items joined by one space ``)``; ints and floats with Python
+2's ``str()`` (so floats keep 12 significant digits and ``True``/``False`` print as such); a
+string made only of ASCII letters, digits and ``. - _ : / ~`` (or ``@`` alone) prints bare;
+anything else, the empty string included, prints as Python 2's ``repr()`` of its UTF-8
+bytes; a long, None or any other object prints as the repr of its ``str()``.
 """
 
 from __future__ import annotations

@@ -3,17 +3,17 @@
 Strategy: requests are decoded and answers encoded with the standard library's
 ``xmlrpc.client`` (``allow_none``), as xend used ``xmlrpclib``; our own codec is never
 involved, so client tests check it against one we did not write. The method table is
-built the way ``XMLRPCServer.run()`` built it (protocol reference section 1.3): the
-per-domain dispatch functions, every ``XendDomain.domain_*``, the node, dmesg, CPU-pool
-and dummy-XSM functions, the special cases, and introspection. The marshalling rules of
-``xmlrpclib2._marshaled_dispatch`` (section 1.2) are kept: faults carry the raw value,
-other errors become fault 1 with ``str(exc)``, a top-level string is sent as
-``repr(s)[1:-1]`` of its UTF-8 bytes, domain records lose ``vcpu_avail``, an int beyond
-32 bits is fault 1 "int exceeds XML-RPC limits", and an unknown name answers the
-``MESSAGE_METHOD_UNKNOWN`` struct. Wrong argument counts fail with Python 2's TypeError
-text. A body that is not XML-RPC, or a request without Content-Length, gets no answer at
-all (xend let the exception kill the connection); a GET gets 501 on TCP and no answer on
-a UNIX socket, as observed.
+built the way ``XMLRPCServer.run()`` built it (Xen 4.4
+``tools/python/xen/xend/server/XMLRPCServer.py``): the per-domain dispatch functions, every
+``XendDomain.domain_*``, the node, dmesg, CPU-pool and dummy-XSM functions, the special
+cases, and introspection. The marshalling rules of ``util/xmlrpclib2.py``
+``_marshaled_dispatch`` are kept: faults carry the raw value, other errors become fault 1
+with ``str(exc)``, a top-level string is sent as ``repr(s)[1:-1]`` of its UTF-8 bytes,
+domain records lose ``vcpu_avail``, an int beyond 32 bits is fault 1 "int exceeds XML-RPC
+limits", and an unknown name answers the ``MESSAGE_METHOD_UNKNOWN`` struct. Wrong argument
+counts fail with Python 2's TypeError text. A body that is not XML-RPC, or a request without
+Content-Length, gets no answer at all (xend let the exception kill the connection); a GET
+gets 501 on TCP and no answer on a UNIX socket, as observed.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each ``Op`` says, for one Python-level operation:
 
 * how XML-RPC carries it: the method name and the order of its arguments after ``dom``
-  (protocol reference sections 1.4 and 3.3);
+  (Xen 4.4 ``tools/python/xen/xend/server/XMLRPCServer.py`` ``XMLRPCServer.run``,
+  ``tools/python/xen/xend/server/SrvDomain.py`` ``op_*``);
 * how the legacy SXP/HTTP protocol carries it, or that it cannot (``sxp=None``): GET or
   POST, which resource, which ``op=`` and which form fields;
 * whether it only reads (then a dead kept-alive connection may be retried once);

@@ -1,4 +1,8 @@
-"""The legacy backend: S-expressions over HTTP (protocol reference sections 3.2, 3.3, 8.2).
+"""The legacy backend: S-expressions over HTTP.
+
+xend's side of it: Xen 4.4 ``tools/python/xen/web/http.py`` and ``SrvBase.py`` (HTTP),
+``tools/python/xen/xend/server/SrvDomainDir.py``, ``SrvDomain.py`` and ``SrvNode.py`` (the
+resources and their ``op_*`` functions).
 
 Reads are ``GET``s of ``/xend/domain``, ``/xend/domain/<dom>`` and ``/xend/node``;
 operations are form-encoded ``POST``s carrying ``op=<name>`` and the op's fields. Every

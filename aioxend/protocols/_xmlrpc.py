@@ -1,4 +1,4 @@
-"""The XML-RPC backend: xend's legacy "xm" API (protocol reference sections 1.2-1.4, 2).
+"""The XML-RPC backend: xend's legacy "xm" API (Xen 4.4 ``xend/server/XMLRPCServer.py``).
 
 A call is one ``POST`` of an XML-RPC request with ``Content-Type: text/xml`` to the
 endpoint's path (xend ignores the path; xm sent ``/RPC2``). The answer is fed to the
@@ -14,7 +14,7 @@ What comes back is brought to the neutral shape of ``_ops``:
   struct that xend 3.1+ returns for an unknown method (it is not a fault) becomes
   ``MethodNotSupported`` with no code, and 3.0's ``Fault(1, 'method "x" is not
   supported')`` one with code 1;
-* a top-level string was sent as Python's ``repr(s)[1:-1]`` (section 1.2) and is
+* a top-level string was sent as Python's ``repr(s)[1:-1]`` (``util/xmlrpclib2.py``) and is
   unescaped with ``aioxend.sxp.unescape``, never ``eval``;
 * anything else goes through ``aioxend.sxp.from_xmlrpc`` unless the raw value is asked
   for (``call_method``). An array answer (nearly all of them) is converted while it

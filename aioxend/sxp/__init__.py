@@ -1,9 +1,10 @@
 """S-expressions as xend writes them (SXP): reader, printer, XML-RPC converter, queries.
 
-Data model, xend's own (reference section 4.1): an atom is a ``str`` and a list is a
-``list``; there are no numbers, symbols or ``None``. ``(memory 512)`` reads as
-``['memory', '512']`` and stays text until a typed reader (``as_int``, ``as_float``,
-``as_bool``) converts it, so nothing is lost or guessed (``010`` stays ``"010"``).
+Data model, xend's own (Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``Parser``): an atom is a
+``str`` and a list is a ``list``; there are no numbers, symbols or ``None``. ``(memory
+512)`` reads as ``['memory', '512']`` and stays text until a typed reader (``as_int``,
+``as_float``, ``as_bool``) converts it, so nothing is lost or guessed (``010`` stays
+``"010"``).
 
 Text follows xend's Python 2 byte semantics: escapes in quoted atoms give bytes, and each
 atom is decoded as UTF-8, or latin-1 when that fails, so ``'caf\\xc3\\xa9'`` reads as

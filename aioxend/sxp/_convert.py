@@ -2,12 +2,13 @@
 
 Over XML-RPC xend sends the Python structure its HTTP server would have printed: nested
 arrays whose first element is the tag, with native ``int``/``double``/``boolean``/``nil``
-leaves (reference section 1.4). ``from_xmlrpc`` turns each leaf into the atom xend's
-printer would have written for it, so one reader serves both protocols and
-``loads(text) == from_xmlrpc(value)`` for the same record. Both directions walk with an
-explicit stack and stop at ``Limits.max_depth``, which also stops a cyclic structure.
-``from_xmlrpc`` is the only way an XML-RPC value becomes SXP: the XML-RPC backend hands
-it to the decoder as its ``leaf`` hook, so answers convert while they decode.
+leaves (Xen 4.4 ``tools/python/xen/xend/server/XMLRPCServer.py`` ``fixup_sxpr``).
+``from_xmlrpc`` turns each leaf into the atom xend's printer would have written for it, so
+one reader serves both protocols and ``loads(text) == from_xmlrpc(value)`` for the same
+record. Both directions walk with an explicit stack and stop at ``Limits.max_depth``, which
+also stops a cyclic structure. ``from_xmlrpc`` is the only way an XML-RPC value becomes SXP:
+the XML-RPC backend hands it to the decoder as its ``leaf`` hook, so answers convert while
+they decode.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ is the definition of the language and the only place errors are raised.
    escaped quotes. Each string leaves a marker (``\x01`` for ``'``, ``\x02`` for
    ``"``). All bodies of one kind are joined and their escapes decoded in one
    ``codecs.escape_decode`` call (Python 2's ``string_escape``, which xend's reader
-   follows, reference section 4.2), after one regex has refused every escape the two
-   could read differently; the bytes are decoded as UTF-8 at once (per atom, UTF-8
-   else latin-1, only when that fails) and made safe inside a JSON string by
-   ``str.replace``.
+   follows, Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``Parser``), after one regex has
+   refused every escape the two could read differently; the bytes are decoded as UTF-8 at
+   once (per atom, UTF-8 else latin-1, only when that fails) and made safe inside a JSON
+   string by ``str.replace``.
 2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
    between two atoms, so every later copy stays in the CPU cache however long the text
    (the throughput stays flat from 1 KB to 64 MB). Per chunk, one ``str.translate``

@@ -1,11 +1,11 @@
 """The SXP reader: the careful tokenising parser, and ``loads`` over the fast path.
 
-Strategy. xend's lexical rules (reference section 4.2) are small, but a Python loop
-over tokens costs more than the tokens themselves, so ``loads_all`` first tries the fast
-path of ``_fast`` (C-level string operations and the C JSON decoder), and hands anything
-unusual to the careful ``Parser``, which is the definition of the language and the only
-place errors are raised. Any doubt makes the fast path decline, so both always agree
-(property tests hold them to it).
+Strategy. xend's lexical rules (Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``Parser``) are
+small, but a Python loop over tokens costs more than the tokens themselves, so ``loads_all``
+first tries the fast path of ``_fast`` (C-level string operations and the C JSON decoder),
+and hands anything unusual to the careful ``Parser``, which is the definition of the
+language and the only place errors are raised. Any doubt makes the fast path decline, so
+both always agree (property tests hold them to it).
 
 The careful parser is one compiled regular expression run with ``finditer`` and an
 explicit stack (no recursion, so depth is bounded only by ``Limits.max_depth``). It is
@@ -380,7 +380,8 @@ def loads(
 
     The whole input is read, so garbage after the first expression is still an error in
     strict mode, but a second expression is allowed and ignored: xend 4.1+ appends a
-    quoted empty string (``(domain ...)''``) to some bodies (reference section 3.2).
+    quoted empty string (``(domain ...)''``) to some bodies (Xen 4.1+
+    ``tools/python/xen/xend/server/SrvDomain.py`` ``render_GET``).
     Blank input raises ``ProtocolError``.
     """
     values = loads_all(data, strict=strict, limits=limits)

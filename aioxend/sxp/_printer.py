@@ -1,11 +1,12 @@
 """The SXP printer: xend's ``sxp.show`` rules, flat or in the ``xm list -l`` layout.
 
 Atoms print bare when xend's ``atomp()`` allows and otherwise as Python 2 ``repr`` of
-their UTF-8 bytes (reference section 4.3), so ``loads(dumps(x)) == x`` for every tree
-of ``str`` and lists. Python scalars print as xend printed them: ``int`` with ``str()``
-(quoted beyond 64 bits, as Python 2 quoted a ``long``), ``bool`` as ``True``/``False``,
-``float`` with Python 2's ``str()`` (12 significant digits), ``None`` as ``'None'``.
-Both layouts walk the tree with an explicit stack, so depth costs memory, not recursion.
+their UTF-8 bytes (Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``show``, ``atomp``), so
+``loads(dumps(x)) == x`` for every tree of ``str`` and lists. Python scalars print as xend
+printed them: ``int`` with ``str()`` (quoted beyond 64 bits, as Python 2 quoted a ``long``),
+``bool`` as ``True``/``False``, ``float`` with Python 2's ``str()`` (12 significant digits),
+``None`` as ``'None'``. Both layouts walk the tree with an explicit stack, so depth costs
+memory, not recursion.
 """
 
 from __future__ import annotations

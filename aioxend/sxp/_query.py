@@ -10,7 +10,7 @@ so either ``except`` catches it).
 
 The integer rule, for every integer read from xend (records, the node, the typed
 results of ``aioxend.protocols``): xend writes numbers with Python's ``str()``
-(protocol reference section 4.3; over XML-RPC as native ints and doubles, which
+(Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``show``; over XML-RPC as native ints and doubles, which
 ``from_xmlrpc`` spells the same way). So an integer is an optional sign and decimal
 digits; a leading zero does not mean octal (libvirt's base 0 read ``010`` as 8). A few
 integer fields were floats in some xend versions (3.0's ``cpu_weight`` is ``1.0``

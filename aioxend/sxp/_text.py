@@ -19,7 +19,7 @@ from aioxend.errors import LocalProtocolError, ProtocolError
 
 __all__ = ["decode_atom", "is_bare", "quote", "unescape", "unquote_body"]
 
-# Characters xend's atomp() accepts in an unquoted atom (section 4.3).
+# Characters xend's atomp() accepts in an unquoted atom (xend/sxp.py).
 _ATOMP = re.compile(r"[A-Za-z0-9._\-:/~]+|@")
 
 _SIMPLE_ESCAPES = {
@@ -124,7 +124,9 @@ def unescape(text: str) -> str:
     """Undo xend's ``repr(s)[1:-1]`` escaping of a top-level XML-RPC string result.
 
     xend sends a method's bare string result (``xend.node.log``, ``dmesg``) as Python 2
-    escaped text (reference section 1.2). This reverses it without ``eval``: ``\\n \\t
+    escaped text (Xen 4.4 ``tools/python/xen/util/xmlrpclib2.py``
+    ``TCPXMLRPCServer._marshaled_dispatch``; ``tools/python/xen/util/xmlrpcclient.py``
+    ``conv_string`` undid it with ``exec``). This reverses it without ``eval``: ``\\n \\t
     \\r \\\\ \\' \\"`` and the other C escapes, ``\\xHH`` and octal become bytes, and the
     result is decoded as UTF-8 (latin-1 when invalid). A malformed escape raises
     ``ProtocolError``; text without a backslash is returned unchanged.

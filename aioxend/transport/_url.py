@@ -1,6 +1,7 @@
 """Where xend listens, as a URL: parsed once, checked at construction.
 
-The schemes are xm's (protocol reference sections 1.1 and 5): ``httpu:///socket/path``
+The schemes are xm's (Xen 4.4 ``tools/python/xen/util/xmlrpcclient.py`` ``ServerProxy``,
+``tools/python/xen/xend/XendClient.py``): ``httpu:///socket/path``
 is HTTP on a UNIX socket with the request path ``/RPC2``; ``unix:///path`` the same with
 ``/`` (the legacy SXP socket); ``http://`` and ``https://`` TCP, optionally TLS;
 ``ssh://[user@]host[:port][/path]`` HTTP over the pipes of ``ssh host xm serve``. A URL

@@ -9,7 +9,7 @@
   answer is the struct ``{"Status": "Success", "Value": v}`` or ``{"Status": "Failure",
   "ErrorDescription": [code, *params]}``; XML-RPC faults are not used for API errors.
   Encoded by aioxend's own encoder with ints as decimal strings (xapi's 64-bit ints and
-  xend's alike, ``ocaml/doc/wire-protocol.md``), decoded by aioxend's streaming decoder
+  xend's alike, xapi's ``ocaml/doc/wire-protocol.md``), decoded by aioxend's streaming decoder
   fed a slice at a time, yielding to the loop every few milliseconds.
 
 What comes back: the envelope's value, or ``aioxend.xenapi.errors.from_description``'s

@@ -1,11 +1,11 @@
 """Mutation fuzzing of both decoders over real responses: parse it or raise ProtocolError.
 
-Seeds are real answers: the SXP corpus (``shared/corpus/sxp/`` beside the repository, or
-``/work/shared``), responses captured from the emulator at test time over both protocols,
-and large ``xend.domains`` answers as the standard library's marshaller writes them. Each
-iteration takes a seed, applies a few random mutations (bit flips, interesting bytes,
-deletions, duplications, splices from another seed, truncation, deep nesting, huge
-numbers) and decodes the result twice: whole, and fed in random chunks. The rules:
+Seeds are real answers: the SXP corpus of ``tests/sxp/corpus`` (libvirt's xend test data),
+responses captured from the emulator at test time over both protocols, and large
+``xend.domains`` answers as the standard library's marshaller writes them. Each iteration
+takes a seed, applies a few random mutations (bit flips, interesting bytes, deletions,
+duplications, splices from another seed, truncation, deep nesting, huge numbers) and decodes
+the result twice: whole, and fed in random chunks. The rules:
 
 - the decoder returns a value, or raises ``ProtocolError`` (for XML-RPC also ``Fault``,
   for a well-formed fault answer); no other exception type escapes;
@@ -52,12 +52,9 @@ def iterations() -> int:
 
 
 def corpus_dir() -> Path | None:
-    """The shared SXP corpus: ``../shared`` beside the clone (CI) or ``/work/shared``."""
-    for base in (ROOT.parent / "shared", ROOT / "shared", Path("/work/shared")):
-        path = base / "corpus" / "sxp"
-        if path.is_dir():
-            return path
-    return None
+    """The SXP corpus the repository carries (``tests/sxp/corpus``)."""
+    path = ROOT / "tests" / "sxp" / "corpus"
+    return path if path.is_dir() else None
 
 
 # --- mutations ------------------------------------------------------------------------------

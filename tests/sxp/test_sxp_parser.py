@@ -1,4 +1,4 @@
-"""The SXP reader against xend's lexical rules (reference section 4.2) and libvirt's leniency."""
+"""The SXP reader against xend's lexical rules (xend/sxp.py Parser) and libvirt's leniency."""
 
 from __future__ import annotations
 

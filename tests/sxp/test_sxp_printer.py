@@ -1,4 +1,4 @@
-"""The SXP printer: xend's quoting rules (reference section 4.3) and the pretty layout."""
+"""The SXP printer: xend's quoting rules (xend/sxp.py show) and the pretty layout."""
 
 from __future__ import annotations
 
