@@ -1,6 +1,8 @@
-"""Developer sessions: tests, lint, typecheck, fuzz, bench, soak, examples."""
+"""Developer sessions: tests, lint, typecheck, docs, package, fuzz, bench, soak, examples."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
@@ -30,6 +32,59 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests, the examples and the benchmarks."""
     session.install("-e", ".[dev,bench]")
     session.run("mypy", "--strict", "aioxend", "tests", "examples", "benchmarks")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site, strictly: a broken reference, link or anchor fails the build."""
+    session.install("-e", ".[docs]")
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # Material's banner about a future mkdocs
+    site = Path(session.create_tmp()) / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
+
+
+# What the wheel must carry, and must not.
+WHEEL_MUST_HOLD = (
+    "aioxend/py.typed",
+    "aioxend/xenapi/data/xenapi.json",
+    "aioxend/xenapi/data/errors.json",
+    "aioxend/xenapi/data/SOURCE.md",
+    "aioxend/xenapi/_generated/vm.py",
+    "aioxend/emulator/__init__.py",
+)
+
+
+def _check_wheel(wheel: Path) -> None:
+    """The wheel holds the typing marker and the vendored datamodel, and no tests."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [n for n in WHEEL_MUST_HOLD if n not in names]
+    stray = sorted(n for n in names if n.startswith(("tests/", "benchmarks/", "docs/")))
+    if missing or stray:
+        raise RuntimeError(f"{wheel.name}: missing {missing}, should not hold {stray[:5]}")
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Wheel and sdist build, pass twine check, and the wheel works in a clean venv."""
+    session.install("build", "twine")
+    tmp = Path(session.create_tmp())
+    dist = tmp / "dist"
+    for old in dist.glob("*"):
+        old.unlink()
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    built = sorted(dist.glob("*"))
+    session.run("twine", "check", "--strict", *map(str, built))
+    [wheel] = dist.glob("*.whl")
+    _check_wheel(wheel)
+    venv = tmp / "clean-venv"
+    session.run("python", "-m", "venv", "--clear", str(venv))
+    python = str(venv / "bin" / "python")
+    session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
+    probe = "import aioxend, aioxend.xenapi; aioxend.connect; aioxend.xenapi.VMRecord"
+    session.run(python, "-c", probe, external=True)
+    session.run(python, "-m", "aioxend", "--help", external=True, silent=True)
 
 
 @nox.session(python=PYTHON)
