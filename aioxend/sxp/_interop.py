@@ -2,8 +2,9 @@
 
 sexpdata cannot stand in for this parser (it reads ``'`` as a Lisp quote and turns the
 atom ``010`` into the number 10), but its structures are common currency. Atoms map to
-``sexpdata.Symbol`` (a ``str`` subclass), lists to lists; sexpdata is imported on first
-use so ``aioxend.sxp`` loads without it.
+``sexpdata.Symbol`` (a ``str`` subclass), lists to lists. sexpdata is an optional extra
+(``pip install 'aioxend[sexpdata]'``), imported on first use, so ``aioxend.sxp`` loads
+without it; without it these two functions raise ``ModuleNotFoundError`` naming the extra.
 """
 
 from __future__ import annotations
@@ -17,10 +18,24 @@ from aioxend.sxp._printer import py2_float_str
 __all__ = ["from_sexpdata", "to_sexpdata"]
 
 
+def _sexpdata() -> Any:
+    """The sexpdata module, or a ``ModuleNotFoundError`` saying which extra brings it."""
+    try:
+        import sexpdata
+    except ModuleNotFoundError as exc:
+        if exc.name != "sexpdata":
+            raise
+        raise ModuleNotFoundError(
+            "aioxend.sxp's sexpdata interop needs sexpdata, which is not installed: "
+            "pip install 'aioxend[sexpdata]'",
+            name="sexpdata",
+        ) from None
+    return sexpdata
+
+
 def to_sexpdata(expr: Expr, *, limits: Limits | None = None) -> Any:
     """``expr`` with every atom as a ``sexpdata.Symbol``, ready for ``sexpdata.dumps``."""
-    import sexpdata
-
+    sexpdata = _sexpdata()
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
     holder: list[Any] = []
     stack: list[tuple[Expr, list[Any], int]] = [(expr, holder, 0)]
@@ -47,8 +62,7 @@ def from_sexpdata(obj: Any, *, limits: Limits | None = None) -> Expr:
     sexpdata read them); ``Quoted(x)`` becomes ``['quote', x]``; brackets their items.
     Anything else raises ``ProtocolError``.
     """
-    import sexpdata
-
+    sexpdata = _sexpdata()
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
     holder: list[Expr] = []
     stack: list[tuple[Any, list[Expr], int]] = [(obj, holder, 0)]
