@@ -11,7 +11,10 @@ writes, then ``ruff format``s:
   ``from_wire``/``to_wire``) and its message class (``class VM(XenAPIClass)``), one async method
   per message that is not ``Removed``;
 - ``__init__.py``: ``Namespace``, whose attributes load those modules on first use, and the
-  tables a client needs (which methods take no session, where each public name lives).
+  tables a client needs (which methods take no session, where each public name lives);
+- ``_async/``: ``Async`` (``xapi.Async``) and one module per class with asynchronous messages
+  (``_async/vm.py``), whose methods send ``Async.<Class>.<message>`` and return a ``Task``
+  typed by the message's result (``Task[VMRef]``); loaded on first use like the rest.
 
 Type mapping: ``string``/``int``/``float``/``bool`` as themselves, ``datetime`` as an aware
 UTC ``datetime``, ``X ref`` as ``XRef``, ``enum e`` as ``E`` (an ``OpenEnum``: a value this
@@ -396,12 +399,11 @@ def takes_session(message: Item) -> bool:
     return bool(params) and params[0]["name"] == "session_id" and params[0]["type"] == "session ref"
 
 
-def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
-    """One async method for one message."""
+def parameters(ctx: Context, message: Item) -> tuple[str, list[str], list[str]]:
+    """A method's signature, the expressions that pass its arguments on, and their docs."""
     params = list(message["params"])
     if takes_session(message):
         params = params[1:]
-    result = parse_type(message["result"][0])
     args = []
     passed = []
     arg_docs = []
@@ -413,9 +415,18 @@ def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
         if p["doc"]:
             arg_docs.append(f"    {name}: {doc_text(p['doc'])}")
     signature = ", ".join(["self", *args, "*", "timeout: TimeoutArg = DEFAULT"])
-    method = python_name(str(message["name"]))
-    if keyword.iskeyword(str(message["name"])):
-        method = str(message["name"]) + "_"
+    return signature, passed, arg_docs
+
+
+def method_name(message: Item) -> str:
+    return python_name(str(message["name"]))
+
+
+def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
+    """One async method for one message."""
+    result = parse_type(message["result"][0])
+    signature, passed, arg_docs = parameters(ctx, message)
+    method = method_name(message)
     paras: list[list[str]] = [
         [doc_text(str(message["description"])) or f"{cls}.{message['name']}."]
     ]
@@ -449,6 +460,128 @@ def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
         else:
             lines.append(f"        return _v.result({wire!r}, {decode}, answer)")
     return lines
+
+
+# Classes whose messages are never run as tasks: the logins, the event calls, the tasks.
+NOT_ASYNC_CLASSES = frozenset({"session", "event", "task"})
+
+
+def is_async(cls: str, message: Item) -> bool:
+    """Whether the message has an ``Async.`` form: every explicit message that takes a
+    session and is no getter (xend: ``Async.*`` for every non-getter), plus ``create``
+    and ``destroy``; none of ``NOT_ASYNC_CLASSES``."""
+    name = str(message["name"])
+    if cls in NOT_ASYNC_CLASSES or not is_published(message) or not takes_session(message):
+        return False
+    if message["implicit"]:
+        return name in ("create", "destroy")
+    return not name.startswith("get_")
+
+
+def async_method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
+    """One method sending ``Async.<cls>.<message>`` and returning its ``Task``."""
+    result = parse_type(message["result"][0])
+    signature, passed, arg_docs = parameters(ctx, message)
+    wire = f"{cls}.{message['name']}"
+    typed = ctx.annotation(result)
+    decode = ctx.decoder(result)
+    summary = doc_text(str(message["description"])) or f"{wire}."
+    paras: list[list[str]] = [[f"``Async.{wire}``: {summary}"]]
+    if arg_docs:
+        paras.append(["Args:", *[line for a in arg_docs for line in _hang(a)]])
+    outcome = "nothing" if result.kind == "void" else f"``{typed}``"
+    paras.append(
+        [f"Returns the running ``Task``; awaiting it gives {outcome} or raises the task's error."]
+    )
+    errors = [str(e["name"]) for e in message["errors"]]
+    if errors:
+        paras.append([f"Errors: {', '.join(dict.fromkeys(errors))}."])
+    call = ", ".join([repr(f"Async.{wire}"), *passed, "timeout=timeout"])
+    return [
+        "",
+        f"    async def {method_name(message)}({signature}) -> Task[{typed}]:",
+        *docstring(paras, "        "),
+        f"        answer = await self._caller.call({call})",
+        f"        return Task.start(self._caller, {wire!r}, {decode}, answer)",
+    ]
+
+
+def async_module(cls: Item) -> str | None:
+    """The module of ``cls``'s asynchronous messages, or None if it has none."""
+    name = str(cls["name"])
+    ctx = Context(f"_async.{module_name(name)}")
+    methods = []
+    for message in cls["messages"]:
+        if is_async(name, message):
+            methods += async_method_lines(ctx, name, message)
+    if not methods:
+        return None
+    lines = [
+        "",
+        "",
+        f"class {name}(XenAPIClass):",
+        f'    """The asynchronous messages of class {name}, each giving a ``Task``."""',
+        "",
+        "    __slots__ = ()",
+        f"    xenapi_name = {name!r}",
+        *methods,
+    ]
+    decoders = [f"{k}: Final = {v}" for k, v in ctx.decoders.items()]
+    title = f"Xen-API class {name}: its messages as tasks (``Async.{name}.*``)."
+    head = module_head(ctx, name, True, False, title=title)
+    head += ["from aioxend.xenapi._task import Task", "", f"__all__ = [{name!r}]"]
+    return "\n".join([*head, *lines, "", "", *decoders, ""])
+
+
+def async_init_module(names: list[str]) -> str:
+    """``_async/__init__.py``: the ``Async`` namespace."""
+    lines = [
+        '"""``xapi.Async``: the classes whose messages run as server tasks, loaded on first use.',
+        "",
+        HEADER,
+        "",
+        "``xapi.Async.VM.clean_shutdown(ref)`` sends ``Async.VM.clean_shutdown`` and returns a",
+        "``Task`` (``aioxend.xenapi._task``) at once; ``await task`` gives the typed result.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import TYPE_CHECKING",
+        "",
+        "from aioxend._default import DEFAULT, TimeoutArg",
+        "from aioxend.xenapi._classbase import Caller, LazyClass",
+        "",
+        "if TYPE_CHECKING:",
+        *(f"    from {PACKAGE}._async import {m} as _{m}" for m in sorted(map(module_name, names))),
+        "",
+        '__all__ = ["Async"]',
+        "",
+        "",
+        "class Async:",
+        '    """Every class with asynchronous messages as an attribute (``VM``, ``host``)."""',
+        "",
+        "    def __init__(self, caller: Caller) -> None:",
+        "        self._caller = caller",
+        "",
+        "    def __repr__(self) -> str:",
+        '        return "<Xen-API Async namespace>"',
+        "",
+        "    async def call(",
+        "        self,",
+        "        method: str,",
+        "        *params: object,",
+        "        timeout: TimeoutArg = DEFAULT,  # noqa: ASYNC109 (the client enforces it)",
+        "        read: bool = False,",
+        "    ) -> object:",
+        '        """The client\'s ``call``: the classes here and their tasks go through it."""',
+        "        return await self._caller.call(method, *params, timeout=timeout, read=read)",
+        "",
+        "    if TYPE_CHECKING:",
+        *(f"        {n}: _{module_name(n)}.{n}" for n in names),
+        "    else:",
+        *(f'        {n} = LazyClass("{PACKAGE}._async.{module_name(n)}")' for n in names),
+    ]
+    return "\n".join([*lines, ""])
 
 
 def can_be_large(t: Type) -> bool:
@@ -517,10 +650,12 @@ def class_module(cls: Item) -> str:
     return "\n".join([*head, *body, *lines, "", "", *decoders, *tables, ""])
 
 
-def module_head(ctx: Context, name: str, has_methods: bool, calls_newtype: bool) -> list[str]:
+def module_head(
+    ctx: Context, name: str, has_methods: bool, calls_newtype: bool, title: str | None = None
+) -> list[str]:
     """The docstring, lint pragmas and imports of the module of class ``name``."""
     head = [
-        f'"""Xen-API class {name}: its record, reference and messages.',
+        f'"""{title or f"Xen-API class {name}: its record, reference and messages."}',
         "",
         HEADER,
         '"""',
@@ -667,6 +802,7 @@ def init_module(classes: list[Item]) -> str:
         "from aioxend.xenapi._classbase import LazyClass",
         "",
         "if TYPE_CHECKING:",
+        f"    from {PACKAGE} import _async",
         *(f"    from {PACKAGE} import {m} as _{m}" for m in sorted(map(module_name, names))),
         "",
         '__all__ = ["CLASSES", "NO_SESSION", "PUBLIC", "Namespace"]',
@@ -682,11 +818,14 @@ def init_module(classes: list[Item]) -> str:
         "",
         "",
         "class Namespace:",
-        '    """Every Xen-API class as an attribute (``VM``, ``host``), loaded on first use."""',
+        '    """Every Xen-API class as an attribute (``VM``, ``host``), loaded on first use;',
+        '    ``Async`` holds the messages that run as tasks (``Async.VM.clean_shutdown``)."""',
         "",
         "    if TYPE_CHECKING:",
+        "        Async: _async.Async",
         *(f"        {n}: _{module_name(n)}.{n}" for n in names),
         "    else:",
+        f'        Async = LazyClass("{PACKAGE}._async")',
         *(f'        {n} = LazyClass("{PACKAGE}.{module_name(n)}")' for n in names),
     ]
     return "\n".join([*lines, ""])
@@ -710,6 +849,14 @@ def generate(output: Path) -> list[Path]:
         files[f"_enums/{name}.py"] = enum_module(name, values)
     for c in classes:
         files[f"{module_name(c['name'])}.py"] = class_module(c)
+    (output / "_async").mkdir(exist_ok=True)
+    with_async = []
+    for c in classes:
+        text = async_module(c)
+        if text is not None:
+            files[f"_async/{module_name(c['name'])}.py"] = text
+            with_async.append(str(c["name"]))
+    files["_async/__init__.py"] = async_init_module(with_async)
     paths = []
     for name, text in files.items():
         path = output / name

@@ -8,6 +8,7 @@
                               username="root", password="...") as xapi:
         vms = await xapi.VM.get_all_records()        # dict[VMRef, VMRecord]
         state = await xapi.call("VM.get_power_state", ref)
+        await (await xapi.Async.VM.clean_shutdown(ref))  # a Task: awaited, destroyed
         async for event in xapi.events(["vm"]):        # Event, or Resync after a loss
             ...
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     )
     from aioxend.xenapi._events import Event, EventStream, Resync
     from aioxend.xenapi._generated._refs import *  # noqa: F403
+    from aioxend.xenapi._task import Task
     from aioxend.xenapi._wire import JsonRpcError
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "EventStream",
     "JsonRpcError",
     "Resync",
+    "Task",
     "XenAPIClient",
     "connect",
     "default_url",
@@ -63,6 +66,7 @@ _LAZY = {
     "Event": "._events",
     "EventStream": "._events",
     "Resync": "._events",
+    "Task": "._task",
 }
 
 

@@ -1,13 +1,16 @@
 """``Async.*`` calls as tasks: finished at once, or pending for a while first.
 
 With ``task_duration`` 0 (the default) the call runs when it is made and its task is
-already ``success`` or ``failure``. With a duration, the task is ``pending`` (progress
-0) and the call runs once the duration has passed: ``settle`` runs every task that is
-due (the dispatcher settles before each call, and the listener schedules a settle for
-the next due time, so a client waiting in ``event.from`` sees the task finish). A
-pending task may be cancelled (``task.cancel``): it ends ``cancelled`` and its call
-never runs. A finished task holds ``result`` (the value as one XML-RPC ``<value>``) or
-``error_info`` (the error description), as xapi's do.
+already ``success`` or ``failure``. With a duration, the task is ``pending`` and the call
+runs once the duration has passed; meanwhile its ``progress`` climbs in quarters (0,
+0.25, 0.5, 0.75), each step a change an ``event.from`` reports. ``settle`` runs every
+task that is due and steps the others (the dispatcher settles before each call, and the
+listener schedules a settle for the next due time or step, so a client waiting in
+``event.from`` sees the task move and finish). A pending task may be cancelled
+(``task.cancel``): it ends ``cancelled`` with progress 1 and no ``error_info``, as
+``TaskHelper.cancel_this`` leaves it, and its call never runs. A finished task holds
+``result`` (the value as one XML-RPC ``<value>``) or ``error_info`` (the error
+description), as xapi's do.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class TaskQueue:
         self.duration = duration
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[float, Callable[[], object], Callable[[object], str]]] = {}
+        self._started: dict[str, float] = {}
 
     def submit(
         self,
@@ -64,7 +68,9 @@ class TaskQueue:
                 self._finish(task, run, encode)
             else:
                 with self._lock:
-                    self._pending[task] = (pool.clock() + self.duration, run, encode)
+                    now = pool.clock()
+                    self._pending[task] = (now + self.duration, run, encode)
+                    self._started[task] = now
             return task
 
     def _finish(
@@ -93,22 +99,41 @@ class TaskQueue:
                 due = [(t, entry) for t, entry in self._pending.items() if entry[0] <= now]
                 for task, _ in due:
                     del self._pending[task]
+                    self._started.pop(task, None)
+                running = [(t, self._quarter(t, now)) for t in self._pending]
             for task, (_, run, encode) in sorted(due, key=lambda item: item[1][0]):
                 self._finish(task, run, encode)
+            for task, progress in running:
+                record = pool.table("task").get(task)
+                if record is not None and record["progress"] != progress:
+                    record["progress"] = progress
+                    pool.touch("task", task)
+
+    def _quarter(self, task: str, now: float) -> float:
+        """The progress of a pending task: the quarters of its duration gone by."""
+        done = (now - self._started.get(task, now)) / self.duration
+        return min(int(done * 4), 3) / 4
 
     def next_due(self) -> float | None:
-        """The pool clock's time at which the next pending task is due, if any."""
+        """The pool clock's time of the next end or progress step of a pending task."""
+        step = self.duration / 4
         with self._lock:
-            return min((entry[0] for entry in self._pending.values()), default=None)
+            times = [entry[0] for entry in self._pending.values()]
+            now = self._pool.clock()
+            for started in self._started.values():
+                steps = int((now - started) / step) + 1 if step else 0
+                times.append(started + steps * step)
+            return min(times, default=None)
 
     def cancel(self, task: str) -> bool:
         """Cancel a pending task (True), or say it is not pending (False)."""
         with self._lock:
             if self._pending.pop(task, None) is None:
                 return False
+            self._started.pop(task, None)
         pool = self._pool
         with pool.lock:
             record = pool.get("task", task)
-            record.update(status="cancelled", finished=datetime.now(UTC))
+            record.update(status="cancelled", progress=1.0, finished=datetime.now(UTC))
             pool.touch("task", task)
         return True

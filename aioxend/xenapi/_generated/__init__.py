@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from aioxend.xenapi._classbase import LazyClass
 
 if TYPE_CHECKING:
+    from aioxend.xenapi._generated import _async
     from aioxend.xenapi._generated import auth as _auth
     from aioxend.xenapi._generated import blob as _blob
     from aioxend.xenapi._generated import bond as _bond
@@ -365,9 +366,11 @@ PUBLIC: Final[dict[str, str]] = {
 
 
 class Namespace:
-    """Every Xen-API class as an attribute (``VM``, ``host``), loaded on first use."""
+    """Every Xen-API class as an attribute (``VM``, ``host``), loaded on first use;
+    ``Async`` holds the messages that run as tasks (``Async.VM.clean_shutdown``)."""
 
     if TYPE_CHECKING:
+        Async: _async.Async
         session: _session.session
         auth: _auth.auth
         subject: _subject.subject
@@ -436,6 +439,7 @@ class Namespace:
         Repository: _repository.Repository
         Observer: _observer.Observer
     else:
+        Async = LazyClass("aioxend.xenapi._generated._async")
         session = LazyClass("aioxend.xenapi._generated.session")
         auth = LazyClass("aioxend.xenapi._generated.auth")
         subject = LazyClass("aioxend.xenapi._generated.subject")

@@ -345,9 +345,17 @@ def test_pending_tasks_finish_later_or_are_cancelled() -> None:
         assert x.task.get_progress(task) == 0.0
         assert x.VM.get_power_state(vm) == "Halted"  # not run yet
         token = getattr(x.event, "from")([f"task/{task}"], "", 0.0)["token"]
-        batch = getattr(x.event, "from")([f"task/{task}"], token, 5.0)  # woken when it ends
-        [event] = batch["events"]
+        progress = []
+        while True:  # woken at each step of its progress, then when it ends
+            batch = getattr(x.event, "from")([f"task/{task}"], token, 5.0)
+            token = batch["token"]
+            [event] = batch["events"]
+            if event["snapshot"]["status"] != "pending":
+                break
+            progress.append(event["snapshot"]["progress"])
         assert event["snapshot"]["status"] == "success"
+        assert progress == sorted(progress)
+        assert set(progress) <= {0.25, 0.5, 0.75}
         assert x.VM.get_power_state(vm) == "Running"
         assert failure(x.task.cancel, task) == ["OPERATION_NOT_ALLOWED", "task is not pending"]
         second = x.Async.VM.clean_shutdown(vm)
