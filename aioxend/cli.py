@@ -198,12 +198,18 @@ def _domain_json(dom: DomainInfo, *, with_sxp: bool) -> Any:
 # --------------------------------------------------------------------------- progress
 
 
-async def with_progress(label: str, operation: Awaitable[T], stream: TextIO) -> T:
+async def with_progress(
+    label: str,
+    operation: Awaitable[T],
+    stream: TextIO,
+    status: Callable[[], str] | None = None,
+) -> T:
     """Await ``operation``; on a terminal, show a spinner with the elapsed time meanwhile.
 
     Long xend operations (save, restore, migrate, dump) take seconds to minutes, so the
-    user sees that something is happening and, at the end, how long it took. Off a
-    terminal this is a plain ``await`` and writes nothing.
+    user sees that something is happening and, at the end, how long it took; ``status``
+    adds a word to the spinner's line (a Xen-API task's progress). Off a terminal this
+    is a plain ``await`` and writes nothing.
     """
     if not stream.isatty():
         return await operation
@@ -214,7 +220,8 @@ async def with_progress(label: str, operation: Awaitable[T], stream: TextIO) -> 
     try:
         while not task.done():
             elapsed = time.monotonic() - started
-            stream.write(f"\r{frames[tick % len(frames)]} {label} ... {elapsed:.1f}s")
+            shown = "" if status is None else f"{status()} "
+            stream.write(f"\r{frames[tick % len(frames)]} {label} ... {shown}{elapsed:.1f}s")
             stream.flush()
             tick += 1
             await asyncio.wait({task}, timeout=0.1)

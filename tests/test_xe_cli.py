@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -434,3 +437,69 @@ def test_start_on_a_host(capsys: pytest.CaptureFixture[str], password_file: Path
         assert shown.out == f"{hosts['host1']}\n"
         nowhere = xe(capsys, *argv, "vm-resume", "vm=vm1", "on=host9")
         one_line_error(nowhere, cli.EXIT_NO_DOMAIN, "on=host9")
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def test_power_verb_waits_on_its_task(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, password_file: Path
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", task_duration=0.6) as server:
+        argv = ("--url", server.url, "--password-file", str(password_file))
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        box: list[int] = []
+        worker = threading.Thread(
+            target=lambda: box.append(cli.main(["xe", *argv, "vm-shutdown", "vm=vm1"]))
+        )
+        worker.start()
+        seen: list[dict[str, str]] = []
+        for _ in range(50):  # the task, pending, in task-list while the verb waits on it
+            time.sleep(0.05)
+            seen = blocks(xe(capsys, *argv, "task-list", "status=pending").out)
+            if seen:
+                break
+        worker.join(timeout=20)
+        assert box == [0]
+        assert [t["name-label"] for t in seen] == ["Async.VM.clean_shutdown"]
+        assert xe(capsys, *argv, "task-list").out == ""  # destroyed once awaited
+        assert "%" in terminal.getvalue()  # the spinner shows the task's progress
+        assert "vm-shutdown vm1: done in" in terminal.getvalue()
+
+
+def test_interrupt_cancels_the_task(password_file: Path) -> None:
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", task_duration=30.0) as server:
+        pool = server.pool
+        watched = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aioxend",
+                "xe",
+                "--url",
+                server.url,
+                "--password-file",
+                str(password_file),
+                "vm-shutdown",
+                "vm=vm1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(200):
+            if pool.table("task"):
+                break
+            time.sleep(0.05)
+        assert pool.table("task"), "the task never started"
+        watched.send_signal(signal.SIGINT)
+        _, err = watched.communicate(timeout=30)
+        assert watched.returncode == cli.EXIT_INTERRUPTED, err
+        assert err.strip() == "aioxend: interrupted"
+        assert pool.table("task") == {}  # cancelled, then destroyed
+        assert str(pool.get("VM", pool.vm("vm1"))["power_state"]) == "Running"

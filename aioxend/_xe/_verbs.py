@@ -34,7 +34,7 @@ from aioxend.errors import XenAPIError
 from aioxend.xenapi.errors import from_description
 
 if TYPE_CHECKING:
-    from aioxend.xenapi import VMRecord, VMRef, XenAPIClient, hostRef
+    from aioxend.xenapi import Task, VMRecord, VMRef, XenAPIClient, hostRef
 
 __all__ = ["VERBS", "NoMatch", "Verb"]
 
@@ -205,7 +205,7 @@ def _lister(xe_class: str) -> Handler:
     return handler
 
 
-PowerCall = Callable[["XenAPIClient", "VMRef", Invocation], Awaitable[None]]
+PowerCall = Callable[["XenAPIClient", "VMRef", Invocation], Awaitable["Task[None]"]]
 
 
 async def _host_ref(xapi: XenAPIClient, name: str) -> hostRef:
@@ -218,38 +218,45 @@ async def _host_ref(xapi: XenAPIClient, name: str) -> hostRef:
     raise NoMatch(f"No matching host found for on={name}")
 
 
-async def _start(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+async def _start(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> Task[None]:
     paused, force = inv.flag("paused"), inv.flag("force")
     if "on" in inv.params:
-        await xapi.VM.start_on(vm, await _host_ref(xapi, inv.params["on"]), paused, force)
-    else:
-        await xapi.VM.start(vm, paused, force)
+        host = await _host_ref(xapi, inv.params["on"])
+        return await xapi.Async.VM.start_on(vm, host, paused, force)
+    return await xapi.Async.VM.start(vm, paused, force)
 
 
-async def _shutdown(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+async def _shutdown(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> Task[None]:
     if inv.flag("force"):
-        await xapi.VM.hard_shutdown(vm)
-    else:
-        await xapi.VM.clean_shutdown(vm)
+        return await xapi.Async.VM.hard_shutdown(vm)
+    return await xapi.Async.VM.clean_shutdown(vm)
 
 
-async def _reboot(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+async def _reboot(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> Task[None]:
     if inv.flag("force"):
-        await xapi.VM.hard_reboot(vm)
-    else:
-        await xapi.VM.clean_reboot(vm)
+        return await xapi.Async.VM.hard_reboot(vm)
+    return await xapi.Async.VM.clean_reboot(vm)
 
 
-async def _suspend(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
-    await xapi.VM.suspend(vm)
+async def _suspend(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> Task[None]:
+    return await xapi.Async.VM.suspend(vm)
 
 
-async def _resume(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> None:
+async def _resume(xapi: XenAPIClient, vm: VMRef, inv: Invocation) -> Task[None]:
     force = inv.flag("force")
     if "on" in inv.params:
-        await xapi.VM.resume_on(vm, await _host_ref(xapi, inv.params["on"]), False, force)
-    else:
-        await xapi.VM.resume(vm, False, force)
+        host = await _host_ref(xapi, inv.params["on"])
+        return await xapi.Async.VM.resume_on(vm, host, False, force)
+    return await xapi.Async.VM.resume(vm, False, force)
+
+
+async def _run_task(label: str, started: Awaitable[Task[None]], err: TextIO) -> None:
+    """Wait for a VM operation's task to end, a spinner with its progress on a terminal.
+
+    Interrupted (Ctrl-C), the wait is cancelled, which cancels and destroys the task
+    (``aioxend.xenapi.Task``)."""
+    task = await started
+    await with_progress(label, task.wait(), err, status=lambda: f"{task.progress:4.0%}")
 
 
 def _with_uuids(exc: XenAPIError, uuids: Mapping[str, str]) -> XenAPIError:
@@ -261,9 +268,10 @@ def _with_uuids(exc: XenAPIError, uuids: Mapping[str, str]) -> XenAPIError:
 
 
 def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = False) -> Handler:
-    """A VM power verb: select the VMs, then run ``call`` on each in turn (a spinner on
-    a terminal meanwhile); a failure on one VM is reported and the others still run, as
-    xe's ``do_multiple`` does, and the first failure is the verb's."""
+    """A VM power verb: select the VMs, then run ``call`` (an ``Async`` message) on each
+    in turn and wait for its task (a spinner on a terminal meanwhile); a failure on one
+    VM is reported and the others still run, as xe's ``do_multiple`` does, and the first
+    failure is the verb's."""
 
     async def handler(xapi: XenAPIClient, inv: Invocation, out: TextIO, err: TextIO) -> None:
         vms = await select_vms(xapi, inv, own, include_control=include_control)
@@ -274,7 +282,7 @@ def _power(call: PowerCall, own: tuple[str, ...], *, include_control: bool = Fal
             label = f"{inv.verb} {vm.name_label or vm.uuid}"
             try:
                 try:
-                    await with_progress(label, call(xapi, ref, inv), err)
+                    await _run_task(label, call(xapi, ref, inv), err)
                 except XenAPIError as exc:
                     raise _with_uuids(exc, uuids) from exc
             except Exception as exc:
