@@ -37,6 +37,7 @@ from aioxend.errors import (
 
 if TYPE_CHECKING:
     from aioxend.client import XendClient, connect
+    from aioxend.events import Event
     from aioxend.fleet import Fleet, FleetResults, HostResult
     from aioxend.models import Device, DomainInfo, DomainState, NodeInfo, PowerState, VcpuInfo
     from aioxend.protocols import Credit2Params, CreditParams, DeviceRef, PciDevice, SedfParams
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "XendClient": "aioxend.client",
     "connect": "aioxend.client",
+    "Event": "aioxend.events",
     "Fleet": "aioxend.fleet",
     "FleetResults": "aioxend.fleet",
     "HostResult": "aioxend.fleet",
@@ -74,6 +76,7 @@ __all__ = [
     "DeviceRef",
     "DomainInfo",
     "DomainState",
+    "Event",
     "Fault",
     "Fleet",
     "FleetResults",

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, cast, overload
@@ -77,6 +77,8 @@ from aioxend.transport._loop import clock, make_lock, within
 if TYPE_CHECKING:
     import asyncio
     import ssl
+
+    from aioxend.watch import DomainWatch
 
 __all__ = ["XendClient", "connect"]
 
@@ -440,6 +442,24 @@ class XendClient:
         takes it), sorted as xend sorts them. ``full`` adds device entries."""
         args = {"detail": True, "state": _state(state), "full": bool(full)}
         return cast(list[DomainInfo], await self._run("domains", None, args, timeout))
+
+    def watch(
+        self,
+        *,
+        interval: float = 1.0,
+        ignore: Collection[str] = frozenset({"cpu_time"}),
+        initial: bool = True,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> DomainWatch:
+        """Domain changes as ``Event``s (``add``, ``mod`` with ``changed``, ``del``),
+        polling ``domains()`` every ``interval`` seconds (``aioxend.watch``)::
+
+            async for event in client.watch(interval=2.0):
+                print(event.operation, event.ref, event.changed)
+        """
+        from aioxend.watch import DomainWatch
+
+        return DomainWatch(self, interval=interval, ignore=ignore, initial=initial, timeout=timeout)
 
     async def domain_names(
         self, state: str | int = "all", *, timeout: TimeoutArg = DEFAULT

@@ -1,41 +1,46 @@
-"""Poll a xend host and print every domain state change, for a bounded number of polls.
+"""Watch a xend host's domains and print every change, for a bounded time.
 
-    python examples/watch_states.py [URL] [--iterations N] [--interval SECONDS]
+    python examples/watch_states.py [URL] [--seconds S] [--interval SECONDS]
 
-xend has no push notifications over XML-RPC, so a watcher polls ``domains()``; one call
-returns every domain with its state, which is cheap even for many guests. With no URL, an
-emulator is started, and a second task pauses, unpauses and shuts down its guests so that
-there is something to see.
+Neither legacy protocol has events, so ``client.watch()`` polls ``domains()`` every
+``interval`` seconds and yields the same ``Event`` shape as Xen-API's ``xapi.events()``:
+``add``, ``mod`` with the fields that changed, ``del``. With no URL, an emulator is
+started (its XML-RPC and SXP listeners are watched in turn), and a second task pauses,
+unpauses and destroys its guests so that there is something to see.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+
+import anyio
 
 import aioxend
+from aioxend import DomainInfo
 from aioxend.emulator import Emulator
 
 
-async def watch(url: str, iterations: int, interval: float) -> int:
-    """Poll ``iterations`` times; print appearances, disappearances and state changes."""
+async def watch(url: str, seconds: float, interval: float) -> int:
+    """Print the changes seen within ``seconds``; returns how many mods and dels."""
     changes = 0
-    seen: dict[str, str] = {}
+    states: dict[str, str] = {}
     async with aioxend.connect(url) as client:
-        for _ in range(iterations):
-            now = {d.name: d.state_string or "------" for d in await client.domains()}
-            for name, state in now.items():
-                if name not in seen:
-                    print(f"{name}: appeared ({state})")
-                elif seen[name] != state:
-                    print(f"{name}: {seen[name]} -> {state}")
-                    changes += 1
-            for name in seen.keys() - now.keys():
-                print(f"{name}: gone")
+        print(f"watching {url} over {client.protocol} every {interval:g} s")
+        with anyio.move_on_after(seconds):
+            async for event in client.watch(interval=interval):
+                domain = event.snapshot
+                if isinstance(domain, DomainInfo):
+                    state, before = domain.state_string, states.get(event.ref, "")
+                    states[event.ref] = state
+                    if event.operation == "add":
+                        print(f"{domain.name}: appeared ({state})")
+                        continue
+                    fields = ", ".join(sorted(event.changed or ()))
+                    print(f"{domain.name}: {before} -> {state} ({fields})")
+                else:
+                    print(f"{event.ref}: gone")
                 changes += 1
-            seen = now
-            await asyncio.sleep(interval)
     return changes
 
 
@@ -55,19 +60,19 @@ async def churn(url: str, interval: float) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", nargs="?", help="xend URL (default: start an emulator)")
-    parser.add_argument("--iterations", type=int, default=12, help="polls (default: 12)")
-    parser.add_argument("--interval", type=float, default=0.2, help="seconds between polls")
+    parser.add_argument("--seconds", type=float, default=2.0, help="how long (default: 2)")
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between polls")
     args = parser.parse_args()
     if args.url is not None:
-        await watch(args.url, args.iterations, args.interval)
+        await watch(args.url, args.seconds, args.interval)
         return
-    async with Emulator(domains=2, xmlrpc_tcp="127.0.0.1:0") as emu:
-        churner = asyncio.create_task(churn(emu.urls[0], args.interval))
-        changes = await watch(emu.urls[0], args.iterations, args.interval)
-        churner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await churner  # re-raises what the churner hit, if anything
-        print(f"{changes} transitions seen")
+    loopback = "127.0.0.1:0"
+    for emu in (Emulator(domains=2, xmlrpc_tcp=loopback), Emulator(domains=2, sxp_tcp=loopback)):
+        async with emu:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(churn, emu.urls[0], args.interval)
+                changes = await watch(emu.urls[0], args.seconds, args.interval)
+            print(f"{changes} transitions seen")
 
 
 if __name__ == "__main__":

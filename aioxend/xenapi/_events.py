@@ -35,11 +35,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, Self, cast
+from typing import TYPE_CHECKING, Final, Self, cast
 
 import anyio
 
 from aioxend.errors import ProtocolError, XendError
+from aioxend.events import Event, Operation
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._generated import CLASSES
 from aioxend.xenapi.errors import (
@@ -57,7 +58,6 @@ __all__ = ["EXTRA_SECONDS", "Event", "EventStream", "Operation", "Resync"]
 
 log = logging.getLogger("aioxend.xenapi")
 
-Operation = Literal["add", "mod", "del"]
 EXTRA_SECONDS: Final = 30.0
 """How much longer than its own ``timeout`` an ``event.from`` call may take on the wire."""
 CLEANUP_SECONDS: Final = 5.0
@@ -65,26 +65,6 @@ CLEANUP_SECONDS: Final = 5.0
 
 _OPERATIONS: Final[frozenset[str]] = frozenset({"add", "mod", "del"})
 _BY_LOWER: Final = {name.lower(): name for name in CLASSES}
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One change: ``operation`` (``"add"``, ``"mod"``, ``"del"``) of the object ``ref`` of
-    class ``cls`` (spelt as the datamodel does: ``"VM"``, ``"host"``, ``"task"``).
-
-    ``snapshot`` is the typed record after the change (``VMRecord``...), ``None`` for a
-    ``del`` (and, on xend, for an object already gone when its record was read); a class
-    this datamodel lacks keeps the snapshot as the dict that came. ``id`` is the server's
-    event number and ``timestamp`` its time, aware (xapi's ``event.from`` sends ``0.0``,
-    the epoch, for every event).
-    """
-
-    id: int
-    timestamp: datetime.datetime
-    cls: str
-    operation: Operation
-    ref: str
-    snapshot: object | None
 
 
 @dataclass(frozen=True, slots=True)
