@@ -27,11 +27,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar, cast
 
 import aioxend
 from aioxend import errors, sxp
-from aioxend.client import XendClient, connect
+from aioxend.client import StateFilter, XendClient, connect
 from aioxend.models import DomainInfo, NodeInfo
 
 __all__ = [
@@ -244,8 +244,8 @@ async def _selected_domains(
     client: XendClient, names: Sequence[str], *, state: str = "all", full: bool = False
 ) -> list[DomainInfo]:
     """The named domains (fetched concurrently, in the order given), else all in ``state``."""
-    if not names:
-        return await client.domains(state, full=full)
+    if not names:  # the client checks the name (any case) and says which ones it takes
+        return await client.domains(cast("StateFilter", state), full=full)
     return list(await asyncio.gather(*(client.domain(n, full=full) for n in names)))
 
 

@@ -80,14 +80,26 @@ if TYPE_CHECKING:
 
     from aioxend.watch import DomainWatch
 
-__all__ = ["XendClient", "connect"]
+__all__ = ["Protocol", "ShutdownReason", "StateFilter", "XendClient", "connect"]
 
 Dom = str | int | uuid.UUID
 Protocol = Literal["auto", "xmlrpc", "sxp"]
+"""Which of xend's APIs a client speaks; ``"auto"`` asks the endpoint (see ``XendClient``)."""
 SxpConfig = str | bytes | Sequence[Any]
+ShutdownReason = Literal["poweroff", "reboot", "suspend", "crash", "halt"]
+"""``DOMAIN_SHUTDOWN_REASONS`` of Xen 4.4 ``tools/python/xen/xend/XendConstants.py``."""
+StateFilter = Literal["all", "halted", "paused", "running", "suspended", "crashed", "unknown"]
+"""A state filter by name, as ``XendDomain.domains_with_state`` takes it."""
 
-
-STATES = ("all", "halted", "paused", "running", "suspended", "crashed", "unknown")
+STATES: tuple[StateFilter, ...] = (
+    "all",
+    "halted",
+    "paused",
+    "running",
+    "suspended",
+    "crashed",
+    "unknown",
+)
 """The state filters xend takes by name; 0-6 (``PowerState``) are accepted too."""
 
 _STATE_NUMBERS = ("halted", "paused", "running", "suspended", "halted", "crashed", "unknown")
@@ -412,7 +424,9 @@ class XendClient:
 
     # -- raw calls -------------------------------------------------------------------
 
-    async def call(self, method: str, *params: object, timeout: TimeoutArg = DEFAULT) -> object:
+    async def call(
+        self, method: str, *params: object, timeout: TimeoutArg = DEFAULT
+    ) -> xmlrpc.XmlRpcValue:
         """Call any XML-RPC method and return its decoded result (a top-level string
         unescaped as xend escaped it). Not available over the legacy protocol."""
         timeouts = self._timeouts(timeout)
@@ -436,7 +450,11 @@ class XendClient:
     # -- domains ---------------------------------------------------------------------
 
     async def domains(
-        self, state: str | int = "all", *, full: bool = False, timeout: TimeoutArg = DEFAULT
+        self,
+        state: StateFilter | int = "all",
+        *,
+        full: bool = False,
+        timeout: TimeoutArg = DEFAULT,
     ) -> list[DomainInfo]:
         """Every domain in ``state`` (``"all"`` as ``xm list``; a name or 0-6 as xend
         takes it), sorted as xend sorts them. ``full`` adds device entries."""
@@ -462,7 +480,7 @@ class XendClient:
         return DomainWatch(self, interval=interval, ignore=ignore, initial=initial, timeout=timeout)
 
     async def domain_names(
-        self, state: str | int = "all", *, timeout: TimeoutArg = DEFAULT
+        self, state: StateFilter | int = "all", *, timeout: TimeoutArg = DEFAULT
     ) -> list[str]:
         """The names of the domains in ``state``."""
         args = {"detail": False, "state": _state(state), "full": False}
@@ -524,7 +542,7 @@ class XendClient:
         await self._run("unpause", dom, None, timeout)
 
     async def shutdown(
-        self, dom: Dom, reason: str = "poweroff", *, timeout: TimeoutArg = DEFAULT
+        self, dom: Dom, reason: ShutdownReason = "poweroff", *, timeout: TimeoutArg = DEFAULT
     ) -> None:
         """Ask a domain to shut down; ``reason`` is poweroff, reboot, suspend, crash or halt."""
         if not isinstance(reason, str):

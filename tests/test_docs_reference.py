@@ -22,6 +22,7 @@ DIRECTIVE = re.compile(r"^:::\s+(\S+)\s*$", re.MULTILINE)
 # Every module whose __all__ is a public contract, and so is documented name by name.
 PUBLIC_MODULES = [
     "aioxend",
+    "aioxend.client",
     "aioxend.errors",
     "aioxend.xenapi",
     "aioxend.xenapi.errors",

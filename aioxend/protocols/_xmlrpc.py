@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
 import anyio.lowlevel
 
@@ -119,10 +120,11 @@ class XmlRpcBackend(Backend):
         *,
         read: bool = False,
         timeouts: Timeouts | None = None,
-    ) -> object:
+    ) -> xmlrpc.XmlRpcValue:
         """Call ``method`` and return its decoded result, a top-level string unescaped."""
         async with GcHold() as hold:
-            return await self._call(method, params, read, timeouts, method, None, hold, False)
+            result = await self._call(method, params, read, timeouts, method, None, hold, False)
+        return cast("xmlrpc.XmlRpcValue", result)  # no leaf hook: the decoder's own values
 
     async def _call(
         self,

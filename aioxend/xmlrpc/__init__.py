@@ -18,5 +18,6 @@ to (``InternalError``, ``OperationFailed``, ``InvalidDomain``).
 from aioxend.xmlrpc._decoder import Decoder, loads
 from aioxend.xmlrpc._encoder import dumps
 from aioxend.xmlrpc._limits import Limits
+from aioxend.xmlrpc._values import XmlRpcValue
 
-__all__ = ["Decoder", "Limits", "dumps", "loads"]
+__all__ = ["Decoder", "Limits", "XmlRpcValue", "dumps", "loads"]

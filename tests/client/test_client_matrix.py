@@ -166,7 +166,7 @@ async def test_refusals_are_operation_failed(combo: Combo) -> None:
         with pytest.raises(OperationFailed, match="Cannot pause privileged domain"):
             await client.pause("Domain-0")
         with pytest.raises(OperationFailed, match="Invalid reason"):
-            await client.shutdown("vm2", reason="bogus")
+            await client.shutdown("vm2", reason="bogus")  # type: ignore[arg-type]
         with pytest.raises(OperationFailed, match="greater than max vcpus"):
             await client.set_vcpus("vm2", 64)
         with pytest.raises(OperationFailed, match="Cannot pin vcpu"):

@@ -112,7 +112,7 @@ async def test_a_long_answer_lets_other_tasks_run() -> None:
     ("state", "sent"),
     [("all", "all"), ("Paused", "paused"), (2, "running"), (4, "halted"), (6, "unknown")],
 )
-async def test_state_filters(state: str | int, sent: str) -> None:
+async def test_state_filters(state: Any, sent: str) -> None:  # "Paused": any case is read
     transport = FakeTransport(lambda request: xml_answer([]))
     async with aioxend.XendClient(
         "http://127.0.0.1:9/", protocol="xmlrpc", transport=transport
