@@ -213,6 +213,7 @@ class EventStream:
         self._queue: collections.deque[Event | Resync] = collections.deque()
         self._batch_token = token
         self._legacy: bool | None = None
+        self._xend_batches = 0
         self._registered = False
         self._busy = False
         self._closed = False
@@ -268,6 +269,7 @@ class EventStream:
                 await self._resync("TOKEN")
             else:
                 self._queue.extend(await self._read_all_as_adds())
+                self._next_xend_token()
 
     # --- event.from ---------------------------------------------------------------------
     async def _next_from(self, token: str | None = None, wait: float | None = None) -> None:
@@ -304,7 +306,13 @@ class EventStream:
             if event.operation != "del":
                 event = await self._with_record(event, wire)
             self._queue.append(event)
-            self._batch_token = f"xend/{event.id}"
+        self._next_xend_token()
+
+    def _next_xend_token(self) -> None:
+        """A new token for each batch and resync on xend (``xend/<count>``): it marks
+        where the stream is, so it moves at each batch as on xapi; it cannot resume."""
+        self._xend_batches += 1
+        self._batch_token = f"xend/{self._xend_batches}"
 
     async def _with_record(self, event: Event, wire: object) -> Event:
         """The event with its snapshot: the one that came (xapi's ``event.next``), else
@@ -348,12 +356,15 @@ class EventStream:
     async def _resync(self, reason: str) -> None:
         """Read every record afresh and queue a ``Resync`` in place of what was queued."""
         self._queue.clear()
+        records: dict[str, dict[str, object]]
         if self._legacy:
             await self._register()
-            self._queue.append(Resync(reason, await self._read_records(), self._batch_token))
+            records = await self._read_records()
+            self._next_xend_token()
+            self._queue.append(Resync(reason, records, self._batch_token))
             return
         await self._next_from(token="", wait=0.0)
-        records: dict[str, dict[str, object]] = {c: {} for c in self._subscription.whole}
+        records = {c: {} for c in self._subscription.whole}
         for event in self._queue:
             assert isinstance(event, Event)
             records.setdefault(event.cls, {})[event.ref] = event.snapshot

@@ -7,7 +7,8 @@ stream goes on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import anyio
@@ -243,3 +244,85 @@ async def test_two_readers_at_once_is_an_error() -> None:
             with pytest.raises(RuntimeError, match="another task"):
                 await anext(stream)
             tg.cancel_scope.cancel()
+
+
+async def random_step(rng: random.Random, srv: XenAPIServer, xapi: XenAPIClient, keep: str) -> None:
+    """One change of the pool: a VM (not ``keep``) made, started, stopped, renamed or
+    destroyed, or the server losing events or sessions."""
+    records = await xapi.VM.get_all_records()
+    guests = [ref for ref, r in records.items() if not r.is_control_domain and ref != keep]
+    ref = rng.choice(guests)
+    state = await xapi.VM.get_power_state(ref)
+    action = rng.choice(["clone", "power", "rename", "rename", "destroy", "lose", "expire"])
+    if action == "clone" and state == "Halted":
+        await xapi.VM.clone(ref, f"clone{rng.randrange(1000)}")
+    elif action == "power" and state == "Running":
+        await xapi.VM.hard_shutdown(ref)
+    elif action == "power" and state == "Halted":
+        await xapi.VM.start(ref, False, False)
+    elif action == "destroy" and state == "Halted" and len(guests) > 1:
+        await xapi.VM.destroy(ref)
+    elif action == "lose":
+        srv.lose_events()
+    elif action == "expire":
+        srv.expire_session()
+        await xapi.VM.get_all()  # a read: the client logs in again
+    else:
+        await xapi.VM.set_name_description(ref, f"d{rng.randrange(1000)}")
+
+
+def fold(state: dict[str, object], item: Event | Resync) -> None:
+    """What a consumer of the stream knows after ``item``."""
+    if isinstance(item, Resync):
+        state.clear()
+        state.update(item.records.get("VM", {}))
+    elif item.operation == "del":
+        state.pop(item.ref, None)
+    else:
+        state[item.ref] = item.snapshot
+
+
+def summary(records: Mapping[str, object]) -> dict[str, tuple[str, str, str]]:
+    out = {}
+    for ref, record in records.items():
+        assert isinstance(record, VMRecord)
+        out[ref] = (record.name_label, record.name_description, str(record.power_state))
+    return out
+
+
+class CaughtUp:
+    """Folds each item into ``state``; true at the end of the batch in which the
+    sentinel VM shows the marker (the stream's token moves at a batch's last item)."""
+
+    def __init__(self, stream: EventStream, state: dict[str, object], sentinel: str, marker: str):
+        self.stream, self.state, self.sentinel, self.marker = stream, state, sentinel, marker
+        self.token = stream.token
+        self.seen = False
+
+    def __call__(self, item: Event | Resync) -> bool:
+        fold(self.state, item)
+        record = self.state.get(self.sentinel)
+        if isinstance(record, VMRecord) and record.name_description == self.marker:
+            self.seen = True
+        moved, self.token = self.stream.token != self.token, self.stream.token
+        return self.seen and (moved or isinstance(item, Resync))
+
+
+@pytest.mark.parametrize("kind", WIRES)
+@pytest.mark.parametrize("seed", [1, 2, 7])
+async def test_folding_the_stream_gives_the_pools_state(kind: str, seed: int) -> None:
+    rng = random.Random(seed)
+    async with opened(kind) as (srv, xapi):
+        [sentinel] = await xapi.VM.get_by_name_label("vm1")
+        stream = xapi.events(["vm"], timeout=5.0)
+        state: dict[str, object] = {}
+        for round_ in range(4):
+            for _ in range(rng.randrange(1, 6)):
+                await random_step(rng, srv, xapi, sentinel)
+            await xapi.VM.set_name_description(sentinel, f"round {round_}")
+
+            caught_up = CaughtUp(stream, state, sentinel, f"round {round_}")
+            await until(stream, caught_up)
+            pool = {str(ref): record for ref, record in (await xapi.VM.get_all_records()).items()}
+            assert summary(state) == summary(pool)
+        await stream.aclose()

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
         await xapi.Async.VM.clean_shutdown(host)  # expect: arg-type: type "hostRef"; expected
         xapi.Async.VM.get_record  # expect: attr-defined: has no attribute "get_record"
         async for item in xapi.events(["vm"], timeout=30.0):
-            reveal_type(item)  # expect: {E}.Event | {E}.Resync
+            reveal_type(item)  # expect: aioxend.events.Event | {E}.Resync
     """
 )
 

@@ -229,6 +229,8 @@ class Registrations:
             return taken
 
     def _record(self, operation: str, cls: str, ref: str) -> None:
+        if cls == "session":  # logins are no API constructor call (XendAPI's dispatch)
+            return
         event: dict[str, object] = {
             "timestamp": datetime.now(UTC).replace(microsecond=0),
             "class": cls,
