@@ -97,6 +97,9 @@ class Request:
     ``follow_redirects`` (0: never) follows up to that many redirects of a ``GET`` or
     ``PUT`` (xapi answers import and export with ``302`` to another host); the
     ``Authorization`` and ``Cookie`` headers go only to the request's own origin.
+
+    ``unbounded_body`` lifts ``Limits.max_body_bytes`` from the response: for a body
+    the caller writes out as it comes (a Xen-API export of many GB), never one it keeps.
     """
 
     method: str
@@ -109,6 +112,7 @@ class Request:
     content_length: int | None = None
     progress: Callable[[int], object] | None = None
     follow_redirects: int = 0
+    unbounded_body: bool = False
 
 
 @dataclass

@@ -125,10 +125,11 @@ class StreamingResponse(Response):
     async def __anext__(self) -> bytes:
         """The next chunk of the body."""
 
-    def _count(self, size: int, limits: Limits) -> None:
-        """Add ``size`` body bytes to the total, refusing more than ``max_body_bytes``."""
+    def _count(self, size: int, limit: float, limits: Limits) -> None:
+        """Add ``size`` body bytes to the total, refusing more than ``limit`` (the
+        request's: ``max_body_bytes``, or none)."""
         self._received += size
-        if self._received > limits.max_body_bytes:
+        if self._received > limit:
             raise LimitExceeded("max_body_bytes", limits.max_body_bytes)
 
     def oversize(self, limits: Limits) -> LimitExceeded | None:

@@ -19,6 +19,7 @@ a lazy loop timer, the others by a cancel scope around that wait alone).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -60,8 +61,10 @@ class _RawResponse(StreamingResponse):
         timeouts: Timeouts,
         deadline: float | None,
         clock: Callable[[], float],
+        limit: float,
     ) -> None:
         super().__init__(head.status, head.reason, head.headers, head.http_version)
+        self._limit = limit
         self._pool = pool
         self._conn: Connection | None = conn
         self._timeouts = timeouts
@@ -79,7 +82,7 @@ class _RawResponse(StreamingResponse):
             if chunk is None:
                 self._done = True
                 raise StopAsyncIteration
-            self._count(len(chunk), conn.limits)
+            self._count(len(chunk), self._limit, conn.limits)
             return chunk
         except StopAsyncIteration:
             raise
@@ -109,7 +112,7 @@ class _RawResponse(StreamingResponse):
                     self._done = parser.done
                     return
                 self._received += len(event)
-                if self._received > conn.limits.max_body_bytes:
+                if self._received > self._limit:
                     return
         except ParseError:
             return
@@ -189,10 +192,11 @@ class RawTransport(Transport):
             request.method, close, data, request.retry_safe, timeouts, deadline, clock, body
         )
         # The parser has bounded the head by max_header_bytes already.
-        if conn.parser.announced_length > self.limits.max_body_bytes:
+        limit = math.inf if request.unbounded_body else self.limits.max_body_bytes
+        if conn.parser.announced_length > limit:
             await pool.discard(conn)
             raise LimitExceeded("max_body_bytes", self.limits.max_body_bytes)
-        return _RawResponse(pool, conn, head, timeouts, deadline, clock)
+        return _RawResponse(pool, conn, head, timeouts, deadline, clock, limit)
 
     def _wire(self, request: Request) -> tuple[bytes, bool]:
         """The request's bytes, and whether it asks the server to close the connection.

@@ -40,6 +40,7 @@ from aioxend.errors import ProtocolError
 from aioxend.transport import Endpoint, Timeouts, Transport, open_transport, parse_url
 from aioxend.xenapi._failover import FAILOVER_SECONDS, Failover
 from aioxend.xenapi._generated import NO_SESSION, Namespace
+from aioxend.xenapi._transfer import Transfers
 from aioxend.xenapi._wire import JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
 
@@ -97,7 +98,7 @@ def _master_url(endpoint: Endpoint, address: str) -> str | None:
     return f"{endpoint.scheme}://{netloc}:{port}{endpoint.path}"
 
 
-class XenAPIClient(Namespace):
+class XenAPIClient(Namespace, Transfers):
     """A Xen-API session; open it with ``async with`` (see ``aioxend.xenapi.connect``).
 
     ``session_id`` is the session reference, ``protocol`` the wire in use
@@ -107,6 +108,8 @@ class XenAPIClient(Namespace):
     ``url`` may be a list of a pool's URLs, tried in order; with it or ``pool=True`` the
     client fails over to a new master (``_failover``), searching up to
     ``failover_timeout`` seconds.
+    ``import_vm``, ``export_vm``, ``import_raw_vdi`` and ``export_raw_vdi`` move VMs and
+    disks over HTTP beside the RPC (``_transfer``).
     """
 
     session_id: str | None

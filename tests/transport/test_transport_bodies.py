@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from aioxend.errors import LocalProtocolError, RemoteProtocolError
-from aioxend.transport import Request, Timeouts, open_transport
+from aioxend.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
+from aioxend.transport import Limits, Request, Timeouts, open_transport
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import Peer, Received, response, serve
 
@@ -191,3 +191,17 @@ async def test_a_spent_iterator_cannot_follow_a_redirect(start: Start) -> None:
         request = Request("PUT", "/a", stream=pieces(10), content_length=10, follow_redirects=1)
         with pytest.raises(LocalProtocolError, match="cannot be resent"):
             await t.send(request)
+
+
+@pytest.mark.parametrize("length", [True, False])
+async def test_an_unbounded_body_passes_max_body_bytes(start: Start, length: bool) -> None:
+    big = b"e" * 300_000
+    closing = (("Connection", "close"),)
+    server = start(serve(lambda r: response(big, length=length, headers=closing)))
+    small = Limits(max_body_bytes=100_000)
+    async with open_transport(server.url(), timeouts=QUICK, limits=small) as t:
+        with pytest.raises(LimitExceeded, match="max_body_bytes"):
+            async with t.stream(Request("GET", "/export", closing)) as resp:
+                await resp.aread(limit=None)
+        async with t.stream(Request("GET", "/export", closing, unbounded_body=True)) as resp:
+            assert await resp.aread(limit=None) == big

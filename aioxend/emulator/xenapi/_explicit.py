@@ -17,6 +17,7 @@ from aioxend.emulator.xenapi import _events, _power
 from aioxend.emulator.xenapi._datamodel import model
 from aioxend.emulator.xenapi._failure import Failure
 from aioxend.emulator.xenapi._records import plain_copy
+from aioxend.emulator.xenapi._tasks import new_task
 
 if TYPE_CHECKING:
     from aioxend.emulator.xenapi._dispatch import Call
@@ -66,11 +67,23 @@ def _task_destroy(call: Call) -> object:
 
 
 def _task_cancel(call: Call) -> object:
-    call.pool.get("task", call.args[0])
+    record = call.pool.get("task", call.args[0])
     # xend: XendAPI.task_cancel always refused
-    if call.pool.dialect == "xend" or not call.pool.tasks.cancel(call.args[0]):
+    if call.pool.dialect == "xend":
         raise Failure("OPERATION_NOT_ALLOWED", "task is not pending")
+    if call.pool.tasks.cancel(call.args[0]):
+        return ""
+    if record["status"] != "pending":
+        raise Failure("OPERATION_NOT_ALLOWED", "task is not pending")
+    # Xapi_task.cancel: a task.create'd task is marked; whoever works on it ends it
+    record["status"] = "cancelling"
+    call.pool.touch("task", call.args[0])
     return ""
+
+
+def _task_create(call: Call) -> object:
+    label, description = call.args[0], call.args[1]
+    return new_task(call.pool, label, description, call.host, call.session)
 
 
 def _new_vm(call: Call, op: str, fields: dict[str, object]) -> str:
@@ -214,6 +227,7 @@ HANDLERS: dict[str, Callable[[Call], object]] = {
     "host.get_server_localtime": _servertime,
     "task.destroy": _task_destroy,
     "task.cancel": _task_cancel,
+    "task.create": _task_create,
     "event.from": _event_from,
     "event.inject": _event_inject,
     "event.get_current_id": _event_current_id,

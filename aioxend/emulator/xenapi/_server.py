@@ -32,6 +32,8 @@ from aioxend.emulator.xenapi._dispatch import Dispatcher
 from aioxend.emulator.xenapi._failover import Death, Liveness
 from aioxend.emulator.xenapi._inject import ErrorInjector
 from aioxend.emulator.xenapi._pool import Pool
+from aioxend.emulator.xenapi._storage import DEFAULT_LIMIT, TransferStore, seed_storage
+from aioxend.emulator.xenapi._transfer import add_routes
 
 __all__ = ["XenAPIServer"]
 
@@ -43,7 +45,9 @@ class XenAPIServer:
     TLS, ``httpu:///path`` for the UNIX socket), ``member_urls`` the members'. ``pool``
     is the state (``pool.vm("vm1")``, ``pool.expire_session()``), ``faults`` the
     transport fault injector, ``fail_next`` injects Xen-API errors. ``jsonrpc=False``
-    serves XML-RPC only (``/jsonrpc`` a 404), as an old xapi.
+    serves XML-RPC only (``/jsonrpc`` a 404), as an old xapi. ``store`` holds what
+    ``PUT /import`` and ``/import_raw_vdi`` uploaded (at most ``transfer_limit`` bytes, in
+    a temporary folder removed on stop; ``_transfer`` has the handlers).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class XenAPIServer:
         tls_key: str | None = None,
         socket_mode: int = 0o600,
         jsonrpc: bool = True,
+        transfer_limit: int = DEFAULT_LIMIT,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -85,6 +90,9 @@ class XenAPIServer:
         )
         self.faults = faults if faults is not None else FaultInjector(seed)
         self.errors = ErrorInjector()
+        self.store = TransferStore(transfer_limit)
+        if dialect == "xapi":
+            seed_storage(self.pool)
         self.urls: list[str] = []
         self.member_urls: list[str] = []
         self._tcp, self._unix = tcp, unix
@@ -174,6 +182,7 @@ class XenAPIServer:
                 await self._serve(self.pool.master, sock, tls)
                 self.urls.append(_tcp_url(sock, tls is not None))
                 self._host_urls.setdefault(self.pool.master, []).append(self.urls[-1])
+                self.store.bases[self.pool.master] = self.urls[-1].rstrip("/")
             if self._unix is not None:
                 path = os.path.abspath(self._unix)  # noqa: ASYNC240
                 sock = _bind_unix(path, self._socket_mode)
@@ -187,6 +196,7 @@ class XenAPIServer:
                 await self._serve(host, sock, tls)
                 self.member_urls.append(_tcp_url(sock, tls is not None))
                 self._host_urls[host] = [self.member_urls[-1]]
+                self.store.bases[host] = self.member_urls[-1].rstrip("/")
         except BaseException:
             await self.stop()
             raise
@@ -210,6 +220,7 @@ class XenAPIServer:
         dispatcher = Dispatcher(self.pool, host, lambda v: _xmlrpc.task_result(v, dialect))
         app = make_app(dispatcher, self.faults, self.errors, self._stop, jsonrpc=self._jsonrpc)
         app.middlewares.append(self.liveness.middleware(host))
+        add_routes(app, dispatcher, self.store)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
@@ -222,6 +233,7 @@ class XenAPIServer:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        self.store.close()
         for path in self._socket_files:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

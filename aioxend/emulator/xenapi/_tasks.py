@@ -25,7 +25,28 @@ from aioxend.emulator.xenapi._failure import Failure
 if TYPE_CHECKING:
     from aioxend.emulator.xenapi._pool import Pool
 
-__all__ = ["TaskQueue"]
+__all__ = ["TaskQueue", "new_task"]
+
+
+def new_task(pool: Pool, label: str, description: str, host: str, session: str) -> str:
+    """A ``pending`` task in ``session``'s list (``Xapi_task.create``; ``task.create`` and
+    the HTTP handlers' own tasks too)."""
+    with pool.lock:
+        fields: dict[str, object] = {
+            "name_label": label,
+            "name_description": description,
+            "created": datetime.now(UTC),
+            "resident_on": host,
+            "status": "pending",
+            "progress": 0.0,
+        }
+        task = pool.add("task", fields)
+        record = pool.table("session").get(session)
+        if record is not None:
+            tasks = record["tasks"]
+            assert isinstance(tasks, list)
+            tasks.append(task)
+        return task
 
 
 class TaskQueue:
@@ -51,19 +72,7 @@ class TaskQueue:
         """A new task for the call ``run``; finished now, or pending for ``duration``."""
         pool = self._pool
         with pool.lock:
-            fields: dict[str, object] = {
-                "name_label": name,
-                "created": datetime.now(UTC),
-                "resident_on": host,
-                "status": "pending",
-                "progress": 0.0,
-            }
-            task = pool.add("task", fields)
-            record = pool.table("session").get(session)
-            if record is not None:
-                tasks = record["tasks"]
-                assert isinstance(tasks, list)
-                tasks.append(task)
+            task = new_task(pool, name, "", host, session)
             if self.duration == 0:
                 self._finish(task, run, encode)
             else:
