@@ -22,8 +22,8 @@ from aioxend.transport._base import BodyStream, Request
 
 __all__ = ["PIECE", "pieces", "position", "rewind", "stream_length"]
 
-PIECE = 65536
-"""Bytes read from a streamed body per write."""
+PIECE = 1024 * 1024
+"""Bytes read from a streamed file per write (one worker-thread hop each)."""
 
 
 def stream_length(request: Request) -> int:

@@ -14,8 +14,9 @@ time, so memory stays flat whatever the size: an upload with its ``Content-Lengt
 (xapi refuses chunked uploads), a download into a path or an async writer. xapi
 answers a host that cannot reach the SR (or the VM's disks) with ``302 Found`` to one
 that can; a download follows it, and an upload first sends an empty probe without the
-task (as Xen Orchestra's client does), so the body goes once, straight to the right
-host, even from an iterator that cannot be replayed.
+task (as Xen Orchestra's client does; a disk's probe names an unknown format, so it
+writes nothing), so the body goes once, straight to the right host, even from an
+iterator that cannot be replayed.
 
 Errors: an HTTP status other than 200 is the task's error if the task failed
 (``XenAPIError``, the status error chained), else ``HTTPStatusError``; a connection the
@@ -579,9 +580,10 @@ class Transfers:
                 raise LocalProtocolError("a new VDI (sr=) can be made from a raw image only")
             else:
                 query["sr_id"] = _ref_text(sr, "sr")
-            # The probe of a new VDI says format=vhd, which xapi refuses before making one
-            # (import_raw_vdi.ml localhost_handler); the redirect comes before that.
-            probe = {} if vdi is not None else {"format": "vhd"}
+            # The probe names a format xapi does not know, refused (404) before a VDI is
+            # made or written (import_raw_vdi.ml localhost_handler); the redirect
+            # comes before that (import_raw_vdi.ml import).
+            probe = {"format": "probe"}
             path = "/import_raw_vdi"
             value = await _upload(
                 client, "VDI.import", path, query, source, length, progress, probe

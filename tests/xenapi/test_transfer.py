@@ -184,9 +184,16 @@ async def test_raw_disks_round_trip_into_new_and_existing_vdis(
         smaller = image[:4096]
         assert await xapi.import_raw_vdi(io.BytesIO(smaller), vdi) == vdi
         digest = Digest()
-        await xapi.export_raw_vdi(vdi, digest)  # padded with zeros to the disk's size
-        padded = smaller + bytes(len(image) - len(smaller))
-        assert digest.hash.hexdigest() == hashlib.sha256(padded).hexdigest()
+        await xapi.export_raw_vdi(vdi, digest)  # written from byte 0, the rest kept
+        overwritten = smaller + image[len(smaller) :]
+        assert digest.hash.hexdigest() == hashlib.sha256(overwritten).hexdigest()
+        fresh = await xapi.VDI.create(
+            {"name_label": "empty", "SR": local, "virtual_size": 10_000, "type": "user"}
+        )
+        assert await xapi.import_raw_vdi(io.BytesIO(b"abc"), fresh) == fresh
+        out = tmp_path / "fresh.raw"
+        await xapi.export_raw_vdi(fresh, out)
+        assert out.read_bytes() == b"abc" + bytes(10_000 - 3)  # padded to the disk's size
         with pytest.raises(errors.XenAPIError) as small:
             await xapi.import_raw_vdi(io.BytesIO(image + b"x"), vdi)
         assert small.value.code == "VDI_TOO_SMALL"

@@ -18,9 +18,11 @@ Refusals as xapi makes them: a chunked upload is ``403`` on ``/import`` (the tas
 with ``IMPORT_ERROR_CANNOT_HANDLE_CHUNKED``) and ``404`` on ``/import_raw_vdi``
 (``INTERNAL_ERROR [Cannot handle encoding: chunked]``); a session whose role is
 ``read-only`` may not upload (``403``, ``RBAC_PERMISSION_DENIED``); an unknown
-``format`` is ``404``. What the emulator leaves out: no disk-format conversion (a VHD
-is stored and served as it came), ``use_compression=zstd`` (only gzip: zstd is ``400``),
-xapi's own ``chunked`` raw-VDI framing, and the checksums of XVA chunks.
+``format`` is ``404``. A raw image goes into a VDI from its first byte on, what the VDI
+held beyond it kept; the VDI reads back padded with zeros to its size. What the
+emulator leaves out: disk-format conversion (a VHD is stored and served as it came),
+``use_compression=zstd`` (only gzip: zstd is ``400``), xapi's own ``chunked`` raw-VDI
+framing, and the checksums of XVA chunks.
 """
 
 from __future__ import annotations
@@ -452,8 +454,11 @@ async def _import_raw(job: _Job) -> web.StreamResponse:
         if length > size:
             raise _Refused(400, Failure("VDI_TOO_SMALL", vdi, length))
     response = await job.answer(**{"Content-Type": "application/octet-stream"})
+    old = job.store.blobs.get(vdi) if vdi else None
     with job.store.writing(fmt) as (blob, file):
         await job.receive_rest(blob, file, length)
+        if old is not None and fmt == "raw" and old.size > blob.size:
+            _keep_tail(job.store, old, blob, file)  # a raw image is written from byte 0 on
     if not vdi:
         with job.pool.lock:
             fields = {"name_label": "Imported VDI", "SR": sr, "virtual_size": blob.size}
@@ -462,6 +467,16 @@ async def _import_raw(job: _Job) -> web.StreamResponse:
     job.store.keep(vdi, blob)
     job.end(None, vdi)
     return response
+
+
+def _keep_tail(store: TransferStore, old: Blob, blob: Blob, file: BinaryIO) -> None:
+    """Copy what ``old`` holds past ``blob``'s end into ``blob``."""
+    with open(old.path, "rb") as source:
+        source.seek(blob.size)
+        while piece := source.read(PIECE):
+            store.reserve(len(piece))
+            blob.size += len(piece)
+            file.write(piece)
 
 
 async def _export_raw(job: _Job) -> web.StreamResponse:
