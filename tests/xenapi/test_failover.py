@@ -213,3 +213,21 @@ def test_bad_arguments() -> None:
         XenAPIClient("http://a/", pool=True, session_id="OpaqueRef:x")
     with pytest.raises(ValueError, match="failover_timeout"):
         XenAPIClient("http://a/", pool=True, failover_timeout=0)
+
+
+def test_failover_on_trio_with_the_pool_in_a_thread() -> None:
+    import trio
+
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", hosts=2, vms=1) as server:
+        urls: list[str] = []
+
+        async def main() -> None:
+            async with connect(server.url, pool=True, **LOGIN) as xapi:
+                await xapi.VM.get_all()
+                server.kill_master()  # from this thread: waits for the crash on the pool's
+                server.promote(server.member_urls[0])
+                assert len(await xapi.VM.get_all()) == 3
+                urls.append(xapi.url)
+
+        trio.run(main)
+        assert urls == [server.url]

@@ -50,6 +50,7 @@ class Liveness:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runners: dict[str, list[web.AppRunner]] = {}
         self._serving: dict[str, set[asyncio.Task[object]]] = {}
+        self._crashes: set[asyncio.Task[None]] = set()
 
     def how(self, host: str) -> Death | None:
         """How ``host`` died, or None while it lives."""
@@ -113,8 +114,9 @@ class Liveness:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
-            loop.create_task(self._crash(host))
+        if running is loop:  # the test runs on the server's loop: crash at its next step
+            self._crashes.add(task := loop.create_task(self._crash(host)))
+            task.add_done_callback(self._crashes.discard)
         else:
             asyncio.run_coroutine_threadsafe(self._crash(host), loop).result(timeout=10)
 
