@@ -28,6 +28,7 @@ from aioxend._xe._fields import (
     parse_filter,
     select_fields,
 )
+from aioxend._xe._transfer import check_export, check_import, vm_export, vm_import
 from aioxend._xe._watch import WATCH_PARAMS, check_watch, event_watch
 from aioxend.cli import UsageError, with_progress
 from aioxend.errors import XenAPIError
@@ -159,9 +160,10 @@ async def select_vms(
     skip = frozenset({*own, *STDPARAMS, "vm"})
     chosen = _filters("vm", inv.params, skip)
     if not chosen and "vm" not in inv.params and (single or not inv.flag("multiple")):
+        every = "" if single else ", or --multiple for every VM"
         raise UsageError(
             f"{inv.verb}: required parameter not found: uuid"
-            " (or vm=<name or uuid>, another VM field, or --multiple for every VM)"
+            f" (or vm=<name or uuid>, another VM field{every})"
         )
     defaults = {"is-a-template": "false"}
     if not include_control:
@@ -346,5 +348,22 @@ VERBS: Final[Mapping[str, Verb]] = _verbs(
         optn=WATCH_PARAMS,
         filters="*",
         checker=check_watch,
+    ),
+    Verb(
+        "vm-import",
+        "import VM(s) from an XVA file (sr-uuid=; preserve=true keeps the uuids)",
+        vm_import,
+        reqd=("filename",),
+        optn=("sr-uuid", "preserve"),
+        checker=check_import,
+    ),
+    Verb(
+        "vm-export",
+        "export the selected VM to an XVA file (compress=gzip|zstd)",
+        vm_export,
+        reqd=("filename",),
+        optn=("compress",),
+        filters="vm",
+        checker=check_export,
     ),
 )
