@@ -76,6 +76,8 @@ class Failover:
         self._generation = 0
         self._suspect: int | None = None
         self._lost: str | None = None  # the master a failed search looked for
+        self._searches = 0
+        self._failure: str | None = None  # what the last search, if it failed, found
         self._lock = anyio.Lock()
 
     # --- enter ------------------------------------------------------------------------
@@ -147,18 +149,25 @@ class Failover:
     async def _recover(
         self, client: XenAPIClient, generation: int, cause: XendError | None
     ) -> None:
-        """Find the master unless a search since ``generation`` already has."""
+        """Find the master unless a search since ``generation`` already has; a call that
+        waited for a search that failed fails with its error instead of searching again."""
         self._suspect = generation
+        searches = self._searches
         async with self._lock:
             if self._generation != generation:
                 return
+            if self._searches != searches and self._failure is not None:
+                raise ConnectError(self._failure) from cause
+            self._searches += 1
             started = anyio.current_time()
             try:
                 await self._search(client)
             except ConnectError as exc:
+                self._failure = str(exc)
                 if cause is not None:
                     raise exc from cause
                 raise
+            self._failure = None
             self._generation += 1
             self._suspect = self._lost = None
             log.info(

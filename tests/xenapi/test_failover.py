@@ -231,3 +231,34 @@ def test_failover_on_trio_with_the_pool_in_a_thread() -> None:
 
         trio.run(main)
         assert urls == [server.url]
+
+
+async def test_calls_waiting_on_a_failed_search_share_its_error(pool: XenAPIServer) -> None:
+    async with connect(pool.url, pool=True, failover_timeout=1.0, **LOGIN) as xapi:
+        pool.kill_master()
+        errors: list[BaseException] = []
+
+        async def read() -> None:
+            try:
+                await xapi.VM.get_all()
+            except ConnectError as exc:
+                errors.append(exc)
+
+        started = anyio.current_time()
+        async with anyio.create_task_group() as tasks:
+            for _ in range(5):
+                tasks.start_soon(read)
+        assert len(errors) == 5
+        assert anyio.current_time() - started < 3  # one search of 1 s, not five
+        assert all("no master of the pool answered" in str(exc) for exc in errors)
+
+
+async def test_a_cancelled_search_is_taken_up_by_the_next_call(pool: XenAPIServer) -> None:
+    async with connect(pool.url, pool=True, timeout=0.3, **LOGIN) as xapi:
+        pool.kill_master("hang")
+        with anyio.move_on_after(0.5) as scope:  # mid-search: the members name the lost master
+            await xapi.VM.get_all()
+        assert scope.cancelled_caught
+        pool.promote(pool.member_urls[0])
+        assert len(await xapi.VM.get_all()) == 7
+        assert xapi.url == pool.url
