@@ -6,8 +6,9 @@ xapi serves ``PUT /import``, ``GET /export``, ``PUT /import_raw_vdi`` and ``GET
 client makes (``task.create``) and names in the query (``task_id=``, with
 ``session_id=`` and the handler's own parameters); the handler reports on that task,
 whose end says whether the transfer worked and, for an import, what it made (the new VM
-refs, the VDI ref). The task is destroyed at the end, and on an error or a cancellation
-it is first cancelled (shielded, bounded by ``CLEANUP_SECONDS``).
+refs, the VDI ref). It is awaited as a ``Task`` (``_task``: event.from, result typed,
+destroyed at its end); on an error or a cancellation it is cancelled if still running
+and destroyed (shielded, bounded by ``CLEANUP_SECONDS``).
 
 The bytes stream through the client's own HTTP (``aioxend.transport``) one piece at a
 time, so memory stays flat whatever the size: an upload with its ``Content-Length``
@@ -29,35 +30,36 @@ query, is replaced by ``<redacted>`` in every message.
 from __future__ import annotations
 
 import io
-import math
 import os
 import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, TypeVar, cast, runtime_checkable
 
 import anyio
 import anyio.to_thread
 
-from aioxend import xmlrpc
 from aioxend.errors import (
     HTTPStatusError,
     LocalProtocolError,
-    ProtocolError,
     ReadError,
-    ReadTimeout,
     TransportError,
+    XenAPIError,
     XendError,
 )
 from aioxend.transport import Request, Response, Timeouts, Transport, parse_url
+from aioxend.xenapi import _values as _v
+from aioxend.xenapi._generated._refs import VDIRef, VMRef
+from aioxend.xenapi._task import Task
 from aioxend.xenapi._wire import REDACTED
-from aioxend.xenapi.errors import from_description
 
 if TYPE_CHECKING:
     from aioxend.xenapi._client import XenAPIClient
-    from aioxend.xenapi._generated._refs import SRRef, VDIRef, VMRef
+    from aioxend.xenapi._generated._refs import SRRef
 
 __all__ = ["CLEANUP_SECONDS", "AsyncWriter", "Destination", "Progress", "Source", "Transfers"]
+
+T = TypeVar("T")
 
 CLEANUP_SECONDS: Final = 10.0
 """The longest cancelling and destroying a transfer's task may take after an error."""
@@ -80,85 +82,35 @@ Destination = str | os.PathLike[str] | BinaryIO | AsyncWriter
 _REDIRECTS: Final = 3
 _FLUSH: Final = 1 << 20
 """Bytes of a download gathered before one write to a file (one thread hop)."""
-_POLL_FIRST, _POLL_MAX = 0.02, 0.5
 
 
 # --- the task -------------------------------------------------------------------------------
 @asynccontextmanager
-async def _task(client: XenAPIClient, label: str) -> AsyncIterator[str]:
-    """A task for one transfer, destroyed at the end; cancelled first if it did not end."""
-    task = str(await client.call("task.create", label, ""))
+async def _task(client: XenAPIClient, method: str, decode: _v.Decoder[T]) -> AsyncIterator[Task[T]]:
+    """A ``Task`` made for one transfer (``task.create``); awaiting it destroys it, and
+    leaving with an error or a cancellation cancels (if still running) and destroys it,
+    shielded, within ``CLEANUP_SECONDS``."""
+    ref = str(await client.call("task.create", f"aioxend {method}", ""))
+    task = Task(client, ref, method, decode)
     try:
         yield task
     except BaseException:
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
-            with suppress(XendError):  # OPERATION_NOT_ALLOWED when it already ended
-                await client.call("task.cancel", task)
-            await _destroy(client, task)
+            if task.status == "pending":
+                with suppress(XendError):  # OPERATION_NOT_ALLOWED: it ended meanwhile
+                    await task.cancel()
+            await task.destroy()
         raise
-    with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
-        await _destroy(client, task)
 
 
-async def _destroy(client: XenAPIClient, task: str) -> None:
-    with suppress(XendError):  # gone already, or the session is: xapi collects them too
-        await client.call("task.destroy", task)
-
-
-async def _record(client: XenAPIClient, task: str) -> Mapping[str, object]:
-    record = await client.call("task.get_record", task, read=True)
-    if not isinstance(record, Mapping):
-        raise ProtocolError(f"task.get_record at {client.url}: the answer is not a record")
-    return record
-
-
-async def _ended(
-    client: XenAPIClient, task: str, method: str, seconds: float | None
-) -> Mapping[str, object] | None:
-    """The task's record once it has ended (polled with backoff), ``None`` if it has not
-    ended within ``seconds``."""
-    delay = _POLL_FIRST
-    with anyio.move_on_after(math.inf if seconds is None else seconds):
-        while True:
-            record = await _record(client, task)
-            if str(record.get("status")) not in ("pending", "cancelling"):
-                return record
-            await anyio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX)
-    return None
-
-
-def _failure(record: Mapping[str, object] | None, method: str) -> XendError | None:
-    """The error a failed or cancelled task holds, ``None`` for any other."""
-    if record is None or str(record.get("status")) not in ("failure", "cancelled"):
-        return None
-    info = record.get("error_info")
-    description = [str(v) for v in info] if isinstance(info, list) and info else ["TASK_CANCELLED"]
-    return from_description(method, description)
-
-
-async def _result(client: XenAPIClient, task: str, method: str) -> object:
-    """The task's decoded result once it ends, or the error it ended with."""
-    record = await _ended(client, task, method, client._timeout)
-    if record is None:
-        raise ReadTimeout(f"the task did not end within {client._timeout:g} s")
-    error = _failure(record, method)
-    if error is not None:
-        raise error
-    text = str(record.get("result") or "")
-    if not text:
-        return None
-    document = f"<methodResponse><params><param>{text}</param></params></methodResponse>"
-    (value,), _ = xmlrpc.loads(document.encode("utf-8"))
-    return value
-
-
-async def _blame(client: XenAPIClient, task: str, method: str, wait: float) -> XendError | None:
+async def _blame(task: Task[T], wait: float) -> XendError | None:
     """What the task says went wrong, once it ends (within ``wait``), if it failed."""
     with anyio.CancelScope(shield=True):
         try:
-            return _failure(await _ended(client, task, method, wait), method)
-        except XendError:  # the task cannot be read: the caller's own error stands
+            await task.wait(timeout=wait)
+        except XenAPIError as exc:
+            return exc
+        except XendError:  # not ended, or unreadable: the caller's own error stands
             pass
     return None
 
@@ -180,16 +132,15 @@ def _timeouts(client: XenAPIClient) -> Timeouts:
     )
 
 
-async def _status_error(
-    client: XenAPIClient, task: str, method: str, response: Response
-) -> XendError:
+async def _status_error(client: XenAPIClient, task: Task[T], response: Response) -> XendError:
     """The error a refusal stands for: the task's, else the status (its text chained)."""
     try:
         text = await response.aread(limit=4096)
     except XendError:
         text = b""
-    status = HTTPStatusError(response.status, f"{response.reason} ({method} at {client.url})", text)
-    error = await _blame(client, task, method, 2.0)
+    where = f"{response.reason} ({task.method} at {client.url})"
+    status = HTTPStatusError(response.status, where, text)
+    error = await _blame(task, 2.0)
     if error is None:
         return status
     error.__cause__ = status
@@ -286,14 +237,15 @@ async def _upload(
     source: Source,
     length: int | None,
     progress: Progress | None,
+    decode: _v.Decoder[T],
     probe: Mapping[str, str] = {},
-) -> object:
-    """``PUT`` ``source`` to ``path`` under a new task; the task's decoded result.
+) -> T:
+    r"""``PUT`` ``source`` to ``path`` under a new task; the task's result, ``decode``\ d.
 
     ``probe`` overrides query parameters of the probe (so that it cannot make anything).
     """
     _checked_length(length)
-    async with _opened(source, length) as (body, size), _task(client, method) as task:
+    async with _opened(source, length) as (body, size), _task(client, method, decode) as task:
         query = {"session_id": str(client.session_id), **query}
         probed = _target(path, {**query, **probe})
         location = await _probe(client, client._open_wire().transport, probed)
@@ -304,10 +256,9 @@ async def _upload(
             if progress is not None:
                 progress(count, size)
 
-        full = _target(path, {**query, "task_id": task})
         if location is not None:
-            location_parts = urllib.parse.urlsplit(location)
-            full = _target(location_parts.path or path, {**query, "task_id": task})
+            path = urllib.parse.urlsplit(location).path or path
+        full = _target(path, {**query, "task_id": task.ref})
         request = Request(
             "PUT",
             full,
@@ -320,17 +271,17 @@ async def _upload(
             try:
                 async with await transport.send(request) as response:
                     if response.status != 200:
-                        raise await _status_error(client, task, method, response)
+                        raise await _status_error(client, task, response)
                     await response.aread(limit=65536)  # xapi: it ends when the import has
             except TransportError as exc:
-                error = await _blame(client, task, method, 2.0)
+                error = await _blame(task, 2.0)
                 if error is not None:
                     raise error from exc
                 raise
         if sent[0] != size:
-            error = await _blame(client, task, method, 2.0)
+            error = await _blame(task, 2.0)
             raise error or ReadError(f"the server stopped reading after {sent[0]} of {size} bytes")
-        return await _result(client, task, method)
+        return await task.wait(timeout=client._timeout)
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -409,8 +360,8 @@ async def _download(
     progress: Progress | None,
 ) -> int:
     """``GET`` ``path`` under a new task into ``dest``; the bytes written."""
-    async with _sink(dest) as sink, _task(client, method) as task:
-        query = {"session_id": str(client.session_id), "task_id": task, **query}
+    async with _sink(dest) as sink, _task(client, method, _v.void) as task:
+        query = {"session_id": str(client.session_id), "task_id": task.ref, **query}
         request = Request(
             "GET",
             _target(path, query),
@@ -423,7 +374,7 @@ async def _download(
         try:
             async with await transport.send(request) as response:
                 if response.status != 200:
-                    raise await _status_error(client, task, method, response)
+                    raise await _status_error(client, task, response)
                 length = response.header("content-length")
                 expected = int(length) if length and length.isdigit() else total
                 async for chunk in response.aiter_bytes():
@@ -433,16 +384,16 @@ async def _download(
                         progress(done, expected)
                 await sink.flush()
         except TransportError as exc:
-            error = await _blame(client, task, method, 2.0)
+            error = await _blame(task, 2.0)
             if error is not None:
                 raise error from exc
             raise
         if expected is not None and done != expected:
-            error = await _blame(client, task, method, 2.0)
+            error = await _blame(task, 2.0)
             raise error or ReadError(
                 f"the server closed the connection after {done} of {expected} bytes"
             )
-        await _result(client, task, method)
+        await task.wait(timeout=client._timeout)
         return done
 
 
@@ -521,10 +472,10 @@ class Transfers:
                 query["force"] = "true"
             if restore:
                 query["restore"] = "true"
-            value = await _upload(client, "VM.import", "/import", query, source, length, progress)
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ProtocolError(f"the import's task result is not a list of VM refs: {value!r}")
-            return cast("list[VMRef]", value)
+            refs: _v.Decoder[list[VMRef]] = _v.list_of(_v.ref(VMRef))
+            return await _upload(
+                client, "VM.import", "/import", query, source, length, progress, refs
+            )
 
     async def export_vm(
         self,
@@ -585,12 +536,10 @@ class Transfers:
             # comes before that (import_raw_vdi.ml import).
             probe = {"format": "probe"}
             path = "/import_raw_vdi"
-            value = await _upload(
-                client, "VDI.import", path, query, source, length, progress, probe
+            made: _v.Decoder[VDIRef] = _v.ref(VDIRef)
+            return await _upload(
+                client, "VDI.import", path, query, source, length, progress, made, probe
             )
-            if not isinstance(value, str) or not value:
-                raise ProtocolError(f"the import's task result is not a VDI ref: {value!r}")
-            return cast("VDIRef", value)
 
     async def export_raw_vdi(
         self,
