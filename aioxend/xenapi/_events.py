@@ -131,22 +131,44 @@ def decode_event(wire: object, *, snapshots: bool = True) -> Event:
         raise ProtocolError(f"an event without {exc.args[0]!r}") from None
 
 
-def decode_batch(wire: object) -> tuple[str, dict[str, int], list[Event]]:
-    """An ``event.from`` batch: its token, valid_ref_counts and events."""
+async def decode_batch(wire: object) -> tuple[str, dict[str, int], list[Event]]:
+    """An ``event.from`` batch: its token, valid_ref_counts and events. A large batch
+    (``""`` on a big pool: every object) is decoded in slices, yielding to the loop
+    between them (``_values.result_sliced``)."""
+    method = "event.from"
+    if not isinstance(wire, Mapping):
+        got = type(wire).__name__
+        raise ProtocolError(f"{method} returned a bad value: expected a struct, got {got}")
+    token = _v.result(method, _TOKEN, wire.get("token"))
+    counts = _v.result(method, _COUNTS, wire.get("valid_ref_counts", {}))
+    events = await _v.result_sliced(method, _EVENTS, wire.get("events"))
+    return token, counts, events
+
+
+def _token(value: object) -> str:
     try:
-        if not isinstance(wire, Mapping):
-            raise ProtocolError(f"expected a struct, got {type(wire).__name__}")
-        token = _v.string(wire.get("token"))
-        counts = _COUNTS(wire.get("valid_ref_counts", {}))
-        events = wire.get("events")
-        if not isinstance(events, list):
-            raise ProtocolError(f"events must be a list, got {type(events).__name__}")
-        return token, counts, [decode_event(event) for event in events]
+        return _v.string(value)
     except ProtocolError as exc:
-        raise ProtocolError(f"event.from returned a bad batch: {exc}") from None
+        raise ProtocolError(f"token: {exc}") from None
 
 
-_COUNTS: Final = _v.map_of(_v.string, _v.integer)
+def _counts(value: object) -> dict[str, int]:
+    try:
+        return _COUNT_MAP(value)
+    except ProtocolError as exc:
+        raise ProtocolError(f"valid_ref_counts: {exc}") from None
+
+
+def _events(value: object) -> list[Event]:
+    if not isinstance(value, list):
+        raise ProtocolError(f"events must be a list, got {type(value).__name__}")
+    return [decode_event(event) for event in value]
+
+
+_COUNT_MAP: Final = _v.map_of(_v.string, _v.integer)
+_TOKEN: Final = _token
+_COUNTS: Final = _counts
+_EVENTS: Final = _events
 
 
 class Subscription:
@@ -281,7 +303,7 @@ class EventStream:
             wait,
             timeout=wait + EXTRA_SECONDS,
         )
-        self._batch_token, self.valid_ref_counts, events = decode_batch(answer)
+        self._batch_token, self.valid_ref_counts, events = await decode_batch(answer)
         self._queue.extend(events)
 
     # --- event.register / event.next ----------------------------------------------------

@@ -187,7 +187,7 @@ class Task(Generic[T]):
                 token = ""
                 continue
             first = not token
-            token, _, events = decode_batch(answer)
+            token, _, events = await decode_batch(answer)
             if first and not any(event.ref == self.ref for event in events):
                 raise self._gone()
             for event in events:

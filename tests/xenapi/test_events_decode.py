@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -77,16 +78,25 @@ def test_an_add_without_its_snapshot_is_a_protocol_error() -> None:
         {"token": "t", "events": [], "valid_ref_counts": {"vm": "many"}},
     ],
 )
-def test_a_malformed_batch_is_a_protocol_error_naming_event_from(batch: object) -> None:
-    with pytest.raises(ProtocolError, match=r"event\.from returned a bad batch"):
-        decode_batch(batch)
+async def test_a_malformed_batch_is_a_protocol_error_naming_event_from(batch: object) -> None:
+    with pytest.raises(ProtocolError, match=r"event\.from returned a bad value"):
+        await decode_batch(batch)
 
 
-def test_a_batch() -> None:
-    token, counts, events = decode_batch(
+async def test_a_batch() -> None:
+    token, counts, events = await decode_batch(
         {"token": "t", "valid_ref_counts": {"task": 1}, "events": [GOOD]}
     )
     assert (token, counts, [e.ref for e in events]) == ("t", {"task": 1}, ["OpaqueRef:t"])
+
+
+async def test_a_large_batch_is_decoded_in_slices_in_order() -> None:
+    wire = [{**GOOD, "id": str(i), "ref": f"OpaqueRef:{i}"} for i in range(1000)]
+    _, _, events = await decode_batch({"token": "t", "events": wire})
+    assert [e.id for e in events] == list(range(1000))
+    wire[777] = {**GOOD, "operation": "moved"}
+    with pytest.raises(ProtocolError, match="unknown event operation 'moved'"):
+        await decode_batch({"token": "t", "events": wire})
 
 
 wire_values = st.recursive(
@@ -120,12 +130,12 @@ event_like = st.fixed_dictionaries(
 )
 def test_any_batch_decodes_or_is_a_protocol_error(batch: object) -> None:
     try:
-        decode_batch(batch)
+        anyio.run(decode_batch, batch)
     except ProtocolError as exc:
         message = str(exc)
     else:
         return
-    assert message.startswith("event.from returned a bad batch")
+    assert message.startswith("event.from returned a bad value")
 
 
 def test_subscriptions() -> None:

@@ -190,3 +190,30 @@ async def test_errors_before_the_task_exists_come_back_bare() -> None:
         with pytest.raises(errors.HandleInvalid):
             await task  # xapi checks the handle inside the task
         assert task.ref not in tasks_of(srv)
+
+
+def test_tasks_and_events_on_trio() -> None:
+    import trio
+
+    with XenAPIServer.in_thread(tcp="127.0.0.1:0", task_duration=0.3) as srv:
+        outcome: list[object] = []
+
+        async def main() -> None:
+            async with connect(srv.url, username="root", password="xenroot") as xapi:
+                [halted] = await xapi.VM.get_by_name_label("vm2")
+                outcome.append(await (await xapi.Async.VM.clone(halted, "on-trio")))
+                task = await xapi.Async.VM.start(halted, False, False)
+                with trio.move_on_after(0.1):
+                    await task
+                outcome.append(task.ref in tasks_of(srv))
+                async with xapi.events([f"vm/{halted}"], timeout=1.0) as stream:
+                    first = await anext(stream)
+                    outcome.append(getattr(first, "operation", None))
+
+        trio.run(main)
+        clone, task_left, operation = outcome
+        assert isinstance(clone, str)
+        assert clone.startswith("OpaqueRef:")
+        assert task_left is False  # cancelled with its awaiter, and destroyed
+        assert operation == "add"
+        assert srv.pool.get("VM", srv.pool.vm("vm2"))["power_state"] == "Halted"

@@ -124,7 +124,7 @@ async def test_a_bad_task_record_is_a_protocol_error() -> None:
 async def test_a_bad_event_batch_while_watching_is_a_protocol_error() -> None:
     caller = Scripted({"event.from": lambda p: {"token": 1}, "task.destroy": lambda p: ""})
     task = Task.start(caller, "VM.x", _v.void, REF)
-    with pytest.raises(ProtocolError, match=r"event\.from returned a bad batch"):
+    with pytest.raises(ProtocolError, match=r"event\.from returned a bad value"):
         await task
 
 
