@@ -24,6 +24,8 @@ PUBLIC_MODULES = [
     "aioxend",
     "aioxend.client",
     "aioxend.errors",
+    "aioxend.events",
+    "aioxend.watch",
     "aioxend.xenapi",
     "aioxend.xenapi.errors",
     "aioxend.sxp",

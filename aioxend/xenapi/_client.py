@@ -31,7 +31,7 @@ import os
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Literal, Self, cast
 
 import anyio
 
@@ -46,6 +46,7 @@ from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, Se
 
 if TYPE_CHECKING:
     from aioxend.xenapi._events import EventStream
+    from aioxend.xmlrpc import XmlRpcValue
 
 __all__ = ["LOCAL_XAPI", "LOCAL_XEND", "LOGOUT_SECONDS", "XenAPIClient", "default_url"]
 
@@ -207,21 +208,24 @@ class XenAPIClient(Namespace, Transfers):
         *params: object,
         timeout: TimeoutArg = DEFAULT,  # noqa: ASYNC109 (the Caller contract: per call)
         read: bool = False,
-    ) -> object:
+    ) -> XmlRpcValue:
         """Call ``method`` (``"VM.get_power_state"``) with the session prepended.
 
         ``read=True`` says the call changes nothing, so it may be sent again after the
-        client logs in anew on ``SESSION_INVALID``.
+        client logs in anew on ``SESSION_INVALID``. The value is as either wire decodes
+        it (JSON's types; XML-RPC's add ``bytes`` and ``datetime``).
         """
         wire = self._open_wire()
         timeouts = self._timeouts(timeout)
         if method in NO_SESSION:
-            return await wire.call(
+            value = await wire.call(
                 method, params, timeouts=timeouts, read=read, hidden=self._hidden_password
             )
-        if self._failover is not None:
-            return await self._failover.call(self, method, params, timeouts, read)
-        return await self._session_call(method, params, timeouts, read)
+        elif self._failover is not None:
+            value = await self._failover.call(self, method, params, timeouts, read)
+        else:
+            value = await self._session_call(method, params, timeouts, read)
+        return cast("XmlRpcValue", value)
 
     async def _session_call(
         self, method: str, params: tuple[object, ...], timeouts: Timeouts, read: bool

@@ -1,7 +1,7 @@
 """mypy --strict on a user's script: the fixed values of the legacy client are Literal types.
 
 Shutdown reasons, state filters and ``protocol`` take only the values xend knows, and
-``call()`` returns the XML-RPC value alias, not ``object``. Checked as the generated
+``call()`` of both clients returns the XML-RPC value alias, not ``object``. Checked as the generated
 Xen-API types are (``tests/xenapi/typing``): mypy's notes and errors, line by line.
 """
 
@@ -14,6 +14,7 @@ from tests.xenapi.typing.test_user_script import expectations, mypy_output
 SCRIPT = textwrap.dedent(
     """
     import aioxend
+    from aioxend import xenapi
 
 
     async def use(xend: aioxend.XendClient) -> None:
@@ -29,6 +30,10 @@ SCRIPT = textwrap.dedent(
         reveal_type(value)  # expect: VALUE
         if isinstance(value, list):
             reveal_type(value)  # expect: list[VALUE]
+
+
+    async def use_xenapi(xapi: xenapi.XenAPIClient) -> None:
+        reveal_type(await xapi.call("VM.get_all"))  # expect: VALUE
     """
 )
 SCALARS = "bool | int | float | str | bytes | datetime.datetime"
