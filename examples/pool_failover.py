@@ -35,10 +35,11 @@ async def watch(url: str, username: str, password: str, calls: int, interval: fl
         print(f"master {xapi.url}")
         master, failing_since = xapi.url, None
         for _ in range(calls):
+            started = time.monotonic()
             try:
                 await xapi.pool.get_all()
             except XendError as exc:
-                failing_since = failing_since or time.monotonic()
+                failing_since = failing_since or started
                 print(f"call failed: {exc}")
             else:
                 if failing_since is not None:
@@ -46,7 +47,8 @@ async def watch(url: str, username: str, password: str, calls: int, interval: fl
                     failing_since = None
                 if xapi.url != master:
                     master = xapi.url
-                    print(f"new master {master}")
+                    took = time.monotonic() - started
+                    print(f"new master {master} (the call that found it took {took:.3f} s)")
             await asyncio.sleep(interval)
 
 
