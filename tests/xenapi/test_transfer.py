@@ -21,7 +21,7 @@ import pytest
 
 from aioxend.emulator.xenapi import XenAPIServer
 from aioxend.emulator.xenapi._xva import generated_xva, make_xva
-from aioxend.errors import HTTPStatusError, LocalProtocolError, XendError
+from aioxend.errors import HTTPStatusError, LocalProtocolError, ReadError, XendError
 from aioxend.xenapi import SRRef, VDIRef, VMRef, XenAPIClient, connect, errors
 
 
@@ -410,5 +410,88 @@ def test_the_emulator_refuses_chunked_uploads_as_xapi_does(pool: XenAPIServer) -
         conn.request("GET", "/export?session_id=OpaqueRef:wrong&ref=x")
         assert conn.getresponse().status == 401
         conn.close()
+    finally:
+        sdk.xenapi.session.logout()
+
+
+def test_transfers_run_on_trio(pool: XenAPIServer, tmp_path: Path) -> None:
+    import trio
+
+    before = task_count(pool)
+    local, far = srs(pool)
+
+    async def main() -> None:
+        async with login(pool.url) as xapi:
+            vm = VMRef(pool.pool.vm("vm3"))
+            size = await xapi.export_vm(vm, tmp_path / "vm3.xva")
+            [copy] = await xapi.import_vm(tmp_path / "vm3.xva")
+            assert await xapi.VM.get_name_label(copy) == "vm3"
+            assert await xapi.export_vm(copy, Digest()) == size
+            image = b"trio" * 25_000
+            vdi = await xapi.import_raw_vdi(chunks(image), sr=far, length=len(image))
+            out = io.BytesIO()
+            await xapi.export_raw_vdi(vdi, out)
+            assert out.getvalue() == image
+            length, pieces = generated_xva(32 * 1024 * 1024, name="trio-cancelled")
+
+            async def slow() -> AsyncIterator[bytes]:
+                async for piece in pieces:
+                    yield piece
+                    await trio.sleep(0.05)
+
+            with trio.move_on_after(0.5) as scope:
+                await xapi.import_vm(slow(), length=length, sr=local)
+            assert scope.cancelled_caught
+            assert await xapi.VM.get_by_name_label("trio-cancelled") == []
+
+    trio.run(main)
+    assert task_count(pool) == before
+
+
+async def test_a_raw_export_short_of_the_disks_size_is_a_read_error(
+    pool: XenAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local, _ = srs(pool)
+    async with login(pool.url) as xapi:
+        vdi = await xapi.VDI.create(
+            {"name_label": "short", "SR": local, "virtual_size": 100_000, "type": "user"}
+        )
+        real = xapi.call
+
+        async def larger(method: str, *params: object, **options: object) -> object:
+            answer = await real(method, *params, **options)  # type: ignore[arg-type]
+            return 100_001 if method == "VDI.get_virtual_size" else answer
+
+        monkeypatch.setattr(xapi, "call", larger)
+        with pytest.raises(ReadError, match="after 100000 of 100001 bytes"):
+            await xapi.export_raw_vdi(vdi, io.BytesIO())
+    assert pending_tasks(pool) == []
+
+
+def test_the_emulator_checks_the_task_it_is_given(pool: XenAPIServer) -> None:
+    import XenAPI
+
+    sdk = XenAPI.Session(pool.url)
+    sdk.xenapi.login_with_password("root", "xenroot", "1.0", "task-test")
+    try:
+        vm = pool.pool.vm("vm1")
+        port = urllib.parse.urlsplit(pool.url).port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/export?session_id={sdk._session}&task_id=OpaqueRef:no&ref={vm}")
+        assert conn.getresponse().status == 404
+        conn.close()
+        task = sdk.xenapi.task.create("export", "")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/export?session_id={sdk._session}&task_id={task}&ref={vm}")
+        answer = conn.getresponse()
+        assert answer.status == 200
+        assert answer.getheader("task-id") == task
+        assert answer.getheader("content-length") is None  # it ends with the connection
+        body = answer.read()
+        conn.close()
+        assert body[257:262] == b"ustar"  # a tar archive, ova.xml first
+        record = sdk.xenapi.task.get_record(task)
+        assert (record["status"], record["progress"]) == ("success", 1.0)
+        sdk.xenapi.task.destroy(task)
     finally:
         sdk.xenapi.session.logout()
