@@ -52,7 +52,7 @@ def test_example_runs_against_its_own_emulator(name: str) -> None:
 
 def test_readme_quick_start_runs_against_an_emulator() -> None:
     readme = (ROOT / "README.md").read_text()
-    found = re.search(r"## Quick start\n\n```python\n(.*?)```", readme, re.DOTALL)
+    found = re.search(r"## Quick start\n(?:<!--.*?-->\n)?\n```python\n(.*?)```", readme, re.DOTALL)
     assert found is not None
     with Emulator.in_thread(domains=2, xmlrpc_tcp="127.0.0.1:0") as emu:
         proc = subprocess.run(
