@@ -467,17 +467,20 @@ class XendClient:
         interval: float = 1.0,
         ignore: Collection[str] = frozenset({"cpu_time"}),
         initial: bool = True,
+        full: bool = False,
         timeout: TimeoutArg = DEFAULT,
     ) -> DomainWatch:
         """Domain changes as ``Event``s (``add``, ``mod`` with ``changed``, ``del``),
-        polling ``domains()`` every ``interval`` seconds (``aioxend.watch``)::
+        polling ``domains(full=full)`` every ``interval`` seconds (``aioxend.watch``)::
 
             async for event in client.watch(interval=2.0):
                 print(event.operation, event.ref, event.changed)
         """
         from aioxend.watch import DomainWatch
 
-        return DomainWatch(self, interval=interval, ignore=ignore, initial=initial, timeout=timeout)
+        return DomainWatch(
+            self, interval=interval, ignore=ignore, initial=initial, full=full, timeout=timeout
+        )
 
     async def domain_names(
         self, state: StateFilter | int = "all", *, timeout: TimeoutArg = DEFAULT

@@ -59,8 +59,9 @@ class DomainWatch:
 
     ``interval`` is the period of the polls in seconds; ``ignore`` the fields whose
     changes are not reported; ``initial`` whether the domains of the first poll come as
-    ``add`` events; ``timeout`` bounds each poll (the client's by default). One task at
-    a time may iterate it.
+    ``add`` events; ``full`` polls the records with their devices, so attaching or
+    detaching one is a ``mod`` of ``devices``; ``timeout`` bounds each poll (the
+    client's by default). One task at a time may iterate it.
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class DomainWatch:
         interval: float = 1.0,
         ignore: Collection[str] = DEFAULT_IGNORED,
         initial: bool = True,
+        full: bool = False,
         timeout: TimeoutArg = DEFAULT,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)):
@@ -88,6 +90,7 @@ class DomainWatch:
         self.compared = FIELDS - set(ignore)
         self._client = client
         self._initial = initial
+        self._full = bool(full)
         self._timeout = timeout
         self._known: dict[str, DomainInfo] | None = None
         self._queue: collections.deque[Event] = collections.deque()
@@ -118,7 +121,7 @@ class DomainWatch:
         if self._due > now:
             await anyio.sleep(self._due - now)
         self._due = max(self._due, now) + self.interval
-        domains = await self._client.domains(timeout=self._timeout)
+        domains = await self._client.domains(full=self._full, timeout=self._timeout)
         seen = datetime.datetime.now(datetime.UTC)
         current = {_key(domain): domain for domain in domains}
         known, self._known = self._known, current

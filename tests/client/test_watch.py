@@ -93,6 +93,24 @@ async def test_new_domain_is_an_add(client: tuple[XendClient, XendClient]) -> No
     assert added.id == 4
 
 
+async def test_full_sees_devices_come_and_go(client: tuple[XendClient, XendClient]) -> None:
+    watcher, actor = client
+    watch = watcher.watch(interval=FAST, full=True)
+    adds = await take(watch, 3)
+    [vm1] = [
+        e.snapshot for e in adds if isinstance(e.snapshot, DomainInfo) and e.snapshot.name == "vm1"
+    ]
+    await actor.device_create("vm1", "(vbd (uname phy:/dev/vg/extra) (dev xvdb) (mode r))")
+    [attached] = await take(watch, 1)
+    assert attached.operation == "mod"
+    assert attached.changed == frozenset({"devices"})
+    assert isinstance(attached.snapshot, DomainInfo)
+    assert len(attached.snapshot.devices) == len(vm1.devices) + 1
+    await actor.device_destroy("vm1", "vbd", "xvdb")
+    [detached] = await take(watch, 1)
+    assert detached.changed == frozenset({"devices"})
+
+
 async def test_ignore_nothing_reports_cpu_time(client: tuple[XendClient, XendClient]) -> None:
     watcher, _ = client
     watch = watcher.watch(interval=FAST, ignore=(), initial=False)
