@@ -36,6 +36,7 @@ from aioxend.errors import (
 )
 
 if TYPE_CHECKING:
+    from aioxend._log import configure_logging
     from aioxend.client import XendClient, connect
     from aioxend.events import Event
     from aioxend.fleet import Fleet, FleetResults, HostResult
@@ -60,6 +61,7 @@ _LAZY = {
     "DeviceRef": "aioxend.protocols",
     "PciDevice": "aioxend.protocols",
     "SedfParams": "aioxend.protocols",
+    "configure_logging": "aioxend._log",
 }
 
 
@@ -107,5 +109,6 @@ __all__ = [
     "XendClient",
     "XendError",
     "__version__",
+    "configure_logging",
     "connect",
 ]

@@ -8,8 +8,8 @@ domain" from "xend is not running" without parsing text. Output mirrors xm where
 a format (``list``, ``info``, ``vcpu-list``, ``sched-credit``) so existing habits and
 scripts keep working; ``--json`` gives the same data as JSON instead.
 
-The global options (``--url``, ``--protocol``, ``--timeout``, ``--json``) are accepted
-before or after the subcommand.
+The global options (``--url``, ``--protocol``, ``--timeout``, ``--json``, ``-v``) are
+accepted before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -631,6 +631,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     group.add_argument(
         "--json", action="store_true", default=default(False), help="print results as JSON"
     )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="log each call on stderr; -vv also the bytes on the wire (AIOXEND_LOG for programs)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -902,6 +909,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report_error(UsageError(message), code, as_json=True)
         return code
     out = sys.stdout
+    if args.verbose:
+        from aioxend._log import configure_logging
+
+        configure_logging("trace" if args.verbose > 1 else "debug")
     try:
         asyncio.run(_run(args, out))
         out.flush()

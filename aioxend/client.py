@@ -45,6 +45,8 @@ import anyio
 
 from aioxend import sxp, xmlrpc
 from aioxend._default import DEFAULT, TimeoutArg, _Default
+from aioxend._log import CLIENT, Secrets
+from aioxend._observe import Observer, header_pairs
 from aioxend.errors import (
     Fault,
     HTTPStatusError,
@@ -78,6 +80,8 @@ if TYPE_CHECKING:
     import asyncio
     import ssl
 
+    from aioxend._observe import Headers
+    from aioxend.hooks import Hooks
     from aioxend.watch import DomainWatch
 
 __all__ = ["Protocol", "ShutdownReason", "StateFilter", "XendClient", "connect"]
@@ -190,6 +194,9 @@ class XendClient:
     devices; a host with 50,000 domains (a ``domains()`` answer of 300 MB or more and
     some 10 million values) needs raised ones, e.g.
     ``limits=aioxend.xmlrpc.Limits(max_bytes=1 << 30, max_elements=20_000_000)``.
+
+    ``headers`` go on every request (a ``traceparent``; ``call(..., headers=)`` adds some
+    to one call); ``hooks`` (``aioxend.hooks.Hooks``) run around every call.
     """
 
     def __init__(
@@ -207,6 +214,8 @@ class XendClient:
         max_connections: int | None = None,
         connector: Connector | None = None,
         limits: xmlrpc.Limits | None = None,
+        headers: Headers | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         from aioxend.transport import check_options, parse_url
 
@@ -244,6 +253,8 @@ class XendClient:
         self._closed = False
         # Timeouts per ``timeout`` argument, built once (``Timeouts`` is immutable).
         self._made_timeouts: dict[TimeoutArg, Timeouts] = {}
+        self._headers = header_pairs(headers)
+        self._observer = Observer("xend", CLIENT, hooks, self, Secrets())
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else self.protocol
@@ -263,7 +274,11 @@ class XendClient:
 
     async def __aenter__(self) -> Self:
         try:
-            await self._ready(self._timeouts(DEFAULT), DEFAULT)
+            ready = self._ready(self._timeouts(DEFAULT), DEFAULT)
+            if self._observer.on():
+                await self._observer.run("connect", None, ready)
+            else:
+                await ready
         except BaseException as exc:
             await self.aclose()  # ``__aexit__`` will not run to close the transport
             if isinstance(exc, XendError):
@@ -342,13 +357,17 @@ class XendClient:
         path = self._endpoint.path.rstrip("/")
         return path if path.startswith("/xend") else "/xend"
 
+    def _xmlrpc_backend(self, transport: Transport) -> XmlRpcBackend:
+        path = self._endpoint.path or "/RPC2"
+        return XmlRpcBackend(transport, path, self._decode_limits, self._headers)
+
     async def _choose(self, transport: Transport, timeouts: Timeouts) -> Backend:
         if self._requested == "xmlrpc":
-            return XmlRpcBackend(transport, self._endpoint.path or "/RPC2", self._decode_limits)
-        sxp_backend = SxpBackend(transport, self._sxp_root(), self._decode_limits)
+            return self._xmlrpc_backend(transport)
+        sxp_backend = SxpBackend(transport, self._sxp_root(), self._decode_limits, self._headers)
         if self._requested == "sxp":
             return sxp_backend
-        xml = XmlRpcBackend(transport, self._endpoint.path or "/RPC2", self._decode_limits)
+        xml = self._xmlrpc_backend(transport)
         try:
             await xml.call_method("system.listMethods", (), read=True, timeouts=timeouts)
         except NotXmlRpcServer as not_xml:
@@ -391,6 +410,17 @@ class XendClient:
         args: Mapping[str, object] | None = None,
         timeout: TimeoutArg = DEFAULT,
     ) -> Any:
+        if self._observer.on():
+            return await self._observer.run(name, dom, self._run_op(name, dom, args, timeout))
+        return await self._run_op(name, dom, args, timeout)
+
+    async def _run_op(
+        self,
+        name: str,
+        dom: Dom | None,
+        args: Mapping[str, object] | None,
+        timeout: TimeoutArg,
+    ) -> Any:
         op = OPS[name]
         if dom is not None:
             dom = _check_dom(dom)
@@ -425,10 +455,25 @@ class XendClient:
     # -- raw calls -------------------------------------------------------------------
 
     async def call(
-        self, method: str, *params: object, timeout: TimeoutArg = DEFAULT
+        self,
+        method: str,
+        *params: object,
+        timeout: TimeoutArg = DEFAULT,
+        headers: Headers | None = None,
     ) -> xmlrpc.XmlRpcValue:
         """Call any XML-RPC method and return its decoded result (a top-level string
-        unescaped as xend escaped it). Not available over the legacy protocol."""
+        unescaped as xend escaped it). Not available over the legacy protocol.
+        ``headers`` go on this call's request only (a ``traceparent``)."""
+        extra = header_pairs(headers)
+        if extra or self._observer.on():
+            target = params[0] if params and isinstance(params[0], (str, int)) else None
+            work = self._call(method, params, timeout)
+            return await self._observer.run(method, target, work, extra)
+        return await self._call(method, params, timeout)
+
+    async def _call(
+        self, method: str, params: tuple[object, ...], timeout: TimeoutArg
+    ) -> xmlrpc.XmlRpcValue:
         timeouts = self._timeouts(timeout)
         backend = self._backend
         try:
@@ -1145,9 +1190,12 @@ def connect(
     max_connections: int | None = None,
     connector: Connector | None = None,
     limits: xmlrpc.Limits | None = None,
+    headers: Headers | None = None,
+    hooks: Hooks | None = None,
 ) -> XendClient:
     """A client for the xend at ``url``; open it with ``async with``. ``limits``: the
-    decode limits (``XendClient`` says more; the default is safe)."""
+    decode limits (``XendClient`` says more; the default is safe); ``headers`` go on
+    every request; ``hooks`` run around every call (``aioxend.hooks``)."""
     return XendClient(
         url,
         protocol=protocol,
@@ -1161,4 +1209,6 @@ def connect(
         max_connections=max_connections,
         connector=connector,
         limits=limits,
+        headers=headers,
+        hooks=hooks,
     )

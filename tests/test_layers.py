@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "aioxend"
 ALLOWED = {
     "xmlrpc": {"aioxend.errors", "aioxend.xmlrpc"},
     "sxp": {"aioxend.errors", "aioxend.sxp"},
-    "transport": {"aioxend.errors", "aioxend.transport"},
+    # aioxend._log (loggers, redaction, the per-call tally) is a leaf: see below.
+    "transport": {"aioxend.errors", "aioxend.transport", "aioxend._log"},
 }
 IO_MODULES = {"asyncio", "anyio", "aiohttp", "socket", "ssl", "trio", "h11", "selectors"}
 
@@ -96,3 +97,9 @@ assert "aiohttp" not in sys.modules, "a client call loaded aiohttp"
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_log_module_is_a_leaf() -> None:
+    """Every layer may log, so ``aioxend._log`` imports nothing of the package."""
+    names = imports_of(PACKAGE / "_log.py")
+    assert not {name for name in names if name.startswith("aioxend")}

@@ -97,11 +97,16 @@ class SxpBackend(Backend):
     protocol = "sxp"
 
     def __init__(
-        self, transport: Transport, root: str = "/xend", limits: xmlrpc.Limits | None = None
+        self,
+        transport: Transport,
+        root: str = "/xend",
+        limits: xmlrpc.Limits | None = None,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(transport)
         self.root = "/" + root.strip("/") if root.strip("/") else "/xend"
         self.limits = None if limits is None else _parser_limits(limits)
+        self.headers = tuple(headers)
 
     def _path(self, spec: SxpSpec, call: Call) -> str:
         if spec.where == "domain":
@@ -173,7 +178,7 @@ class SxpBackend(Backend):
         """One legacy request; returns the status, the first expression of the body (or
         its text for ``text``; ``None`` when empty) and the ``Location`` header."""
         # xend's SXP server closes after each answer unless asked to keep the connection.
-        headers = [("Accept", "application/sxp"), ("Connection", "keep-alive")]
+        headers = [("Accept", "application/sxp"), ("Connection", "keep-alive"), *self.headers]
         body = b""
         target = path
         if verb == "GET":

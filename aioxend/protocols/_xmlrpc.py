@@ -87,11 +87,16 @@ class XmlRpcBackend(Backend):
     protocol = "xmlrpc"
 
     def __init__(
-        self, transport: Transport, path: str = "/RPC2", limits: xmlrpc.Limits | None = None
+        self,
+        transport: Transport,
+        path: str = "/RPC2",
+        limits: xmlrpc.Limits | None = None,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(transport)
         self.path = path or "/RPC2"
         self.limits = limits
+        self.headers = (*_HEADERS, *headers)
 
     async def invoke(self, call: Call, hold: GcHold) -> object:
         op = call.op
@@ -141,7 +146,7 @@ class XmlRpcBackend(Backend):
         in error messages; ``leaves`` converts what is in an array answer to SXP atoms
         as it decodes (``sxp.from_xmlrpc`` as the decoder's hook)."""
         body = request_body(method, params)
-        request = Request("POST", self.path, _HEADERS, body, timeouts=timeouts, retry_safe=read)
+        request = Request("POST", self.path, self.headers, body, timeouts=timeouts, retry_safe=read)
         response = await self.transport.send(request)
         try:
             if response.status != 200:

@@ -17,9 +17,11 @@ idempotent read. Nothing else is ever resent.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from aioxend._log import CURRENT, TRANSPORT
 from aioxend.errors import ConnectTimeout, PoolTimeout, Timeout
 from aioxend.transport._base import Limits, Timeouts
 from aioxend.transport._connect import Connector, open_stream
@@ -104,6 +106,7 @@ class Pool:
                     if not retry_safe or fresh_only or body is not None:
                         raise dead.error from None
                     fresh_only = True
+                    self._resending(dead.error)
                     continue
                 return conn, head
         except BaseException:
@@ -146,10 +149,31 @@ class Pool:
         self, timeouts: Timeouts, deadline: float | None, clock: Callable[[], float]
     ) -> Connection:
         what = f"{self.where}: connecting"
-        async with _limit(timeouts.connect, deadline, clock(), ConnectTimeout, what):
+        start = clock()
+        async with _limit(timeouts.connect, deadline, start, ConnectTimeout, what):
             stream = await open_stream(self.connector, self.endpoint)
         self.connections_opened += 1
+        tally = CURRENT.get()
+        if tally is not None:
+            tally.new += 1
+        if TRANSPORT.isEnabledFor(logging.DEBUG):
+            seconds = clock() - start
+            TRANSPORT.debug(
+                "opened connection %d to %s in %.1f ms (%d idle, %d in use)",
+                self.connections_opened,
+                self.where,
+                seconds * 1e3,
+                len(self.idle),
+                self.in_use,
+            )
         return Connection(stream, self.limits, self.where)
+
+    def _resending(self, error: Exception) -> None:
+        """Note that a read is resent on a fresh connection (the one retry rule)."""
+        tally = CURRENT.get()
+        if tally is not None:
+            tally.retries += 1
+        TRANSPORT.debug("%s: kept-alive connection was dead (%s); resending", self.where, error)
 
     async def checkin(self, conn: Connection, now: float) -> None:
         """Take back a connection whose response was read to its end; frees its slot."""

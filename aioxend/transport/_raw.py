@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from aioxend._log import CURRENT, Tally
 from aioxend.errors import LimitExceeded
 from aioxend.transport._base import Limits, Request, Response, Timeouts, Transport
 from aioxend.transport._common import StreamingResponse, check_request, request_headers
@@ -62,6 +64,7 @@ class _RawResponse(StreamingResponse):
         deadline: float | None,
         clock: Callable[[], float],
         limit: float,
+        tally: Tally | None = None,
     ) -> None:
         super().__init__(head.status, head.reason, head.headers, head.http_version)
         self._limit = limit
@@ -70,6 +73,8 @@ class _RawResponse(StreamingResponse):
         self._timeouts = timeouts
         self._deadline = deadline
         self._clock = clock
+        self._tally = tally
+        self._kept: list[bytes] | None = [] if tally is not None and tally.trace else None
 
     async def __anext__(self) -> bytes:
         if self._done:
@@ -83,6 +88,9 @@ class _RawResponse(StreamingResponse):
                 self._done = True
                 raise StopAsyncIteration
             self._count(len(chunk), self._limit, conn.limits)
+            kept = self._kept
+            if kept is not None and self._tally and sum(map(len, kept)) < self._tally.keep():
+                kept.append(chunk)
             return chunk
         except StopAsyncIteration:
             raise
@@ -97,10 +105,20 @@ class _RawResponse(StreamingResponse):
             return
         if not self._done:
             self._drain_buffered(conn)
+        if self._tally is not None:
+            self._tell(self._tally)
         if self._done and conn.parser.keep_alive:
             await self._pool.checkin(conn, self._clock())
         else:
             await self._pool.discard(conn)
+
+    def _tell(self, tally: Tally) -> None:
+        """Give the observed call this answer's size (and, when traced, its first bytes)."""
+        lines = [f"HTTP/{self.http_version} {self.status} {self.reason}"]
+        if tally.trace:
+            lines += [f"{name}: {value}" for name, value in self.headers]
+        head = "\r\n".join(lines) + "\r\n\r\n"
+        tally.answer(head, b"".join(self._kept or ()), self._received)
 
     def _drain_buffered(self, conn: Connection) -> None:
         """Finish an empty or already-buffered body without I/O, so the connection stays."""
@@ -180,11 +198,19 @@ class RawTransport(Transport):
         pool = self.pool
         if pool.closed:
             raise RuntimeError("send() on a closed transport")
+        tally = CURRENT.get()
+        fresh = False
+        if tally is not None and tally.headers:  # per-call headers: a head never kept
+            request = replace(request, headers=(*request.headers, *tally.headers))
+            fresh = True
         body: Body | None = None
         if request.stream is None:
-            data, close = self._wire(request)
+            data, close = self._wire(request, keep=not fresh)
         else:
             data, close, body = self._streamed(request)
+        if tally is not None:
+            size = len(request.body) if body is None else body.length
+            tally.request(data, size)
         timeouts = request.timeouts or self.timeouts
         clock = pool.clock()
         deadline = None if timeouts.total is None else clock() + timeouts.total
@@ -196,9 +222,11 @@ class RawTransport(Transport):
         if conn.parser.announced_length > limit:
             await pool.discard(conn)
             raise LimitExceeded("max_body_bytes", self.limits.max_body_bytes)
-        return _RawResponse(pool, conn, head, timeouts, deadline, clock, limit)
+        if tally is not None:
+            tally.status = head.status
+        return _RawResponse(pool, conn, head, timeouts, deadline, clock, limit, tally)
 
-    def _wire(self, request: Request) -> tuple[bytes, bool]:
+    def _wire(self, request: Request, keep: bool = True) -> tuple[bytes, bool]:
         """The request's bytes, and whether it asks the server to close the connection.
 
         Everything before ``Content-Length`` depends only on the method, target and
@@ -208,7 +236,7 @@ class RawTransport(Transport):
         key = (request.method, request.target, request.headers, not body)
         keyable = True
         try:
-            known = self._heads.get(key)
+            known = self._heads.get(key) if keep else None
         except TypeError:  # headers given as a list: nothing to key on
             keyable, known = False, None
         if known is not None:
@@ -221,7 +249,7 @@ class RawTransport(Transport):
         close = _asks_close(headers)
         data = encode_request(request.method, request.target, headers, body)
         given = {name.lower() for name, _ in request.headers}
-        if keyable and "content-length" not in given and len(self._heads) < _HEADS_KEPT:
+        if keep and keyable and "content-length" not in given and len(self._heads) < _HEADS_KEPT:
             with_length = headers[-1][0] == "Content-Length"
             rest = headers[:-1] if with_length else headers
             prefix = encode_request(request.method, request.target, rest, b"")[:-2]

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aioxend._log import redact
+
 if TYPE_CHECKING:
     import ssl
 
@@ -75,7 +77,7 @@ def default_url() -> str:
 
 
 def _fail(url: str, why: str) -> ValueError:
-    return ValueError(f"bad xend URL {url!r}: {why}")
+    return ValueError(f"bad xend URL {redact(url)!r}: {why}")  # a password stays out
 
 
 def parse_url(url: str | None = None) -> Endpoint:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Mapping, Sequence
 
+    from aioxend.hooks import Hooks
     from aioxend.xenapi._client import (
         LOCAL_XAPI,
         LOCAL_XEND,
@@ -96,6 +97,7 @@ def connect(
     session_id: str | None = None,
     pool: bool = False,
     failover_timeout: float = 60.0,
+    hooks: Hooks | None = None,
 ) -> XenAPIClient:
     """A Xen-API client for ``url``; ``async with`` logs in and, on exit, out.
 
@@ -105,7 +107,8 @@ def connect(
     server has it). ``headers`` go on every request; ``timeout`` (seconds, ``None`` for
     none) bounds each call unless the call gives its own ``timeout=``. ``ssl_context``
     and ``verify`` apply to ``https://``. ``session_id`` adopts an existing session: no
-    login, and no logout either.
+    login, and no logout either. ``hooks`` (``aioxend.hooks.Hooks``) run around every
+    call; ``xapi.call(..., headers=)`` adds headers to one call.
 
     ``pool=True`` survives the loss of the pool master: the client learns the members'
     addresses and, when the master stops answering, finds the new master among them
@@ -129,4 +132,5 @@ def connect(
         session_id=session_id,
         pool=pool,
         failover_timeout=failover_timeout,
+        hooks=hooks,
     )

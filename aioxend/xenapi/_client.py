@@ -26,7 +26,6 @@ line, no exception message (``<redacted>``) and no ``repr``.
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +35,8 @@ from typing import TYPE_CHECKING, Final, Literal, Self, cast
 import anyio
 
 from aioxend._default import DEFAULT, TimeoutArg
+from aioxend._log import REDACTED, XENAPI, Secrets
+from aioxend._observe import Headers, Observer, header_pairs
 from aioxend.errors import ProtocolError
 from aioxend.transport import Endpoint, Timeouts, Transport, open_transport, parse_url
 from aioxend.xenapi._failover import FAILOVER_SECONDS, Failover
@@ -45,12 +46,13 @@ from aioxend.xenapi._wire import JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
 
 if TYPE_CHECKING:
+    from aioxend.hooks import Hooks
     from aioxend.xenapi._events import EventStream
     from aioxend.xmlrpc import XmlRpcValue
 
 __all__ = ["LOCAL_XAPI", "LOCAL_XEND", "LOGOUT_SECONDS", "XenAPIClient", "default_url"]
 
-log = logging.getLogger("aioxend.xenapi")
+log = XENAPI
 
 LOCAL_XAPI: Final = "unix:///var/lib/xcp/xapi"
 """xapi's local socket (dom0 of a XenServer or XCP-ng host)."""
@@ -133,6 +135,7 @@ class XenAPIClient(Namespace, Transfers):
         transport: TransportFactory | None = None,
         pool: bool = False,
         failover_timeout: float = FAILOVER_SECONDS,
+        hooks: Hooks | None = None,
     ) -> None:
         if protocol not in ("auto", "jsonrpc", "xmlrpc"):
             raise ValueError(f"unknown protocol {protocol!r}; use 'auto', 'jsonrpc' or 'xmlrpc'")
@@ -156,10 +159,9 @@ class XenAPIClient(Namespace, Transfers):
                 )
             self._failover = Failover(urls, learn=pool, timeout=failover_timeout)
         self._login_params = (username or "", password or "", version, originator)
-        self._hidden_password = (password,) if password else ()
+        self._secrets = Secrets(password, session_id)
         self._requested: Protocol = protocol
-        pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
-        self._headers = tuple((str(name), str(value)) for name, value in pairs)
+        self._headers = header_pairs(headers)
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._verify = verify
@@ -173,6 +175,7 @@ class XenAPIClient(Namespace, Transfers):
         self._state: Literal["new", "open", "closed"] = "new"
         self._relogin_lock = anyio.Lock()
         self._made_timeouts: dict[float | None, Timeouts] = {}
+        self._observer = Observer("xenapi", XENAPI, hooks, self, self._secrets)
 
     # --- attributes ---------------------------------------------------------------------
     @property
@@ -186,7 +189,7 @@ class XenAPIClient(Namespace, Transfers):
         return self._wire.protocol if self._wire is not None else self._requested
 
     def __repr__(self) -> str:
-        session = "none" if self.session_id is None else "<redacted>"
+        session = "none" if self.session_id is None else REDACTED
         return (
             f"<XenAPIClient {self._endpoint.url} {self.protocol} {self._state} session={session}>"
         )
@@ -208,18 +211,35 @@ class XenAPIClient(Namespace, Transfers):
         *params: object,
         timeout: TimeoutArg = DEFAULT,  # noqa: ASYNC109 (the Caller contract: per call)
         read: bool = False,
+        headers: Headers | None = None,
     ) -> XmlRpcValue:
         """Call ``method`` (``"VM.get_power_state"``) with the session prepended.
 
         ``read=True`` says the call changes nothing, so it may be sent again after the
         client logs in anew on ``SESSION_INVALID``. The value is as either wire decodes
-        it (JSON's types; XML-RPC's add ``bytes`` and ``datetime``).
+        it (JSON's types; XML-RPC's add ``bytes`` and ``datetime``). ``headers`` go on
+        this call's requests only (a ``traceparent``).
         """
+        extra = header_pairs(headers)
+        if extra or self._observer.on():
+            login = method in NO_SESSION
+            target = None if login or not params else params[0]
+            work = self._call(method, params, timeout, read)
+            return await self._observer.run(method, target, work, extra, secret_result=login)
+        return await self._call(method, params, timeout, read)
+
+    async def _call(
+        self,
+        method: str,
+        params: tuple[object, ...],
+        timeout: TimeoutArg,  # noqa: ASYNC109 (call()'s, passed on)
+        read: bool,
+    ) -> XmlRpcValue:
         wire = self._open_wire()
         timeouts = self._timeouts(timeout)
         if method in NO_SESSION:
             value = await wire.call(
-                method, params, timeouts=timeouts, read=read, hidden=self._hidden_password
+                method, params, timeouts=timeouts, read=read, hidden=self._hidden()
             )
         elif self._failover is not None:
             value = await self._failover.call(self, method, params, timeouts, read)
@@ -256,10 +276,8 @@ class XenAPIClient(Namespace, Transfers):
         return self._wire
 
     def _hidden(self) -> tuple[str, ...]:
-        """The secrets kept out of errors: the session reference and the password."""
-        if self.session_id is None:
-            return self._hidden_password
-        return (self.session_id, *self._hidden_password)
+        """The secrets kept out of errors: the password and the session references."""
+        return self._secrets.values
 
     def _timeouts(self, timeout: TimeoutArg) -> Timeouts:
         total = self._timeout if timeout is DEFAULT else timeout
@@ -310,13 +328,17 @@ class XenAPIClient(Namespace, Transfers):
             if wire is not None and self.session_id is not None and not self._adopted:
                 with anyio.move_on_after(LOGOUT_SECONDS):
                     try:
-                        await wire.call(
+                        logout = wire.call(
                             "session.logout",
                             (self.session_id,),
                             timeouts=self._timeouts(LOGOUT_SECONDS),
                             read=False,
                             hidden=self._hidden(),
                         )
+                        if self._observer.on():
+                            await self._observer.run("session.logout", None, logout)
+                        else:
+                            await logout
                     except Exception as exc:  # the session ends with the server anyway
                         log.debug("Xen-API logout at %s failed: %s", self.url, exc)
             self._state = "closed"
@@ -327,7 +349,9 @@ class XenAPIClient(Namespace, Transfers):
     async def _open_here(self) -> None:
         """Open the transport to ``_endpoint``, choose the wire, log in (or adopt)."""
         self._transport = self._make_transport(self._endpoint)
-        self._wire = await self._choose_wire(self._transport)
+        choose = self._choose_wire(self._transport)
+        on = self._observer.on()
+        self._wire = await (self._observer.run("connect", None, choose) if on else choose)
         if not self._adopted:
             await self._login()
 
@@ -388,6 +412,7 @@ class XenAPIClient(Namespace, Transfers):
             session = await self.call(_LOGIN, *self._login_params[:2])
         if not isinstance(session, str) or not session:
             raise ProtocolError(f"{_LOGIN} at {self.url}: the answer is not a session reference")
+        self._secrets.add(session)
         log.debug("logged in to %s over %s", self.url, self.protocol)
         return session
 

@@ -34,6 +34,7 @@ from typing import ClassVar, Final
 import anyio.lowlevel
 
 from aioxend import xmlrpc
+from aioxend._log import redact
 from aioxend.errors import Fault, HTTPStatusError, LimitExceeded, ProtocolError, XendError
 from aioxend.protocols._gc import GcHold
 from aioxend.protocols._stream import SLICE_SECONDS, chunks, read_limited
@@ -41,9 +42,8 @@ from aioxend.protocols._xmlbody import request_body
 from aioxend.transport import Request, Response, Timeouts, Transport
 from aioxend.xenapi import _json
 
-__all__ = ["JsonRpcError", "JsonRpcWire", "Wire", "XmlRpcWire", "redacted"]
+__all__ = ["JsonRpcError", "JsonRpcWire", "Wire", "XmlRpcWire"]
 
-REDACTED: Final = "<redacted>"
 _XAPI_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 _JSON_HEADERS: Final = (("Content-Type", "application/json"), ("Accept", "application/json"))
 _XML_HEADERS: Final = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
@@ -64,13 +64,6 @@ class JsonRpcError(XendError):
         self.text = text
         self.method = method
         super().__init__(f"{method} at {url}: JSON-RPC error {code}: {text}")
-
-
-def redacted(values: Sequence[object], hidden: Sequence[str]) -> list[str]:
-    """The values as text, each secret of ``hidden`` (the session reference, the
-    password) replaced by ``<redacted>``."""
-    texts = [str(v) for v in values]
-    return [REDACTED if text in hidden else text for text in texts] if hidden else texts
 
 
 def _xenapi_error(method: str, description: list[str]) -> XendError:
@@ -210,7 +203,7 @@ class JsonRpcWire(Wire):
             return JsonRpcError(code, text, method=method, url=self.url)
         data = error.get("data")
         params = data if isinstance(data, list) else [] if data is None else [data]
-        return _xenapi_error(method, [text, *redacted(params, hidden)])
+        return _xenapi_error(method, [text, *(redact(str(p), hidden) for p in params)])
 
     async def probe(self, timeouts: Timeouts | None) -> bool:
         """Whether the server speaks JSON-RPC, asked with a harmless read.
@@ -338,5 +331,6 @@ class XmlRpcWire(Wire):
                 raise self.protocol_error(method, "the ErrorDescription is not a list")
             if not description or not isinstance(description[0], str) or not description[0]:
                 raise self.protocol_error(method, "the ErrorDescription has no error code")
-            raise _xenapi_error(method, [description[0], *redacted(description[1:], hidden)])
+            params = (redact(str(p), hidden) for p in description[1:])
+            raise _xenapi_error(method, [description[0], *params])
         raise self.protocol_error(method, f"unknown Status {status!r}")
