@@ -203,6 +203,9 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator from the command line; returns the exit status."""
+    from aioxend._log import from_environment
+
+    from_environment()  # AIOXEND_LOG=debug: a line per call served, on stderr
     parser = build_parser()
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):

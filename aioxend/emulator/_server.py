@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from aioxend._log import EMULATOR
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
 from aioxend.emulator._limits import Gate, ServerLimits
@@ -233,6 +234,7 @@ class Emulator:
             raise
 
     def _add_url(self, kind: str, url: str) -> None:
+        EMULATOR.debug("serving %s at %s", kind, url)
         self.urls.append(url)
         self.protocols[url] = kind
         if kind == "xmlrpc" and self.xmlrpc_url is None:

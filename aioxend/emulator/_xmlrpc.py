@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from aioxend._log import EMULATOR
 from aioxend.emulator._errors import XendError, XendFault
 from aioxend.emulator._faults import FaultInjector
 from aioxend.emulator._host import Host
@@ -323,7 +324,9 @@ class XmlRpcDispatcher:
                 result = repr_text(result)[1:-1]
             values: Any = (_plain(result),)
             text = xmlrpc.client.dumps(values, methodresponse=True, allow_none=True)
+            EMULATOR.debug("xmlrpc %s: answered", method)
         except XendFault as fault:
+            EMULATOR.debug("xmlrpc %s: fault %s", method, fault.code)
             text = xmlrpc.client.dumps(
                 xmlrpc.client.Fault(fault.code, cast(Any, _plain(fault.value))), allow_none=True
             )

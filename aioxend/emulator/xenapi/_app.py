@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from aioxend._log import EMULATOR
 from aioxend.emulator._faults import FaultInjector, Picked
 from aioxend.emulator._wire import RAW_KINDS, write_faulty
 from aioxend.emulator.xenapi import _jsonrpc, _xmlrpc
@@ -186,8 +187,11 @@ def make_app(
         try:
             if injected is not None:
                 raise injected
-            return True, dispatcher.call(method, params)
+            value = dispatcher.call(method, params)
+            EMULATOR.debug("xenapi %s: answered", method)
+            return True, value
         except Failure as failure:
+            EMULATOR.debug("xenapi %s: %s", method, failure.description[0])
             return False, failure.description
         except Exception as exc:  # a bug of ours: xapi answers INTERNAL_ERROR too
             return False, _internal_error(exc)
