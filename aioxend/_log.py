@@ -224,16 +224,23 @@ def configure_logging(
     stream: TextIO | None = None,
 ) -> None:
     """Send aioxend's log to ``stream`` (default stderr) at ``level``: ``"debug"`` (a line
-    per call sent and ended) or ``"trace"`` (also the wire bytes), or a level number.
+    per call sent and ended) or ``"trace"`` (also the wire bytes), or a level number;
+    ``"off"`` removes the handler and the level again.
 
     ``body_bytes`` bounds how much of each body the trace shows (default 2048). Calling it
     again replaces the handler it added; an application with its own logging setup needs
     none of this (set the ``aioxend`` logger's level instead).
     """
     global _handler
+    if level == "off":
+        if _handler is not None:
+            ROOT.removeHandler(_handler)
+            _handler = None
+        ROOT.setLevel(logging.NOTSET)
+        return
     if isinstance(level, str):
         if level.lower() not in _LEVELS:
-            raise ValueError(f"log level must be 'debug' or 'trace', not {level!r}")
+            raise ValueError(f"log level must be 'debug', 'trace' or 'off', not {level!r}")
         level = _LEVELS[level.lower()]
     if body_bytes is not None:
         if isinstance(body_bytes, bool) or not isinstance(body_bytes, int) or body_bytes < 0:

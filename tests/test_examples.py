@@ -29,6 +29,7 @@ EXPECTED = {
     "legacy_sxp.py": ["over sxp", "op=mem_target_set", "InvalidDomain", "not available"],
     "pool_failover.py": ["failover after a master crash", "failover after a master hang"],
     "xenapi_inventory.py": ["over jsonrpc", "host host1", "vm1", "Running", "4 VMs, 1 running"],
+    "metrics.py": ["calls by operation", "xend    pause", "VM.get_power_state", "calls, 2 errors"],
 }
 
 

@@ -3,6 +3,7 @@ nothing at INFO, nothing done when logging is off, ``-v``/``-vv`` and ``AIOXEND_
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
@@ -107,14 +108,24 @@ async def test_wire_trace_shows_bodies_cut_at_the_configured_length(emulator: Em
     assert len(ids) == 3  # each call's lines carry its number
 
 
+@pytest.fixture
+def quiet() -> Iterator[None]:
+    """The aioxend loggers at WARNING, whatever an earlier test configured."""
+    before = _log.ROOT.level
+    _log.ROOT.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        _log.ROOT.setLevel(before)
+
+
+@pytest.mark.usefixtures("quiet")
 async def test_nothing_is_observed_when_logging_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_tally(*args: object, **kwargs: object) -> object:
         raise AssertionError("a Tally was made with logging off")
 
     monkeypatch.setattr(_observe, "Tally", no_tally)
     connector = MockConnector(lambda data: http(OK_NIL))
-    root = logging.getLogger("aioxend")
-    assert not root.isEnabledFor(logging.DEBUG)
     async with aioxend.connect("http://xen1:8006/", protocol="xmlrpc", connector=connector) as c:
         await c.pause("vm1")
         await c.call("xend.domain.unpause", "vm1")
@@ -224,7 +235,20 @@ def test_aioxend_log_environment_variable(emulator: Emulator, level: str) -> Non
 
 
 def test_configure_logging_refuses_what_it_cannot_use() -> None:
-    with pytest.raises(ValueError, match="'debug' or 'trace'"):
+    with pytest.raises(ValueError, match="'debug', 'trace' or 'off'"):
         _log.configure_logging("loud")
     with pytest.raises(ValueError, match="body_bytes"):
         _log.configure_logging("debug", body_bytes=-1)
+
+
+def test_configure_logging_on_and_off() -> None:
+    stream = io.StringIO()
+    _log.configure_logging("trace", stream=stream)
+    try:
+        assert _log.ROOT.isEnabledFor(_log.TRACE)
+        _log.CLIENT.debug("seen")
+    finally:
+        _log.configure_logging("off")
+    _log.CLIENT.debug("not seen")
+    assert stream.getvalue().endswith("DEBUG aioxend.client: seen\n")
+    assert _log.ROOT.level == logging.NOTSET
