@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, TypeVar, cast, runt
 import anyio
 import anyio.to_thread
 
+from aioxend._log import redact
 from aioxend.errors import (
     HTTPStatusError,
     LocalProtocolError,
@@ -51,7 +52,6 @@ from aioxend.transport import Request, Response, Timeouts, Transport, parse_url
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._generated._refs import VDIRef, VMRef
 from aioxend.xenapi._task import Task
-from aioxend.xenapi._wire import REDACTED
 
 if TYPE_CHECKING:
     from aioxend.xenapi._client import XenAPIClient
@@ -399,15 +399,14 @@ async def _download(
 
 # --- redaction and the four operations -------------------------------------------------------
 def _redact(exc: BaseException, secret: str | None) -> None:
-    """Replace ``secret`` in the messages of ``exc`` and of the errors it chains."""
+    """Replace ``secret`` (in any spelling ``aioxend._log.redact`` knows) in the messages
+    of ``exc`` and of the errors it chains."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen and secret:
         seen.add(id(current))
-        quoted = urllib.parse.quote(secret, safe="")
         current.args = tuple(
-            a.replace(secret, REDACTED).replace(quoted, REDACTED) if isinstance(a, str) else a
-            for a in current.args
+            redact(a, (secret,)) if isinstance(a, str) else a for a in current.args
         )
         current = current.__cause__ or current.__context__
 
