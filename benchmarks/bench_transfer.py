@@ -8,7 +8,8 @@ client alone. Figures, each measured in the same run:
    /import_raw_vdi`` of a file of that size into a VDI: ``xapi.export_raw_vdi`` /
    ``xapi.import_raw_vdi`` (task made, probe, transfer, task awaited and destroyed)
    against ``curl`` on the same endpoint with the same session (its own ``time_total``,
-   so its process start is not counted); the best of ``--runs``, and the ratio.
+   so its process start is not counted); after a warm-up of each, runs taken in turns,
+   the best of ``--runs`` of each, and the ratio.
 2. this process's resident memory (``/proc/self/statm``, sampled from the progress
    callback) before and at its peak during a download of ``--big`` bytes and an upload
    of ``--big-upload`` bytes (a generated XVA from an async iterator, stored by the
@@ -123,8 +124,13 @@ async def throughput(url: str, size: int, runs: int, folder: Path, table: Table)
             ("PUT /import_raw_vdi", lambda: ours_put(xapi, target, image), ["-T", str(image), put]),
         ]
         for name, ours, curl_args in rows:
-            mine = min([await ours() for _ in range(runs)])
-            theirs_runs = [curl_seconds(curl_args) for _ in range(runs)]
+            await ours()  # a warm-up of each side first (the server's first pages, caches)
+            curl_seconds(curl_args)
+            mine_runs, theirs_runs = [], []
+            for _ in range(runs):  # taken in turns, so a change of the machine's load
+                mine_runs.append(await ours())  # falls on both sides alike
+                theirs_runs.append(curl_seconds(curl_args))
+            mine = min(mine_runs)
             theirs = None if None in theirs_runs else min(t for t in theirs_runs if t is not None)
             mb = size / 1e6
             if theirs is None:

@@ -42,11 +42,17 @@ What is served:
   ``shutdown``, ``clean_reboot``, ``hard_reboot``, ``pause``, ``unpause``, ``suspend``,
   ``resume``, ``resume_on``, ``power_state_reset``), ``VM.clone``/``copy``/``snapshot``,
   the VCPU and memory setters (in the power states xapi allows), explicit setters of
-  plain fields, ``host.get_servertime``, ``task.destroy``/``cancel``, ``event.from``
+  plain fields, ``host.get_servertime``, ``task.create``/``destroy``/``cancel``, ``event.from``
   (blocking up to its timeout; token ``""`` gives every object as ``add``),
   ``event.inject``, ``event.get_current_id``, and ``Async.*`` (a task, finished at once
 or ``pending`` for ``task_duration`` seconds, cancellable meanwhile). Other
   explicit messages answer ``NOT_IMPLEMENTED``. ``reader``'s role is ``read-only``.
+- A local SR ("Local storage", with its PBD) on every host, the master's the pool's
+  default SR, and the HTTP handlers beside the RPC (``_transfer``): ``PUT /import``,
+  ``GET /export``, ``PUT /import_raw_vdi``, ``GET /export_raw_vdi``, under the task
+  named by ``task_id``, with the ``302`` to the host whose SR it is; uploads are kept
+  in a temporary folder (``srv.store``, at most ``transfer_limit`` bytes, removed on
+  stop). ``task.create`` makes a task for them; ``task.cancel`` marks it cancelling.
 - xapi's errors: ``SESSION_INVALID``, ``HOST_IS_SLAVE [master address]``,
   ``HANDLE_INVALID [class, handle]``, ``UUID_INVALID``, ``VM_BAD_POWER_STATE [vm,
   expected, actual]`` (lower-case states), ``MESSAGE_PARAMETER_COUNT_MISMATCH [method,
