@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
@@ -37,9 +38,6 @@ from aioxend.errors import ProtocolError, Timeout, XenAPIError, XendError
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import Caller
 from aioxend.xenapi.errors import EventsLost, MessageMethodUnknown, from_description
-
-if TYPE_CHECKING:
-    from aioxend.xenapi._generated.task import taskRecord
 
 __all__ = ["CANCEL_SECONDS", "POLL_FIRST", "POLL_MAX", "Task", "decode_result"]
 
@@ -61,20 +59,71 @@ _FINISHED: Final = frozenset({"success", "failure", "cancelled"})
 _NO_EVENT_FROM: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
 
 
-def decode_result(method: str, decode: _v.Decoder[T], text: object) -> T:
-    """A task's ``result`` field, an XML-RPC ``<value>`` in a string, as the typed value."""
+def decode_result(method: str, decode: _v.Decoder[T], value: object) -> T:
+    """A task's ``result`` field as the typed value: xapi's XML-RPC ``<value>`` in a string
+    (``""`` for void), decoded by ``aioxend.xmlrpc``; xend's value as it is (a plain
+    string, or the struct or array itself)."""
     from aioxend import xmlrpc
 
-    if not isinstance(text, str):
-        raise ProtocolError(f"{method}: a task result must be a string, got {type(text).__name__}")
-    if not text.strip():
-        return _v.result(method, decode, "")  # a void result: xapi leaves the field empty
-    document = f"<methodResponse><params><param>{text}</param></params></methodResponse>"
-    try:
-        (value,), _ = xmlrpc.loads(document)
-    except (XendError, ValueError) as exc:
-        raise ProtocolError(f"{method}: the task's result is no XML-RPC value: {exc}") from None
+    if isinstance(value, str) and value.lstrip().startswith("<value"):
+        document = f"<methodResponse><params><param>{value}</param></params></methodResponse>"
+        try:
+            (value,), _ = xmlrpc.loads(document)
+        except (XendError, ValueError) as exc:
+            raise ProtocolError(f"{method}: the task's result is no XML-RPC value: {exc}") from None
+    elif isinstance(value, str) and not value.strip():
+        value = ""  # a void result: xapi leaves the field empty
     return _v.result(method, decode, value)
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What a task record says of its progress and end, whichever server wrote it."""
+
+    status: str
+    progress: float
+    result: object
+    error: list[str]
+
+    @property
+    def ended(self) -> bool:
+        return self.status in _FINISHED
+
+
+def _state_of_record(record: object) -> _State:
+    """The state in an ``event.from`` snapshot (a typed ``taskRecord``)."""
+    from aioxend.xenapi._generated.task import taskRecord
+
+    if not isinstance(record, taskRecord):
+        raise ProtocolError(f"a task event came without the task's record ({record!r:.60})")
+    return _State(str(record.status), record.progress, record.result, list(record.error_info))
+
+
+def _state_of_wire(wire: object) -> _State:
+    """The state in ``task.get_record``'s answer as it came: xapi's record, or xend's
+    ``XendTask.get_record`` (progress in percent, the failure's code apart in
+    ``error_code``, ``allowed_operations`` a struct), read field by field."""
+    key = "record"
+    try:
+        if not isinstance(wire, Mapping):
+            raise ProtocolError(f"expected a struct, got {type(wire).__name__}")
+        key = "status"
+        status = _v.string(wire.get(key))
+        key = "progress"
+        progress = _v.floating(wire.get(key, 0.0))
+        key = "error_info"
+        error = _ERROR_INFO(wire.get(key, []))
+        key = "error_code"
+        code = wire.get(key)
+        if code is not None:
+            progress /= 100
+            error = [_v.string(code), *error] if code else error
+    except ProtocolError as exc:
+        raise ProtocolError(f"task.get_record returned a bad {key}: {exc}") from None
+    return _State(status, progress, wire.get("result", ""), error)
+
+
+_ERROR_INFO: Final = _v.list_of(_v.string)
 
 
 class Task(Generic[T]):
@@ -118,14 +167,14 @@ class Task(Generic[T]):
         if self._outcome is None:
             try:
                 with anyio.move_on_after(timeout) as scope:
-                    record = await self._until_finished()
+                    state = await self._until_finished()
             except anyio.get_cancelled_exc_class():
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_SECONDS):
                     await self._abandon()
                 raise
             if scope.cancelled_caught:
                 raise Timeout(f"{self.method}: task {self.ref} did not end within {timeout} s")
-            self._outcome = self._settle(record)
+            self._outcome = self._settle(state)
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_SECONDS):
                 await self.destroy()
         ok, value = self._outcome
@@ -158,7 +207,7 @@ class Task(Generic[T]):
         await self.destroy()
 
     # --- waiting ------------------------------------------------------------------------
-    async def _until_finished(self) -> taskRecord:
+    async def _until_finished(self) -> _State:
         if not _NO_EVENT_FROM.get(self._caller, False):
             try:
                 return await self._watch()
@@ -166,7 +215,7 @@ class Task(Generic[T]):
                 _NO_EVENT_FROM[self._caller] = True
         return await self._poll()
 
-    async def _watch(self) -> taskRecord:
+    async def _watch(self) -> _State:
         """Follow ``task/<ref>`` through ``event.from`` until the task ends."""
         from aioxend.xenapi._events import decode_batch
 
@@ -195,50 +244,39 @@ class Task(Generic[T]):
                     continue
                 if event.operation == "del":
                     raise self._gone()
-                record = self._seen(event.snapshot)
-                if record is not None:
-                    return record
+                state = self._seen(_state_of_record(event.snapshot))
+                if state.ended:
+                    return state
 
-    async def _poll(self) -> taskRecord:
+    async def _poll(self) -> _State:
         """Read the task's record until it ends, pausing longer each time."""
         pause = POLL_FIRST
         while True:
             answer = await self._caller.call("task.get_record", self.ref, read=True)
-            record = self._seen(_v.result("task.get_record", _task_record, answer))
-            if record is not None:
-                return record
+            state = self._seen(_state_of_wire(answer))
+            if state.ended:
+                return state
             await anyio.sleep(pause)
             pause = min(pause * 2, POLL_MAX)
 
-    def _seen(self, record: object) -> taskRecord | None:
-        """Note a record's progress and status; the record if the task ended."""
-        from aioxend.xenapi._generated.task import taskRecord
-
-        if not isinstance(record, taskRecord):
-            raise ProtocolError(f"{self.method}: task {self.ref} came without its record")
-        self.progress = record.progress
-        self.status = str(record.status)
-        return record if self.status in _FINISHED else None
+    def _seen(self, state: _State) -> _State:
+        """Note a record's progress and status."""
+        self.progress, self.status = state.progress, state.status
+        return state
 
     def _gone(self) -> XenAPIError:
         """The error for a task destroyed by someone else before it ended."""
         return from_description(self.method, ["HANDLE_INVALID", "task", self.ref])
 
-    def _settle(self, record: taskRecord) -> tuple[bool, Any]:
+    def _settle(self, state: _State) -> tuple[bool, Any]:
         """The outcome of an ended task: (True, result) or (False, the error to raise)."""
-        if self.status == "success":
+        if state.status == "success":
             try:
-                return True, decode_result(self.method, self._decode, record.result)
+                return True, decode_result(self.method, self._decode, state.result)
             except ProtocolError as exc:
                 return False, exc
-        if record.error_info:
-            return False, from_description(self.method, record.error_info)
-        if self.status == "cancelled":  # taskHelper.ml: cancelled tasks carry no error_info
+        if state.error:
+            return False, from_description(self.method, state.error)
+        if state.status == "cancelled":  # taskHelper.ml: cancelled tasks carry no error_info
             return False, from_description(self.method, ["TASK_CANCELLED", self.ref])
         return False, ProtocolError(f"{self.method}: task {self.ref} failed with no error_info")
-
-
-def _task_record(wire: object) -> taskRecord:
-    from aioxend.xenapi._generated.task import taskRecord
-
-    return taskRecord.from_wire(wire)

@@ -15,7 +15,7 @@ from aioxend.errors import ProtocolError
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._generated.vm_metrics import VM_metricsRecord
 from aioxend.xenapi._task import Task, decode_result
-from aioxend.xenapi.errors import from_description
+from aioxend.xenapi.errors import VmBadPowerState, from_description
 
 REF = "OpaqueRef:0c5e"
 
@@ -57,8 +57,10 @@ def test_a_bad_result_is_a_protocol_error(text: str) -> None:
         decode_result("VM.x", VM_metricsRecord.from_wire, text)
 
 
-def test_a_result_that_is_no_string() -> None:
-    with pytest.raises(ProtocolError, match="must be a string"):
+def test_xends_results_are_the_values_themselves() -> None:
+    assert decode_result("VM.clone", _v.string, "5a92-uuid") == "5a92-uuid"
+    assert decode_result("VM.x", _v.list_of(_v.string), ["a"]) == ["a"]
+    with pytest.raises(ProtocolError, match="expected a string"):
         decode_result("VM.x", _v.string, 5)
 
 
@@ -150,3 +152,22 @@ def test_the_async_namespace_loads_one_class_module_on_first_use() -> None:
         f"{prefix}.vbd",
     }
     assert "aioxend.xenapi._task" not in loaded_after("import aioxend.xenapi")
+
+
+async def test_xends_task_records_are_read_as_xend_writes_them() -> None:
+    # XendTask.get_record: progress in percent, the code apart, allowed_operations a struct
+    xend: dict[str, object] = {"progress": "100", "error_code": "", "allowed_operations": {}}
+    record: dict[str, object] = {**xend, "status": "success", "result": "uuid"}
+    done = Task.start(polled(record), "VM.clone", _v.string, REF)
+    assert await done == "uuid"
+    assert done.progress == 1.0
+    failed: dict[str, object] = {
+        **xend,
+        "status": "failure",
+        "error_code": "VM_BAD_POWER_STATE",
+        "error_info": [REF, "Halted", "Running"],
+    }
+    task = Task.start(polled(failed), "VM.start", _v.void, REF)
+    with pytest.raises(VmBadPowerState) as caught:
+        await task
+    assert (caught.value.expected, caught.value.actual) == ("Halted", "Running")

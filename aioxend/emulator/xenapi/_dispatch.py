@@ -99,7 +99,7 @@ class Call:
 class Dispatcher:
     """Serves calls on one host of ``pool`` (the master, or a member)."""
 
-    def __init__(self, pool: Pool, host: str, encode_result: Callable[[object], str]) -> None:
+    def __init__(self, pool: Pool, host: str, encode_result: Callable[[object], object]) -> None:
         self.pool = pool
         self.host = host
         self._encode_result = encode_result

@@ -10,7 +10,9 @@ listener schedules a settle for the next due time or step, so a client waiting i
 (``task.cancel``): it ends ``cancelled`` with progress 1 and no ``error_info``, as
 ``TaskHelper.cancel_this`` leaves it, and its call never runs. A finished task holds
 ``result`` (the value as one XML-RPC ``<value>``) or ``error_info`` (the error
-description), as xapi's do.
+description), as xapi's do. xend's tasks are ``XendTask``'s: ``progress`` in percent
+(0 to 100), ``result`` the value itself, and a failure's code in ``error_code`` with
+only its parameters in ``error_info``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from aioxend.emulator.xenapi._pool import Pool
 
 __all__ = ["TaskQueue", "new_task"]
+
+_Encode = Callable[[object], object]
+"""What makes a task's ``result`` field of a call's value (``_xmlrpc.task_result``)."""
 
 
 def new_task(pool: Pool, label: str, description: str, host: str, session: str) -> str:
@@ -58,7 +63,9 @@ class TaskQueue:
         self._pool = pool
         self.duration = duration
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[float, Callable[[], object], Callable[[object], str]]] = {}
+        self._pending: dict[
+            str, tuple[float, Callable[[], object], Callable[[object], object]]
+        ] = {}
         self._started: dict[str, float] = {}
 
     def submit(
@@ -67,12 +74,14 @@ class TaskQueue:
         host: str,
         session: str,
         run: Callable[[], object],
-        encode: Callable[[object], str],
+        encode: Callable[[object], object],
     ) -> str:
         """A new task for the call ``run``; finished now, or pending for ``duration``."""
         pool = self._pool
         with pool.lock:
             task = new_task(pool, name, "", host, session)
+            if pool.dialect == "xend":  # XendTask.get_record: progress in percent
+                pool.get("task", task).update(progress=0, error_code="", session=session)
             if self.duration == 0:
                 self._finish(task, run, encode)
             else:
@@ -83,20 +92,23 @@ class TaskQueue:
             return task
 
     def _finish(
-        self, task: str, run: Callable[[], object], encode: Callable[[object], str]
+        self, task: str, run: Callable[[], object], encode: Callable[[object], object]
     ) -> None:
         pool = self._pool
         fields: dict[str, object]
+        xend = pool.dialect == "xend"
         try:
             value = run()
         except Failure as failure:
             fields = {"status": "failure", "error_info": failure.description, "result": ""}
+            if xend:  # XendTask.run: the code apart, the parameters in error_info
+                fields.update(error_code=failure.code, error_info=failure.params)
         else:
             fields = {"status": "success", "result": encode(value)}
         record = pool.table("task").get(task)
         if record is None:  # destroyed while it ran
             return
-        record.update(fields, progress=1.0, finished=datetime.now(UTC))
+        record.update(fields, progress=100 if xend else 1.0, finished=datetime.now(UTC))
         pool.touch("task", task)
 
     def settle(self) -> None:
@@ -119,9 +131,11 @@ class TaskQueue:
                     pool.touch("task", task)
 
     def _quarter(self, task: str, now: float) -> float:
-        """The progress of a pending task: the quarters of its duration gone by."""
+        """The progress of a pending task: the quarters of its duration gone by (xend:
+        in percent, an int)."""
         done = (now - self._started.get(task, now)) / self.duration
-        return min(int(done * 4), 3) / 4
+        quarter = min(int(done * 4), 3) / 4
+        return int(quarter * 100) if self._pool.dialect == "xend" else quarter
 
     def next_due(self) -> float | None:
         """The pool clock's time of the next end or progress step of a pending task."""

@@ -86,10 +86,12 @@ def encode_failure(description: list[str]) -> bytes:
     return _response({"Status": "Failure", "ErrorDescription": description})
 
 
-def task_result(value: object, dialect: str) -> str:
+def task_result(value: object, dialect: str) -> object:
     """A task's ``result`` field: the value as one XML-RPC ``<value>`` element, as xapi
     stores it (``Xmlrpc.to_string`` of the marshalled result: a string bare, without
-    ``<string>``)."""
+    ``<string>``); xend keeps the value itself (``XendTask.run``: ``result['Value']``)."""
+    if dialect == "xend":
+        return "" if value is None else value
     if isinstance(value, str):
         return f"<value>{escape(value)}</value>"
     text = xmlrpc.client.dumps((wire(value, dialect),), allow_none=True)
