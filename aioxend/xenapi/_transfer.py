@@ -29,12 +29,13 @@ query, is replaced by ``<redacted>`` in every message.
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -68,7 +69,6 @@ Progress = Callable[[int, "int | None"], object]
 """Called with the bytes moved so far and the total (``None`` when not known)."""
 
 
-@runtime_checkable
 class AsyncWriter(Protocol):
     """Where a download may go besides a path: anything with ``async write(bytes)``
     (``anyio.AsyncFile``, an anyio byte stream wrapped, a hashing sink of your own)."""
@@ -318,7 +318,8 @@ async def _sink(dest: Destination) -> AsyncIterator[_Sink]:
             yield _Sink(file.write, False)
         except BaseException:
             file.close()
-            await anyio.to_thread.run_sync(_unlink, name)
+            with anyio.CancelScope(shield=True):  # also when the download was cancelled
+                await anyio.to_thread.run_sync(_unlink, name)
             raise
         file.close()
         return
@@ -331,18 +332,9 @@ async def _sink(dest: Destination) -> AsyncIterator[_Sink]:
             "the destination must be a path, a binary file or an async writer, "
             f"not {type(dest).__name__}"
         )
-    is_async = (
-        not isinstance(dest, io.IOBase)
-        and isinstance(dest, AsyncWriter)
-        and (_is_coroutine_function(write))
-    )
+    # a file's write runs in a worker thread; an async writer's is awaited
+    is_async = not isinstance(dest, io.IOBase) and inspect.iscoroutinefunction(write)
     yield _Sink(write, is_async)
-
-
-def _is_coroutine_function(function: object) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(function)
 
 
 def _unlink(name: str) -> None:

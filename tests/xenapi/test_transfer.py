@@ -315,13 +315,17 @@ async def test_a_short_iterator_fails_and_cleans_up(pool: XenAPIServer) -> None:
     assert task_count(pool) == before
 
 
-async def test_what_the_server_refuses_is_the_tasks_error(pool: XenAPIServer) -> None:
+async def test_what_the_server_refuses_is_the_tasks_error(
+    pool: XenAPIServer, tmp_path: Path
+) -> None:
     async with login(pool.url) as xapi:
         with pytest.raises(errors.XenAPIError) as bad:
             await xapi.import_vm(io.BytesIO(b"not an xva" * 100))
         assert bad.value.code == "IMPORT_ERROR_UNEXPECTED_FILE"
+        gone = tmp_path / "gone.xva"
         with pytest.raises(errors.HandleInvalid) as missing:
-            await xapi.export_vm(VMRef("OpaqueRef:none"), io.BytesIO())
+            await xapi.export_vm(VMRef("OpaqueRef:none"), gone)
+        assert not gone.exists()  # the file a failed export began is removed
         assert isinstance(missing.value.__cause__, HTTPStatusError)
         assert missing.value.__cause__.status == 404
         not_a_header = io.BytesIO()
@@ -495,3 +499,21 @@ def test_the_emulator_checks_the_task_it_is_given(pool: XenAPIServer) -> None:
         sdk.xenapi.task.destroy(task)
     finally:
         sdk.xenapi.session.logout()
+
+
+async def test_a_cancelled_download_removes_its_file_and_its_task(
+    pool: XenAPIServer, tmp_path: Path
+) -> None:
+    local, _ = srs(pool)
+    before = task_count(pool)
+    async with login(pool.url) as xapi:
+        vdi = await xapi.VDI.create(
+            {"name_label": "huge", "SR": local, "virtual_size": 64 << 30, "type": "user"}
+        )
+        path = tmp_path / "huge.raw"
+        with anyio.move_on_after(0.5) as scope:
+            await xapi.export_raw_vdi(vdi, path)
+        assert scope.cancelled_caught
+        assert not path.exists()
+        await xapi.VDI.destroy(vdi)
+    assert task_count(pool) == before
