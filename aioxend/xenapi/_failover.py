@@ -63,7 +63,8 @@ class Failover:
     """The pool's URLs and the search for its master (see the module's docstring).
 
     ``members`` are the URLs to try, the ones given first; ``learn`` adds the hosts'
-    addresses after each login; ``timeout`` bounds a search.
+    addresses after each login; ``timeout`` bounds a search; ``searches`` counts the
+    searches that ended.
     """
 
     def __init__(self, urls: Sequence[str], *, learn: bool, timeout: float) -> None:
@@ -76,7 +77,7 @@ class Failover:
         self._generation = 0
         self._suspect: int | None = None
         self._lost: str | None = None  # the master a failed search looked for
-        self._searches = 0
+        self.searches = 0
         self._failure: str | None = None  # what the last search, if it failed, found
         self._lock = anyio.Lock()
 
@@ -152,13 +153,12 @@ class Failover:
         """Find the master unless a search since ``generation`` already has; a call that
         waited for a search that failed fails with its error instead of searching again."""
         self._suspect = generation
-        searches = self._searches
+        finished = self.searches
         async with self._lock:
             if self._generation != generation:
                 return
-            if self._searches != searches and self._failure is not None:
+            if self.searches != finished and self._failure is not None:
                 raise ConnectError(self._failure) from cause
-            self._searches += 1
             started = anyio.current_time()
             try:
                 await self._search(client)
@@ -167,6 +167,8 @@ class Failover:
                 if cause is not None:
                     raise exc from cause
                 raise
+            finally:
+                self.searches += 1
             self._failure = None
             self._generation += 1
             self._suspect = self._lost = None

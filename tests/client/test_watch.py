@@ -167,7 +167,7 @@ async def test_cancellation_mid_poll() -> None:
             with anyio.move_on_after(0.2):
                 async for _ in watcher.watch(interval=FAST):
                     pytest.fail("the poll is stalled")
-            assert anyio.current_time() - started < 2
+            assert anyio.current_time() - started < 4  # not the poll's 5 s of latency
             assert len(await watcher.domains()) == 2
 
 

@@ -140,7 +140,7 @@ async def test_every_member_dead_or_still_naming_the_lost_master(pool: XenAPISer
         started = anyio.current_time()
         with pytest.raises(ConnectError, match=r"no master of the pool answered within 0.5 s"):
             await xapi.VM.get_all()
-        assert anyio.current_time() - started < 3
+        assert anyio.current_time() - started < 10  # the search's 0.5 s, not the default 60
         with pytest.raises(ConnectError) as again:  # the next call searches again
             await xapi.pool.get_all()
         message = str(again.value)
@@ -157,7 +157,7 @@ async def test_master_hangs(pool: XenAPIServer) -> None:
         pool.promote(pool.member_urls[0])
         started = anyio.current_time()
         assert len(await xapi.VM.get_all()) == 7  # a read: timed out, then sent again
-        assert anyio.current_time() - started < 3
+        assert anyio.current_time() - started < 10  # bounded by the call's 0.5 s timeout
         assert xapi.url == pool.url
 
 
@@ -244,12 +244,12 @@ async def test_calls_waiting_on_a_failed_search_share_its_error(pool: XenAPIServ
             except ConnectError as exc:
                 errors.append(exc)
 
-        started = anyio.current_time()
         async with anyio.create_task_group() as tasks:
             for _ in range(5):
                 tasks.start_soon(read)
         assert len(errors) == 5
-        assert anyio.current_time() - started < 3  # one search of 1 s, not five
+        assert xapi._failover is not None
+        assert xapi._failover.searches == 1  # one search of 1 s, not five in a row
         assert all("no master of the pool answered" in str(exc) for exc in errors)
 
 

@@ -80,7 +80,7 @@ def test_crashed_master_refuses_and_resets(pool: XenAPIServer) -> None:
     started = time.monotonic()
     pool.kill_master()
     thread.join(5)
-    assert time.monotonic() - started < 2  # reset at once, not after the latency
+    assert time.monotonic() - started < 4  # reset at once, not after the 5 s latency
     assert caught
     assert not isinstance(caught[0], XenAPI.Failure)
     with pytest.raises(ConnectionRefusedError):
