@@ -74,8 +74,9 @@ class Resync:
     ``reason`` is the code that caused it (``"EVENTS_LOST"``, ``"SESSION_INVALID"``,
     ``"SESSION_NOT_REGISTERED"``, or ``"TOKEN"`` for a token xend cannot resume);
     ``records`` holds every current record of the subscription, by class (datamodel
-    spelling) then ref, typed; ``token`` is where the stream goes on from. Anything not
-    in ``records`` no longer exists.
+    spelling) then ref, typed, with every class the subscription names (all of them for
+    ``"*"``) present, empty if none is left; ``token`` is where the stream goes on from.
+    Anything not in ``records`` no longer exists.
     """
 
     reason: str
@@ -225,8 +226,9 @@ class EventStream:
     ) -> None:
         if not isinstance(token, str):
             raise TypeError(f"token must be a str from a previous stream, not {token!r}")
-        if not isinstance(timeout, (int, float)) or not 0 <= timeout <= 86400:
-            raise ValueError(f"timeout must be 0 to 86400 seconds, not {timeout!r}")
+        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
+            # 0 would make the loop ask event.from again and again without a pause
+            raise ValueError(f"timeout must be more than 0 and at most 86400 s, not {timeout!r}")
         self._client = client
         self._subscription = Subscription(classes)
         self.token = token
@@ -369,9 +371,7 @@ class EventStream:
                 continue  # a class this server does not have (xend has 30)
             decode = _v.map_of(_v.string, _RecordOf(cls))
             records = await _v.result_sliced(f"{cls}.get_all_records", decode, answer)
-            wanted = {r: rec for r, rec in records.items() if self._subscription.wants(cls, r)}
-            if wanted or cls in self._subscription.whole or self._subscription.every:
-                out[cls] = wanted
+            out[cls] = {r: rec for r, rec in records.items() if self._subscription.wants(cls, r)}
         return out
 
     # --- resynchronising -----------------------------------------------------------------
@@ -386,7 +386,7 @@ class EventStream:
             self._queue.append(Resync(reason, records, self._batch_token))
             return
         await self._next_from(token="", wait=0.0)
-        records = {c: {} for c in self._subscription.whole}
+        records = {c: {} for c in self._subscription.classes}
         for event in self._queue:
             assert isinstance(event, Event)
             records.setdefault(event.cls, {})[event.ref] = event.snapshot

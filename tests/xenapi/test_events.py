@@ -221,8 +221,9 @@ async def test_bad_arguments_are_refused_before_anything_is_sent() -> None:
             xapi.events("vm")
         with pytest.raises(ValueError, match="non-empty"):
             xapi.events([])
-        with pytest.raises(ValueError, match="0 to 86400"):
-            xapi.events(["vm"], timeout=-1)
+        for wrong in (-1, 0, 86401):
+            with pytest.raises(ValueError, match="more than 0"):
+                xapi.events(["vm"], timeout=wrong)
         with pytest.raises(TypeError):
             xapi.events(["vm"], token=5)  # type: ignore[arg-type]
 
@@ -326,3 +327,16 @@ async def test_folding_the_stream_gives_the_pools_state(kind: str, seed: int) ->
             pool = {str(ref): record for ref, record in (await xapi.VM.get_all_records()).items()}
             assert summary(state) == summary(pool)
         await stream.aclose()
+
+
+@pytest.mark.parametrize("kind", WIRES)
+async def test_a_resync_names_every_class_asked_for_even_when_empty(kind: str) -> None:
+    async with opened(kind) as (srv, xapi):
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        stream = xapi.events([f"vm/{vm2}", "task"], timeout=5.0)
+        await until(stream, is_event("add", vm2))
+        await xapi.VM.destroy(vm2)
+        srv.lose_events()
+        [*_, resync] = await until(stream, lambda e: isinstance(e, Resync))
+        assert isinstance(resync, Resync)
+        assert resync.records == {"VM": {}, "task": {}}
