@@ -517,3 +517,31 @@ async def test_a_cancelled_download_removes_its_file_and_its_task(
         assert not path.exists()
         await xapi.VDI.destroy(vdi)
     assert task_count(pool) == before
+
+
+async def test_the_302_is_followed_over_tls_with_the_clients_trust(tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "127.0.0.2")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with XenAPIServer.in_thread(
+        tcp="127.0.0.1:0", hosts=2, tls_cert=str(cert_file), tls_key=str(key_file)
+    ) as server:
+        _, far = srs(server)
+        assert server.url.startswith("https://")
+        async with connect(
+            server.url, username="root", password="xenroot", ssl_context=context
+        ) as xapi:
+            image = os.urandom(300_000)
+            vdi = await xapi.import_raw_vdi(io.BytesIO(image), sr=far)
+            assert await xapi.VDI.get_SR(vdi) == far
+            out = io.BytesIO()
+            assert await xapi.export_raw_vdi(vdi, out) == len(image)
+            assert out.getvalue() == image
