@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import datetime
 import gc
 import random
 import sys
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _harness import Table
+from bench_xenapi import all_records, vm_record
 
 from aioxend import xmlrpc as codec
 
@@ -141,6 +143,22 @@ def entity_string(i: int) -> str:
     return (unit * (4096 // len(unit) + 1))[:4096]
 
 
+def xapi_records(count: int) -> Any:
+    """One VM record of every datamodel field as xapi sends it, or ``count`` by reference.
+
+    Datetimes are naive: xapi's trailing "Z" is more than the standard library reads.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, xmlrpc.client.DateTime):
+            return datetime.datetime.strptime(value.value, "%Y%m%dT%H:%M:%SZ")
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return [plain(v) for v in value] if isinstance(value, list) else value
+
+    return plain(vm_record(1, xml=True) if count == 1 else all_records(count, xml=True))
+
+
 def shapes(full: bool) -> list[tuple[str, Callable[[], Any]]]:
     """(name, a maker of the one response value) of every benchmarked shape.
 
@@ -160,6 +178,8 @@ def shapes(full: bool) -> list[tuple[str, Callable[[], Any]]]:
         ("2,000 entity-heavy 4 KB strings", lambda: [entity_string(i) for i in range(2000)]),
         ("one 8 MiB base64 value", lambda: rnd.randbytes(8 * 1024 * 1024)),
         ("1,000 base64 values of 8 KiB", lambda: [rnd.randbytes(8192) for _ in range(1000)]),
+        ("one xapi VM record, 11 KB (untyped)", lambda: xapi_records(1)),
+        ("1,000 xapi VM records, 11 MB (untyped)", lambda: xapi_records(1000)),
         (f"{host:,} domains (raised limits)", lambda: payload(host)),
     ]
 
@@ -211,11 +231,22 @@ def stdlib_loads(body: bytes) -> object:
 class Ratios:
     """The decode (whole, streamed) and encode ratios of one value, timed in this run."""
 
-    def __init__(self, value: Any, repeat: int, *, encode: bool = True, ours: bool = False) -> None:
+    def __init__(
+        self,
+        value: Any,
+        repeat: int,
+        *,
+        encode: bool = True,
+        ours: bool = False,
+        untyped: bool = False,
+    ) -> None:
         params = (value,)
         # The stdlib's encoding is what xend (Python's xmlrpclib) sends; ``ours`` decodes
-        # our encoding instead, which spells CR as &#13; where the stdlib's loses it.
+        # our encoding instead, which spells CR as &#13; where the stdlib's loses it;
+        # ``untyped`` drops the <string> tags, as xapi writes its strings.
         body = codec.dumps(params, methodresponse=True) if ours else stdlib_body(value)
+        if untyped:
+            body = body.replace(b"<string>", b"").replace(b"</string>", b"")
         self.size = len(body)
         limits = codec.Limits(max_bytes=len(body) + 1, max_elements=10**9)
 
@@ -347,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, make in shapes(args.full):
         if args.only and args.only not in name:
             continue
-        r = Ratios(make(), 1 if "raised" in name else repeat, ours="entity" in name)
+        r = Ratios(
+            make(),
+            1 if "raised" in name else repeat,
+            ours="entity" in name,
+            untyped="untyped" in name,
+        )
         table.add(
             name,
             r.size / 1e6,

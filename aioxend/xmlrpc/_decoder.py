@@ -238,11 +238,23 @@ _AFTER_VALUE = [
     ),
     ("VALUE_RUN", r"(?=[^<])"),
 ]
+# A member's key may come with the rest of a run of members whose values are plain text
+# (untyped, as xapi writes them, or <string>, as xend and the standard library do): the
+# run's pairs then go into the dict by one ``findall`` (see Decoder._member).
+_PLAIN = r"[^<&\r]*+"
+_PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
+_PLAIN_RUN = (
+    rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
+    rf"(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
+)
 _OTHERS = [
     ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
-    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>"),
+    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>(?P<RUN>{_PLAIN_RUN})?"),
     # A member's end and the next one's start: one match between members.
-    ("NEXT_MEMBER", rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>"),
+    (
+        "NEXT_MEMBER",
+        rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>(?P<NEXT_RUN>{_PLAIN_RUN})?",
+    ),
     ("END_MEMBER", r"</member>"),
     ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
     ("OPEN_RESPONSE", rf"<methodResponse>{_W}<params>{_W}<param>"),
@@ -276,6 +288,11 @@ G_BOOLEAN: Final = _G["BOOLEAN"]
 G_NIL: Final = _G["NIL"]
 G_OPEN_RESPONSE: Final = _G["OPEN_RESPONSE"]
 G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
+# The (name, text) pairs of a member and the plain run after it (the run is known well
+# formed, so the optional <string> only has to tell a typed text from an untyped one).
+_PAIRS: Final = re.compile(
+    rf"<name>({_PLAIN})</name>{_W}<value>(?:{_W}<string>)?({_PLAIN})"
+).findall
 # What ends the text of a *_RUN alternative, at the "<" after it.
 _RUN_END: Final = {
     G_STRING_RUN: re.compile(rf"</string>{_W}</value>"),
@@ -1028,10 +1045,28 @@ class Decoder:
                 key = _raw_text(key)
             except _Malformed as exc:
                 raise self._error_at(buf, m.start(g), str(exc)) from None
+            if m[g + 2] is not None:  # the run is read by the general path after the key
+                kinds.append(K_MEMBER_VALUE)
+                self._objs.append(key)
+                return m.end(g + 1) + len("</name>")
         if len(key) > self.limits.max_string:
             raise self._limit("max_string", buf, m.start())
+        if m[g + 2] is not None:
+            return self._plain_run(m, buf)
         kinds.append(K_MEMBER_VALUE)
         self._objs.append(key)
+        return m.end()
+
+    def _plain_run(self, m: re.Match[str], buf: str) -> int:
+        """A member and the plain-text members after it: every pair into the struct."""
+        start = m.start((m.lastindex or 0) + 1) - len("<name>")
+        pairs: list[tuple[str, str]] = _PAIRS(buf, start, m.end())
+        if m.end() - start > self.limits.max_string:
+            most = self.limits.max_string
+            if any(len(key) > most or len(text) > most for key, text in pairs):
+                raise self._limit("max_string", buf, start)
+        self._objs[-1].update(pairs)
+        self._count += len(pairs)
         return m.end()
 
     def _envelope(self, m: re.Match[str], buf: str) -> int:

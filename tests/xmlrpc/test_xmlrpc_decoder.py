@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import xmlrpc.client
 from typing import Any
 
 import pytest
@@ -540,6 +541,25 @@ def test_root_is_reported_once_read() -> None:
             one("<struct><member><name>" + "k" * 11 + "</name><value/></member></struct>"),
             "max_string",
         ),
+        (
+            Limits(max_string=10),
+            one("<struct><member><name>" + "k" * 11 + "</name><value>v</value></member></struct>"),
+            "max_string",
+        ),
+        (
+            Limits(max_string=10),
+            one(
+                "<struct><member><name>a</name><value><string>v</string></value></member>"
+                "<member><name>b</name><value><string>" + "v" * 11 + "</string></value>"
+                "</member></struct>"
+            ),
+            "max_string",
+        ),
+        (
+            Limits(max_elements=3),
+            one("<struct>" + "<member><name>k</name><value>v</value></member>" * 3 + "</struct>"),
+            "max_elements",
+        ),
         (Limits(max_depth=3), response(_nested_doc(4)), "max_depth"),
         (
             Limits(max_depth=1),
@@ -628,3 +648,44 @@ def test_feed_refuses_text_as_misuse() -> None:
 def test_loads_refuses_a_fault_struct_of_the_wrong_shape_only_as_protocol_error() -> None:
     with pytest.raises(ProtocolError):
         loads(fault_doc("", "<value>text</value>"))
+
+
+def _member(name: str, value: str) -> str:
+    return f"<member><name>{name}</name><value>{value}</value></member>"
+
+
+# Runs of plain members (untyped as xapi writes them, <string> as xend does) broken by
+# every other kind of value, spaced and not, duplicated keys included: as the standard
+# library reads them, however the document is cut.
+@pytest.mark.parametrize("space", ["", "\n ", "\t\r\n"])
+def test_struct_member_runs_read_as_the_standard_library(space: str) -> None:
+    members = [
+        _member("a", "plain"),
+        _member("b", ""),
+        _member("c", "<string>typed</string>"),
+        _member("d", f"{space}<string> spaced </string>{space}"),
+        _member("e", f"{space}untyped with spaces{space}"),
+        _member("f", "<int>7</int>"),
+        _member("g", "<array><data><value>x</value></data></array>"),
+        _member("h", "a &amp; b"),
+        _member("i", f"<struct>{_member('j', '')}{_member('k', '<boolean>1</boolean>')}</struct>"),
+        _member("a", "again"),
+        _member("n&amp;o", "p"),
+        _member("q", "r"),
+        _member("l", "<string>x</string>"),
+        _member("m", "y"),
+    ]
+    doc = one("<struct>" + space + space.join(members) + space + "</struct>")
+    assert three_ways(doc) == ("ok", xmlrpc.client.loads(doc.decode()))
+
+
+def test_a_member_run_outside_a_struct_is_refused() -> None:
+    doc = response(_member("a", "b"))
+    with pytest.raises(ProtocolError, match="unexpected <member>"):
+        loads(doc)
+
+
+def test_cdata_end_in_a_member_run_is_refused() -> None:
+    doc = one("<struct>" + _member("a", "x]]>y") + "</struct>")
+    with pytest.raises(ProtocolError, match=r"\]\]>"):
+        loads(doc)
