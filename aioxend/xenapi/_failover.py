@@ -20,10 +20,11 @@ a list of URLs (``Failover``):
   lists what each URL answered. One search at a time: concurrent calls wait for it,
   and calls that start meanwhile wait too, so nothing is sent to a half-chosen host.
 * **what is sent again**: a call in flight when the master died is sent once more, on
-  the new master, only if it is a read (``read=True``); a write fails with its
-  ``TransportError``, with a note saying so (it may or may not have happened), and the
-  next call looks for the master first. A call answered ``HOST_IS_SLAVE`` was refused
-  before it ran, so it is sent again whatever it is. Later calls go to the new master
+  the new master, only if it is a read (``read=True``, or ``event.from``); a write fails
+  with its ``TransportError``, with a note saying so (it may or may not have happened),
+  and the next call looks for the master first. A call that never left (its connection
+  was refused: ``ConnectError``, ``ConnectTimeout``) or was answered ``HOST_IS_SLAVE``
+  (refused before it ran) is sent on whatever it is. Later calls go to the new master
   with a new session (the old one died with its master; nobody logs it out).
 """
 
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
-from aioxend.errors import ConnectError, ProtocolError, TransportError, XendError
+from aioxend.errors import ConnectError, ConnectTimeout, ProtocolError, TransportError, XendError
 from aioxend.transport import Timeouts, parse_url
 from aioxend.xenapi.errors import HostIsSlave
 
@@ -57,6 +58,13 @@ ATTEMPT_SECONDS: Final = 3.0
 _FIRST_PAUSE: Final = 0.05
 _LONGEST_PAUSE: Final = 1.0
 _PROBE: Final = "session.get_this_host"
+# Sent again like reads, though the caller did not say read=True: event.from changes
+# nothing (Xapi_event.from reads the database), and an event stream spends most of its
+# life waiting in one, so that is where a master's death finds it.
+_SAFE_AGAIN: Final = frozenset({"event.from"})
+# A connection that could not be opened carried no request: whatever the call, it is sent
+# to the new master (a pooled connection that fails later is a ReadError or WriteError).
+_NOT_SENT: Final = (ConnectError, ConnectTimeout)
 
 
 class Failover:
@@ -135,7 +143,7 @@ class Failover:
         except HostIsSlave as exc:
             await self._recover(client, generation, exc)
         except TransportError as exc:
-            if not read:
+            if not (read or method in _SAFE_AGAIN or isinstance(exc, _NOT_SENT)):
                 if generation == self._generation:
                     self._suspect = generation
                 exc.add_note(

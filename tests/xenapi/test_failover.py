@@ -79,16 +79,44 @@ async def test_master_killed_mid_run(pool: XenAPIServer, protocol: str) -> None:
         assert await xapi.VM.get_power_state(vm2) is VmPowerState.RUNNING
 
 
+async def test_a_write_that_never_left_goes_to_the_new_master(pool: XenAPIServer) -> None:
+    async with connect(pool.url, pool=True, **LOGIN) as xapi:
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        pool.faults.add("latency", "VM.get_all", delay=2.0, count=1)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(xapi.VM.get_all)  # holds the client's one connection
+            await in_flight(pool, 1)
+            pool.kill_master()
+            pool.promote(pool.member_urls[0])
+            # a new connection, refused: the write was not sent, so it goes on
+            await xapi.VM.start(vm2, False, False)
+        assert xapi.url == pool.url
+        assert await xapi.VM.get_power_state(vm2) is VmPowerState.RUNNING
+
+
 async def test_a_failed_write_makes_the_next_call_find_the_master(pool: XenAPIServer) -> None:
     async with connect(pool.url, pool=True, **LOGIN) as xapi:
         [vm2] = await xapi.VM.get_by_name_label("vm2")
-        pool.kill_master()
-        with pytest.raises(TransportError):
-            await xapi.VM.start(vm2, False, False)  # nothing in flight: it fails at once
+        pool.faults.add("latency", "VM.start", delay=2.0, count=1)
+        failed: list[BaseException] = []
+
+        async def write() -> None:
+            try:
+                await xapi.VM.start(vm2, False, False)
+            except TransportError as exc:
+                failed.append(exc)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(write)
+            await in_flight(pool, 1)
+            pool.kill_master()
+        assert len(failed) == 1
+        assert xapi._failover is not None
+        assert xapi._failover.searches == 0  # a failed write searches nothing itself
         pool.promote(pool.member_urls[0])
-        await xapi.VM.start(vm2, False, False)
+        assert await xapi.VM.get_power_state(vm2) is VmPowerState.HALTED
+        assert xapi._failover.searches == 1  # the next call did, first
         assert xapi.url == pool.url
-        assert await xapi.VM.get_power_state(vm2) is VmPowerState.RUNNING
 
 
 async def test_a_blip_keeps_the_master_and_the_session(pool: XenAPIServer) -> None:
@@ -261,4 +289,32 @@ async def test_a_cancelled_search_is_taken_up_by_the_next_call(pool: XenAPIServe
         assert scope.cancelled_caught
         pool.promote(pool.member_urls[0])
         assert len(await xapi.VM.get_all()) == 7
+        assert xapi.url == pool.url
+
+
+async def test_an_event_stream_goes_on_at_the_new_master(pool: XenAPIServer) -> None:
+    async with (
+        connect(pool.url, pool=True, **LOGIN) as xapi,
+        xapi.events(["vm"], timeout=30.0) as stream,
+    ):
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        seen: list[object] = []
+
+        async def consume() -> None:
+            async for item in stream:
+                seen.append(item)
+
+        def started() -> bool:
+            return any(getattr(e, "ref", None) == vm2 and e.operation == "mod" for e in seen)  # type: ignore[attr-defined]
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(consume)
+                await in_flight(pool, 1)  # the stream waits in event.from
+                pool.kill_master()
+                pool.promote(pool.member_urls[0])
+                await xapi.VM.start(vm2, False, False)
+                while not started():  # noqa: ASYNC110 (the list is the consumer's)
+                    await anyio.sleep(0.01)
+                tasks.cancel_scope.cancel()
         assert xapi.url == pool.url
