@@ -25,6 +25,7 @@ emulator``; the command line's ``-v``/``-vv`` override it.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -77,10 +78,16 @@ _SESSION_PARAM = re.compile(r"(?i)\b(session_?id=)[^&\s\"'<>;,)]+")
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
 
 
-def _spellings(secret: str) -> set[str]:
-    """The ways a body may carry ``secret``: as is, XML-escaped, JSON-escaped, form-encoded."""
+# Any of these in a text is the cue to run the patterns above (most texts have none).
+_CUE = re.compile(r"(?i)authorization|cookie|x-auth-token|session_?id=|://[^/\s@]*@")
+
+
+@functools.lru_cache(maxsize=256)
+def _spellings(secret: str) -> tuple[str, ...]:
+    """The ways a body may carry ``secret``: as is, XML-escaped, JSON-escaped,
+    form-encoded; longest first, so an escaped form is not left half replaced."""
     xml = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return {
+    forms = {
         secret,
         xml,
         xml.replace('"', "&quot;").replace("'", "&apos;"),
@@ -89,6 +96,7 @@ def _spellings(secret: str) -> set[str]:
         urllib.parse.quote_plus(secret),
         urllib.parse.quote(secret, safe=""),
     }
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -96,10 +104,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     credential the patterns recognise replaced by ``<redacted>``."""
     for secret in secrets:
         if secret:
-            # Longest first, so an escaped form is not left half replaced by a shorter one.
-            for form in sorted(_spellings(secret), key=len, reverse=True):
+            for form in _spellings(secret):
                 if form in text:
                     text = text.replace(form, REDACTED)
+    if _CUE.search(text) is None:
+        return text
     text = _HEADER.sub(rf"\1\2{REDACTED}", text)
     text = _SESSION_PARAM.sub(rf"\1{REDACTED}", text)
     return _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 __all__ = ["CallEvent", "Hook", "Hooks"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallEvent:
-    """One call, as a hook sees it; nothing in it carries a secret.
+    """One call, as a hook sees it; nothing in it carries a secret. Each hook call gets
+    an event of its own (not frozen: a frozen dataclass costs five times as much to make).
 
     ``api`` is ``"xend"`` (``aioxend.connect``) or ``"xenapi"``; ``operation`` the method
     (``"pause"``, ``"VM.start"``); ``target`` the domain or the first argument (an object

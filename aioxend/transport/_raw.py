@@ -114,9 +114,11 @@ class _RawResponse(StreamingResponse):
 
     def _tell(self, tally: Tally) -> None:
         """Give the observed call this answer's size (and, when traced, its first bytes)."""
+        if not tally.trace:
+            tally.received += self._received
+            return
         lines = [f"HTTP/{self.http_version} {self.status} {self.reason}"]
-        if tally.trace:
-            lines += [f"{name}: {value}" for name, value in self.headers]
+        lines += [f"{name}: {value}" for name, value in self.headers]
         head = "\r\n".join(lines) + "\r\n\r\n"
         tally.answer(head, b"".join(self._kept or ()), self._received)
 
