@@ -252,3 +252,22 @@ def test_configure_logging_on_and_off() -> None:
     _log.CLIENT.debug("not seen")
     assert stream.getvalue().endswith("DEBUG aioxend.client: seen\n")
     assert _log.ROOT.level == logging.NOTSET
+
+
+async def test_emulator_logs_what_it_serves() -> None:
+    folder = f"/tmp/logs{uuid.uuid4().hex[:10]}"
+    os.mkdir(folder, 0o700)
+    try:
+        with collecting(logging.DEBUG) as seen:
+            async with Emulator(domains=1, xmlrpc_unix=f"{folder}/x.sock") as emu:
+                assert emu.xmlrpc_url is not None
+                async with aioxend.connect(emu.xmlrpc_url) as client:
+                    await client.pause("vm1")
+                    with pytest.raises(aioxend.InvalidDomain):
+                        await client.pause("vm9")
+    finally:
+        os.rmdir(folder)
+    said = seen.messages("aioxend.emulator")
+    assert f"serving xmlrpc at httpu://{folder}/x.sock" in said
+    assert "xmlrpc xend.domain.pause: answered" in said
+    assert "xmlrpc xend.domain.pause: fault 3" in said
