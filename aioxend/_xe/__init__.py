@@ -81,6 +81,9 @@ async def _run(argv: Sequence[str], out: TextIO, err: TextIO) -> None:
     if inv.verb == "help" and inv.params:
         out.write("".join(_verb_help(name) for name in inv.params))
         return
+    if inv.options.help and inv.verb not in (None, "help"):
+        out.write(_verb_help(inv.verb))
+        return
     if inv.options.help or inv.verb in (None, "help"):
         if inv.verb is None and not inv.options.help:
             raise cli.UsageError("a command is needed (aioxend xe --help lists them)")
