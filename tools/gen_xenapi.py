@@ -862,6 +862,12 @@ def generate(output: Path) -> list[Path]:
         path = output / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
+    tidy(paths)
+    return paths
+
+
+def tidy(paths: list[Path]) -> None:
+    """Sort and prune the imports of generated modules and format them, as ruff does."""
     ruff = [sys.executable, "-m", "ruff"]
     config = ["--quiet", "--config", str(ROOT / "pyproject.toml")]
     # Unused imports (DEFAULT in a class without messages) and the order of names in an
@@ -873,13 +879,14 @@ def generate(output: Path) -> list[Path]:
         check=True,
     )
     subprocess.run([*ruff, "format", *config, *map(str, paths)], check=True)
-    return paths
 
 
 def main(argv: list[str]) -> int:
     output = Path(argv[1]) if len(argv) > 1 else OUTPUT
     paths = generate(output)
     print(f"wrote {len(paths)} modules to {output}")
+    if output == OUTPUT:  # the blocking twins (aioxend.sync) are made from these classes
+        subprocess.run([sys.executable, str(ROOT / "tools" / "gen_sync.py")], check=True)
     return 0
 
 

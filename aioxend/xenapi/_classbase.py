@@ -71,6 +71,10 @@ class LazyClass:
         if instance is None:
             return self
         module = importlib.import_module(self._module)
-        value = getattr(module, self._attr)(instance)
+        value = self._make(getattr(module, self._attr), instance)
         instance.__dict__[self._attr] = value
         return value
+
+    def _make(self, cls: Any, instance: object) -> Any:
+        """The class object for ``instance`` (the blocking facade's twin takes more)."""
+        return cls(instance)
