@@ -16,7 +16,8 @@ The rules, applied to each public member of a class and of its bases in the pack
 - ``async def f(...) -> R``: ``def f(...) -> R`` that runs the coroutine in the client's loop
   thread (``Twin._call``), with the async docstring's first paragraph;
 - an async generator, or a ``def`` returning ``AsyncIterator[T]`` (or ``AsyncGenerator``,
-  ``AsyncIterable``): ``def f(...) -> BlockingIterator[T]`` (``Twin._iterate``);
+  ``AsyncIterable``) or a class with ``__anext__`` (``EventStream``):
+  ``def f(...) -> BlockingIterator[T, S]`` (``Twin._iterate``; ``S`` the async iterator);
 - ``@overload``s are mirrored one by one; a property or an annotated attribute (of the
   class or ``self.x: T`` in ``__init__``) becomes a read-only property of the async object's;
 - ``aclose`` is the base's ``close()``; anything else public (a plain method) stops the
@@ -196,18 +197,35 @@ def yields(node: ast.AsyncFunctionDef | ast.FunctionDef) -> bool:
     return False
 
 
-def iterated(returns: ast.expr | None) -> ast.expr | None:
-    """``T`` of an ``AsyncIterator[T]`` (or ``AsyncGenerator[T, S]``) annotation, else None."""
+def iterated(source: Source, returns: ast.expr | None) -> tuple[ast.expr, Source] | None:
+    """The item type of an async iterator a method returns, and the module that names it.
+
+    ``AsyncIterator[T]`` (or ``AsyncGenerator[T, S]``, ``AsyncIterable[T]``) gives ``T``; a
+    class of the package with ``__anext__`` (``EventStream``) gives that method's return.
+    """
     if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
         returns = ast.parse(returns.value, mode="eval").body
-    if not isinstance(returns, ast.Subscript):
-        return None
-    base = returns.value
-    name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
-    if name not in ITERATORS:
-        return None
-    item = returns.slice
-    return item.elts[0] if isinstance(item, ast.Tuple) else item
+    if isinstance(returns, ast.Subscript):
+        base = returns.value
+        name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+        if name not in ITERATORS:
+            return None
+        item = returns.slice
+        return (item.elts[0] if isinstance(item, ast.Tuple) else item), source
+    if isinstance(returns, ast.Name) and returns.id in source.homes:
+        module, name = source.homes[returns.id]
+        if not module.startswith("aioxend"):
+            return None
+        home = source_of(module)
+        try:
+            body = home.classdef(name).body
+        except LookupError:  # a name the module re-exports, not a class it defines
+            return None
+        for node in body:
+            if isinstance(node, ast.AsyncFunctionDef) and node.name == "__anext__":
+                assert node.returns is not None, f"{module}.{name}.__anext__ has no type"
+                return node.returns, home
+    return None
 
 
 def forward(args: ast.arguments) -> str:
@@ -262,10 +280,15 @@ def method_lines(
     annotations += [a.annotation for a in (args.vararg, args.kwarg) if a is not None]
     out.need(source, defaults, runtime=True)
     out.need(source, annotations, runtime=False)
-    item = iterated(node.returns)
-    if item is not None and (isinstance(node, ast.FunctionDef) or yields(node)):
-        returns: ast.expr | None = ast.Subscript(ast.Name("BlockingIterator"), item)
-        out.need(source, [item], runtime=False)
+    found = iterated(source, node.returns)
+    if found is not None and (isinstance(node, ast.FunctionDef) or yields(node)):
+        item, home = found
+        assert node.returns is not None
+        returns: ast.expr | None = ast.Subscript(
+            ast.Name("BlockingIterator"), ast.Tuple([item, node.returns])
+        )
+        out.need(home, [item], runtime=False)
+        out.need(source, [node.returns], runtime=False)
         out.typing.add((RUNNER, "BlockingIterator", "BlockingIterator"))
         body = f"return self._iterate(self._target.{node.name}, {forward(args)})"
     elif isinstance(node, ast.AsyncFunctionDef):

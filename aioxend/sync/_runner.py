@@ -14,15 +14,17 @@ the async client in its loop, stops the portal and joins its thread. The portal 
 daemon, so a client nobody closed cannot hold the interpreter at exit; ``weakref.finalize``
 closes it first (a Xen-API session is logged out), at collection or at exit.
 
-An async iterator of the client (an ``events`` or ``watch`` stream) is read by one task
-that pumps its items through a zero-size memory stream; ``BlockingIterator.__next__``
-receives the next one. One task keeps the generator's cancel scopes in the task they
-were entered in, and closing the iterator cancels that task, which closes the generator.
+An async iterator of the client (an ``events`` or ``watch`` stream) is read by one pump
+task, which advances it once per ``BlockingIterator.__next__`` (no read-ahead: an
+``EventStream``'s ``token`` stays true to what was read) and hands the item over a
+memory stream. One task keeps the generator's cancel scopes in the task they were
+entered in; closing the iterator cancels it, which closes the generator.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -42,6 +44,7 @@ __all__ = ["BlockingIterator", "Client", "LazyPart", "Part", "Runner", "opener"]
 P = ParamSpec("P")
 T = TypeVar("T")
 A = TypeVar("A")
+Src = TypeVar("Src", bound=AsyncIterator[Any])
 
 
 class AsyncClient(Protocol):
@@ -115,7 +118,7 @@ class Runner:
         Idempotent and safe from several threads: each returns once the thread is gone.
         From the loop's own thread (a collection there), a helper thread does it.
         """
-        if threading.get_ident() == self._thread.ident:
+        if threading.current_thread() is self._thread:  # not the ident: idents are reused
             threading.Thread(target=self.close, args=(aclose,), name=self._thread.name).start()
             return
         with self._closing:
@@ -129,8 +132,10 @@ class Runner:
             try:
                 self._portal.start_task_soon(aclose).result()
             finally:
-                self._finished = True
-                self._manager.__exit__(None, None, None)
+                try:
+                    self._manager.__exit__(None, None, None)  # joins the thread
+                finally:
+                    self._finished = True
 
 
 class Twin(Generic[A]):
@@ -151,8 +156,8 @@ class Twin(Generic[A]):
         return self._runner.call(fn, *args, **kwargs)
 
     def _iterate(
-        self, fn: Callable[P, AsyncIterator[T]], *args: P.args, **kwargs: P.kwargs
-    ) -> BlockingIterator[T]:
+        self, fn: Callable[P, Src], *args: P.args, **kwargs: P.kwargs
+    ) -> BlockingIterator[Any, Src]:
         return BlockingIterator(self, partial(fn, *args, **kwargs))
 
 
@@ -255,8 +260,8 @@ def opener(
     return connect
 
 
-async def _made(make: Callable[[], C]) -> C:
-    """``make()`` in the loop thread: the client's primitives belong to that loop."""
+async def _made(make: Callable[[], T]) -> T:
+    """``make()`` in the loop thread: what it makes may hold that loop's primitives."""
     return make()
 
 
@@ -264,33 +269,33 @@ async def _nothing() -> None:
     pass
 
 
-_END: Any = object()
+class BlockingIterator(Generic[T, Src]):
+    """An async iterator of a client, read by blocking (``for event in xapi.events(...):``).
 
-
-class BlockingIterator(Generic[T]):
-    """An async iterator of a client, read by blocking (``for event in xapi.events():``).
-
-    ``close()`` (or the end of a ``with`` block) stops it and closes the async iterator.
-    Several threads may share one: each item goes to one of them.
+    ``source`` is the async iterator itself (an ``EventStream``, whose ``token`` says where
+    to resume); it is advanced only when ``next`` asks, so what it says matches what was
+    read. ``close()`` (or the end of a ``with`` block) closes it. Several threads may
+    share one iterator: each item goes to one of them.
     """
 
-    def __init__(self, twin: Twin[Any], source: Callable[[], AsyncIterator[T]]) -> None:
+    def __init__(self, twin: Twin[Any], make: Callable[[], Src]) -> None:
         self._twin = twin  # keeps the client alive while the iterator is
         self._runner = twin._runner
+        self.source: Src = self._runner.call(_made, make)
         self._done = threading.Event()
         # Plain objects until a task waits on them, so made here and used in the loop.
-        send, receive = anyio.create_memory_object_stream[Any]()
-        self._receive: MemoryObjectReceiveStream[Any] | None = receive
-        self._pump = self._runner.start(_pump, source, send, self._done)
+        self._asks, asks = anyio.create_memory_object_stream[None](math.inf)
+        items, self._items = anyio.create_memory_object_stream[Any]()
+        self._open = True
+        self._pump = self._runner.start(_pump, self.source, asks, items, self._done)
 
     def __iter__(self) -> Iterator[T]:
         return self
 
     def __next__(self) -> T:
-        receive = self._receive
-        if receive is None:
+        if not self._open:
             raise StopIteration
-        item = self._runner.call(_receive, receive)
+        item = self._runner.call(_ask, self._asks, self._items)
         if item is _END:
             raise StopIteration
         if isinstance(item, _Raised):
@@ -299,15 +304,16 @@ class BlockingIterator(Generic[T]):
 
     def close(self) -> None:
         """Stop the pump task, which closes the async iterator; idempotent."""
-        receive, self._receive = self._receive, None
-        if receive is None:
+        if not self._open:
             return
+        self._open = False
         self._pump.cancel()
-        if self._runner.closed:  # the loop is gone, and the pump with it
-            receive.close()
-            return
-        self._done.wait()
-        self._runner.call(_close_stream, receive)
+        if not self._runner.closed:
+            self._done.wait()
+            self._runner.call(_close_streams, self._asks, self._items)
+        else:  # the loop is gone, and the pump with it
+            self._asks.close()
+            self._items.close()
 
     def __enter__(self) -> Self:
         return self
@@ -321,6 +327,9 @@ class BlockingIterator(Generic[T]):
         self.close()
 
 
+_END: Any = object()
+
+
 class _Raised:
     """An exception of the async iterator, carried to the thread that reads it."""
 
@@ -330,41 +339,45 @@ class _Raised:
         self.exc = exc
 
 
-CLOSE_SECONDS = 5.0
-"""The longest a closed iterator's ``aclose`` may take (it is shielded from cancellation)."""
-
-
 async def _pump(
-    source: Callable[[], AsyncIterator[Any]],
-    send: MemoryObjectSendStream[Any],
+    source: AsyncIterator[Any],
+    asks: MemoryObjectReceiveStream[None],
+    items: MemoryObjectSendStream[Any],
     done: threading.Event,
 ) -> None:
-    """Read ``source`` to its end into ``send``; an exception travels as an item."""
+    """Advance ``source`` once per ask; its end and its exception travel as items."""
     try:
-        async with send:
-            iterator = source()
+        async with items, asks:
             try:
-                async for item in iterator:
-                    await send.send(item)
+                async for _ in asks:
+                    try:
+                        item = await source.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    await items.send(item)
             except Exception as exc:
-                await send.send(_Raised(exc))
-            else:
-                await send.send(_END)
+                await items.send(_Raised(exc))
             finally:
-                aclose = getattr(iterator, "aclose", None)
+                # Not in a scope of ours: an async generator may hold one of its own
+                # across its yields, and must exit it as the task's current scope.
+                aclose = getattr(source, "aclose", None)
                 if aclose is not None:
-                    with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
-                        await aclose()
+                    await aclose()
     finally:
         done.set()
 
 
-async def _receive(receive: MemoryObjectReceiveStream[Any]) -> Any:
+async def _ask(asks: MemoryObjectSendStream[None], items: MemoryObjectReceiveStream[Any]) -> Any:
+    """One item of the pump: ask (never blocks), then wait for the answer."""
     try:
-        return await receive.receive()
-    except (anyio.EndOfStream, anyio.ClosedResourceError):
+        asks.send_nowait(None)
+        return await items.receive()
+    except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
         return _END
 
 
-async def _close_stream(receive: MemoryObjectReceiveStream[Any]) -> None:
-    receive.close()
+async def _close_streams(
+    asks: MemoryObjectSendStream[None], items: MemoryObjectReceiveStream[Any]
+) -> None:
+    asks.close()
+    items.close()

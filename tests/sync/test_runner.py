@@ -56,7 +56,7 @@ class Counter:
 class BlockingCounter(Client[Counter]):
     __slots__ = ()
 
-    def count(self, up_to: int) -> BlockingIterator[int]:
+    def count(self, up_to: int) -> BlockingIterator[int, AsyncIterator[int]]:
         return self._iterate(self._target.count, up_to)
 
     def wait(self, seconds: float) -> float:

@@ -15,6 +15,7 @@ from aioxend import xenapi as async_xenapi
 from aioxend.emulator.xenapi import XenAPIServer
 from aioxend.sync import xenapi
 from aioxend.xenapi import VmPowerState, VMRef, errors
+from aioxend.xenapi._events import Event
 from aioxend.xenapi._generated.vm import VMRecord
 from tests.sync.conftest import portal_threads, same_error
 
@@ -119,3 +120,31 @@ def test_a_client_nobody_closed_is_closed_when_collected(server: XenAPIServer) -
     assert [w.category for w in caught] == [ResourceWarning]
     assert "unclosed <blocking <XenAPIClient" in str(caught[0].message)
     assert set(server.pool.sessions()) == before  # logged out
+
+
+def test_events_are_a_blocking_iterator_whose_token_matches_what_was_read(
+    server: XenAPIServer,
+) -> None:
+    with xenapi.connect(server.url, username="root", password="xenroot") as xapi:
+        vms = set(xapi.VM.get_all())
+        with xapi.events(["vm"], timeout=5.0) as stream:
+            first = [next(stream) for _ in vms]
+            assert {e.ref for e in first if isinstance(e, Event)} == vms
+            assert all(isinstance(e, Event) and e.operation == "add" for e in first)
+            token = stream.source.token  # the batch was read whole: nothing read ahead
+            assert token
+            records = xapi.VM.get_all_records()
+            vm3 = next(r for r, vm in records.items() if vm.power_state is VmPowerState.HALTED)
+            xapi.VM.start(vm3, False, False)
+            for event in stream:
+                if isinstance(event, Event) and event.ref == vm3:
+                    break
+            assert isinstance(event, Event)
+            assert event.operation == "mod"
+            assert isinstance(event.snapshot, VMRecord)
+        assert list(stream) == []  # closed
+        with xapi.events(["vm"], token=token, timeout=5.0) as resumed:
+            again = next(resumed)
+            assert isinstance(again, Event)
+            assert (again.operation, again.ref) == ("mod", vm3)
+        xapi.VM.hard_shutdown(vm3)

@@ -12,6 +12,7 @@ from tests.xenapi.typing.test_user_script import expectations, mypy_output
 
 G = "aioxend.xenapi._generated"
 S = "aioxend.sync._generated"
+E = "aioxend.xenapi._events"
 SCRIPT = textwrap.dedent(
     f"""
     import aioxend.sync
@@ -44,6 +45,9 @@ SCRIPT = textwrap.dedent(
             reveal_type(records)  # expect: dict[{G}._refs.VMRef, {G}.vm.VMRecord]
             reveal_type(xapi.event.from_(["vm"], "", 30.0))  # expect: {G}.event.EventBatch
             reveal_type(xapi.session_id)  # expect: str | None
+            events = xapi.events(["vm"])
+            reveal_type(next(events))  # expect: {E}.Event | {E}.Resync
+            reveal_type(events.source.token)  # expect: str
             xapi.VM.get_record(host)  # expect: arg-type: type "hostRef"; expected "VMRef"
             xapi.VM.start(ref, "yes", False)  # expect: arg-type: type "str"; expected "bool"
             xapi.VMM  # expect: attr-defined: "XenAPIClient" has no attribute "VMM"

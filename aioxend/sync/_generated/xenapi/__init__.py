@@ -12,6 +12,8 @@ from aioxend.sync._runner import Client, LazyPart
 from aioxend.xenapi._client import XenAPIClient as AsyncXenAPIClient
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import aioxend.sync._generated.xenapi.auth as _auth
     import aioxend.sync._generated.xenapi.blob as _blob
     import aioxend.sync._generated.xenapi.bond as _bond
@@ -80,6 +82,8 @@ if TYPE_CHECKING:
     import aioxend.sync._generated.xenapi.vtpm as _vtpm
     import aioxend.sync._generated.xenapi.vusb as _vusb
     from aioxend._default import TimeoutArg
+    from aioxend.sync._runner import BlockingIterator
+    from aioxend.xenapi._events import Event, EventStream, Resync
 
 
 class XenAPIClient(Client[AsyncXenAPIClient]):
@@ -245,6 +249,15 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
     def protocol(self) -> str:
         """The async client's ``protocol``."""
         return self._target.protocol
+
+    def events(
+        self, classes: Sequence[str], *, token: str = "", timeout: float = 30.0
+    ) -> BlockingIterator[Event | Resync, EventStream]:
+        """The pool's changes as ``Event``s (``Resync`` when some were lost), from ``token``
+        (``""``: every current object first, as ``add``); ``timeout`` is how long each
+        ``event.from`` waits on the server. See ``aioxend.xenapi._events``.
+        """
+        return self._iterate(self._target.events, classes, token=token, timeout=timeout)
 
     def call(
         self, method: str, *params: object, timeout: TimeoutArg = DEFAULT, read: bool = False
