@@ -12,13 +12,17 @@ from aioxend.client import XendClient as AsyncXendClient
 from aioxend.sync._runner import Client
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from typing import Any, Literal
 
+    from aioxend import xmlrpc
     from aioxend._default import TimeoutArg
-    from aioxend.client import Dom, SxpConfig
+    from aioxend.client import Dom, ShutdownReason, StateFilter, SxpConfig
+    from aioxend.events import Event
     from aioxend.models import DomainInfo, NodeInfo, PowerState, VcpuInfo
     from aioxend.protocols import Credit2Params, CreditParams, DeviceRef, PciDevice, SedfParams
+    from aioxend.sync._runner import BlockingIterator
+    from aioxend.watch import DomainWatch
 
 
 class XendClient(Client[AsyncXendClient]):
@@ -41,21 +45,40 @@ class XendClient(Client[AsyncXendClient]):
         """The async client's ``closed``."""
         return self._target.closed
 
-    def call(self, method: str, *params: object, timeout: TimeoutArg = DEFAULT) -> object:
+    def call(
+        self, method: str, *params: object, timeout: TimeoutArg = DEFAULT
+    ) -> xmlrpc.XmlRpcValue:
         """Call any XML-RPC method and return its decoded result (a top-level string unescaped as
         xend escaped it). Not available over the legacy protocol.
         """
         return self._call(self._target.call, method, *params, timeout=timeout)
 
     def domains(
-        self, state: str | int = "all", *, full: bool = False, timeout: TimeoutArg = DEFAULT
+        self, state: StateFilter | int = "all", *, full: bool = False, timeout: TimeoutArg = DEFAULT
     ) -> list[DomainInfo]:
         """Every domain in ``state`` (``"all"`` as ``xm list``; a name or 0-6 as xend takes it),
         sorted as xend sorts them. ``full`` adds device entries.
         """
         return self._call(self._target.domains, state, full=full, timeout=timeout)
 
-    def domain_names(self, state: str | int = "all", *, timeout: TimeoutArg = DEFAULT) -> list[str]:
+    def watch(
+        self,
+        *,
+        interval: float = 1.0,
+        ignore: Collection[str] = frozenset({"cpu_time"}),
+        initial: bool = True,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> BlockingIterator[Event, DomainWatch]:
+        """Domain changes as ``Event``s (``add``, ``mod`` with ``changed``, ``del``), polling
+        ``domains()`` every ``interval`` seconds (``aioxend.watch``)::
+        """
+        return self._iterate(
+            self._target.watch, interval=interval, ignore=ignore, initial=initial, timeout=timeout
+        )
+
+    def domain_names(
+        self, state: StateFilter | int = "all", *, timeout: TimeoutArg = DEFAULT
+    ) -> list[str]:
         """The names of the domains in ``state``."""
         return self._call(self._target.domain_names, state, timeout=timeout)
 
@@ -106,7 +129,7 @@ class XendClient(Client[AsyncXendClient]):
         self._call(self._target.unpause, dom, timeout=timeout)
 
     def shutdown(
-        self, dom: Dom, reason: str = "poweroff", *, timeout: TimeoutArg = DEFAULT
+        self, dom: Dom, reason: ShutdownReason = "poweroff", *, timeout: TimeoutArg = DEFAULT
     ) -> None:
         """Ask a domain to shut down; ``reason`` is poweroff, reboot, suspend, crash or halt."""
         self._call(self._target.shutdown, dom, reason, timeout=timeout)

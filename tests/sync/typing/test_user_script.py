@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
             reveal_type(xend.domains())  # expect: list[aioxend.models.DomainInfo]
             reveal_type(xend.pause("vm1"))  # expect: None
             reveal_type(xend.pause("vm1", state=True))  # expect: aioxend.models.PowerState
-            reveal_type(xend.call("xend.ping"))  # expect: object
+            reveal_type(xend.node_info())  # expect: aioxend.models.NodeInfo
             reveal_type(xend.url)  # expect: str
             xend.domain("vm1", timeout="soon")  # expect: arg-type: "timeout"
             xend.set_memory("vm1", "1G")  # expect: arg-type: type "str"; expected "int"

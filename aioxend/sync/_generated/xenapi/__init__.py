@@ -82,8 +82,9 @@ if TYPE_CHECKING:
     import aioxend.sync._generated.xenapi.vtpm as _vtpm
     import aioxend.sync._generated.xenapi.vusb as _vusb
     from aioxend._default import TimeoutArg
+    from aioxend.events import Event
     from aioxend.sync._runner import BlockingIterator
-    from aioxend.xenapi._events import Event, EventStream, Resync
+    from aioxend.xenapi._events import EventStream, Resync
 
 
 class XenAPIClient(Client[AsyncXenAPIClient]):
