@@ -174,6 +174,8 @@ def first_paragraph(doc: str | None, width: int) -> list[str]:
     if not doc:
         return []
     paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    if paragraph.endswith("::"):  # a literal block follows, in the full docstring
+        paragraph = paragraph[:-1]
     return textwrap.wrap(paragraph, width, break_long_words=False, break_on_hyphens=False)
 
 

@@ -170,3 +170,21 @@ def test_close_from_another_thread_ends_a_call_in_flight(url: str, emu: Emulator
         closer.join()
     finally:
         emu.faults.clear()
+
+
+def test_watch_is_a_blocking_iterator_of_the_async_watch(url: str) -> None:
+    with aioxend.sync.connect(url) as xend:
+        names = set(xend.domain_names())
+        with xend.watch(interval=0.05) as changes:
+            first = [next(changes) for _ in names]
+            assert {e.operation for e in first} == {"add"}
+            xend.pause("vm5")
+            for event in changes:
+                if event.operation == "mod" and event.snapshot is not None:
+                    assert isinstance(event.snapshot, aioxend.DomainInfo)
+                    if event.snapshot.name == "vm5":
+                        break
+            assert event.changed is not None
+            assert "state" in event.changed or "state_string" in event.changed
+        assert list(changes) == []
+        xend.unpause("vm5")

@@ -70,7 +70,7 @@ class XendClient(Client[AsyncXendClient]):
         timeout: TimeoutArg = DEFAULT,
     ) -> BlockingIterator[Event, DomainWatch]:
         """Domain changes as ``Event``s (``add``, ``mod`` with ``changed``, ``del``), polling
-        ``domains()`` every ``interval`` seconds (``aioxend.watch``)::
+        ``domains()`` every ``interval`` seconds (``aioxend.watch``):
         """
         return self._iterate(
             self._target.watch, interval=interval, ignore=ignore, initial=initial, timeout=timeout

@@ -28,6 +28,7 @@ SCRIPT = textwrap.dedent(
             reveal_type(xend.pause("vm1", state=True))  # expect: aioxend.models.PowerState
             reveal_type(xend.node_info())  # expect: aioxend.models.NodeInfo
             reveal_type(xend.url)  # expect: str
+            reveal_type(next(xend.watch(interval=0.5)))  # expect: aioxend.events.Event
             xend.domain("vm1", timeout="soon")  # expect: arg-type: "timeout"
             xend.set_memory("vm1", "1G")  # expect: arg-type: type "str"; expected "int"
             xend.pauze("vm1")  # expect: attr-defined: has no attribute "pauze"
@@ -46,7 +47,7 @@ SCRIPT = textwrap.dedent(
             reveal_type(xapi.event.from_(["vm"], "", 30.0))  # expect: {G}.event.EventBatch
             reveal_type(xapi.session_id)  # expect: str | None
             events = xapi.events(["vm"])
-            reveal_type(next(events))  # expect: {E}.Event | {E}.Resync
+            reveal_type(next(events))  # expect: aioxend.events.Event | {E}.Resync
             reveal_type(events.source.token)  # expect: str
             xapi.VM.get_record(host)  # expect: arg-type: type "hostRef"; expected "VMRef"
             xapi.VM.start(ref, "yes", False)  # expect: arg-type: type "str"; expected "bool"
