@@ -85,6 +85,8 @@ if TYPE_CHECKING:
     from aioxend.events import Event
     from aioxend.sync._runner import BlockingIterator
     from aioxend.xenapi._events import EventStream, Resync
+    from aioxend.xenapi._generated._refs import SRRef, VDIRef, VMRef
+    from aioxend.xenapi._transfer import Destination, Progress, Source
 
 
 class XenAPIClient(Client[AsyncXenAPIClient]):
@@ -265,3 +267,69 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
     ) -> object:
         """Call ``method`` (``"VM.get_power_state"``) with the session prepended."""
         return self._call(self._target.call, method, *params, timeout=timeout, read=read)
+
+    def import_vm(
+        self,
+        source: Source,
+        *,
+        sr: SRRef | None = None,
+        force: bool = False,
+        restore: bool = False,
+        length: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[VMRef]:
+        """Import an XVA (``PUT /import``); the refs of the VMs it made."""
+        return self._call(
+            self._target.import_vm,
+            source,
+            sr=sr,
+            force=force,
+            restore=restore,
+            length=length,
+            progress=progress,
+        )
+
+    def export_vm(
+        self,
+        ref: VMRef,
+        dest: Destination,
+        *,
+        compress: str | bool | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Export a VM as an XVA (``GET /export``) into ``dest``; the bytes written."""
+        return self._call(self._target.export_vm, ref, dest, compress=compress, progress=progress)
+
+    def import_raw_vdi(
+        self,
+        source: Source,
+        vdi: VDIRef | None = None,
+        *,
+        sr: SRRef | None = None,
+        format: str = "raw",
+        length: int | None = None,
+        progress: Progress | None = None,
+    ) -> VDIRef:
+        """Write a disk image into ``vdi`` (``PUT /import_raw_vdi``), or into a new VDI of the
+        image's size in ``sr`` (raw images only); the VDI's ref.
+        """
+        return self._call(
+            self._target.import_raw_vdi,
+            source,
+            vdi,
+            sr=sr,
+            format=format,
+            length=length,
+            progress=progress,
+        )
+
+    def export_raw_vdi(
+        self,
+        vdi: VDIRef,
+        dest: Destination,
+        *,
+        format: str = "raw",
+        progress: Progress | None = None,
+    ) -> int:
+        """Read a disk (``GET /export_raw_vdi``) into ``dest``; the bytes written."""
+        return self._call(self._target.export_raw_vdi, vdi, dest, format=format, progress=progress)
