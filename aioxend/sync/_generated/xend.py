@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from aioxend import xmlrpc
     from aioxend._default import TimeoutArg
+    from aioxend._observe import Headers
     from aioxend.client import Dom, ShutdownReason, StateFilter, SxpConfig
     from aioxend.events import Event
     from aioxend.models import DomainInfo, NodeInfo, PowerState, VcpuInfo
@@ -46,12 +47,17 @@ class XendClient(Client[AsyncXendClient]):
         return self._target.closed
 
     def call(
-        self, method: str, *params: object, timeout: TimeoutArg = DEFAULT
+        self,
+        method: str,
+        *params: object,
+        timeout: TimeoutArg = DEFAULT,
+        headers: Headers | None = None,
     ) -> xmlrpc.XmlRpcValue:
         """Call any XML-RPC method and return its decoded result (a top-level string unescaped as
-        xend escaped it). Not available over the legacy protocol.
+        xend escaped it). Not available over the legacy protocol. ``headers`` go on this
+        call's request only (a ``traceparent``).
         """
-        return self._call(self._target.call, method, *params, timeout=timeout)
+        return self._call(self._target.call, method, *params, timeout=timeout, headers=headers)
 
     def domains(
         self, state: StateFilter | int = "all", *, full: bool = False, timeout: TimeoutArg = DEFAULT
@@ -67,13 +73,19 @@ class XendClient(Client[AsyncXendClient]):
         interval: float = 1.0,
         ignore: Collection[str] = frozenset({"cpu_time"}),
         initial: bool = True,
+        full: bool = False,
         timeout: TimeoutArg = DEFAULT,
     ) -> BlockingIterator[Event, DomainWatch]:
         """Domain changes as ``Event``s (``add``, ``mod`` with ``changed``, ``del``), polling
-        ``domains()`` every ``interval`` seconds (``aioxend.watch``):
+        ``domains(full=full)`` every ``interval`` seconds (``aioxend.watch``):
         """
         return self._iterate(
-            self._target.watch, interval=interval, ignore=ignore, initial=initial, timeout=timeout
+            self._target.watch,
+            interval=interval,
+            ignore=ignore,
+            initial=initial,
+            full=full,
+            timeout=timeout,
         )
 
     def domain_names(

@@ -82,11 +82,13 @@ if TYPE_CHECKING:
     import aioxend.sync._generated.xenapi.vtpm as _vtpm
     import aioxend.sync._generated.xenapi.vusb as _vusb
     from aioxend._default import TimeoutArg
+    from aioxend._observe import Headers
     from aioxend.events import Event
     from aioxend.sync._runner import BlockingIterator
     from aioxend.xenapi._events import EventStream, Resync
     from aioxend.xenapi._generated._refs import SRRef, VDIRef, VMRef
     from aioxend.xenapi._transfer import Destination, Progress, Source
+    from aioxend.xmlrpc import XmlRpcValue
 
 
 class XenAPIClient(Client[AsyncXenAPIClient]):
@@ -263,10 +265,17 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
         return self._iterate(self._target.events, classes, token=token, timeout=timeout)
 
     def call(
-        self, method: str, *params: object, timeout: TimeoutArg = DEFAULT, read: bool = False
-    ) -> object:
+        self,
+        method: str,
+        *params: object,
+        timeout: TimeoutArg = DEFAULT,
+        read: bool = False,
+        headers: Headers | None = None,
+    ) -> XmlRpcValue:
         """Call ``method`` (``"VM.get_power_state"``) with the session prepended."""
-        return self._call(self._target.call, method, *params, timeout=timeout, read=read)
+        return self._call(
+            self._target.call, method, *params, timeout=timeout, read=read, headers=headers
+        )
 
     def import_vm(
         self,
