@@ -162,6 +162,10 @@ async def test_compressed_export_is_gzip(pool: XenAPIServer) -> None:
         await xapi.export_vm(vm, plain)
         await xapi.export_vm(vm, packed, compress="gzip")
         assert gzip.decompress(packed.getvalue()) == plain.getvalue()
+        with pytest.raises(errors.XenAPIError) as zstd:  # xapi has it; the emulator not
+            await xapi.export_vm(vm, io.BytesIO(), compress="zstd")
+        assert zstd.value.code == "INTERNAL_ERROR"
+        assert isinstance(zstd.value.__cause__, HTTPStatusError)
 
 
 @pytest.mark.parametrize("protocol", ["jsonrpc", "xmlrpc"])
