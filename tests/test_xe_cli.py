@@ -383,6 +383,21 @@ def test_parse_argv() -> None:
     assert inv.options.url == "http://h/"
 
 
+def test_verbose_logs_calls_never_the_password(
+    capsys: pytest.CaptureFixture[str], xapi_pool: Pool
+) -> None:
+    from aioxend._log import configure_logging
+
+    try:
+        result = xe(capsys, "-vv", *xapi_pool.argv, "host-list", "--minimal")
+    finally:
+        configure_logging("off")
+    assert result.code == 0
+    assert "session.login_with_password" in result.err
+    assert "host.get_all_records" in result.err
+    assert "xenroot" not in result.err
+
+
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     result = xe(capsys, "--help")
     assert result.code == 0

@@ -34,7 +34,7 @@ __all__ = ["main"]
 
 _USAGE = """\
 usage: aioxend xe [--url URL] [--username USER] [--password-file FILE]
-                  [--protocol {auto,jsonrpc,xmlrpc}] [--timeout SECONDS] [--json]
+                  [--protocol {auto,jsonrpc,xmlrpc}] [--timeout SECONDS] [--json] [-v]
                   COMMAND [key=value ...] [--minimal] [--multiple] [--force]
 
 Xen-API commands in the manner of xapi's xe.
@@ -93,6 +93,10 @@ async def _run(argv: Sequence[str], out: TextIO, err: TextIO) -> None:
     if verb is None:
         raise cli.UsageError(f"unknown command '{inv.verb}' (aioxend xe --help lists them)")
     verb.check(inv.params)
+    if inv.options.verbose:
+        from aioxend._log import configure_logging
+
+        configure_logging("trace" if inv.options.verbose > 1 else "debug")
     username, password = inv.options.username, ""
     if inv.options.password_file is not None:
         file_user, password = read_password_file(inv.options.password_file)

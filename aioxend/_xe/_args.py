@@ -4,9 +4,9 @@ xe's grammar (``ocaml/xapi-cli-server/cli_frontend.ml`` ``parse_params_2``): the
 is the command, every later word is ``key=value`` (the value is everything after the
 first ``=``), and ``--name`` is ``name=true`` (``--force``, ``--multiple``,
 ``--minimal``). The connection options are aioxend's own (``--url``, ``--username``,
-``--password-file``, ``--protocol``, ``--timeout``, ``--json``) and may come anywhere,
-as ``--opt VALUE`` or ``--opt=VALUE``. Nothing here touches the network; the verb checks
-its own parameters (``_verbs.Verb.check``) before anything is sent.
+``--password-file``, ``--protocol``, ``--timeout``, ``--json``, ``-v``/``-vv``) and may
+come anywhere, as ``--opt VALUE`` or ``--opt=VALUE``. Nothing here touches the network;
+the verb checks its own parameters (``_verbs.Verb.check``) before anything is sent.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Options:
     timeout: float | None = None
     json: bool = False
     help: bool = False
+    verbose: int = 0
 
 
 @dataclass
@@ -68,6 +69,8 @@ def parse_argv(argv: Sequence[str]) -> Invocation:
         i += 1
         if word in ("-h", "--help"):
             inv.options.help = True
+        elif word in ("-v", "-vv", "--verbose"):  # as aioxend's own -v: calls, -vv wire bytes
+            inv.options.verbose += 2 if word == "-vv" else 1
         elif word.startswith("--"):
             name, eq, value = word[2:].partition("=")
             if name in _VALUE_OPTIONS:
