@@ -63,6 +63,9 @@ class Watch:
         self._thread.join(timeout=20)
         return self.code
 
+    def join_for(self, seconds: float) -> None:
+        self._thread.join(timeout=seconds)
+
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[XenAPIServer]:
@@ -173,4 +176,43 @@ def test_bad_watch_parameters(
         assert cli.main([*argv, "event-watch", *params]) == cli.EXIT_USAGE
         err = capsys.readouterr().err
         assert err.startswith("aioxend: error: event-watch: ")
+        assert needle in err
+
+
+# --------------------------------------------------------------------------- event-wait
+
+
+@pytest.mark.parametrize("server", WIRES, indirect=True)
+def test_event_wait(
+    server: XenAPIServer, lines: Lines, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    protocol = request.node.callspec.id
+    argv = argv_for(server, tmp_path, "jsonrpc" if protocol == "jsonrpc" else "xmlrpc")
+    # Already true: at once.
+    assert (
+        xe_main([*argv[1:], "event-wait", "class=vm", "name-label=vm2", "power-state=halted"]) == 0
+    )
+    # Not yet: until vm1 is no longer running (xe's /= for "not equal").
+    waiting = Watch(
+        [*argv, "event-wait", "class=vm", "name-label=vm1", "power-state=/=running"], lines
+    )
+    waiting.join_for(0.5)
+    assert waiting.code is None  # still waiting
+    assert cli.main([*argv, "vm-suspend", "vm=vm1"]) == 0
+    assert waiting.join() == 0
+    assert lines.queue.empty()  # event-wait prints nothing, as xe's
+
+
+def test_bad_wait_parameters(
+    server: XenAPIServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = argv_for(server, tmp_path)
+    for params, needle in [
+        ([], "required parameter not found: class"),
+        (["class=sr"], "class must be one of vm, host, task"),
+        (["class=vm", "colour=red"], "Unknown field 'colour'"),
+    ]:
+        assert cli.main([*argv, "event-wait", *params]) == cli.EXIT_USAGE
+        err = capsys.readouterr().err
+        assert err.startswith("aioxend: error: event-wait: ")
         assert needle in err

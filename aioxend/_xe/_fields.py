@@ -370,8 +370,12 @@ class Filter:
     value: str
     key: str | None = None
     contains: bool = False
+    negate: bool = False  # event-wait's key=/=value
 
     def matches(self, value: Value) -> bool:
+        return self._holds(value) != self.negate
+
+    def _holds(self, value: Value) -> bool:
         if self.contains:
             return isinstance(value, list) and self.value in value
         if self.key is not None:

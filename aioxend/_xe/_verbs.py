@@ -29,7 +29,7 @@ from aioxend._xe._fields import (
     select_fields,
 )
 from aioxend._xe._transfer import check_export, check_import, vm_export, vm_import
-from aioxend._xe._watch import WATCH_PARAMS, check_watch, event_watch
+from aioxend._xe._watch import WATCH_PARAMS, check_wait, check_watch, event_wait, event_watch
 from aioxend.cli import UsageError, with_progress
 from aioxend.errors import XenAPIError
 from aioxend.xenapi.errors import from_description
@@ -365,5 +365,13 @@ VERBS: Final[Mapping[str, Verb]] = _verbs(
         optn=("compress",),
         filters="vm",
         checker=check_export,
+    ),
+    Verb(
+        "event-wait",
+        "wait until an object of the class meets the conditions (key=value, key=/=value)",
+        event_wait,
+        reqd=("class",),
+        filters="*",
+        checker=check_wait,
     ),
 )

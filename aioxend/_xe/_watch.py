@@ -19,6 +19,7 @@ yields is a line of its own. ``count=N`` stops after N lines (else Ctrl-C: exit 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Mapping, Sequence
@@ -42,7 +43,7 @@ from aioxend.xenapi import Event, Resync
 if TYPE_CHECKING:
     from aioxend.xenapi import XenAPIClient
 
-__all__ = ["WATCH_PARAMS", "check_watch", "event_watch"]
+__all__ = ["WATCH_PARAMS", "check_wait", "check_watch", "event_wait", "event_watch"]
 
 #: The parameters of event-watch that are not field filters.
 WATCH_PARAMS = ("class", "count", "token", "params")
@@ -185,3 +186,52 @@ def _line(
         return json.dumps(report)
     fields = " ".join(f"{f.name}={shlex.quote(f.text(v))}" for f, v in values)
     return f"{item.operation} {xe_class} {uuid}" + (f" {fields}" if fields else "")
+
+
+# --------------------------------------------------------------------------- event-wait
+
+
+def _wait_filters(params: Mapping[str, str]) -> tuple[str, list[Filter]]:
+    """``event-wait``'s class and conditions: ``key=value``, or ``key=/=value`` for
+    "not equal" (cli_operations.ml ``event_wait``)."""
+    xe_class = params["class"].lower()
+    if xe_class not in CLASSES:
+        raise UsageError(f"event-wait: class must be one of {', '.join(CLASSES)}, not {xe_class!r}")
+    fields = CLASSES[xe_class][1]
+    filters = []
+    for key, value in params.items():
+        if key == "class":
+            continue
+        negate = value.startswith("/=")
+        try:
+            found = parse_filter(fields, key, value[2:] if negate else value)
+        except KeyError as exc:
+            raise UsageError(f"event-wait: {exc.args[0]}") from None
+        filters.append(dataclasses.replace(found, negate=negate))
+    return xe_class, filters
+
+
+def check_wait(params: Mapping[str, str]) -> None:
+    """Refuse bad event-wait parameters before anything is sent."""
+    _wait_filters(params)
+
+
+async def event_wait(xapi: XenAPIClient, inv: Invocation, out: TextIO, err: TextIO) -> None:
+    """``event-wait class=vm name-label=vm1 power-state=running``: return once an object
+    of the class meets every condition, now or after a change (xe's ``event_wait_gen``
+    looks at every record first, then at each event); a ``Resync`` is looked at whole."""
+    xe_class, filters = _wait_filters(inv.params)
+    cls = CLASSES[xe_class][0]
+    tables = Tables()
+    await tables.load(xapi, [c for x in filters for c in x.field.needs])
+
+    def met(record: object) -> bool:
+        return record is not None and all(x.matches(x.field.get(record, tables)) for x in filters)
+
+    async with xapi.events([cls]) as stream:
+        async for item in stream:
+            if isinstance(item, Resync):
+                if any(met(r) for r in item.records.get(cls, {}).values()):
+                    return
+            elif item.operation != "del" and met(item.snapshot):
+                return
