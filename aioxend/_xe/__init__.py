@@ -37,7 +37,10 @@ usage: aioxend xe [--url URL] [--username USER] [--password-file FILE]
                   [--protocol {auto,jsonrpc,xmlrpc}] [--timeout SECONDS] [--json] [-v]
                   COMMAND [key=value ...] [--minimal] [--multiple] [--force]
 
-Xen-API commands in the manner of xapi's xe.
+Xen-API commands in the manner of xapi's xe. With no --url: xapi's local socket
+(unix:///var/lib/xcp/xapi) if there is one, else xend's; user root. --password-file
+holds the password, or xe's -pwf pair (the user on the first line, the password on the
+second). help COMMAND (or COMMAND --help) describes one command.
 """
 
 
@@ -47,7 +50,8 @@ def _help() -> str:
     lines = [_USAGE, "commands:"]
     lines += [f"  {verb.name:<12} {verb.help}" for verb in VERBS.values()]
     codes = "\n".join(f"  {code:<3}  {text}" for code, text in cli.EXIT_CODES.items())
-    lines += ["", "exit status:", codes, ""]
+    lines += ["", "exit status:", codes]
+    lines += ["Here a Xen-API error is a fault (1), a selection that matches no VM is 3.", ""]
     return "\n".join(lines)
 
 
