@@ -9,7 +9,8 @@ ones' parameters, defaults and return types as written, and writes, then ``ruff`
 - ``xend.py``: ``XendClient``, the twin of ``aioxend.client.XendClient``;
 - ``xenapi/__init__.py``: ``XenAPIClient``, the twin of ``aioxend.xenapi.XenAPIClient``,
   with every Xen-API class as an attribute loaded on first use (as the async ``Namespace``);
-- ``xenapi/<class>.py``: the twin of each generated Xen-API class (``VM``, ``host``).
+- ``xenapi/<class>.py``: the twin of each generated Xen-API class (``VM``, ``host``), and
+  ``xenapi/_async/``: those of ``xapi.Async`` and its classes (``xapi.Async.VM``).
 
 The rules, applied to each public member of a class and of its bases in the package:
 
@@ -18,6 +19,8 @@ The rules, applied to each public member of a class and of its bases in the pack
 - an async generator, or a ``def`` returning ``AsyncIterator[T]`` (or ``AsyncGenerator``,
   ``AsyncIterable``) or a class with ``__anext__`` (``EventStream``):
   ``def f(...) -> BlockingIterator[T, S]`` (``Twin._iterate``; ``S`` the async iterator);
+- ``async def f(...) -> Task[T]`` (``xapi.Async``): ``def f(...) -> Task[T]``, the blocking
+  ``aioxend.sync._task.Task`` of the one the coroutine made;
 - ``@overload``s are mirrored one by one; a property or an annotated attribute (of the
   class or ``self.x: T`` in ``__init__``) becomes a read-only property of the async object's;
 - ``aclose`` is the base's ``close()``; anything else public (a plain method) stops the
@@ -230,6 +233,15 @@ def iterated(source: Source, returns: ast.expr | None) -> tuple[ast.expr, Source
     return None
 
 
+def task_result(source: Source, node: ast.AsyncFunctionDef) -> ast.expr | None:
+    """``T`` of a method that returns a Xen-API ``Task[T]``, whose twin is a blocking task."""
+    returns = node.returns
+    if not (isinstance(returns, ast.Subscript) and isinstance(returns.value, ast.Name)):
+        return None
+    home = source.homes.get(returns.value.id)
+    return returns.slice if home == ("aioxend.xenapi._task", "Task") else None
+
+
 def forward(args: ast.arguments) -> str:
     """The call arguments that pass a method's parameters on as they came."""
     parts = [a.arg for a in [*args.posonlyargs, *args.args][1:]]
@@ -293,6 +305,11 @@ def method_lines(
         out.need(source, [node.returns], runtime=False)
         out.typing.add((RUNNER, "BlockingIterator", "BlockingIterator"))
         body = f"return self._iterate(self._target.{node.name}, {forward(args)})"
+    elif isinstance(node, ast.AsyncFunctionDef) and (result := task_result(source, node)):
+        returns = ast.Subscript(ast.Name("Task"), result)
+        out.need(source, [result], runtime=False)
+        out.runtime.add(("aioxend.sync._task", "Task", "Task"))
+        body = f"return Task(self, self._call(self._target.{node.name}, {forward(args)}))"
     elif isinstance(node, ast.AsyncFunctionDef):
         returns = node.returns
         out.need(source, [returns], runtime=False)
@@ -360,21 +377,25 @@ def _public(node: ast.stmt) -> list[tuple[str, ast.stmt]]:
 
 
 def class_lines(
-    cls: type, base: str, out: Output, doc: str, extra: tuple[str, ...] = ()
+    cls: type, base: str, out: Output, doc: str, extra: tuple[str, ...] = (), slots: str = ""
 ) -> list[str]:
-    """The twin class of ``cls``: its methods, overloads and properties."""
+    """The twin class of ``cls``: its methods, overloads and properties (its namespace's
+    attributes are ``extra``)."""
     lines = [
         f"class {cls.__name__}({base}[Async{cls.__name__}]):",
         *docstring(first_paragraph(doc, 100 - 4 - 6), "    "),
         "",
-        "    __slots__ = ()",
+        f"    __slots__ = ({slots})",
         *extra,
     ]
+    namespaced = {name for name, _, _ in lazies(cls)}
     out.runtime.add((cls.__module__, cls.__name__, f"Async{cls.__name__}"))
     out.runtime.add((RUNNER, base, base))
     found = members(cls)
     overloads = {n.name for _, n in found if isinstance(n, ast.AsyncFunctionDef) and is_overload(n)}
     for source, node in found:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") in namespaced:
+            continue
         if isinstance(node, ast.AnnAssign):
             target_node = node.target
             attr = target_node.attr if isinstance(target_node, ast.Attribute) else ""
@@ -410,35 +431,54 @@ def xend_module() -> str:
     return module_text(doc, out, body)
 
 
-def namespace() -> list[tuple[str, str, type]]:
-    """(attribute, async module, async class) of every Xen-API class of the namespace."""
-    from aioxend.xenapi._generated import CLASSES, Namespace
+ASYNC_ROOT = "aioxend.xenapi._generated"
+TWIN_ROOT = f"{PACKAGE}.xenapi"
+
+
+def twin_module(module: str) -> str:
+    """Where the twin of a generated Xen-API module goes (``_generated.vm`` -> ``xenapi.vm``)."""
+    assert module.startswith(ASYNC_ROOT), module
+    return TWIN_ROOT + module[len(ASYNC_ROOT) :]
+
+
+def lazies(cls: type) -> list[tuple[str, str, type]]:
+    """(attribute, async module, async class) of each class a namespace loads on first use."""
+    from aioxend.xenapi._classbase import LazyClass
 
     found = []
-    for name in CLASSES:
-        module = vars(Namespace)[name]._module
-        found.append((name, module, getattr(importlib.import_module(module), name)))
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if type(value) is LazyClass:
+                module = value._module
+                found.append((name, module, getattr(importlib.import_module(module), name)))
     return found
+
+
+def namespace_lines(cls: type, out: Output) -> tuple[str, ...]:
+    """The twin's attributes for the namespace ``cls`` has: typed, and loaded on first use."""
+    typed, lazy = [], []
+    for name, module, _ in lazies(cls):
+        twin = twin_module(module)
+        alias = "_" + twin[len(TWIN_ROOT) + 1 :].replace(".", "_").lstrip("_")
+        out.typing.add(("", twin, alias))
+        typed.append(f"        {name}: {alias}.{name}")
+        lazy.append(f'        {name} = LazyPart("{twin}")')
+    if not typed:
+        return ()
+    out.runtime.add((RUNNER, "LazyPart", "LazyPart"))
+    out.runtime.add(("typing", "TYPE_CHECKING", "TYPE_CHECKING"))
+    return ("", "    if TYPE_CHECKING:", *typed, "    else:", *lazy)
 
 
 def xenapi_client_module() -> str:
     from aioxend.xenapi._client import XenAPIClient
 
     out = Output()
-    typed, lazy = [], []
-    for name, module, _ in namespace():
-        short = module.rpartition(".")[2]
-        out.typing.add(("", f"{PACKAGE}.xenapi.{short}", f"_{short}"))
-        typed.append(f"        {name}: _{short}.{name}")
-        lazy.append(f'        {name} = LazyPart("{PACKAGE}.xenapi.{short}")')
-    out.runtime.add((RUNNER, "LazyPart", "LazyPart"))
-    out.runtime.add(("typing", "TYPE_CHECKING", "TYPE_CHECKING"))
     doc = (
         "Blocking twin of ``aioxend.xenapi.XenAPIClient``; ``aioxend.sync.xenapi.connect`` "
         "opens one. Every Xen-API class is an attribute, loaded on first use."
     )
-    extra = ("", "    if TYPE_CHECKING:", *typed, "    else:", *lazy)
-    body = class_lines(XenAPIClient, "Client", out, doc, extra)
+    body = class_lines(XenAPIClient, "Client", out, doc, namespace_lines(XenAPIClient, out))
     doc = "The blocking ``XenAPIClient``, with every Xen-API class as an attribute (``xapi.VM``)."
     return module_text(doc, out, body)
 
@@ -446,8 +486,22 @@ def xenapi_client_module() -> str:
 def xenapi_class_module(name: str, cls: type) -> str:
     out = Output()
     doc = f"Blocking twin of ``{cls.__module__}.{name}``: {first_paragraph(cls.__doc__, 999)[0]}"
-    body = class_lines(cls, "Part", out, doc)
+    extra = namespace_lines(cls, out)
+    body = class_lines(cls, "Part", out, doc, extra, slots='"__dict__",' if extra else "")
     return module_text(f"The blocking twin of Xen-API class {name}.", out, body)
+
+
+def xenapi_modules(cls: type) -> dict[str, str]:
+    """The twin modules of the classes a namespace loads, theirs too, as files to write."""
+    files = {}
+    for name, module, klass in lazies(cls):
+        path = twin_module(module)[len(TWIN_ROOT) + 1 :].replace(".", "/")
+        package = hasattr(importlib.import_module(module), "__path__")
+        files[f"xenapi/{path}/__init__.py" if package else f"xenapi/{path}.py"] = (
+            xenapi_class_module(name, klass)
+        )
+        files.update(xenapi_modules(klass))
+    return files
 
 
 PACKAGE_DOC = '''"""The generated blocking twins of the async clients (``tools/gen_sync.py``).
@@ -459,20 +513,21 @@ PACKAGE_DOC = '''"""The generated blocking twins of the async clients (``tools/g
 
 def generate(output: Path) -> list[Path]:
     """Write every module into ``output`` and ``ruff`` them; return the paths written."""
+    from aioxend.xenapi._client import XenAPIClient
+
     files = {
         "__init__.py": PACKAGE_DOC.format(header=HEADER),
         "xend.py": xend_module(),
         "xenapi/__init__.py": xenapi_client_module(),
+        **xenapi_modules(XenAPIClient),
     }
-    for name, module, cls in namespace():
-        files[f"xenapi/{module.rpartition('.')[2]}.py"] = xenapi_class_module(name, cls)
     for stale in output.rglob("*.py"):
         if HEADER in stale.read_text(encoding="utf-8", errors="replace"):
             stale.unlink()
-    (output / "xenapi").mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in files.items():
         path = output / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     tidy(paths)

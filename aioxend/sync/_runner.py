@@ -162,11 +162,14 @@ class Twin(Generic[A]):
 
 
 class Part(Twin[A]):
-    """A blocking twin of a part of a client (a Xen-API class: ``xapi.VM``)."""
+    """A blocking twin of a part of a client (a Xen-API class: ``xapi.VM``, a task).
+
+    ``owner`` is the twin it came from; it is kept alive, and the client with it.
+    """
 
     __slots__ = ()
 
-    def __init__(self, owner: Client[Any], target: A) -> None:
+    def __init__(self, owner: Twin[Any], target: A) -> None:
         super().__init__(target, owner._runner, owner)
 
     def __repr__(self) -> str:
@@ -221,7 +224,7 @@ class LazyPart(LazyClass):
     __slots__ = ()
 
     def _make(self, cls: Any, instance: object) -> Any:
-        assert isinstance(instance, Client)
+        assert isinstance(instance, Twin)
         return cls(instance, getattr(instance._target, self._attr))
 
 

@@ -148,3 +148,27 @@ def test_events_are_a_blocking_iterator_whose_token_matches_what_was_read(
             assert isinstance(again, Event)
             assert (again.operation, again.ref) == ("mod", vm3)
         xapi.VM.hard_shutdown(vm3)
+
+
+def test_async_messages_give_blocking_tasks_as_the_async_client_does() -> None:
+    with (
+        XenAPIServer.in_thread(tcp="127.0.0.1:0", vms=2, task_duration=0.2) as slow,
+        xenapi.connect(slow.url, username="root", password="xenroot") as xapi,
+    ):
+        records = xapi.VM.get_all_records()
+        halted = next(r for r, vm in records.items() if vm.power_state is VmPowerState.HALTED)
+        clone = xapi.Async.VM.clone(halted, "copy").wait()
+        assert xapi.VM.get_name_label(clone) == "copy"
+        task = xapi.Async.VM.start(halted, False, False)
+        assert (task.method, task.ref[:10]) == ("VM.start", "OpaqueRef:")
+        assert task.wait(timeout=30) is None
+        assert task.status == "success"
+        assert xapi.VM.get_power_state(halted) is VmPowerState.RUNNING
+        with pytest.raises(errors.VmBadPowerState) as caught:
+            xapi.Async.VM.start(halted, False, False).wait()  # running already
+
+        async def start_again(client: async_xenapi.XenAPIClient) -> None:
+            await (await client.Async.VM.start(halted, False, False))
+
+        same_error(caught.value, async_error(slow.url, start_again))
+        xapi.VM.hard_shutdown(halted)

@@ -49,6 +49,9 @@ SCRIPT = textwrap.dedent(
             events = xapi.events(["vm"])
             reveal_type(next(events))  # expect: aioxend.events.Event | {E}.Resync
             reveal_type(events.source.token)  # expect: str
+            task = xapi.Async.VM.clone(ref, "copy")
+            reveal_type(task)  # expect: aioxend.sync._task.Task[{G}._refs.VMRef]
+            reveal_type(task.wait(timeout=60))  # expect: {G}._refs.VMRef
             xapi.VM.get_record(host)  # expect: arg-type: type "hostRef"; expected "VMRef"
             xapi.VM.start(ref, "yes", False)  # expect: arg-type: type "str"; expected "bool"
             xapi.VMM  # expect: attr-defined: "XenAPIClient" has no attribute "VMM"

@@ -14,6 +14,7 @@ from aioxend.xenapi._client import XenAPIClient as AsyncXenAPIClient
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import aioxend.sync._generated.xenapi._async as _async
     import aioxend.sync._generated.xenapi.auth as _auth
     import aioxend.sync._generated.xenapi.blob as _blob
     import aioxend.sync._generated.xenapi.bond as _bond
@@ -99,6 +100,7 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        Async: _async.Async
         session: _session.session
         auth: _auth.auth
         subject: _subject.subject
@@ -167,6 +169,7 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
         Repository: _repository.Repository
         Observer: _observer.Observer
     else:
+        Async = LazyPart("aioxend.sync._generated.xenapi._async")
         session = LazyPart("aioxend.sync._generated.xenapi.session")
         auth = LazyPart("aioxend.sync._generated.xenapi.auth")
         subject = LazyPart("aioxend.sync._generated.xenapi.subject")
