@@ -72,7 +72,8 @@ class Resync:
     """The marker that events were lost and the state was read afresh.
 
     ``reason`` is the code that caused it (``"EVENTS_LOST"``, ``"SESSION_INVALID"``,
-    ``"SESSION_NOT_REGISTERED"``, or ``"TOKEN"`` for a token xend cannot resume);
+    ``"SESSION_NOT_REGISTERED"``, ``"TOKEN"`` for a token xend cannot resume, or
+    ``"INTERRUPTED"`` for an ``event.next`` on xend cancelled or failed mid-way);
     ``records`` holds every current record of the subscription, by class (datamodel
     spelling) then ref, typed, with every class the subscription names (all of them for
     ``"*"``) present, empty if none is left; ``token`` is where the stream goes on from.
@@ -238,6 +239,7 @@ class EventStream:
         self._batch_token = token
         self._legacy: bool | None = None
         self._xend_batches = 0
+        self._interrupted = False
         self._registered = False
         self._busy = False
         self._closed = False
@@ -270,7 +272,9 @@ class EventStream:
     async def _fill(self) -> None:
         """Put the next batch (perhaps empty) or a ``Resync`` in the queue."""
         try:
-            if self._legacy is None:
+            if self._interrupted:
+                await self._resync("INTERRUPTED")
+            elif self._legacy is None:
                 await self._start()
             elif self._legacy:
                 await self._next_legacy()
@@ -314,12 +318,25 @@ class EventStream:
         self._registered = True
 
     async def _next_legacy(self) -> None:
+        """The next batch of ``event.next``, with each record read. Until the whole batch is
+        queued the stream counts as interrupted: the events xend handed out are gone from
+        its queue, and an ``event.next`` left waiting (cancelled, its connection lost)
+        goes on waiting in xend and takes the next events with it; so the next ``_fill``
+        makes a fresh registration and resynchronises."""
+        self._interrupted = True
+        batch = await self._read_legacy()
+        self._queue.extend(batch)
+        self._next_xend_token()
+        self._interrupted = False
+
+    async def _read_legacy(self) -> list[Event]:
         answer = await self._client.call("event.next", timeout=None)
         if not isinstance(answer, list):
             raise ProtocolError(
                 f"event.next at {self._client.url} returned a bad value: "
                 f"expected a list of events, got {type(answer).__name__}"
             )
+        batch: list[Event] = []
         for wire in answer:
             try:
                 event = decode_event(wire, snapshots=False)
@@ -329,8 +346,8 @@ class EventStream:
                 continue
             if event.operation != "del":
                 event = await self._with_record(event, wire)
-            self._queue.append(event)
-        self._next_xend_token()
+            batch.append(event)
+        return batch
 
     def _next_xend_token(self) -> None:
         """A new token for each batch and resync on xend (``xend/<count>``): it marks
@@ -380,9 +397,13 @@ class EventStream:
         self._queue.clear()
         records: dict[str, dict[str, object]]
         if self._legacy:
+            # a fresh queue: xend's event_unregister with [] drops the old one, and with it
+            # an event.next still waiting on it (XendAPI.event_next's Queue.get)
+            await self._client.call("event.unregister", [])
             await self._register()
             records = await self._read_records()
             self._next_xend_token()
+            self._interrupted = False
             self._queue.append(Resync(reason, records, self._batch_token))
             return
         await self._next_from(token="", wait=0.0)

@@ -54,6 +54,16 @@ async def all_vms(xapi: XenAPIClient) -> set[str]:
     return set(await xapi.VM.get_all())
 
 
+async def expect_resync(stream: EventStream, reason: str, vm: str, description: str) -> None:
+    """The next item is a ``Resync`` for ``reason`` in which ``vm`` has ``description``."""
+    resync = await anext(stream)
+    assert isinstance(resync, Resync)
+    assert resync.reason == reason
+    record = resync.records["VM"][vm]
+    assert isinstance(record, VMRecord)
+    assert record.name_description == description
+
+
 async def skip_initial(stream: EventStream, xapi: XenAPIClient) -> None:
     """Read the ``add`` of every VM that a stream from ``""`` starts with."""
     for _ in await all_vms(xapi):
@@ -193,12 +203,7 @@ async def test_xend_queue_of_50_overflows_into_a_resync() -> None:
         [vm2] = await xapi.VM.get_by_name_label("vm2")
         for i in range(60):  # one session's queue holds 50
             await xapi.VM.set_name_description(vm2, f"change {i}")
-        item = await anext(stream)
-        assert isinstance(item, Resync)
-        assert item.reason == "EVENTS_LOST"
-        record = item.records["VM"][vm2]
-        assert isinstance(record, VMRecord)
-        assert record.name_description == "change 59"
+        await expect_resync(stream, "EVENTS_LOST", vm2, "change 59")
         assert srv.pool.registrations.registered(str(xapi.session_id))
         await stream.aclose()
         assert not srv.pool.registrations.registered(str(xapi.session_id))
@@ -340,3 +345,20 @@ async def test_a_resync_names_every_class_asked_for_even_when_empty(kind: str) -
         [*_, resync] = await until(stream, lambda e: isinstance(e, Resync))
         assert isinstance(resync, Resync)
         assert resync.records == {"VM": {}, "task": {}}
+
+
+async def test_a_cancelled_event_next_on_xend_resynchronises_on_a_fresh_queue() -> None:
+    async with opened("xend") as (_srv, xapi):
+        stream = xapi.events(["vm"], timeout=5.0)
+        await skip_initial(stream, xapi)
+        with anyio.move_on_after(0.3):
+            await anext(stream)  # blocked in event.next, then cancelled
+        [vm2] = await xapi.VM.get_by_name_label("vm2")
+        await xapi.VM.set_name_description(vm2, "while nobody read")
+        await expect_resync(stream, "INTERRUPTED", vm2, "while nobody read")
+        await xapi.VM.set_name_description(vm2, "read")
+        [*_, event] = await until(stream, is_event("mod", vm2))
+        assert isinstance(event, Event)
+        assert isinstance(event.snapshot, VMRecord)
+        assert event.snapshot.name_description == "read"
+        await stream.aclose()

@@ -117,6 +117,12 @@ class _ChangeWaiter:
             self._events.listeners.remove(self._notify)
 
 
+def _alive(request: web.Request) -> bool:
+    """Whether the client of a request is still connected."""
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
 def _internal_error(exc: Exception) -> list[str]:
     return ["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"]
 
@@ -149,16 +155,19 @@ def make_app(
     dialect = dispatcher.pool.dialect
     waiter = _ChangeWaiter(dispatcher.pool.events)
 
-    async def run(method: str, params: list[object]) -> tuple[bool, object]:
+    async def run(
+        method: str, params: list[object], alive: Callable[[], bool]
+    ) -> tuple[bool, object]:
         seen = dispatcher.pool.events.generation
         ok, value = run_once(method, params)
         if method not in _BLOCKING or not ok:
             return ok, value
         # Xapi_event.from blocks until an event matches or the timeout passes; xend's
-        # event.next until an event comes
+        # event.next until an event comes. A wait whose client has gone stops (xend's
+        # thread would block on, and take the next events to a closed socket)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _timeout_of(method, params)
-        while not _has_events(value) and loop.time() < deadline and not stop.is_set():
+        while not _has_events(value) and loop.time() < deadline and not stop.is_set() and alive():
             if dispatcher.pool.events.generation == seen:
                 await waiter.wait(seen, min(deadline - loop.time(), 0.5))
                 continue
@@ -205,7 +214,7 @@ def make_app(
         async def body() -> bytes:
             if method == LIST_METHODS:  # api_server.ml: the bare list, no Status struct
                 return _xmlrpc.encode_bare(dispatcher.method_names())
-            ok, value = await run(method, params)
+            ok, value = await run(method, params, lambda: _alive(request))
             if ok:
                 try:
                     return _xmlrpc.encode_success(value, dialect)
@@ -224,7 +233,7 @@ def make_app(
             return web.Response(status=400, text=str(exc))
 
         async def body() -> bytes:
-            ok, value = await run(call.method, call.params)
+            ok, value = await run(call.method, call.params, lambda: _alive(request))
             if ok:
                 try:
                     return _jsonrpc.encode_success(call, value)
