@@ -82,9 +82,17 @@ def package(session: nox.Session) -> None:
     session.run("python", "-m", "venv", "--clear", str(venv))
     python = str(venv / "bin" / "python")
     session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
-    probe = "import aioxend, aioxend.xenapi; aioxend.connect; aioxend.xenapi.VMRecord"
-    session.run(python, "-c", probe, external=True)
-    session.run(python, "-m", "aioxend", "--help", external=True, silent=True)
+    probe = (
+        "import importlib.util, aioxend, aioxend.xenapi, aioxend.sync.xenapi, aioxend.hooks\n"
+        "import aioxend.sxp\n"
+        "assert '/site-packages/' in aioxend.__file__, aioxend.__file__  # the wheel's\n"
+        "aioxend.connect; aioxend.xenapi.VMRecord; aioxend.sync.xenapi.connect\n"
+        "assert importlib.util.find_spec('sexpdata') is None, 'sexpdata is an extra'\n"
+        "assert aioxend.sxp.loads('(a b)') == ['a', 'b']"
+    )
+    # -I: neither the working directory (this checkout) nor PYTHONPATH is on the path
+    session.run(python, "-I", "-c", probe, external=True)
+    session.run(python, "-I", "-m", "aioxend", "--help", external=True, silent=True)
 
 
 @nox.session(python=PYTHON)
