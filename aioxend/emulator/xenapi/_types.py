@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import xmlrpc.client
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aioxend.emulator.xenapi._failure import Failure
+
+# An int as text: ASCII decimal digits and a sign, XML's blanks around them; not the
+# underscores, Unicode digits and other spaces Python's int() would also take.
+INT_TEXT = re.compile(r"[ \t\r\n]*[-+]?[0-9]+[ \t\r\n]*", re.ASCII)
 
 __all__ = ["EPOCH", "Type", "coerce", "parse_default", "parse_type", "zero"]
 
@@ -148,6 +153,8 @@ def _coerce(kind: Type, value: object, name: str) -> object:
     if k == "int":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise TypeError(name)
+        if isinstance(value, str) and not INT_TEXT.fullmatch(value):
+            raise ValueError(name)
         return int(value)
     if k == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
