@@ -410,7 +410,8 @@ class EventStream:
         records = {c: {} for c in self._subscription.classes}
         for event in self._queue:
             assert isinstance(event, Event)
-            records.setdefault(event.cls, {})[event.ref] = event.snapshot
+            if event.operation != "del":  # a del from "" names an object that is gone
+                records.setdefault(event.cls, {})[event.ref] = event.snapshot
         self._queue.clear()
         self._legacy = False
         self._queue.append(Resync(reason, records, self._batch_token))
