@@ -10,6 +10,8 @@ writes, then ``ruff format``s:
 - one module per class (``vm.py``): its record (``VMRecord``, a frozen dataclass with
   ``from_wire``/``to_wire``) and its message class (``class VM(XenAPIClass)``), one async method
   per message that is not ``Removed``;
+- ``_views.py``: ``Views``, the typing of the object cache (``cache.VM``), one per class
+  with ``get_all_records``;
 - ``__init__.py``: ``Namespace``, whose attributes load those modules on first use, and the
   tables a client needs (which methods take no session, where each public name lives);
 - ``_async/``: ``Async`` (``xapi.Async``) and one module per class with asynchronous messages
@@ -831,6 +833,50 @@ def init_module(classes: list[Item]) -> str:
     return "\n".join([*lines, ""])
 
 
+def views_module(classes: list[Item]) -> str:
+    """``Views``: the typing of ``Cache`` (``cache.VM`` a ``CacheView[VMRef, VMRecord]``).
+
+    One view per class with a published ``get_all_records``, the classes a cache can hold;
+    ``CACHEABLE`` names them for the cache's run-time checks.
+    """
+    names = [
+        str(c["name"])
+        for c in classes
+        if any(m["name"] == "get_all_records" and is_published(m) for m in c["messages"])
+    ]
+    lines = [
+        '"""The object cache\'s views, typed: one per class that has ``get_all_records``.',
+        "",
+        HEADER,
+        "",
+        "``aioxend.xenapi._cache.Cache`` inherits ``Views``, so ``cache.VM`` is typed as a",
+        "``CacheView[VMRef, VMRecord]``; ``CACHEABLE`` names the classes a cache can hold.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import TYPE_CHECKING, Final",
+        "",
+        "if TYPE_CHECKING:",
+        "    from aioxend.xenapi._cache import CacheView",
+        *(f"    from {PACKAGE}._refs import {ref_name(n)}" for n in names),
+        *(f"    from {PACKAGE}.{module_name(n)} import {record_name(n)}" for n in names),
+        "",
+        '__all__ = ["CACHEABLE", "Views"]',
+        "",
+        f"CACHEABLE: Final = {tuple(names)!r}",
+        '"""The classes with ``get_all_records``, as xapi spells them."""',
+        "",
+        "",
+        "class Views:",
+        '    """The views of a cache, by class (only those it was opened with exist)."""',
+        "",
+        "    if TYPE_CHECKING:",
+        *(f"        {n}: CacheView[{ref_name(n)}, {record_name(n)}]" for n in names),
+    ]
+    return "\n".join([*lines, ""])
+
+
 def generate(output: Path) -> list[Path]:
     """Write every module into ``output`` and format them; return the paths written."""
     classes = json.loads(DATAMODEL.read_text(encoding="utf-8"))
@@ -843,6 +889,7 @@ def generate(output: Path) -> list[Path]:
     files = {
         "__init__.py": init_module(classes),
         "_refs.py": refs_module(classes),
+        "_views.py": views_module(classes),
         "_enums/__init__.py": ENUMS_PACKAGE_DOC,
     }
     for name, values in all_enums(classes).items():

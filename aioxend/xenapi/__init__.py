@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from aioxend.hooks import Hooks
+    from aioxend.xenapi._cache import Cache, CacheError, CacheView, Change
     from aioxend.xenapi._client import (
         LOCAL_XAPI,
         LOCAL_XEND,
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCAL_XAPI",
     "LOCAL_XEND",
+    "Cache",
+    "CacheError",
+    "CacheView",
+    "Change",
     "Event",
     "EventStream",
     "JsonRpcError",
@@ -59,6 +64,10 @@ __all__ = [
 # its transport and codecs, and the generated types (``xenapi.VMRef``, ``xenapi.VMRecord``,
 # ``xenapi.VmPowerState``: the module of each is in ``_generated.PUBLIC``).
 _LAZY = {
+    "Cache": "._cache",
+    "CacheError": "._cache",
+    "CacheView": "._cache",
+    "Change": "._cache",
     "LOCAL_XAPI": "._client",
     "LOCAL_XEND": "._client",
     "XenAPIClient": "._client",

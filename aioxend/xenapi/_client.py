@@ -47,6 +47,7 @@ from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, Se
 
 if TYPE_CHECKING:
     from aioxend.hooks import Hooks
+    from aioxend.xenapi._cache import CacheOpener
     from aioxend.xenapi._events import EventStream
     from aioxend.xmlrpc import XmlRpcValue
 
@@ -290,6 +291,13 @@ class XenAPIClient(Namespace, Transfers):
             if len(self._made_timeouts) < 64:
                 self._made_timeouts[total] = made
         return made
+
+    def cache(self, classes: Sequence[str]) -> CacheOpener:
+        """A live cache of ``classes`` (``["VM", "host"]``): ``await`` it or ``async with`` it
+        (``aioxend.xenapi._cache``)."""
+        from aioxend.xenapi._cache import open_cache
+
+        return open_cache(self, classes)
 
     # --- enter and exit ------------------------------------------------------------------
     async def __aenter__(self) -> Self:
