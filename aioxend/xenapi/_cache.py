@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
@@ -122,8 +122,8 @@ def _classes(classes: Sequence[str]) -> tuple[str, ...]:
 class Cache(Views):
     """A live, read-only view of some classes of a pool: ``cache.VM[ref]``, ``cache.host``.
 
-    Open it with ``await xapi.cache([...])`` or ``async with xapi.cache([...]) as cache``;
-    ``aclose()`` stops its update loop. ``resyncs`` counts the times it fetched a class
+    Open it with ``await xapi.cache([...])``; ``aclose()`` (or ``async with`` the cache)
+    stops its update loop. ``resyncs`` counts the times it fetched a class
     again (drift, lost events, a new session).
     """
 
@@ -442,29 +442,6 @@ class Cache(Views):
         await self.aclose()
 
 
-class CacheOpener:
-    """What ``xapi.cache([...])`` returns: ``await`` it, or ``async with`` it."""
-
-    __slots__ = ("_cache",)
-
-    def __init__(self, cache: Cache) -> None:
-        self._cache = cache
-
-    def __await__(self) -> Generator[Any, None, Cache]:
-        return self._cache._open().__await__()
-
-    async def __aenter__(self) -> Cache:
-        return await self._cache._open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._cache.aclose()
-
-
-def open_cache(client: XenAPIClient, classes: Sequence[str]) -> CacheOpener:
-    """A cache of ``classes`` of ``client``'s pool (``XenAPIClient.cache``)."""
-    return CacheOpener(Cache(client, classes))
+async def open_cache(client: XenAPIClient, classes: Sequence[str]) -> Cache:
+    """A cache of ``classes`` of ``client``'s pool, seeded and live (``XenAPIClient.cache``)."""
+    return await Cache(client, classes)._open()

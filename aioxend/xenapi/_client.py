@@ -47,7 +47,7 @@ from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, Se
 
 if TYPE_CHECKING:
     from aioxend.hooks import Hooks
-    from aioxend.xenapi._cache import CacheOpener
+    from aioxend.xenapi._cache import Cache
     from aioxend.xenapi._events import EventStream
     from aioxend.xmlrpc import XmlRpcValue
 
@@ -292,12 +292,12 @@ class XenAPIClient(Namespace, Transfers):
                 self._made_timeouts[total] = made
         return made
 
-    def cache(self, classes: Sequence[str]) -> CacheOpener:
-        """A live cache of ``classes`` (``["VM", "host"]``): ``await`` it or ``async with`` it
-        (``aioxend.xenapi._cache``)."""
+    async def cache(self, classes: Sequence[str]) -> Cache:
+        """A live cache of ``classes`` (``["VM", "host"]``), seeded and kept current by
+        events until its ``aclose()`` (``aioxend.xenapi._cache``)."""
         from aioxend.xenapi._cache import open_cache
 
-        return open_cache(self, classes)
+        return await open_cache(self, classes)
 
     # --- enter and exit ------------------------------------------------------------------
     async def __aenter__(self) -> Self:
