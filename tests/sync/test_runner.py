@@ -159,3 +159,19 @@ def test_a_client_left_open_at_exit_logs_out_and_does_not_hang(tmp_path: Any) ->
         )
         assert done.returncode == 0, done.stderr
         assert set(server.pool.sessions()) == before
+
+
+def test_a_close_from_the_loop_thread_itself_is_done_by_a_helper_thread() -> None:
+    counter = connect()
+    runner = counter._runner
+
+    async def close_from_inside() -> None:
+        runner.close(counter._target.aclose)  # as a collection in the loop thread would
+        await anyio.sleep(30)  # the helper cancels this call, then stops the loop
+
+    with pytest.raises(RuntimeError, match="closed during the call"):
+        runner.call(close_from_inside)
+    deadline = time.monotonic() + 10
+    while portal_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not counter._target.open
