@@ -164,6 +164,10 @@ class Task(Generic[T]):
     async def wait(self, timeout: float | None = None) -> T:  # noqa: ASYNC109 (the task stays)
         """The result, once the task ends (see the module docstring); ``timeout`` seconds at
         most (``aioxend.Timeout`` then, the task left running), ``None`` for no limit."""
+        if timeout is not None and (
+            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0
+        ):
+            raise ValueError(f"timeout must be seconds (0 or more) or None, not {timeout!r}")
         if self._outcome is None:
             try:
                 with anyio.move_on_after(timeout) as scope:

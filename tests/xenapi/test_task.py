@@ -217,3 +217,22 @@ def test_tasks_and_events_on_trio() -> None:
         assert task_left is False  # cancelled with its awaiter, and destroyed
         assert operation == "add"
         assert srv.pool.get("VM", srv.pool.vm("vm2"))["power_state"] == "Halted"
+
+
+async def test_many_tasks_at_once_each_end_and_are_destroyed() -> None:
+    async with opened("jsonrpc", 0.2) as (srv, xapi):
+        [halted] = await xapi.VM.get_by_name_label("vm2")
+        tasks = [await xapi.Async.VM.clone(halted, f"copy{i}") for i in range(20)]
+        clones: list[VMRef] = []
+
+        async def wait(task: Task[VMRef]) -> None:
+            clones.append(await task)
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                for task in tasks:
+                    tg.start_soon(wait, task)
+        assert len(set(clones)) == 20
+        assert not {t.ref for t in tasks} & tasks_of(srv)
+        with pytest.raises(ValueError, match="timeout must be"):
+            await tasks[0].wait(timeout=-1)

@@ -10,6 +10,7 @@ with the records, sessions and errors of the datamodel vendored in
         srv.pool.vm("vm1")                       # the ref of a VM
         srv.pool.add_vm("web", "Running")        # one more (Halted by default)
         srv.expire_session()                     # every session: SESSION_INVALID next
+        srv.lose_events()                        # EVENTS_LOST for event.from/event.next
         srv.fail_next(2, "INTERNAL_ERROR", "boom", method="VM.start")
         srv.faults.add("drop_mid", "VM.get_record")  # transport faults, as for xend
         srv.kill_master()                        # "crash" (refused, reset) or "hang"
@@ -44,9 +45,12 @@ What is served:
   the VCPU and memory setters (in the power states xapi allows), explicit setters of
   plain fields, ``host.get_servertime``, ``task.create``/``destroy``/``cancel``, ``event.from``
   (blocking up to its timeout; token ``""`` gives every object as ``add``),
-  ``event.inject``, ``event.get_current_id``, and ``Async.*`` (a task, finished at once
-or ``pending`` for ``task_duration`` seconds, cancellable meanwhile). Other
-  explicit messages answer ``NOT_IMPLEMENTED``. ``reader``'s role is ``read-only``.
+  ``event.inject``, ``event.get_current_id``, ``event.register``/``next``/``unregister``
+  (xend's queue of 50 per session; ``next`` blocks until an event), and ``Async.*`` (a
+  task, finished at once or ``pending`` for ``task_duration`` seconds, its progress
+  stepping meanwhile, cancellable on xapi). ``srv.lose_events()`` makes event clients
+  resynchronise (``EVENTS_LOST``). Other explicit messages answer ``NOT_IMPLEMENTED``.
+  ``reader``'s role is ``read-only``.
 - A local SR ("Local storage", with its PBD) on every host, the master's the pool's
   default SR, and the HTTP handlers beside the RPC (``_transfer``): ``PUT /import``,
   ``GET /export``, ``PUT /import_raw_vdi``, ``GET /export_raw_vdi``, under the task
