@@ -47,6 +47,7 @@ def _class_page(module: str, names: list[str]) -> str:
             f"::: {PACKAGE}.{module}.{name}",
             "    options:",
             "      separate_signature: false",
+            "      show_root_full_path: false",
             "",
         ]
     return "\n".join(lines)
