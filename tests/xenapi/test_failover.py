@@ -179,8 +179,10 @@ async def test_every_member_dead_or_still_naming_the_lost_master(pool: XenAPISer
         assert len(await xapi.pool.get_all()) == 1  # found once there is a master
 
 
-async def test_master_hangs(pool: XenAPIServer) -> None:
-    async with connect(pool.url, pool=True, timeout=0.5, **LOGIN) as xapi:
+@pytest.mark.parametrize("protocol", ["jsonrpc", "xmlrpc"])
+async def test_master_hangs(pool: XenAPIServer, protocol: str) -> None:
+    async with connect(pool.url, pool=True, timeout=0.5, protocol=protocol, **LOGIN) as xapi:  # type: ignore[arg-type]
+        assert xapi.protocol == protocol
         pool.kill_master("hang")
         pool.promote(pool.member_urls[0])
         started = anyio.current_time()
