@@ -46,9 +46,11 @@ def test_every_public_member_of_the_async_client_has_a_blocking_twin(
     twin: type, target: type
 ) -> None:
     # The async client's instance attributes (``XendClient.url``) are properties of the twin.
-    assert public(target) - {"aclose"} <= public(twin)
+    # tools/gen_sync.py NOT_MIRRORED: the cache's views would be read across threads.
+    left_out = {"aclose", "cache"}
+    assert public(target) - left_out <= public(twin)
     assert public(twin) - public(target) <= {"close", "closed", "url"}
-    for name in public(target) - {"aclose"}:
+    for name in public(target) - left_out:
         member = inspect.getattr_static(target, name, None)
         if inspect.iscoroutinefunction(member):  # same parameters, same (unevaluated) types
             assert inspect.signature(getattr(twin, name)) == inspect.signature(member)

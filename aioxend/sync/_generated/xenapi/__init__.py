@@ -86,7 +86,6 @@ if TYPE_CHECKING:
     from aioxend._observe import Headers
     from aioxend.events import Event
     from aioxend.sync._runner import BlockingIterator
-    from aioxend.xenapi._cache import Cache
     from aioxend.xenapi._events import EventStream, Resync
     from aioxend.xenapi._generated._refs import SRRef, VDIRef, VMRef
     from aioxend.xenapi._transfer import Destination, Progress, Source
@@ -280,12 +279,6 @@ class XenAPIClient(Client[AsyncXenAPIClient]):
         return self._call(
             self._target.call, method, *params, timeout=timeout, read=read, headers=headers
         )
-
-    def cache(self, classes: Sequence[str]) -> Cache:
-        """A live cache of ``classes`` (``["VM", "host"]``), seeded and kept current by events
-        until its ``aclose()`` (``aioxend.xenapi._cache``).
-        """
-        return self._call(self._target.cache, classes)
 
     def import_vm(
         self,
