@@ -37,7 +37,12 @@ import anyio
 from aioxend.errors import ProtocolError, Timeout, XenAPIError, XendError
 from aioxend.xenapi import _values as _v
 from aioxend.xenapi._classbase import Caller
-from aioxend.xenapi.errors import EventsLost, MessageMethodUnknown, from_description
+from aioxend.xenapi.errors import (
+    EventsLost,
+    MessageMethodUnknown,
+    OperationNotAllowed,
+    from_description,
+)
 
 __all__ = ["CANCEL_SECONDS", "POLL_FIRST", "POLL_MAX", "Task", "decode_result"]
 
@@ -205,9 +210,11 @@ class Task(Generic[T]):
         """Cancel and destroy the task, its awaiter being cancelled."""
         try:
             await self.cancel()
-        except XendError as exc:  # xend: always OPERATION_NOT_ALLOWED
+        except XendError as exc:
             self.cancel_error = exc
-            log.warning("task.cancel of %s (%s) failed: %s", self.ref, self.method, exc)
+            # xend always refuses (XendAPI.task_cancel), and a task that just ended may too
+            level = logging.INFO if isinstance(exc, OperationNotAllowed) else logging.WARNING
+            log.log(level, "task.cancel of %s (%s) failed: %s", self.ref, self.method, exc)
         await self.destroy()
 
     # --- waiting ------------------------------------------------------------------------

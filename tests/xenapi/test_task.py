@@ -6,6 +6,7 @@ the waiter, and ``EVENTS_LOST`` mid-watch."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,7 +106,10 @@ async def test_cancelling_the_waiter_cancels_and_destroys_the_task(kind: str) ->
         assert await xapi.VM.get_power_state(running) == "Running"  # the call never ran
 
 
-async def test_on_xend_the_refused_cancel_is_recorded_not_raised() -> None:
+async def test_on_xend_the_refused_cancel_is_recorded_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="aioxend.xenapi")
     async with opened("xend", 30.0) as (srv, xapi):
         task = await xapi.Async.VM.clean_shutdown(await vm(xapi, "vm1"))
         cancelled = False
@@ -118,6 +122,9 @@ async def test_on_xend_the_refused_cancel_is_recorded_not_raised() -> None:
         assert cancelled
         assert isinstance(task.cancel_error, errors.OperationNotAllowed)
         assert task.ref not in tasks_of(srv)
+        [logged] = [r for r in caplog.records if "task.cancel" in r.getMessage()]
+        assert logged.levelno == logging.INFO
+        assert "OPERATION_NOT_ALLOWED" in logged.getMessage()
 
 
 @pytest.mark.parametrize("kind", ["jsonrpc", "xend"])
