@@ -300,8 +300,10 @@ class BlockingIterator(Generic[T, Src]):
             raise StopIteration
         item = self._runner.call(_ask, self._asks, self._items)
         if item is _END:
+            self.close()  # the pump has ended: this closes our ends of its streams
             raise StopIteration
         if isinstance(item, _Raised):
+            self.close()
             raise item.exc
         return cast(T, item)
 

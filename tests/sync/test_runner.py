@@ -3,12 +3,14 @@ interrupted wait, closing from several threads, and a client left open at exit."
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -67,9 +69,12 @@ connect = opener(Counter, BlockingCounter, __name__, "A blocking counter.")
 
 
 def test_an_async_iterator_is_read_by_blocking() -> None:
-    with connect() as counter:
+    with connect() as counter, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert list(counter.count(5)) == [0, 1, 2, 3, 4]
         assert counter._target.closed_generators == 1
+        gc.collect()
+    assert [w for w in caught if w.category is ResourceWarning] == []  # streams closed at the end
 
 
 def test_an_exception_of_the_iterator_reaches_the_reader_unchanged() -> None:
