@@ -130,3 +130,23 @@ def test_every_directive_resolves_and_the_check_can_fail() -> None:
     assert len(objects) > 100
     assert not _is_documented("aioxend.nothing", object(), objects, names)
     assert _is_documented("aioxend.connect", _resolve("aioxend.client.connect"), objects, names)
+
+
+MARK = re.compile(r"^<!-- --8<-- \[(start|end):([\w-]+)\] -->$", re.MULTILINE)
+INCLUDE = re.compile(r'^--8<-- "README\.md:([\w-]+)"$', re.MULTILINE)
+
+
+def test_readme_sections_the_guide_includes_are_whole() -> None:
+    """Each marked README section opens and closes once, and the guide includes each one.
+
+    The guide pages include README's sections (``--8<-- "README.md:name"``) rather than
+    copy them; a marker lost in a merge would cut a page short or run it on to the end.
+    """
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    marks = MARK.findall(readme)
+    starts = [name for kind, name in marks if kind == "start"]
+    assert len(starts) == len(set(starts)), starts
+    assert marks == [(kind, name) for name in starts for kind in ("start", "end")], marks
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
+    included = INCLUDE.findall(pages)
+    assert sorted(set(included)) == sorted(starts), (sorted(set(included)), sorted(starts))
