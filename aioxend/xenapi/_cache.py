@@ -272,18 +272,14 @@ class Cache(Views):
         return changes
 
     async def _fetch(self, classes: Sequence[str]) -> dict[str, dict[Any, Any]]:
-        """``get_all_records`` of each class, concurrently."""
+        """``get_all_records`` of each class, one after the other (one large answer in
+        memory at a time, and its error raised as itself)."""
         out: dict[str, dict[Any, Any]] = {}
-
-        async def one(cls: str) -> None:
+        for cls in classes:
             getter: Callable[[], Awaitable[dict[Any, Any]]] = getattr(
                 self._client, cls
             ).get_all_records
             out[cls] = await getter()
-
-        async with anyio.create_task_group() as tg:
-            for cls in classes:
-                tg.start_soon(one, cls)
         return out
 
     async def _resync(self, classes: Sequence[str], reason: str) -> None:

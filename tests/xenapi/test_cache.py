@@ -165,6 +165,14 @@ async def test_bad_classes(xapi: XenAPIClient, classes: Any, error: type, match:
         await xapi.cache(classes)
 
 
+async def test_a_failed_seed_raises_its_error(xapi: XenAPIClient, server: XenAPIServer) -> None:
+    server.fail_next(1, "INTERNAL_ERROR", "seed failed", method="host.get_all_records")
+    with pytest.raises(errors.InternalError, match="seed failed"):
+        await xapi.cache(["VM", "host"])  # the error itself, not an exception group
+    async with await xapi.cache(["VM", "host"]) as cache:  # the client is still fine
+        assert len(cache.host) == 2
+
+
 async def test_live_updates_and_changes(xapi: XenAPIClient, server: XenAPIServer) -> None:
     async with await xapi.cache(["VM", "host"]) as cache:
         seen: list[Change] = []
