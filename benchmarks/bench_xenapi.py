@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import signal
@@ -51,6 +52,7 @@ TICK = 0.001
 
 
 # --- records and the canned server -------------------------------------------------------
+@functools.cache  # read once: every record built asks for it
 def _datamodel() -> list[dict[str, Any]]:
     path = Path(__file__).resolve().parent.parent / "aioxend" / "xenapi" / "data" / "xenapi.json"
     return list(json.loads(path.read_text()))
