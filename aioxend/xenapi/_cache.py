@@ -32,7 +32,6 @@ with``) cancels it and waits for it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -43,8 +42,7 @@ import anyio
 
 from aioxend.errors import UnsupportedOperation, XendError
 from aioxend.xenapi._cache_view import CacheView
-from aioxend.xenapi._events import EventStream, Resync
-from aioxend.xenapi._generated import PUBLIC
+from aioxend.xenapi._events import EventStream, Resync, record_type
 from aioxend.xenapi._generated._views import CACHEABLE, Views
 from aioxend.xenapi.errors import MessageMethodUnknown
 
@@ -92,13 +90,6 @@ class _Node:
         self.next: _Node | None = None
 
 
-def record_type(cls: str) -> type[Any]:
-    """The generated record type of a class (``VMRecord`` for ``"VM"``)."""
-    name = f"{cls}Record"
-    module = importlib.import_module(f"aioxend.xenapi._generated.{PUBLIC[name]}")
-    return getattr(module, name)  # type: ignore[no-any-return]
-
-
 def _classes(classes: Sequence[str]) -> tuple[str, ...]:
     """The classes asked for, as xapi spells them (``"vm"`` is ``"VM"``), once each."""
     if isinstance(classes, str) or not isinstance(classes, Sequence):
@@ -132,7 +123,9 @@ class Cache(Views):
         self.classes: tuple[str, ...] = _classes(classes)
         self._views: dict[str, CacheView[Any, Any]] = {}
         for cls in self.classes:
-            view: CacheView[Any, Any] = CacheView(self, cls, record_type(cls))
+            kind = record_type(cls)
+            assert kind is not None  # every class with get_all_records has a record
+            view: CacheView[Any, Any] = CacheView(self, cls, kind)
             self._views[cls.lower()] = view
             self.__dict__[cls] = view
         self.resyncs = 0
