@@ -1,7 +1,7 @@
 """The object cache under random operations (a hypothesis state machine), over both wires.
 
-Rules change the emulated pool through the API (clone, destroy, start, shut down, pause,
-set fields) and behind its back (a VM added or removed without an event: drift; an
+Rules change the emulated pool through the API (create, clone, destroy, start, shut down,
+pause, set fields) and behind its back (a VM added or removed without an event: drift; an
 ``EVENTS_LOST``). After every step the cache, once it has caught up (``barrier``), must
 equal ``get_all_records`` of each class, its UUID index must match its records, and the
 changes it reported (``changes()``), applied to what it held at the start, must give
@@ -93,6 +93,10 @@ class CacheMachine(RuleBasedStateMachine):
     def clone(self, data: st.DataObject, name: str) -> None:
         self.call("VM.clone", data.draw(st.sampled_from(self.guests("Halted"))), name)
 
+    @rule(name=TEXT)
+    def create(self, name: str) -> None:
+        self.call("VM.create", {"name_label": name, "memory_static_max": 1 << 30})
+
     @precondition(lambda self: len(self.guests("Halted")) > 1)
     @rule(data=st.data())
     def destroy(self, data: st.DataObject) -> None:
@@ -169,7 +173,7 @@ class XmlRpcCacheMachine(CacheMachine):
     protocol = "xmlrpc"
 
 
-SETTINGS = settings(max_examples=12, stateful_step_count=12, deadline=None)
+SETTINGS = settings(max_examples=25, stateful_step_count=20, deadline=None)
 TestCacheJsonRpc = CacheMachine.TestCase
 TestCacheJsonRpc.settings = SETTINGS
 TestCacheXmlRpc = XmlRpcCacheMachine.TestCase
