@@ -21,6 +21,10 @@ Strategy (Xen Orchestra's ``packages/xen-api`` does the same, and xapi's own
   (``cls``, ``operation``, ``ref``, ``old``, ``new``) on a chain of nodes: ``changed()``
   waits for the next node, ``changes()`` walks the chain, so any number of readers share
   one copy and a node is freed once the slowest reader has passed it.
+* **ride out the network**: when moving bytes fails (``TransportError``, or an HTTP 5xx
+  of a proxy or a restarting xapi), a new stream goes on from the last batch applied
+  after a pause, up to ``RETRIES`` times in a row (logged as warnings); xapi's token
+  loses nothing, xend reads afresh (a ``Resync``).
 * **fail loudly**: if the loop fails, every later read of the cache raises
   ``CacheError`` (its cause the loop's exception), as do ``changed()`` and ``changes()``
   once they have given what came before; a closed cache raises ``RuntimeError``.
@@ -40,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio
 
-from aioxend.errors import UnsupportedOperation, XendError
+from aioxend.errors import HTTPStatusError, TransportError, UnsupportedOperation, XendError
 from aioxend.xenapi._cache_view import CacheView
 from aioxend.xenapi._events import EventStream, Resync, record_type
 from aioxend.xenapi._generated._views import CACHEABLE, Views
@@ -56,6 +60,10 @@ log = logging.getLogger("aioxend.xenapi.cache")
 
 EVENT_TIMEOUT: Final = 30.0
 """Seconds one ``event.from`` waits on the server before it answers an empty batch."""
+RETRIES = 5
+"""Transport failures in a row (no batch between them) the update loop rides out."""
+RETRY_SECONDS = 0.5
+"""The pause after the first of them; it doubles with each one after."""
 
 Operation = Literal["add", "mod", "del"]
 
@@ -135,6 +143,7 @@ class Cache(Views):
         self._task: object = None  # the asyncio task, kept alive while it runs
         self._pool_ref: poolRef | None = None  # what barrier() injects events on (xapi)
         self._token = ""  # the stream's token after the last batch applied
+        self._subscribed: list[str] = []  # what the event stream is asked for
         # made by _open, since anyio needs the running event loop for them
         self._wake: anyio.Event
         self._scope: anyio.CancelScope
@@ -307,11 +316,13 @@ class Cache(Views):
             self._replace(cls, records, None)
         if "pool" not in classes:
             classes.append("pool")  # for barrier()'s injected events
+        self._subscribed = classes
         return self._client.events(classes, token=self._token, timeout=EVENT_TIMEOUT)
 
     async def _seed_legacy(self, classes: list[str]) -> EventStream:
         """xend's seed: a stream started from a token, which registers for events and then
         reads every record (a ``Resync``), so nothing between the two is missed."""
+        self._subscribed = classes
         stream = self._client.events(classes, token="xend/0", timeout=EVENT_TIMEOUT)
         try:
             first = await stream.__anext__()
@@ -357,8 +368,7 @@ class Cache(Views):
     async def _run(self, stream: EventStream) -> None:
         try:
             with self._scope:
-                async with stream:
-                    await self._follow(stream)
+                await self._follow_again(stream)
         except Exception as exc:
             if self._state == "open":
                 self._failure = exc
@@ -367,6 +377,33 @@ class Cache(Views):
         finally:
             self._done.set()
             self._wake_all()
+
+    async def _follow_again(self, stream: EventStream) -> None:
+        """Follow ``stream``; when moving bytes fails (or the server answers HTTP 5xx), a
+        new stream goes on from the last batch applied, after a pause (``RETRY_SECONDS``,
+        doubling); ``RETRIES`` failures with no batch between them, or any other error,
+        end the loop."""
+        failures = 0
+        while True:
+            token = self._token
+            try:
+                async with stream:
+                    await self._follow(stream)
+                return
+            except (TransportError, HTTPStatusError) as exc:
+                if isinstance(exc, HTTPStatusError) and exc.status < 500:
+                    raise
+                failures = 1 if self._token != token else failures + 1
+                if failures > RETRIES:
+                    raise
+                pause = RETRY_SECONDS * 2 ** (failures - 1)
+                log.warning(
+                    "cache at %s: events failed (%s); again in %.1f s", self._client.url, exc, pause
+                )
+                await anyio.sleep(pause)
+                # xend resumes from no token of its own: any token makes it read afresh
+                resume = self._token or "xend/0"
+                stream = self._client.events(self._subscribed, token=resume, timeout=EVENT_TIMEOUT)
 
     async def _follow(self, stream: EventStream) -> None:
         """Apply the stream's events; after each batch, publish and check the counts.

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from aioxend import UnsupportedOperation
+from aioxend import TransportError, UnsupportedOperation
 from aioxend.emulator.xenapi import XenAPIServer
 from aioxend.xenapi import (
     Cache,
@@ -22,6 +22,7 @@ from aioxend.xenapi import (
     VmPowerState,
     VMRef,
     XenAPIClient,
+    _cache,
     connect,
     errors,
 )
@@ -317,6 +318,41 @@ async def test_session_expiry_resyncs(xapi: XenAPIClient, server: XenAPIServer) 
         await settled(cache, xapi)
         assert cache.resyncs == 1
         assert cache.VM[ref].name_description == text
+
+
+@pytest.mark.parametrize("kind", ["drop_before", "drop_mid", "http500"])
+async def test_a_transport_failure_is_ridden_out(
+    xapi: XenAPIClient, server: XenAPIServer, kind: str
+) -> None:
+    async with await xapi.cache(["VM"]) as cache:
+        ref = await a_halted_guest(xapi)
+        rule = server.faults.add(kind, "event.from", count=2)
+        try:
+            await xapi.VM.set_name_description(ref, text := fresh("after a failure"))
+            await settled(cache, xapi)
+        finally:
+            server.faults.remove(rule)
+        assert rule.fired >= 1
+        assert cache.VM[ref].name_description == text
+        assert cache.resyncs == 0  # the new stream went on from the token: nothing lost
+
+
+async def test_transport_failures_in_a_row_surface(
+    xapi: XenAPIClient, server: XenAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cache, "RETRIES", 2)
+    monkeypatch.setattr(_cache, "RETRY_SECONDS", 0.01)
+    cache = await xapi.cache(["VM"])
+    rule = server.faults.add("drop_before", "event.from")
+    try:
+        await xapi.VM.set_name_description(await a_halted_guest(xapi), fresh("wakes it"))
+        with anyio.fail_after(10), pytest.raises(CacheError) as failed:
+            await until_it_fails(cache.changed)
+    finally:
+        server.faults.remove(rule)
+    assert isinstance(failed.value.__cause__, TransportError)
+    assert rule.fired == 3  # the first try and two more
+    await cache.aclose()
 
 
 async def test_loop_errors_surface(xapi: XenAPIClient, server: XenAPIServer) -> None:
