@@ -202,6 +202,19 @@ _TEXT = r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
 # Strings are matched inline up to this length; a longer text costs more to scan with
 # the regular expression engine than to find its end with str.find (the *_RUN forms).
 _SHORT = 16
+# A member's key may come with the rest of a run of members whose values are plain text
+# (untyped, as xapi writes them, or <string>, as xend and the standard library do): the
+# run's pairs then go into the dict by one ``findall`` (see Decoder._member).
+# Texts run to at most _PLAIN_MAX characters here: a longer one is cheaper to delimit by
+# str.find (the *_RUN forms) than by the expression engine, so its container is read
+# value by value.
+_PLAIN_MAX = 256
+_PLAIN = rf"[^<&\r]{{0,{_PLAIN_MAX}}}+"
+_PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
+_PLAIN_RUN = (
+    rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
+    rf"(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
+)
 # Alternatives after "<value>" share that prefix, so the engine matches it once. They
 # are tried in order, most frequent in xend's answers first (a pair, an open array, a
 # string, an int): each failed alternative costs a few steps on every value. Where two
@@ -216,6 +229,12 @@ _AFTER_VALUE = [
         rf"([-+]?[0-9]{{1,9}}+){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]++){_W}</double>)"
         rf"{_W}</value>{_W}</data>{_W}</array>{_W}</value>",
     ),
+    # An array or a struct of plain text only (xapi's sets and maps): the whole container
+    # in one match, its texts then read by findall (see Decoder._plain).
+    (
+        "PLAIN_ARRAY",
+        rf"{_W}<array>{_W}<data>{_W}(?:{_PLAIN_VALUE}{_W})*+</data>{_W}</array>{_W}</value>",
+    ),
     ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
     # Plain short text: no references, no CR, so nothing to expand or normalise.
     ("STR", rf"{_W}<string>([^<&\r]{{0,{_SHORT}}}+)</string>{_W}</value>"),
@@ -228,6 +247,11 @@ _AFTER_VALUE = [
     # Any other string's text runs to the next "<" (see Decoder._run).
     ("STRING_RUN", rf"{_W}<string>"),
     ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
+    (
+        "PLAIN_STRUCT",
+        rf"{_W}<struct>{_W}(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
+        rf"</struct>{_W}</value>",
+    ),
     ("OPEN_STRUCT", rf"{_W}<struct>"),
     ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
     ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
@@ -238,15 +262,6 @@ _AFTER_VALUE = [
     ),
     ("VALUE_RUN", r"(?=[^<])"),
 ]
-# A member's key may come with the rest of a run of members whose values are plain text
-# (untyped, as xapi writes them, or <string>, as xend and the standard library do): the
-# run's pairs then go into the dict by one ``findall`` (see Decoder._member).
-_PLAIN = r"[^<&\r]*+"
-_PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
-_PLAIN_RUN = (
-    rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
-    rf"(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
-)
 _OTHERS = [
     ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
     ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>(?P<RUN>{_PLAIN_RUN})?"),
@@ -279,6 +294,8 @@ G_VALUE_RUN: Final = _G["VALUE_RUN"]
 G_BASE64: Final = _G["BASE64"]
 G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
+G_PLAIN_ARRAY: Final = _G["PLAIN_ARRAY"]
+G_PLAIN_STRUCT: Final = _G["PLAIN_STRUCT"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
 G_NEXT_MEMBER: Final = _G["NEXT_MEMBER"]
 G_DATETIME: Final = _G["DATETIME"]
@@ -290,6 +307,7 @@ G_OPEN_RESPONSE: Final = _G["OPEN_RESPONSE"]
 G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
 # The (name, text) pairs of a member and the plain run after it (the run is known well
 # formed, so the optional <string> only has to tell a typed text from an untyped one).
+_TEXTS: Final = re.compile(rf"<value>(?:{_W}<string>)?({_PLAIN})").findall
 _PAIRS: Final = re.compile(
     rf"<name>({_PLAIN})</name>{_W}<value>(?:{_W}<string>)?({_PLAIN})"
 ).findall
@@ -986,6 +1004,25 @@ class Decoder:
         except _Malformed as exc:  # at its end tag, as the general path has it
             raise self._error_at(buf, stop, str(exc)) from None
 
+    def _plain(self, m: re.Match[str], buf: str) -> int:
+        """An array or struct of plain texts in one match: its list or dict delivered."""
+        g = m.lastindex or 0
+        start = m.start(g)
+        k = self._kinds[-1]
+        if k not in _VALUE_PARENTS:
+            raise self._unexpected(buf, start, "<value>", k)
+        if self._depth >= self.limits.max_depth:
+            raise self._limit("max_depth", buf, start)
+        found = (_TEXTS if g == G_PLAIN_ARRAY else _PAIRS)(buf, start, m.end())
+        if m.end() - start > self.limits.max_string:
+            most = self.limits.max_string
+            texts = found if g == G_PLAIN_ARRAY else [text for pair in found for text in pair]
+            if any(len(text) > most for text in texts):
+                raise self._limit("max_string", buf, start)
+        self._count += 1 + len(found)
+        self._deliver(found if g == G_PLAIN_ARRAY else dict(found))
+        return m.end()
+
     def _open(self, m: re.Match[str], buf: str) -> int:
         """``<value><array><data>`` or ``<value><struct>``: one collapsed frame for them."""
         g = m.lastindex or 0
@@ -1514,6 +1551,8 @@ _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
     G_OPEN_STRUCT: Decoder._open,
     G_CLOSE_ARRAY: Decoder._close,
     G_CLOSE_STRUCT: Decoder._close,
+    G_PLAIN_ARRAY: Decoder._plain,
+    G_PLAIN_STRUCT: Decoder._plain,
     G_MEMBER: Decoder._member,
     G_END_MEMBER: Decoder._member,
     G_NEXT_MEMBER: Decoder._member,

@@ -689,3 +689,56 @@ def test_cdata_end_in_a_member_run_is_refused() -> None:
     doc = one("<struct>" + _member("a", "x]]>y") + "</struct>")
     with pytest.raises(ProtocolError, match=r"\]\]>"):
         loads(doc)
+
+
+def _array(*values: str) -> str:
+    return "<array><data>" + "".join(f"<value>{v}</value>" for v in values) + "</data></array>"
+
+
+# Arrays and structs of plain text only (xapi's sets and maps) are read in one match; as
+# values of members, params, other arrays and structs, empty, spaced, or with one value
+# that is not plain text, they read as the standard library reads them.
+@pytest.mark.parametrize(
+    "value",
+    [
+        _array(),
+        _array("a", "<string>b</string>", "", " c "),
+        _array("a", "<int>1</int>", "b"),
+        _array("a", "x &lt; y"),
+        _array(_array("a"), _array(), "<struct></struct>"),
+        "<struct>" + _member("k", "v") + _member("l", "<string>w</string>") + "</struct>",
+        "<struct>"
+        + _member("k", _array("v", "w"))
+        + _member("m", "<struct></struct>")
+        + "</struct>",
+        "<struct>\n <member>\n <name>k</name>\n <value>\n <string>v</string>\n </value>\n"
+        " </member>\n</struct>",
+        "<array>\n<data>\n<value><string>a</string></value>\n<value>b</value>\n</data>\n</array>",
+    ],
+)
+def test_plain_containers_read_as_the_standard_library(value: str) -> None:
+    doc = response(f"<value>{value}</value>", f"<value>{_array(value, value)}</value>")
+    assert three_ways(doc) == ("ok", xmlrpc.client.loads(doc.decode()))
+
+
+@pytest.mark.parametrize(
+    ("limits", "value", "name"),
+    [
+        (Limits(max_depth=1), _array(_array("a")), "max_depth"),
+        (Limits(max_depth=1), _array("<struct></struct>"), "max_depth"),
+        (Limits(max_string=3), _array("abc", "abcd"), "max_string"),
+        (Limits(max_string=3), "<struct>" + _member("abcd", "a") + "</struct>", "max_string"),
+        (Limits(max_elements=3), _array("a", "b", "c"), "max_elements"),
+    ],
+)
+def test_plain_containers_keep_the_limits(limits: Limits, value: str, name: str) -> None:
+    doc = one(value)
+    for chunks in ([doc], [doc[i : i + 1] for i in range(len(doc))]):
+        with pytest.raises(LimitExceeded) as info:
+            feed_chunks(chunks, limits)
+        assert info.value.limit == name
+
+
+def test_a_plain_array_outside_a_value_is_refused() -> None:
+    with pytest.raises(ProtocolError):
+        loads(response(_array("a")))
