@@ -35,7 +35,8 @@ class Metrics:
 
     def __init__(self) -> None:
         try:
-            import prometheus_client as prom
+            # optional: not a dependency of the project, so it may have no stubs here
+            import prometheus_client as prom  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             self.prom: Any = None
             self.calls: collections.Counter[tuple[str, str, str]] = collections.Counter()
