@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from aioxend.xenapi._generated._refs import *  # noqa: F403
     from aioxend.xenapi._task import Task
     from aioxend.xenapi._wire import JsonRpcError
+    from aioxend.xmlrpc import Limits
 
 __all__ = [
     "LOCAL_XAPI",
@@ -107,6 +108,7 @@ def connect(
     pool: bool = False,
     failover_timeout: float = 60.0,
     hooks: Hooks | None = None,
+    limits: Limits | None = None,
 ) -> XenAPIClient:
     """A Xen-API client for ``url``; ``async with`` logs in and, on exit, out.
 
@@ -117,7 +119,10 @@ def connect(
     none) bounds each call unless the call gives its own ``timeout=``. ``ssl_context``
     and ``verify`` apply to ``https://``. ``session_id`` adopts an existing session: no
     login, and no logout either. ``hooks`` (``aioxend.hooks.Hooks``) run around every
-    call; ``xapi.call(..., headers=)`` adds headers to one call.
+    call; ``xapi.call(..., headers=)`` adds headers to one call. ``limits``
+    (``aioxend.xmlrpc.Limits``) bound what one XML-RPC answer may make the client decode
+    (by default 256 MiB and 20 million values, enough for a 10,000-VM pool's records); the
+    transport bounds any body to 256 MiB on both wires.
 
     ``pool=True`` survives the loss of the pool master: the client learns the members'
     addresses and, when the master stops answering, finds the new master among them
@@ -142,4 +147,5 @@ def connect(
         pool=pool,
         failover_timeout=failover_timeout,
         hooks=hooks,
+        limits=limits,
     )

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final, Literal, Self, cast
 
 import anyio
 
+from aioxend import xmlrpc
 from aioxend._default import DEFAULT, TimeoutArg
 from aioxend._log import REDACTED, XENAPI, Secrets
 from aioxend._observe import Headers, Observer, header_pairs
@@ -42,7 +43,7 @@ from aioxend.transport import Endpoint, Timeouts, Transport, open_transport, par
 from aioxend.xenapi._failover import FAILOVER_SECONDS, Failover
 from aioxend.xenapi._generated import NO_SESSION, Namespace
 from aioxend.xenapi._transfer import Transfers
-from aioxend.xenapi._wire import JsonRpcWire, Wire, XmlRpcWire
+from aioxend.xenapi._wire import XENAPI_LIMITS, JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class XenAPIClient(Namespace, Transfers):
         pool: bool = False,
         failover_timeout: float = FAILOVER_SECONDS,
         hooks: Hooks | None = None,
+        limits: xmlrpc.Limits | None = None,
     ) -> None:
         if protocol not in ("auto", "jsonrpc", "xmlrpc"):
             raise ValueError(f"unknown protocol {protocol!r}; use 'auto', 'jsonrpc' or 'xmlrpc'")
@@ -163,6 +165,9 @@ class XenAPIClient(Namespace, Transfers):
         self._secrets = Secrets(password, session_id)
         self._requested: Protocol = protocol
         self._headers = header_pairs(headers)
+        if limits is not None and not isinstance(limits, xmlrpc.Limits):
+            raise TypeError(f"limits must be an aioxend.xmlrpc.Limits, not {type(limits).__name__}")
+        self._decode_limits = XENAPI_LIMITS if limits is None else limits
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._verify = verify
@@ -384,7 +389,7 @@ class XenAPIClient(Namespace, Transfers):
             return JsonRpcWire(transport, self._endpoint.url, self._headers)
         over_tcp = self._endpoint.scheme in ("http", "https")
         target = self._endpoint.path if over_tcp else "/"
-        return XmlRpcWire(transport, self._endpoint.url, self._headers, target)
+        return XmlRpcWire(transport, self._endpoint.url, self._headers, target, self._decode_limits)
 
     async def _choose_wire(self, transport: Transport) -> Wire:
         if self._requested != "auto":

@@ -42,7 +42,7 @@ from aioxend.protocols._xmlbody import request_body
 from aioxend.transport import Request, Response, Timeouts, Transport
 from aioxend.xenapi import _json
 
-__all__ = ["JsonRpcError", "JsonRpcWire", "Wire", "XmlRpcWire"]
+__all__ = ["XENAPI_LIMITS", "JsonRpcError", "JsonRpcWire", "Wire", "XmlRpcWire"]
 
 _XAPI_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 _JSON_HEADERS: Final = (("Content-Type", "application/json"), ("Accept", "application/json"))
@@ -51,6 +51,10 @@ _XML_HEADERS: Final = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
 _NO_JSONRPC_STATUSES: Final = frozenset({400, 404, 405, 406, 415, 501})
 FEED_BYTES: Final = 16 * 1024
 """The most an XML-RPC answer's decoder is fed at once, between looks at the clock."""
+XENAPI_LIMITS: Final = xmlrpc.Limits(max_bytes=256 * 1024 * 1024, max_elements=20_000_000)
+"""What one XML-RPC answer may make the client decode by default: the transport's bound on
+a body (256 MiB), and values enough for it (``VM.get_all_records`` of a 10,000-VM pool is
+about 110 MB and 2.2 million values), above the legacy client's limits, which suit xend."""
 
 
 class JsonRpcError(XendError):
@@ -265,8 +269,10 @@ class XmlRpcWire(Wire):
         url: str,
         headers: Sequence[tuple[str, str]] = (),
         target: str = "/",
+        limits: xmlrpc.Limits = XENAPI_LIMITS,
     ) -> None:
         super().__init__(transport, url, (*_XML_HEADERS, *headers), target)
+        self._limits = limits
 
     def body(self, method: str, params: tuple[object, ...]) -> tuple[bytes, int]:
         return request_body(method, [_xml_value(p) for p in params]), 0
@@ -295,7 +301,7 @@ class XmlRpcWire(Wire):
         fixed byte count would be too coarse on a slow machine); a large answer holds
         the collector off and steps it (``GcHold``).
         """
-        decoder = xmlrpc.Decoder()
+        decoder = xmlrpc.Decoder(self._limits)
         fed = 0
         clock = time.perf_counter
         until = clock() + SLICE_SECONDS

@@ -357,3 +357,21 @@ async def test_calls_outside_the_context_raise_runtime_error() -> None:
     with pytest.raises(RuntimeError):
         async with xapi:
             pass
+
+
+async def test_limits_bound_what_an_xmlrpc_answer_may_decode_to() -> None:
+    from aioxend.errors import LimitExceeded
+    from aioxend.xmlrpc import Limits
+
+    fake = FakeXapi(vms=20)
+    async with client(fake, protocol="xmlrpc", limits=Limits(max_elements=60)) as xapi:
+        assert len(await xapi.call("VM.get_all", read=True)) == 20  # type: ignore[arg-type]
+        with pytest.raises(LimitExceeded, match="max_elements") as info:
+            await xapi.call("VM.get_all_records", read=True)
+        assert any("VM.get_all_records" in note for note in info.value.__notes__)
+    async with client(FakeXapi(vms=20), protocol="xmlrpc") as xapi:
+        records = await xapi.call("VM.get_all_records", read=True)
+        assert isinstance(records, dict)
+        assert len(records) == 20
+    with pytest.raises(TypeError, match=r"aioxend\.xmlrpc\.Limits"):
+        client(fake, limits={"max_bytes": 1})
