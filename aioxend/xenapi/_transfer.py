@@ -29,13 +29,24 @@ query, is replaced by ``<redacted>`` in every message.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import io
 import os
 import urllib.parse
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    BinaryIO,
+    Concatenate,
+    Final,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+)
 
 import anyio
 import anyio.to_thread
@@ -435,9 +446,32 @@ _COMPRESSION: Final[dict[object, str | None]] = {
 }
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _observed(
+    method: Callable[Concatenate[Transfers, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[Transfers, _P], Coroutine[Any, Any, _R]]:
+    """A transfer observed as one call of the client's (its log lines and hooks), named
+    after the method, its target the ref an export reads."""
+
+    @functools.wraps(method)
+    async def observed(self: Transfers, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        observer = cast("XenAPIClient", self)._observer
+        work = method(self, *args, **kwargs)
+        if not observer.on():
+            return await work
+        target = args[0] if method.__name__.startswith("export") and args else None
+        return await observer.run(method.__name__, target, work)
+
+    return observed
+
+
 class Transfers:
     """The transfer methods of ``XenAPIClient`` (see the module docstring)."""
 
+    @_observed
     async def import_vm(
         self,
         source: Source,
@@ -468,6 +502,7 @@ class Transfers:
                 client, "VM.import", "/import", query, source, length, progress, refs
             )
 
+    @_observed
     async def export_vm(
         self,
         ref: VMRef,
@@ -495,6 +530,7 @@ class Transfers:
                 query["use_compression"] = choice
             return await _download(client, "VM.export", "/export", query, dest, None, progress)
 
+    @_observed
     async def import_raw_vdi(
         self,
         source: Source,
@@ -532,6 +568,7 @@ class Transfers:
                 client, "VDI.import", path, query, source, length, progress, made, probe
             )
 
+    @_observed
     async def export_raw_vdi(
         self,
         vdi: VDIRef,

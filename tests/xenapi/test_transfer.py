@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import io
+import logging
 import os
 import shutil
 import tarfile
@@ -549,3 +550,27 @@ async def test_the_302_is_followed_over_tls_with_the_clients_trust(tmp_path: Pat
             out = io.BytesIO()
             assert await xapi.export_raw_vdi(vdi, out) == len(image)
             assert out.getvalue() == image
+
+
+# --- observed as calls: log lines and hooks -----------------------------------------------------
+async def test_a_transfer_is_one_observed_call_with_its_bytes(pool: XenAPIServer) -> None:
+    from aioxend.hooks import CallEvent, Hooks
+    from tests._logcapture import collecting
+
+    image = os.urandom(200_000)
+    local, _ = srs(pool)
+    events: list[CallEvent] = []
+    hooks = Hooks(on_response=events.append)
+    async with connect(pool.url, username="root", password="xenroot", hooks=hooks) as xapi:
+        with collecting(logging.DEBUG) as log:
+            vdi = await xapi.import_raw_vdi(io.BytesIO(image), sr=local)
+            assert await xapi.export_raw_vdi(vdi, Digest()) == len(image)
+        session = str(xapi.session_id)
+    done = {event.operation: event for event in events}
+    assert done["import_raw_vdi"].bytes_sent >= len(image)
+    assert done["export_raw_vdi"].bytes_received >= len(image)
+    assert done["export_raw_vdi"].target == vdi
+    lines = "\n".join(log.lines)
+    assert f"export_raw_vdi {vdi} <- 200" in lines
+    assert "import_raw_vdi <- 200" in lines
+    assert session not in lines
