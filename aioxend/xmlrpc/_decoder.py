@@ -18,8 +18,9 @@ Text. Two regular expressions share the work:
   text, an SXP pair ``["domid", 1]``, an untyped value, an int, a double, a boolean, a
   nil, a date, the opening ``<value><array><data>`` and closing
   ``</data></array></value>`` of an array, a struct's opening and closing, a member's
-  start ``<member><name>key</name>`` (with the previous member's end), and a response's
-  envelope. Longer text is never scanned by the engine (about 90 MB/s): a ``*_RUN``
+  start ``<member><name>key</name>`` (with the previous member's end), a whole array,
+  struct or run of members holding plain short texts only (xapi's sets, maps and
+  records), and a response's envelope. Longer text is never scanned by the engine (about 90 MB/s): a ``*_RUN``
   alternative matches the opening only and ``str.find`` finds the ``<`` that ends it
   (C speed); references and CR are then handled by ``str`` methods over the whole run.
   One match and a few list operations per value, where the stdlib's expat route pays
@@ -202,19 +203,17 @@ _TEXT = r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
 # Strings are matched inline up to this length; a longer text costs more to scan with
 # the regular expression engine than to find its end with str.find (the *_RUN forms).
 _SHORT = 16
-# A member's key may come with the rest of a run of members whose values are plain text
-# (untyped, as xapi writes them, or <string>, as xend and the standard library do): the
-# run's pairs then go into the dict by one ``findall`` (see Decoder._member).
-# Texts run to at most _PLAIN_MAX characters here: a longer one is cheaper to delimit by
-# str.find (the *_RUN forms) than by the expression engine, so its container is read
-# value by value.
+# Plain text: untyped (as xapi writes its strings) or <string> (as xend and the standard
+# library do), no references, no CR. A whole array or struct of it, or a member's key with
+# the run of plain members after it, is one match whose texts one ``findall`` then reads
+# (see Decoder._plain and Decoder._plain_run). Texts run to at most _PLAIN_MAX characters
+# here: a longer one is cheaper to delimit by str.find (the *_RUN forms) than by the
+# expression engine, so its container is read value by value.
 _PLAIN_MAX = 256
 _PLAIN = rf"[^<&\r]{{0,{_PLAIN_MAX}}}+"
 _PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
-_PLAIN_RUN = (
-    rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
-    rf"(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
-)
+_PLAIN_MEMBER = rf"<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
+_PLAIN_RUN = rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}(?:{_PLAIN_MEMBER})*+"
 # Alternatives after "<value>" share that prefix, so the engine matches it once. They
 # are tried in order, most frequent in xend's answers first (a pair, an open array, a
 # string, an int): each failed alternative costs a few steps on every value. Where two
@@ -249,8 +248,7 @@ _AFTER_VALUE = [
     ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
     (
         "PLAIN_STRUCT",
-        rf"{_W}<struct>{_W}(?:<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W})*+"
-        rf"</struct>{_W}</value>",
+        rf"{_W}<struct>{_W}(?:{_PLAIN_MEMBER})*+</struct>{_W}</value>",
     ),
     ("OPEN_STRUCT", rf"{_W}<struct>"),
     ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
@@ -305,8 +303,9 @@ G_BOOLEAN: Final = _G["BOOLEAN"]
 G_NIL: Final = _G["NIL"]
 G_OPEN_RESPONSE: Final = _G["OPEN_RESPONSE"]
 G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
-# The (name, text) pairs of a member and the plain run after it (the run is known well
-# formed, so the optional <string> only has to tell a typed text from an untyped one).
+# The texts of a plain array, and the (name, text) pairs of a plain struct or member run
+# (the match is known well formed, so the optional <string> only tells a typed text from
+# an untyped one).
 _TEXTS: Final = re.compile(rf"<value>(?:{_W}<string>)?({_PLAIN})").findall
 _PAIRS: Final = re.compile(
     rf"<name>({_PLAIN})</name>{_W}<value>(?:{_W}<string>)?({_PLAIN})"
@@ -1013,15 +1012,30 @@ class Decoder:
             raise self._unexpected(buf, start, "<value>", k)
         if self._depth >= self.limits.max_depth:
             raise self._limit("max_depth", buf, start)
-        found = (_TEXTS if g == G_PLAIN_ARRAY else _PAIRS)(buf, start, m.end())
-        if m.end() - start > self.limits.max_string:
-            most = self.limits.max_string
-            texts = found if g == G_PLAIN_ARRAY else [text for pair in found for text in pair]
-            if any(len(text) > most for text in texts):
-                raise self._limit("max_string", buf, start)
-        self._count += 1 + len(found)
-        self._deliver(found if g == G_PLAIN_ARRAY else dict(found))
+        if g == G_PLAIN_ARRAY:
+            texts = _TEXTS(buf, start, m.end())
+            self._check_plain(texts, buf, start, m.end())
+            self._count += 1 + len(texts)
+            self._deliver(texts)
+        else:
+            pairs = self._plain_pairs(buf, start, m.end())
+            self._count += 1 + len(pairs)
+            self._deliver(dict(pairs))
         return m.end()
+
+    def _plain_pairs(self, buf: str, start: int, end: int) -> list[tuple[str, str]]:
+        """The (name, text) pairs of plain members in ``buf[start:end]``, checked."""
+        pairs: list[tuple[str, str]] = _PAIRS(buf, start, end)
+        if end - start > self.limits.max_string:
+            self._check_plain([text for pair in pairs for text in pair], buf, start, end)
+        return pairs
+
+    def _check_plain(self, texts: list[str], buf: str, start: int, end: int) -> None:
+        """Refuse a text beyond ``max_string`` among those of one plain match (none can be
+        while the whole match is shorter)."""
+        most = self.limits.max_string
+        if end - start > most and any(len(text) > most for text in texts):
+            raise self._limit("max_string", buf, start)
 
     def _open(self, m: re.Match[str], buf: str) -> int:
         """``<value><array><data>`` or ``<value><struct>``: one collapsed frame for them."""
@@ -1097,11 +1111,7 @@ class Decoder:
     def _plain_run(self, m: re.Match[str], buf: str) -> int:
         """A member and the plain-text members after it: every pair into the struct."""
         start = m.start((m.lastindex or 0) + 1) - len("<name>")
-        pairs: list[tuple[str, str]] = _PAIRS(buf, start, m.end())
-        if m.end() - start > self.limits.max_string:
-            most = self.limits.max_string
-            if any(len(key) > most or len(text) > most for key, text in pairs):
-                raise self._limit("max_string", buf, start)
+        pairs = self._plain_pairs(buf, start, m.end())
         self._objs[-1].update(pairs)
         self._count += len(pairs)
         return m.end()
