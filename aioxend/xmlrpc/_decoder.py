@@ -20,9 +20,10 @@ Text. Two regular expressions share the work:
   ``</data></array></value>`` of an array, a struct's opening and closing, a member's
   start ``<member><name>key</name>`` (with the previous member's end), a whole array,
   struct or run of members holding plain short texts only (xapi's sets, maps and
-  records), and a response's envelope. Longer text is never scanned by the engine (about 90 MB/s): a ``*_RUN``
-  alternative matches the opening only and ``str.find`` finds the ``<`` that ends it
-  (C speed); references and CR are then handled by ``str`` methods over the whole run.
+  records), and a response's envelope. Longer text is never scanned by the engine
+  (about 90 MB/s): a ``*_RUN`` alternative matches the opening only and ``str.find``
+  finds the ``<`` that ends it (C speed); references and CR are then handled by ``str``
+  methods over the whole run.
   One match and a few list operations per value, where the stdlib's expat route pays
   three Python callbacks per element. The alternatives after ``<value>`` share that
   prefix, so the engine matches it once.
