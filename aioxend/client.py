@@ -75,6 +75,7 @@ from aioxend.protocols import (
 )
 from aioxend.transport import Connector, Limits, Timeouts, Transport
 from aioxend.transport._loop import clock, make_lock, within
+from aioxend.xmlrpc._limits import check_limits
 
 if TYPE_CHECKING:
     import asyncio
@@ -243,8 +244,7 @@ class XendClient:
         self._ssh_share = ssh_share
         self._connector = connector
         self._limits = None if max_connections is None else Limits(max_connections=max_connections)
-        if limits is not None and not isinstance(limits, xmlrpc.Limits):
-            raise TypeError(f"limits must be an aioxend.xmlrpc.Limits, not {type(limits).__name__}")
+        check_limits(limits)
         self._decode_limits = limits
         self._transport: Transport | None = transport
         self._backend: Backend | None = None

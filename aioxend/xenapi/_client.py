@@ -45,6 +45,7 @@ from aioxend.xenapi._generated import NO_SESSION, Namespace
 from aioxend.xenapi._transfer import Transfers
 from aioxend.xenapi._wire import XENAPI_LIMITS, JsonRpcWire, Wire, XmlRpcWire
 from aioxend.xenapi.errors import HostIsSlave, MessageParameterCountMismatch, SessionInvalid
+from aioxend.xmlrpc._limits import check_limits
 
 if TYPE_CHECKING:
     from aioxend.hooks import Hooks
@@ -165,8 +166,7 @@ class XenAPIClient(Namespace, Transfers):
         self._secrets = Secrets(password, session_id)
         self._requested: Protocol = protocol
         self._headers = header_pairs(headers)
-        if limits is not None and not isinstance(limits, xmlrpc.Limits):
-            raise TypeError(f"limits must be an aioxend.xmlrpc.Limits, not {type(limits).__name__}")
+        check_limits(limits)
         self._decode_limits = XENAPI_LIMITS if limits is None else limits
         self._timeout = timeout
         self._ssl_context = ssl_context

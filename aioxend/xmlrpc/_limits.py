@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Limits"]
+__all__ = ["Limits", "check_limits"]
 
 MiB = 1024 * 1024
 
@@ -34,3 +34,10 @@ class Limits:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Limits.{name} must be a positive int, not {value!r}")
+
+
+def check_limits(given: object) -> None:
+    """Refuse a client's ``limits=`` that is neither ``None`` nor a ``Limits``
+    (``TypeError`` naming its type), before any call is made."""
+    if given is not None and not isinstance(given, Limits):
+        raise TypeError(f"limits must be an aioxend.xmlrpc.Limits, not {type(given).__name__}")
