@@ -25,6 +25,7 @@ import uuid
 import warnings
 import xmlrpc.client
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from _harness import Table
@@ -297,7 +298,12 @@ def draw_trees(count: int, seed: int) -> list[Any]:
     from hypothesis import HealthCheck, Phase, given, settings
 
     # The value trees of the differential property tests (CR-free: the stdlib's
-    # encoding would turn a CR into LF), so corpus and tests cover the same shapes.
+    # encoding would turn a CR into LF), so corpus and tests cover the same shapes. Run as
+    # a script, only benchmarks/ is on the path: the tests package is found from the
+    # repository root (first, so no installed "tests" package can stand in for it).
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     from tests.xmlrpc.test_xmlrpc_properties import values
 
     trees = values(wide_ints=False, carriage_return=False)
