@@ -8,8 +8,11 @@ client alone. Figures, each measured in the same run:
    /import_raw_vdi`` of a file of that size into a VDI: ``xapi.export_raw_vdi`` /
    ``xapi.import_raw_vdi`` (task made, probe, transfer, task awaited and destroyed)
    against ``curl`` on the same endpoint with the same session (its own ``time_total``,
-   so its process start is not counted); after a warm-up of each, runs taken in turns,
-   the best of ``--runs`` of each, and the ratio.
+   so its process start is not counted). After a warm-up of each, ``--runs`` pairs: in
+   each pair both tools run back to back (the order swapped from pair to pair), so both
+   see the same machine state, and the pair gives one ratio. Reported: each tool's
+   median rate, the median of the pairs' ratios with their min and max, and the load
+   average before and after (the machine may be shared; a ratio is what to compare).
 2. this process's resident memory (``/proc/self/statm``, sampled from the progress
    callback) before and at its peak during a download of ``--big`` bytes and an upload
    of ``--big-upload`` bytes (a generated XVA from an async iterator, stored by the
@@ -26,6 +29,7 @@ import asyncio
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +110,23 @@ def curl_seconds(args: Sequence[str]) -> float | None:
     return float(out.stdout)
 
 
+async def pairs(
+    ours: Callable[[], Awaitable[float]], curl_args: Sequence[str], count: int
+) -> list[tuple[float, float | None]]:
+    """``count`` pairs of (our seconds, curl's), each pair run back to back and the order
+    swapped from one pair to the next, so both tools see the same machine state."""
+    taken: list[tuple[float, float | None]] = []
+    for index in range(count):
+        if index % 2:
+            theirs = curl_seconds(curl_args)
+            mine = await ours()
+        else:
+            mine = await ours()
+            theirs = curl_seconds(curl_args)
+        taken.append((mine, theirs))
+    return taken
+
+
 async def throughput(url: str, size: int, runs: int, folder: Path, table: Table) -> None:
     async with xenapi.connect(url, username="root", password="xenroot") as xapi:
         [sr] = await xapi.SR.get_all()
@@ -123,20 +144,21 @@ async def throughput(url: str, size: int, runs: int, folder: Path, table: Table)
             ("GET /export_raw_vdi", lambda: ours_get(xapi, empty), [get]),
             ("PUT /import_raw_vdi", lambda: ours_put(xapi, target, image), ["-T", str(image), put]),
         ]
+        mb = size / 1e6
         for name, ours, curl_args in rows:
             await ours()  # a warm-up of each side first (the server's first pages, caches)
             curl_seconds(curl_args)
-            mine_runs, theirs_runs = [], []
-            for _ in range(runs):  # taken in turns, so a change of the machine's load
-                mine_runs.append(await ours())  # falls on both sides alike
-                theirs_runs.append(curl_seconds(curl_args))
-            mine = min(mine_runs)
-            theirs = None if None in theirs_runs else min(t for t in theirs_runs if t is not None)
-            mb = size / 1e6
-            if theirs is None:
-                table.add(name, size // MIB, mb / mine, "-", "-")
-            else:
-                table.add(name, size // MIB, mb / mine, mb / theirs, theirs / mine)
+            before = os.getloadavg()[0]
+            taken = await pairs(ours, curl_args, runs)
+            load = f"{before:.1f} / {os.getloadavg()[0]:.1f}"
+            mine = statistics.median([mb / m for m, _ in taken])
+            if any(t is None for _, t in taken):
+                table.add(name, size // MIB, mine, "-", "-", "-", "-", load)
+                continue
+            theirs = statistics.median([mb / t for _, t in taken if t is not None])
+            ratios = [t / m for m, t in taken if t is not None]
+            middle = statistics.median(ratios)
+            table.add(name, size // MIB, mine, theirs, middle, min(ratios), max(ratios), load)
         if shutil.which("curl") is None:
             table.note("curl is not installed: its column is empty (apt-get install curl)")
 
@@ -194,9 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=8 << 30, help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="64 MiB runs, a 1 GiB big one")
+    parser.add_argument("--quick", action="store_true", help="64 MiB, 5 pairs, 1 GiB big")
     parser.add_argument("--size", type=int, default=256 * MIB, help="bytes per throughput run")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=9, help="pairs of runs per transfer")
     parser.add_argument("--big", type=int, default=4 << 30, help="bytes of the big download")
     parser.add_argument("--big-upload", type=int, default=1 << 30, help="bytes of the big upload")
     parser.add_argument("--markdown", help="write the tables to this file")
@@ -205,11 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(args.limit)
         return 0
     if args.quick:
-        args.size, args.runs, args.big, args.big_upload = 64 * MIB, 2, 1 << 30, 256 * MIB
+        args.size, args.runs, args.big, args.big_upload = 64 * MIB, 5, 1 << 30, 256 * MIB
     print(f"# bench_transfer, {now_utc()}\n{machine_description()}", flush=True)
     speed = Table(
-        f"Throughput over loopback, best of {args.runs}",
-        ["transfer", "MiB", "aioxend MB/s", "curl MB/s", "aioxend / curl"],
+        f"Throughput over loopback, {args.runs} pairs of runs (aioxend, curl) taken in turns",
+        [
+            "transfer",
+            "MiB",
+            "aioxend MB/s (median)",
+            "curl MB/s (median)",
+            "aioxend / curl (median of pairs)",
+            "min",
+            "max",
+            "load 1 min (before / after)",
+        ],
     )
     rss_table = Table(
         "Client RSS during a large transfer",
