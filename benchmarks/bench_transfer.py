@@ -4,8 +4,10 @@ The Xen-API emulator runs in a child process (``--serve``), so this process hold
 client alone. Figures, each measured in the same run:
 
 1. throughput over loopback, ``GET /export_raw_vdi`` of a VDI of ``--size`` bytes (the
-   emulator sends zeros it does not store) into a sink that only counts, and ``PUT
-   /import_raw_vdi`` of a file of that size into a VDI: ``xapi.export_raw_vdi`` /
+   emulator sends zeros it does not store) into a sink that only counts (curl's
+   ``-o /dev/null``) and into a file (curl's ``-o`` file beside it, on ``/dev/shm`` where
+   there is one), and ``PUT /import_raw_vdi`` of a file of that size into a VDI:
+   ``xapi.export_raw_vdi`` /
    ``xapi.import_raw_vdi`` (task made, probe, transfer, task awaited and destroyed)
    against ``curl`` on the same endpoint with the same session (its own ``time_total``,
    so its process start is not counted). After a warm-up of each, ``--runs`` pairs: in
@@ -96,34 +98,34 @@ class Peak:
             self.peak = max(self.peak, rss())
 
 
-def curl_seconds(args: Sequence[str]) -> float | None:
-    """curl's own ``time_total`` for one transfer, or None without curl."""
+def curl_seconds(args: Sequence[str], out: str = "/dev/null") -> float | None:
+    """curl's own ``time_total`` for one transfer into ``out``, or None without curl."""
     curl = shutil.which("curl")
     if curl is None:
         return None
-    out = subprocess.run(
-        [curl, "-s", "-f", "-o", "/dev/null", "-w", "%{time_total}", *args],
+    done = subprocess.run(
+        [curl, "-s", "-f", "-o", out, "-w", "%{time_total}", *args],
         check=True,
         capture_output=True,
         text=True,
     )
-    return float(out.stdout)
+    return float(done.stdout)
 
 
 async def pairs(
-    ours: Callable[[], Awaitable[float]], curl_args: Sequence[str], count: int
+    ours: Callable[[], Awaitable[float]], theirs: Callable[[], float | None], count: int
 ) -> list[tuple[float, float | None]]:
     """``count`` pairs of (our seconds, curl's), each pair run back to back and the order
     swapped from one pair to the next, so both tools see the same machine state."""
     taken: list[tuple[float, float | None]] = []
     for index in range(count):
         if index % 2:
-            theirs = curl_seconds(curl_args)
+            other = theirs()
             mine = await ours()
         else:
             mine = await ours()
-            theirs = curl_seconds(curl_args)
-        taken.append((mine, theirs))
+            other = theirs()
+        taken.append((mine, other))
     return taken
 
 
@@ -140,32 +142,42 @@ async def throughput(url: str, size: int, runs: int, folder: Path, table: Table)
         base = url.rstrip("/")
         get = f"{base}/export_raw_vdi?session_id={session}&vdi={empty}&format=raw"
         put = f"{base}/import_raw_vdi?session_id={session}&vdi={target}&format=raw"
-        rows: list[tuple[str, Callable[[], Awaitable[float]], list[str]]] = [
-            ("GET /export_raw_vdi", lambda: ours_get(xapi, empty), [get]),
-            ("PUT /import_raw_vdi", lambda: ours_put(xapi, target, image), ["-T", str(image), put]),
+        mine_file, their_file = str(folder / "aioxend.raw"), str(folder / "curl.raw")
+        rows: list[tuple[str, Callable[[], Awaitable[float]], Callable[[], float | None]]] = [
+            ("GET /export_raw_vdi", lambda: ours_get(xapi, empty), lambda: curl_seconds([get])),
+            (
+                "GET /export_raw_vdi to a file",
+                lambda: ours_get(xapi, empty, mine_file),
+                lambda: curl_seconds([get], their_file),
+            ),
+            (
+                "PUT /import_raw_vdi",
+                lambda: ours_put(xapi, target, image),
+                lambda: curl_seconds(["-T", str(image), put]),
+            ),
         ]
         mb = size / 1e6
-        for name, ours, curl_args in rows:
+        for name, ours, theirs in rows:
             await ours()  # a warm-up of each side first (the server's first pages, caches)
-            curl_seconds(curl_args)
+            theirs()
             before = os.getloadavg()[0]
-            taken = await pairs(ours, curl_args, runs)
+            taken = await pairs(ours, theirs, runs)
             load = f"{before:.1f} / {os.getloadavg()[0]:.1f}"
             mine = statistics.median([mb / m for m, _ in taken])
             if any(t is None for _, t in taken):
                 table.add(name, size // MIB, mine, "-", "-", "-", "-", load)
                 continue
-            theirs = statistics.median([mb / t for _, t in taken if t is not None])
+            rate = statistics.median([mb / t for _, t in taken if t is not None])
             ratios = [t / m for m, t in taken if t is not None]
             middle = statistics.median(ratios)
-            table.add(name, size // MIB, mine, theirs, middle, min(ratios), max(ratios), load)
+            table.add(name, size // MIB, mine, rate, middle, min(ratios), max(ratios), load)
         if shutil.which("curl") is None:
             table.note("curl is not installed: its column is empty (apt-get install curl)")
 
 
-async def ours_get(xapi: xenapi.XenAPIClient, vdi: VDIRef) -> float:
+async def ours_get(xapi: xenapi.XenAPIClient, vdi: VDIRef, path: str | None = None) -> float:
     start = time.perf_counter()
-    await xapi.export_raw_vdi(vdi, Counter())
+    await xapi.export_raw_vdi(vdi, Counter() if path is None else path)
     return time.perf_counter() - start
 
 
@@ -247,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["transfer", "MiB", "RSS before MiB", "RSS peak MiB", "growth MiB", "MB/s"],
     )
     argv_server = [sys.executable, __file__, "--serve", "--limit", str(args.big_upload + (1 << 30))]
-    with ServerProcess(argv_server, 1) as server, tempfile.TemporaryDirectory() as tmp:
+    scratch = "/dev/shm" if os.path.isdir("/dev/shm") else None  # as the emulator's store
+    with ServerProcess(argv_server, 1) as server, tempfile.TemporaryDirectory(dir=scratch) as tmp:
         speed.header()
         asyncio.run(throughput(server.urls[0], args.size, args.runs, Path(tmp), speed))
         rss_table.header()

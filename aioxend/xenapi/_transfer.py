@@ -297,26 +297,42 @@ async def _upload(
 
 # --- downloads ------------------------------------------------------------------------------
 class _Sink:
-    """Where a download's bytes go: a file (written a megabyte at a time in a worker
-    thread) or an async writer (each chunk as it comes)."""
+    """Where a download's bytes go: a file (its chunks gathered up to ``_FLUSH`` bytes,
+    then written in one worker-thread hop, as they came: no copy) or an async writer
+    (each chunk as it comes)."""
 
     def __init__(self, write: Callable[[bytes], object], is_async: bool) -> None:
         self._write = write
         self._async = is_async
-        self._pending = bytearray()
+        self._pending: list[bytes] = []
+        self._size = 0
 
     async def put(self, chunk: bytes) -> None:
         if self._async:
             await cast("Callable[[bytes], Awaitable[object]]", self._write)(chunk)
             return
-        self._pending += chunk
-        if len(self._pending) >= _FLUSH:
+        self._pending.append(chunk)
+        self._size += len(chunk)
+        if self._size >= _FLUSH:
             await self.flush()
 
     async def flush(self) -> None:
         if self._pending:
-            data, self._pending = bytes(self._pending), bytearray()
-            await anyio.to_thread.run_sync(self._write, data)
+            chunks, self._pending, self._size = self._pending, [], 0
+            await anyio.to_thread.run_sync(_write_all, self._write, chunks)
+
+
+def _write_all(write: Callable[[bytes], object], chunks: list[bytes]) -> None:
+    """Write each chunk whole: a raw (unbuffered) file may take part of one, and is given
+    the rest; one that takes nothing is an error, never a silent gap in the file."""
+    for chunk in chunks:
+        while chunk:
+            done = write(chunk)
+            if not isinstance(done, int) or done >= len(chunk):
+                break
+            if done <= 0:
+                raise LocalProtocolError("the destination took no bytes (a non-blocking file?)")
+            chunk = chunk[done:]
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import anyio
 import pytest
@@ -474,6 +475,38 @@ async def test_a_raw_export_short_of_the_disks_size_is_a_read_error(
         monkeypatch.setattr(xapi, "call", larger)
         with pytest.raises(ReadError, match="after 100000 of 100001 bytes"):
             await xapi.export_raw_vdi(vdi, io.BytesIO())
+    assert pending_tasks(pool) == []
+
+
+class _Dribble(io.RawIOBase):
+    """A raw file that takes at most ``most`` bytes per write (as a pipe or a socket may),
+    or, with ``most=0``, nothing at all."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        piece = bytes(b)[: self.most]  # type: ignore[call-overload]
+        self.data += piece
+        return len(piece)
+
+
+async def test_a_raw_file_that_takes_part_of_each_write_gets_every_byte(
+    pool: XenAPIServer,
+) -> None:
+    image = os.urandom(3 * 1024 * 1024 + 5)
+    local, _ = srs(pool)
+    async with login(pool.url) as xapi:
+        vdi = await xapi.import_raw_vdi(io.BytesIO(image), sr=local)
+        dribble = _Dribble(100_000)
+        assert await xapi.export_raw_vdi(vdi, cast("BinaryIO", dribble)) == len(image)
+        assert bytes(dribble.data) == image
+        with pytest.raises(LocalProtocolError, match="took no bytes"):
+            await xapi.export_raw_vdi(vdi, cast("BinaryIO", _Dribble(0)))
     assert pending_tasks(pool) == []
 
 
