@@ -106,6 +106,8 @@ class Parser:
         self._pending: list[str] = []
         self._pending_len = 0
         self._gather = 0  # after a declined attempt: gather this much before the next
+        self._open = 0  # "(" minus ")" in the gathered text, strings included
+        self._tail_opens = 0  # "(" after its last ")"
         self._closed = False
 
     def feed(self, data: str | bytes) -> list[Expr]:
@@ -113,6 +115,9 @@ class Parser:
 
         Input is gathered and read in batches of at least ``BATCH`` characters (and at
         ``close``), so a body that arrives in small chunks still gets the fast path.
+        While the text up to the last ``)`` gathered holds more ``(`` than ``)`` (one
+        long expression is open, as a whole answer is), no attempt is made: the fast path
+        could only decline it, and the careful scan would have to wait as long.
         """
         if self._closed:
             raise RuntimeError("Parser.feed() after close() or an error")
@@ -121,7 +126,10 @@ class Parser:
             if text:
                 self._pending.append(text)
                 self._pending_len += len(text)
-            if self._pending_len >= max(self.BATCH, self._gather):
+                self._count_parens(text)
+            if self._pending_len >= max(self.BATCH, self._gather) and not (
+                self._open > self._tail_opens and self._fast_ready()
+            ):
                 return self._process(final=False)
         except ProtocolError:
             self._closed = True
@@ -161,23 +169,43 @@ class Parser:
         text = "".join(self._pending)
         self._pending = []
         self._pending_len = 0
-        if self.strict and not self._escaped and not self._stack and not self._text:
+        self._open = self._tail_opens = 0
+        if self._fast_ready():
             cut = len(text) if final else text.rfind(")") + 1
             values = fast_loads(text[:cut], self.limits) if cut > 0 else None
             if values is not None:
                 self._base += cut
                 text = text[cut:]
                 if final:
-                    return values + self._add(text, final=True)
-                self._pending = [text] if text else []
-                self._pending_len = len(text)
+                    return values + self._add(text, final=True) if text else values
+                if text:
+                    self._keep(text)
                 return values
             if not final and cut > 0 and text.lstrip(_WS).startswith("("):
-                self._pending = [text]
-                self._pending_len = len(text)
+                self._keep(text)
                 self._gather = 2 * max(self.BATCH, len(text))
                 return []
         return self._add(text, final=final)
+
+    def _fast_ready(self) -> bool:
+        """True when the gathered text starts a new top-level value the fast path may read."""
+        return self.strict and not self._escaped and not self._stack and not self._text
+
+    def _keep(self, text: str) -> None:
+        """Keep ``text`` gathered for the next attempt."""
+        self._pending.append(text)
+        self._pending_len = len(text)
+        self._count_parens(text)
+
+    def _count_parens(self, text: str) -> None:
+        """Count the parentheses of newly gathered text (two C-level counts)."""
+        opens = text.count("(")
+        closes = text.count(")")
+        self._open += opens - closes
+        if closes:
+            self._tail_opens = text.count("(", text.rfind(")") + 1)
+        else:
+            self._tail_opens += opens
 
     def _decode(self, data: str | bytes, *, final: bool) -> str:
         if isinstance(data, str):

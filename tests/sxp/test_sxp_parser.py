@@ -181,6 +181,36 @@ def test_a_long_expression_fed_in_chunks_reaches_the_fast_path(
     assert sum(scanned) == 0  # the careful scanner never saw any of it
 
 
+def test_an_open_expression_costs_no_attempt_before_it_can_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tried: list[int] = []
+
+    def spy(text: str, limits: Limits) -> list[Expr] | None:
+        tried.append(len(text))
+        return fast_loads(text, limits)
+
+    monkeypatch.setattr("aioxend.sxp._parser.fast_loads", spy)
+    expected: Expr = [["domain", ["name", f"d{i}"], ["cpus", [[], []]]] for i in range(300)]
+    text = dumps(expected)
+    parser = Parser()
+    parser.BATCH = 256
+    out: list[Expr] = []
+    for start in range(0, len(text), 64):
+        out += parser.feed(text[start : start + 64])
+    assert out + parser.close() == [expected]
+    assert tried == [len(text)]  # one attempt, at close: every earlier one was hopeless
+    tried.clear()
+    records = " ".join(dumps(record) for record in expected)  # many expressions
+    parser = Parser()
+    parser.BATCH = 256
+    out = []
+    for start in range(0, len(records), 64):
+        out += parser.feed(records[start : start + 64])
+    assert out + parser.close() == expected
+    assert len(tried) > 10  # they come out batch by batch
+
+
 def test_parser_is_spent_after_an_error() -> None:
     parser = Parser()
     parser.BATCH = 1
