@@ -4,18 +4,20 @@ Strategy. The encoder is built for speed on the common case and for a precise me
 on the rare one, so it works in two passes that never both run on good input:
 
 1. A fast pass walks the values with type checks on ``type(v) is ...`` (the exact
-   builtin types come first, subclasses after) and appends text pieces to one list. It
-   does not track where it is. When it meets anything it cannot encode (a type it does
-   not know, an int beyond 64 bits, a non-finite float, a non-string key, nesting deeper
-   than ``MAX_DEPTH``, which is also how a recursive container shows up) it raises a
-   private signal.
+   builtin types come first, subclasses after; strings and small ints inline in the
+   array and struct loops) and appends text pieces to one list. It does not track where
+   it is. When it meets anything it cannot encode (a type it does not know, an int
+   beyond 64 bits, a non-finite float, a non-string key, nesting deeper than
+   ``MAX_DEPTH``, which is also how a recursive container shows up) it raises a private
+   signal. Finished pieces are cached: struct keys across calls (records repeat them),
+   short strings and small ints within the call.
 2. Characters XML cannot carry (NUL and the other C0 controls but tab, newline and
    carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once, not per
-   string, in the finished document: markup holds none, so one found is a value's. Lone
-   surrogates fail its UTF-8 encoding; the controls are found on its bytes
-   (``_chars.has_control``), U+FFFE and U+FFFF only when it is not ASCII. Finished
-   pieces for strings, keys and small ints are cached per call (xend's records repeat
-   their keys).
+   string, in the text as it is encoded (``_utf8``): markup holds none, so one found is
+   a value's. A small document is joined and encoded once; in a large one, the pieces
+   are flushed into one buffer each time long values in them pass ``_CHUNK``
+   characters (``_Document``), so it is copied into its final bytes once, in
+   cache-sized steps, and a big base64 value goes in without being decoded to text.
 
 Either failure runs a slow, iterative checker over the same values that keeps the path
 of each value (``params[0]['disks'][2]``) and raises ``LocalProtocolError`` naming the
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import math
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -50,7 +53,10 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 _FALSE = "<value><boolean>0</boolean></value>"
-_CACHED = 64  # strings up to this length have their finished piece cached per call
+_CACHED = 64  # strings and keys up to this length have their finished piece cached
+_CHUNK = 1 << 18  # characters of long values after which the pieces are flushed as UTF-8
+_NAMES_MAX = 4096  # struct key pieces kept across calls (then forgotten, all at once)
+_NAMES: dict[str, str] = {}
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _RESPONSE_HEAD = _HEADER + "<methodResponse><params><param>"
 _RESPONSE_TAIL = "</param></params></methodResponse>\n"
@@ -96,13 +102,9 @@ def _small_response(v: Any, allow_none: bool) -> bytes | None:
     if t is not str or len(v) > 4096:
         return None
     try:
-        body = f"{_RESPONSE_HEAD}<value><string>{escape(v)}</string></value>{_RESPONSE_TAIL}"
-        data = body.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
+        return _utf8(f"{_RESPONSE_HEAD}<value><string>{escape(v)}</string></value>{_RESPONSE_TAIL}")
+    except _Refused:
         return None
-    if has_control(data) or (not v.isascii() and ("\ufffe" in v or "\uffff" in v)):
-        return None
-    return data
 
 
 def _format_datetime(value: datetime.datetime) -> str:
@@ -114,25 +116,95 @@ def _format_datetime(value: datetime.datetime) -> str:
     )
 
 
-def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: bool) -> None:
+class _Document:
+    """The document being written: ``str`` pieces, flushed as checked UTF-8 into a buffer
+    once long values in them pass ``_CHUNK`` characters. Joining a large document whole
+    and encoding that would copy it twice and hold both copies, in fresh pages of memory
+    that cost a fault each, more than the copying."""
+
+    __slots__ = ("append", "buffer", "pending", "pieces")
+
+    def __init__(self, head: str) -> None:
+        self.pieces = [head]
+        self.append = self.pieces.append
+        self.pending = 0
+        self.buffer: io.BytesIO | None = None
+
+    def count(self, size: int) -> None:
+        """Note ``size`` more characters of long values; flush when there are enough."""
+        self.pending += size
+        if self.pending > _CHUNK:
+            self.flush()
+
+    def flush(self) -> io.BytesIO:
+        """Move the pieces into the buffer as UTF-8; ``_Refused`` if XML cannot carry them."""
+        data = _utf8("".join(self.pieces))
+        self.pieces.clear()
+        self.pending = 0
+        if self.buffer is None:
+            self.buffer = io.BytesIO()
+        self.buffer.write(data)
+        return self.buffer
+
+    def finish(self, tail: str) -> bytes:
+        self.append(tail)
+        if self.buffer is None:  # the usual, small document: joined and encoded once
+            return _utf8("".join(self.pieces))
+        return self.flush().getvalue()
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8, or ``_Refused`` if it holds a character XML cannot carry.
+
+    A lone surrogate fails the encoding, a C0 control is found on the bytes; U+FFFE and
+    U+FFFF (``EF BF BE``, ``EF BF BF``: a lead byte starts them, so a match is exact) are
+    looked for only in text that is not ASCII.
+    """
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        raise _Refused from None
+    if has_control(data) or (
+        not data.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+    ):
+        raise _Refused
+    return data
+
+
+def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -> None:
     """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
     isfinite = math.isfinite
-    # Per-call caches of finished pieces: xend's records repeat their keys ("domid",
-    # "name", "backend", ...) and small ints, and a dict hit beats escaping and formatting.
+    append = doc.append
+    # Finished pieces, cached: struct keys across calls (xend's and xapi's records repeat
+    # "domid", "name_label", ...: a dict hit beats escaping), short strings and small
+    # ints within the call (only: values may be secrets, a password for instance).
+    names = _NAMES
+    name_piece = names.get
     strings: dict[str, str] = {}
-    names: dict[str, str] = {}
     ints: dict[int, str] = {}
     string_piece = strings.get
-    name_piece = names.get
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
+        """The piece to append for ``text``; for a long string, its end, the rest of it
+        appended already (not copied into one piece, nor kept: it rarely repeats)."""
+        body = text
         if "&" in text or "<" in text or ">" in text or "\r" in text:
-            piece = f"<value><string>{escape(text)}</string></value>"
-        else:  # the common case, without a call
-            piece = f"<value><string>{text}</string></value>"
-        if len(text) <= _CACHED:  # a long string rarely repeats: no keeping it
-            strings[text] = piece
+            body = escape(text)  # else the common case, without a call
+        if len(text) <= _CACHED:
+            piece = strings[text] = f"<value><string>{body}</string></value>"
+            return piece
+        append("<value><string>")
+        append(body)
+        doc.count(len(body))
+        return "</string></value>"
+
+    def new_name_piece(name: str) -> str:
+        piece = f"<member><name>{escape(name)}</name>"
+        if len(name) <= _CACHED:
+            if len(names) >= _NAMES_MAX:
+                names.clear()
+            names[name] = piece
         return piece
 
     def new_int_piece(value: int) -> str:
@@ -158,13 +230,6 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
             append("</data></array></value>")
         elif t is str:
             append(string_piece(v) or new_string_piece(v))
-        elif t is int:
-            if _INT32_MIN <= v <= _INT32_MAX:
-                append(f"<value><int>{v}</int></value>")
-            elif _INT64_MIN <= v <= _INT64_MAX:
-                append(f"<value><i8>{v}</i8></value>")
-            else:
-                raise _Refused
         elif t is dict:
             if depth >= MAX_DEPTH:
                 raise _Refused
@@ -175,13 +240,20 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
                     if not isinstance(k, str):
                         raise _Refused
                     k = str.__str__(k)
-                piece = name_piece(k)
-                if piece is None:
-                    piece = names[k] = f"<member><name>{escape(k)}</name>"
-                append(piece)
-                enc(x, depth)
+                append(name_piece(k) or new_name_piece(k))
+                if type(x) is str:  # xapi's records are mostly strings: inline
+                    append(string_piece(x) or new_string_piece(x))
+                else:
+                    enc(x, depth)
                 append("</member>")
             append("</struct></value>")
+        elif t is int:
+            if _INT32_MIN <= v <= _INT32_MAX:
+                append(f"<value><int>{v}</int></value>")
+            elif _INT64_MIN <= v <= _INT64_MAX:
+                append(f"<value><i8>{v}</i8></value>")
+            else:
+                raise _Refused
         elif t is float:
             if not isfinite(v):
                 raise _Refused
@@ -193,7 +265,14 @@ def _encode_values(values: Any, allow_none: bool, append: Any, *, as_params: boo
                 raise _Refused
             append("<value><nil/></value>")
         elif t is bytes or t is bytearray or t is memoryview:
-            append(f"<value><base64>{base64.b64encode(v).decode('ascii')}</base64></value>")
+            encoded = base64.b64encode(v)
+            if len(encoded) <= _CHUNK:
+                append(f"<value><base64>{encoded.decode('ascii')}</base64></value>")
+                doc.count(len(encoded))
+            else:  # written as it is, never decoded into text and encoded back
+                append("<value><base64>")
+                doc.flush().write(encoded)
+                append("</base64></value>")
         elif t is datetime.datetime:
             append(f"<value><dateTime.iso8601>{_format_datetime(v)}</dateTime.iso8601></value>")
         else:
@@ -329,50 +408,40 @@ def dumps(
         small = _small_response(params[0], allow_none)
         if small is not None:
             return small
-    pieces: list[str] = [_HEADER]
-    append = pieces.append
     if isinstance(params, Fault):
         if methodname is not None:
             raise LocalProtocolError("a Fault is a response: do not give a methodname")
-        roots = [(_fault_values(params), "fault")]
-        append("<methodResponse><fault>")
+        fault = _fault_values(params)
+        doc = _Document(_HEADER + "<methodResponse><fault>")
         tail = "</fault></methodResponse>\n"
-    elif not isinstance(params, tuple):
+        try:
+            _encode(doc, (fault,), allow_none, as_params=False)
+            return doc.finish(tail)
+        except (_Refused, RecursionError):
+            _locate([(fault, "fault")], allow_none)
+    if not isinstance(params, tuple):
         raise LocalProtocolError(f"params must be a tuple or a Fault, not {type(params).__name__}")
+    if methodresponse:
+        if methodname is not None:
+            raise LocalProtocolError("give a methodname or methodresponse=True, not both")
+        if len(params) != 1:
+            raise LocalProtocolError(f"a response carries exactly one param, not {len(params)}")
+        doc = _Document(_HEADER + "<methodResponse><params>")
+        tail = "</params></methodResponse>\n"
+    elif methodname is None:
+        raise LocalProtocolError("give a methodname, or methodresponse=True")
+    elif not isinstance(methodname, str):
+        raise LocalProtocolError(f"methodname must be a str, not {type(methodname).__name__}")
     else:
-        roots = [(v, f"params[{i}]") for i, v in enumerate(params)]
-        if methodresponse:
-            if methodname is not None:
-                raise LocalProtocolError("give a methodname or methodresponse=True, not both")
-            if len(params) != 1:
-                raise LocalProtocolError(f"a response carries exactly one param, not {len(params)}")
-            append("<methodResponse><params>")
-            tail = "</params></methodResponse>\n"
-        elif methodname is None:
-            raise LocalProtocolError("give a methodname, or methodresponse=True")
-        elif not isinstance(methodname, str):
-            raise LocalProtocolError(f"methodname must be a str, not {type(methodname).__name__}")
-        else:
-            bad = _describe_char(methodname)
-            if bad is not None or not methodname:
-                raise LocalProtocolError(
-                    f"cannot encode methodname {methodname!r}: {bad or 'empty'}"
-                )
-            append(f"<methodCall><methodName>{escape(methodname)}</methodName><params>")
-            tail = "</params></methodCall>\n"
+        bad = _describe_char(methodname)
+        if bad is not None or not methodname:
+            raise LocalProtocolError(f"cannot encode methodname {methodname!r}: {bad or 'empty'}")
+        doc = _Document(
+            f"{_HEADER}<methodCall><methodName>{escape(methodname)}</methodName><params>"
+        )
+        tail = "</params></methodCall>\n"
     try:
-        if isinstance(params, Fault):
-            _encode_values([roots[0][0]], allow_none, append, as_params=False)
-        else:
-            _encode_values(params, allow_none, append, as_params=True)
+        _encode(doc, params, allow_none, as_params=True)
+        return doc.finish(tail)
     except (_Refused, RecursionError):
-        _locate(roots, allow_none)
-    append(tail)
-    text = "".join(pieces)
-    try:
-        body = text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        _locate(roots, allow_none)
-    if has_control(body) or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
-        _locate(roots, allow_none)
-    return body
+        _locate([(v, f"params[{i}]") for i, v in enumerate(params)], allow_none)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aioxend.errors import Fault, InvalidDomain, LocalProtocolError, ProtocolError
-from aioxend.xmlrpc import dumps, loads
+from aioxend.xmlrpc import Decoder, Limits, _encoder, dumps, loads
 
 
 def stdlib_loads(data: bytes) -> tuple[tuple[Any, ...], str | None]:
@@ -221,3 +221,54 @@ def test_method_name_is_escaped() -> None:
     body = dumps((), "a&b")
     assert loads(body, expect="methodCall") == ((), "a&b")
     assert stdlib_loads(body) == ((), "a&b")
+
+
+# --- large documents: long values flushed as UTF-8 in steps (_encoder._Document) ---------
+
+
+def large_value() -> list[Any]:
+    """Long strings (plain, escaped, not ASCII), base64 above and below the step, keys."""
+    step = _encoder._CHUNK
+    return [
+        "a" * (step // 3),
+        {"k&<>": "b\r&<>" * (step // 10), "caf\u00e9": "\u00e9\u65e5" * (step // 4)},
+        b"\x00\xff" * step,
+        [b"x" * 100, "short", 7, 1.5, None, True] * 50,
+        "z" * (step + 1),
+    ]
+
+
+def test_a_large_document_is_the_one_piece_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    value = large_value()
+    flushed = dumps((value,), methodresponse=True)
+    monkeypatch.setattr(_encoder, "_CHUNK", 10**12)
+    whole = dumps((value,), methodresponse=True)
+    assert flushed == whole
+    assert stdlib_loads(flushed) == ((value,), None)
+    decoder = Decoder(Limits(max_bytes=len(flushed) + 1))
+    decoder.feed(flushed)
+    assert decoder.close() == stdlib_loads(flushed)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1f", "\ud800", "\ufffe", "\uffff"])
+@pytest.mark.parametrize("where", [0, 1, 4])
+def test_a_forbidden_character_in_a_flushed_step_is_named(bad: str, where: int) -> None:
+    value = large_value()
+    text = value[where] if isinstance(value[where], str) else "y" * _encoder._CHUNK
+    value[where] = text[:-1] + bad
+    with pytest.raises(LocalProtocolError) as info:
+        dumps((value,), methodresponse=True)
+    assert f"params[0][{where}]" in str(info.value)
+    assert f"U+{ord(bad):04X}" in str(info.value)
+
+
+def test_key_pieces_kept_across_calls_are_forgotten_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_encoder, "_NAMES_MAX", 3)
+    monkeypatch.setattr(_encoder, "_NAMES", {})
+    record = {f"k{i}&": i for i in range(10)}
+    first = dumps((record,), "m")
+    assert len(_encoder._NAMES) <= 3
+    assert dumps((record,), "m") == first
+    assert stdlib_loads(first) == ((record,), "m")
