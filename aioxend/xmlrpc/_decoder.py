@@ -205,16 +205,31 @@ _TEXT = r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
 # the regular expression engine than to find its end with str.find (the *_RUN forms).
 _SHORT = 16
 # Plain text: untyped (as xapi writes its strings) or <string> (as xend and the standard
-# library do), no references, no CR. A whole array or struct of it, or a member's key with
-# the run of plain members after it, is one match whose texts one ``findall`` then reads
-# (see Decoder._plain and Decoder._plain_run). Texts run to at most _PLAIN_MAX characters
-# here: a longer one is cheaper to delimit by str.find (the *_RUN forms) than by the
-# expression engine, so its container is read value by value.
+# library do), no references, no CR. A whole array or struct of it is one match whose
+# texts one ``findall`` then reads (see Decoder._plain). Texts run to at most _PLAIN_MAX
+# characters here: a longer one is cheaper to delimit by str.find (the *_RUN forms) than
+# by the expression engine, so its container is read value by value.
 _PLAIN_MAX = 256
 _PLAIN = rf"[^<&\r]{{0,{_PLAIN_MAX}}}+"
 _PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
 _PLAIN_MEMBER = rf"<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
-_PLAIN_RUN = rf"{_W}{_PLAIN_VALUE}{_W}</member>{_W}(?:{_PLAIN_MEMBER})*+"
+# A record, as xapi writes one: a struct whose members each hold a plain text, a set or a
+# map of plain texts, or a scalar that cannot nest (boolean, double, date, short int, nil).
+# One match takes it whole (RECORD), or, in a struct read member by member (one cut by a
+# chunk's end, or holding other values too), a member's key and the run of record members
+# from it (MEMBER, NEXT_MEMBER); one findall (_RECORD_MEMBERS) then reads the members
+# (see Decoder._members).
+_RECORD_SCALAR = (
+    rf"<string>{_PLAIN}</string>"
+    rf"|<array>{_W}<data>{_W}(?:{_PLAIN_VALUE}{_W})*+</data>{_W}</array>"
+    rf"|<struct>{_W}(?:{_PLAIN_MEMBER})*+</struct>"
+    r"|<boolean>[01]</boolean>|<double>[^<&\s]++</double>"
+    r"|<dateTime\.iso8601>[^<&]{0,64}+</dateTime\.iso8601>"
+    rf"|<int>[-+]?[0-9]{{1,9}}+</int>|<i4>[-+]?[0-9]{{1,9}}+</i4>|<(?:nil|ex:nil){_W}/>"
+)
+_RECORD_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}(?:{_RECORD_SCALAR}){_W}</value>)"
+_RECORD_MEMBER = rf"<member>{_W}<name>{_PLAIN}</name>{_W}{_RECORD_VALUE}{_W}</member>{_W}"
+_MEMBER_RUN = rf"{_W}{_RECORD_VALUE}{_W}</member>{_W}(?:{_RECORD_MEMBER})*+"
 # Alternatives after "<value>" share that prefix, so the engine matches it once. They
 # are tried in order, most frequent in xend's answers first (a pair, an open array, a
 # string, an int): each failed alternative costs a few steps on every value. Where two
@@ -251,6 +266,7 @@ _AFTER_VALUE = [
         "PLAIN_STRUCT",
         rf"{_W}<struct>{_W}(?:{_PLAIN_MEMBER})*+</struct>{_W}</value>",
     ),
+    ("RECORD", rf"{_W}<struct>{_W}(?:{_RECORD_MEMBER})*+</struct>{_W}</value>"),
     ("OPEN_STRUCT", rf"{_W}<struct>"),
     ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
     ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
@@ -263,11 +279,11 @@ _AFTER_VALUE = [
 ]
 _OTHERS = [
     ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
-    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>(?P<RUN>{_PLAIN_RUN})?"),
+    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>(?P<RUN>{_MEMBER_RUN})?"),
     # A member's end and the next one's start: one match between members.
     (
         "NEXT_MEMBER",
-        rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>(?P<NEXT_RUN>{_PLAIN_RUN})?",
+        rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>(?P<NEXT_RUN>{_MEMBER_RUN})?",
     ),
     ("END_MEMBER", r"</member>"),
     ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
@@ -295,6 +311,7 @@ G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
 G_PLAIN_ARRAY: Final = _G["PLAIN_ARRAY"]
 G_PLAIN_STRUCT: Final = _G["PLAIN_STRUCT"]
+G_RECORD: Final = _G["RECORD"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
 G_NEXT_MEMBER: Final = _G["NEXT_MEMBER"]
 G_DATETIME: Final = _G["DATETIME"]
@@ -310,6 +327,14 @@ G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
 _TEXTS: Final = re.compile(rf"<value>(?:{_W}<string>)?({_PLAIN})").findall
 _PAIRS: Final = re.compile(
     rf"<name>({_PLAIN})</name>{_W}<value>(?:{_W}<string>)?({_PLAIN})"
+).findall
+# The (name, text, other) of each record member in a RECORD or member run (known well formed):
+# ``other`` is empty for a plain text, else the markup of the value from its type's tag,
+# a set or map whole, a scalar to the "<" of its end tag (see _FROM_MARKUP).
+_RECORD_MEMBERS: Final = re.compile(
+    rf"<name>({_PLAIN})</name>{_W}<value>(?:(?:{_W}<string>)?({_PLAIN})</|{_W}("
+    r"<array>(?:[^<]++|<(?!/array>))*+</array>|<struct>(?:[^<]++|<(?!/struct>))*+</struct>"
+    r"|<[^>]*+>[^<]*+<))"
 ).findall
 # What ends the text of a *_RUN alternative, at the "<" after it.
 _RUN_END: Final = {
@@ -575,6 +600,21 @@ def _to_base64(text: str) -> bytes:
         return binascii.a2b_base64(compact, strict_mode=True)
     except binascii.Error as exc:
         raise _Malformed(f"bad base64: {exc}") from None
+
+
+# A record member's value from its markup (see _RECORD_MEMBERS), by the first two
+# letters of its type's tag.
+_FROM_MARKUP: Final[dict[str, Callable[[str], Any]]] = {
+    "ar": _TEXTS,
+    "st": lambda markup: dict(_PAIRS(markup)),
+    "bo": lambda markup: markup[9] == "1",
+    "do": lambda markup: _to_double(markup[8:-1]),
+    "da": lambda markup: _to_datetime(markup[18:-1]),
+    "in": lambda markup: int(markup[5:-1]),
+    "i4": lambda markup: int(markup[4:-1]),
+    "ni": lambda markup: None,
+    "ex": lambda markup: None,
+}
 
 
 class Decoder:
@@ -961,8 +1001,8 @@ class Decoder:
     def _double(self, m: re.Match[str], group: int, buf: str) -> float:
         try:
             return _to_double(m[group])
-        except _Malformed as exc:
-            raise self._error_at(buf, m.start(group), str(exc)) from None
+        except _Malformed as exc:  # at its end tag, as the general path has it
+            raise self._error_at(buf, buf.index("<", m.end(group)), str(exc)) from None
 
     def _check_length(self, m: re.Match[str], buf: str) -> None:
         """Refuse a fast match's text beyond ``max_string`` (a pair: both texts together)."""
@@ -1023,6 +1063,40 @@ class Decoder:
             self._count += 1 + len(pairs)
             self._deliver(dict(pairs))
         return m.end()
+
+    def _record(self, m: re.Match[str], buf: str) -> int:
+        """A record in one match (see _RECORD_MEMBER): its dict delivered, or -1 (see
+        _members)."""
+        g = m.lastindex or 0
+        start = m.start(g)
+        k = self._kinds[-1]
+        if k not in _VALUE_PARENTS:
+            raise self._unexpected(buf, start, "<value>", k)
+        record: dict[str, Any] = {}
+        if not self._members(buf, start, m.end(), record, self._depth + 2):
+            return -1
+        self._count += 1
+        self._deliver(record)
+        return m.end()
+
+    def _members(self, buf: str, start: int, end: int, into: dict[str, Any], depth: int) -> bool:
+        """Read the record members in ``buf[start:end]`` (a RECORD match or a member run,
+        its sets and maps at ``depth``) into ``into`` and count their values. False leaves
+        them to the general path, which says what is wrong and where: beyond the depth
+        limit, under a ``max_string`` shorter than a plain text may be, a bad double or
+        date (``into`` may then hold some of them: the document fails anyway)."""
+        limits = self.limits
+        if depth > limits.max_depth or limits.max_string < _PLAIN_MAX:
+            return False
+        found: list[tuple[str, str, str]] = _RECORD_MEMBERS(buf, start, end)
+        try:
+            for name, text, other in found:
+                into[name] = _FROM_MARKUP[other[1:3]](other) if other else text
+        except _Malformed:
+            return False
+        # Every value, nested or not, opens with a <value> tag; plain text holds no "<".
+        self._count += buf.count("<value>", start, end)
+        return True
 
     def _plain_pairs(self, buf: str, start: int, end: int) -> list[tuple[str, str]]:
         """The (name, text) pairs of plain members in ``buf[start:end]``, checked."""
@@ -1091,31 +1165,29 @@ class Decoder:
             k = K_STRUCT
         if k != K_STRUCT:
             raise self._unexpected(buf, m.start(g), "<member>", k)
-        key = m[g + 1]
-        if "\r" in key or "&" in key:
+        raw = m[g + 1]
+        if len(raw) > self.limits.max_string:  # counted as written, as _add_text does
+            raise self._limit("max_string", buf, m.start())
+        if m[g + 2] is not None and self._member_run(m, buf, raw):
+            return m.end()
+        key = raw
+        if "\r" in raw or "&" in raw:
             try:
-                key = _raw_text(key)
+                key = _raw_text(raw)
             except _Malformed as exc:
                 raise self._error_at(buf, m.start(g), str(exc)) from None
-            if m[g + 2] is not None:  # the run is read by the general path after the key
-                kinds.append(K_MEMBER_VALUE)
-                self._objs.append(key)
-                return m.end(g + 1) + len("</name>")
-        if len(key) > self.limits.max_string:
-            raise self._limit("max_string", buf, m.start())
-        if m[g + 2] is not None:
-            return self._plain_run(m, buf)
         kinds.append(K_MEMBER_VALUE)
         self._objs.append(key)
-        return m.end()
+        return m.end(g + 1) + len("</name>")  # a run left unread goes the general way
 
-    def _plain_run(self, m: re.Match[str], buf: str) -> int:
-        """A member and the plain-text members after it: every pair into the struct."""
+    def _member_run(self, m: re.Match[str], buf: str, raw: str) -> bool:
+        """A member and the record members after it (see _MEMBER_RUN), into the open
+        struct; False leaves them to the general path (see _members), and a key that is
+        not plain text, which _RECORD_MEMBERS would not read."""
+        if len(raw) > _PLAIN_MAX or "\r" in raw or "&" in raw:
+            return False
         start = m.start((m.lastindex or 0) + 1) - len("<name>")
-        pairs = self._plain_pairs(buf, start, m.end())
-        self._objs[-1].update(pairs)
-        self._count += len(pairs)
-        return m.end()
+        return self._members(buf, start, m.end(), self._objs[-1], self._depth + 1)
 
     def _envelope(self, m: re.Match[str], buf: str) -> int:
         """A response's opening up to its ``<param>``, or its closing from ``</param>``.
@@ -1564,6 +1636,7 @@ _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
     G_CLOSE_STRUCT: Decoder._close,
     G_PLAIN_ARRAY: Decoder._plain,
     G_PLAIN_STRUCT: Decoder._plain,
+    G_RECORD: Decoder._record,
     G_MEMBER: Decoder._member,
     G_END_MEMBER: Decoder._member,
     G_NEXT_MEMBER: Decoder._member,

@@ -503,6 +503,7 @@ def test_malformed_documents(doc: bytes) -> None:
         (one("<int>1</int>") + b"junk", len(one("<int>1</int>"))),
         # A value that does not convert is reported where its element closes.
         (b"<methodResponse><params><param><value><int>x</int>", 44),
+        (one("<double>1.5.5</double>"), 51),
         ("<methodResponse>\u00e9\u00e9x".encode(), 16),
         (b"<methodResponse><params><param><value>\xff", 38),
         ("<?xml version='1.0'?><methodResponse><params><param><value>\u00e9\x00".encode(), 61),
@@ -691,6 +692,10 @@ def test_cdata_end_in_a_member_run_is_refused() -> None:
         loads(doc)
 
 
+def _record(*members: str) -> str:
+    return "<struct>" + "".join(members) + "</struct>"
+
+
 def _array(*values: str) -> str:
     return "<array><data>" + "".join(f"<value>{v}</value>" for v in values) + "</data></array>"
 
@@ -729,6 +734,26 @@ def test_plain_containers_read_as_the_standard_library(value: str) -> None:
         (Limits(max_string=3), _array("abc", "abcd"), "max_string"),
         (Limits(max_string=3), "<struct>" + _member("abcd", "a") + "</struct>", "max_string"),
         (Limits(max_elements=3), _array("a", "b", "c"), "max_elements"),
+        # A record (xapi's: plain texts, sets, maps, scalars) is read in one match; what it
+        # declines goes the general way and fails as it would there.
+        (Limits(max_depth=1), _record(_member("a", _array("x"))), "max_depth"),
+        (
+            Limits(max_depth=1),
+            _record(_member("a", "x"), _member("b", "<struct></struct>")),
+            "max_depth",
+        ),
+        (
+            Limits(max_string=3),
+            _record(_member("a", "abcd"), _member("b", "<boolean>1</boolean>")),
+            "max_string",
+        ),
+        (Limits(max_string=3), _record(_member("a", _array("abcd"))), "max_string"),
+        (
+            Limits(max_elements=3),
+            _record(_member("a", _array("x", "y")), _member("b", "z")),
+            "max_elements",
+        ),
+        (Limits(max_string=4), _record(_member("a&amp;b", "x")), "max_string"),  # as written
     ],
 )
 def test_plain_containers_keep_the_limits(limits: Limits, value: str, name: str) -> None:
@@ -742,3 +767,34 @@ def test_plain_containers_keep_the_limits(limits: Limits, value: str, name: str)
 def test_a_plain_array_outside_a_value_is_refused() -> None:
     with pytest.raises(ProtocolError):
         loads(response(_array("a")))
+
+
+def test_records_at_the_limits_pass() -> None:
+    value = _record(_member("a", _array("x", "y")), _member("b", "<struct></struct>"))
+    doc = one(value)
+    expected = ({"a": ["x", "y"], "b": {}},)
+    limits = Limits(max_depth=2, max_elements=5)
+    for chunks in ([doc], [doc[i : i + 1] for i in range(len(doc))]):
+        assert feed_chunks(chunks, limits) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "at"),
+    [
+        ("<double>1.5.5</double>", "</double>"),
+        ("<dateTime.iso8601>2024</dateTime.iso8601>", "</dateTime"),
+    ],
+)
+def test_a_bad_scalar_in_a_record_is_reported_where_it_stands(value: str, at: str) -> None:
+    # At its end tag, whole (a record declined, read by the fast path) or byte by byte.
+    doc = one(_record(_member("a", "x"), _member("b", value), _member("c", _array("y"))))
+    for chunks in ([doc], [doc[i : i + 1] for i in range(len(doc))]):
+        with pytest.raises(ProtocolError) as info:
+            feed_chunks(chunks)
+        assert info.value.offset == doc.index(at.encode())
+
+
+def test_a_long_key_before_a_member_run_keeps_its_member() -> None:
+    # A key longer than plain text may be, then plain members: none is lost.
+    doc = one(_record(_member("k" * 300, "a"), _member("b", "c"), _member("d", "<int>1</int>")))
+    assert three_ways(doc) == ("ok", xmlrpc.client.loads(doc.decode()))
