@@ -15,8 +15,8 @@ much alive (an application can ``gc.freeze()`` long-lived results to spare it).
 
 The hold covers the whole operation, decoding and building the typed result, and ends
 however the operation does: a ``GcHold`` is an async context manager (``async with
-GcHold() as hold``), and its exit releases it on success, on an exception and on
-cancellation alike. Holds are counted,
+GcHold() as hold``, or its ``end()`` in a ``finally``), and its exit releases it on
+success, on an exception and on cancellation alike. Holds are counted,
 so concurrent operations (in any thread) share one, and the collector comes back when
 the last ends, and only if it was on when the first began. Reference counting still
 frees everything acyclic meanwhile; cyclic garbage made by other code during the decode
@@ -78,8 +78,12 @@ class GcHold:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if not self.held:  # nearly every call: its answer stayed small
-            return
+        if self.held:  # rarely: nearly every answer stays small
+            await self.end()
+
+    async def end(self) -> None:
+        """End a claim that ``held``, as leaving ``async with`` does (the hot paths call
+        it in a ``finally`` when ``held``, sparing the two awaits of ``async with``)."""
         try:
             # Let timers that fell due meanwhile run before the collection that is due
             # now: the first yield queues us behind them, the second lets them run.

@@ -127,8 +127,12 @@ class XmlRpcBackend(Backend):
         timeouts: Timeouts | None = None,
     ) -> xmlrpc.XmlRpcValue:
         """Call ``method`` and return its decoded result, a top-level string unescaped."""
-        async with GcHold() as hold:
+        hold = GcHold()
+        try:
             result = await self._call(method, params, read, timeouts, method, None, hold, False)
+        finally:
+            if hold.held:
+                await hold.end()
         return cast("xmlrpc.XmlRpcValue", result)  # no leaf hook: the decoder's own values
 
     async def _call(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Self
 
 from aioxend.errors import LimitExceeded, LocalProtocolError
@@ -99,13 +99,14 @@ class StreamingResponse(Response):
         self,
         status: int,
         reason: bytes | str,
-        raw_headers: Iterable[tuple[bytes, bytes]],
+        headers: list[tuple[str, str]],
         http_version: str,
     ) -> None:
+        """``headers`` as ``Response`` holds them: names lower-cased, Latin-1 text."""
         super().__init__(
             status=status,
             reason=reason.decode("latin-1") if isinstance(reason, bytes) else reason,
-            headers=[(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw_headers],
+            headers=headers,
             http_version=http_version,
         )
         self._received = 0

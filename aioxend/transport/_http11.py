@@ -85,12 +85,17 @@ END = EndOfMessage()
 
 @dataclass(slots=True)
 class Head:
-    """A final (non-1xx) response's status line and headers; names as sent, bytes."""
+    """A final (non-1xx) response's status line and headers; names as sent, bytes.
+
+    ``text`` is the same headers as a ``Response`` holds them: Latin-1 text, names
+    lower-cased (made once per distinct header block, see ``_Fields``).
+    """
 
     status: int
     reason: bytes
     http_version: str
     headers: list[tuple[bytes, bytes]]
+    text: list[tuple[str, str]]
 
 
 Event = Head | bytes | EndOfMessage | NeedData
@@ -185,6 +190,66 @@ def _tokens(values: list[bytes]) -> list[bytes]:
     return [t for t in found if t]
 
 
+# One field line of a head ``_COMMON_HEAD`` matched: its name, and its value without the
+# blanks around it.
+_FIELD = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*(" + _TEXT + rb"*?)[ \t]*\r\n")
+
+
+class _Fields:
+    """A head's header fields and what they say about framing and keep-alive.
+
+    A server repeats the same header block from answer to answer (xend's differ only in
+    ``Date`` and ``Content-Length``), so the common path reads each distinct block of up
+    to ``_FIELDS_BLOCK`` bytes once and keeps the result (``_FIELDS``): it is immutable,
+    and each ``Head`` gets its own copies of the lists. ``length`` is the body's
+    ``Content-Length`` (-1: none, or chunked), ``error`` why the framing is invalid.
+    """
+
+    __slots__ = ("chunked", "close", "error", "headers", "length", "text")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        connection: list[bytes] = []
+        encodings: list[bytes] = []
+        lengths: set[bytes] = set()
+        self.text: list[tuple[str, str]] = []
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-length":
+                lengths.add(value)
+            elif name == b"connection":
+                connection.append(value)
+            elif name == b"transfer-encoding":
+                encodings.append(value)
+            # Names are tokens (ASCII), so lower-casing the bytes is lower-casing the text.
+            self.text.append((name.decode("latin-1"), value.decode("latin-1")))
+        self.headers = headers
+        self.close = bool(connection) and b"close" in _tokens(connection)
+        self.chunked = False
+        self.length = -1
+        self.error: str | None = None
+        if encodings:
+            tokens = _tokens(encodings)
+            if lengths:
+                # RFC 9112 6.3: a sign of request smuggling; the caller closes the connection.
+                self.error = "Transfer-Encoding together with Content-Length"
+            elif tokens != [b"chunked"]:
+                self.error = f"unsupported Transfer-Encoding {b', '.join(tokens)!r}"
+            self.chunked = True
+        elif lengths:
+            (length, *others) = lengths
+            if others:
+                self.error = "conflicting Content-Length headers"
+            elif not length.isdigit() or len(length) > 18:
+                self.error = f"invalid Content-Length {length[:30]!r}"
+            else:
+                self.length = int(length)
+
+
+_FIELDS: dict[bytes, _Fields] = {}
+_FIELDS_KEPT = 256
+_FIELDS_BLOCK = 1024
+
+
 class ResponseParser:
     """Parses the responses on one client connection, one exchange at a time.
 
@@ -239,7 +304,8 @@ class ResponseParser:
 
     @property
     def done(self) -> bool:
-        """The current response has been parsed to ``END``."""
+        """The current response has been parsed to its end (``END`` is the next event,
+        or was: a ``Content-Length`` body is done with its last chunk)."""
         return self._state == _DONE
 
     def start(self, method: str, close_requested: bool = False) -> None:
@@ -276,19 +342,23 @@ class ResponseParser:
 
     def _next_head(self) -> Head | NeedData:
         common = _COMMON_HEAD.match(self._buf)
-        if common is not None and common.end() <= self._max_header and common[2] >= b"200":
-            self._buf = self._buf[common.end() :]
-            self._scanned = 0
-            lines = common[4].split(b"\r\n")[:-1]
-            self._count_lines(len(lines), "the response head")
-            headers: list[tuple[bytes, bytes]] = []
-            for line in lines:
-                name, _, value = line.partition(b":")
-                headers.append((name, value.strip(b" \t")))
-            code = int(common[2])
-            version = "1.1" if common[1] == b"1" else "1.0"
-            self._frame(code, version, headers)
-            return Head(code, common[3] or b"", version, headers)
+        if common is not None:
+            minor, status, reason, block = common.groups()
+            end = common.end()
+            if end <= self._max_header and status >= b"200":
+                self._buf = self._buf[end:]
+                self._scanned = 0
+                fields = _FIELDS.get(block)
+                if fields is None:
+                    fields = _Fields(_FIELD.findall(block))
+                    if len(block) <= _FIELDS_BLOCK and len(_FIELDS) < _FIELDS_KEPT:
+                        _FIELDS[block] = fields
+                if len(fields.headers) > self._max_lines:
+                    self._count_lines(len(fields.headers), "the response head")
+                code = int(status)
+                version = "1.1" if minor == b"1" else "1.0"
+                self._frame(code, version, fields)
+                return Head(code, reason or b"", version, list(fields.headers), list(fields.text))
         while True:
             buf = self._buf
             found = self._search_end(buf)
@@ -319,49 +389,28 @@ class ResponseParser:
             if code < 200:
                 continue  # 100 Continue, 102 Processing, ...: the real answer follows
             version = f"{status[1].decode()}.{status[2].decode()}"
-            self._frame(code, version, headers)
-            return Head(code, status[4] or b"", version, headers)
+            general = _Fields(headers)
+            self._frame(code, version, general)
+            return Head(code, status[4] or b"", version, headers, general.text)
 
-    def _frame(self, code: int, version: str, headers: list[tuple[bytes, bytes]]) -> None:
+    def _frame(self, code: int, version: str, fields: _Fields) -> None:
         """Choose the body framing and note whether keep-alive is possible."""
-        connection: list[bytes] = []
-        encodings: list[bytes] = []
-        lengths: set[bytes] = set()
-        for key, value in headers:
-            name = key.lower()
-            if name == b"content-length":
-                lengths.add(value)
-            elif name == b"connection":
-                connection.append(value)
-            elif name == b"transfer-encoding":
-                encodings.append(value)
-        if version < "1.1" or (connection and b"close" in _tokens(connection)):
+        if version < "1.1" or fields.close:
             self._close = True
         if self._head_request or code in (204, 304):
             self._state = _DONE
             return
-        self._state = _BODY
-        if encodings:
-            if lengths:
-                # RFC 9112 6.3: a sign of request smuggling; the caller closes the connection.
-                raise ParseError("Transfer-Encoding together with Content-Length")
-            tokens = _tokens(encodings)
-            if tokens != [b"chunked"]:
-                raise ParseError(f"unsupported Transfer-Encoding {b', '.join(tokens)!r}")
-            self._reader = _ChunkedReader()
-            return
-        if lengths:
-            if len(lengths) > 1:
-                raise ParseError("conflicting Content-Length headers")
-            (length,) = lengths
-            if not length.isdigit() or len(length) > 18:
-                raise ParseError(f"invalid Content-Length {length[:30]!r}")
-            if int(length):
-                self._reader = _LengthReader(int(length))
-            else:
-                self._state = _DONE
-            return
-        self._reader = _CloseReader()
+        if fields.error is not None:
+            raise ParseError(fields.error)
+        length = fields.length
+        if length > 0:
+            self._state = _BODY
+            self._reader = _LengthReader(length)
+        elif length == 0:
+            self._state = _DONE
+        else:
+            self._state = _BODY
+            self._reader = _ChunkedReader() if fields.chunked else _CloseReader()
 
     def _search_end(self, buf: bytes) -> re.Match[bytes] | None:
         """The blank line ending a head or trailers, not rescanning what was searched."""
@@ -408,7 +457,11 @@ class _LengthReader(_Reader):
     def read(self, parser: ResponseParser) -> bytes | NeedData | EndOfMessage:
         if not self.remaining:
             return parser._finish()
-        return self.take(parser)
+        chunk = self.take(parser)
+        if not self.remaining:
+            # The message ends with this chunk: ``done`` says so now, END comes next.
+            parser._finish()
+        return chunk
 
     def take(self, parser: ResponseParser) -> bytes | NeedData:
         """Up to ``remaining`` buffered bytes, or ``NEED_DATA``; a cut body is ``Truncated``."""

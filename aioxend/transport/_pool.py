@@ -88,12 +88,15 @@ class Pool:
         and the response head. The slot taken here is given back by ``checkin`` or
         ``discard``. A streamed body is never resent: its pieces are spent.
         """
-        await self._acquire(timeouts, deadline, clock)
+        if not self._slots.take_nowait():
+            await self._acquire(timeouts, deadline, clock)
         conn: Connection | None = None
         try:
             fresh_only = False
             while True:
-                conn = None if fresh_only else await self._take_idle(clock())
+                conn = None
+                if self.idle and not fresh_only:
+                    conn = await self._take_idle(clock())
                 if conn is None:
                     conn = await self._open(timeouts, deadline, clock)
                 try:
@@ -120,14 +123,13 @@ class Pool:
     async def _acquire(
         self, timeouts: Timeouts, deadline: float | None, clock: Callable[[], float]
     ) -> None:
-        if not self._slots.take_nowait():
-            what = f"{self.where}: waiting for a connection"
-            async with _limit(timeouts.pool, deadline, clock(), PoolTimeout, what):
-                await self._slots.take()
+        """Wait for a slot (none was free), within the ``pool`` timeout."""
+        what = f"{self.where}: waiting for a connection"
+        async with _limit(timeouts.pool, deadline, clock(), PoolTimeout, what):
+            await self._slots.take()
 
     async def _take_idle(self, now: float) -> Connection | None:
-        if not self.idle:
-            return None
+        """The newest idle connection still fit for reuse, closing the stale ones."""
         expiry = self.limits.keepalive_expiry
         stale: list[Connection] = []
         found = None

@@ -20,9 +20,9 @@ a lazy loop timer, the others by a cancel scope around that wait alone).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aioxend._log import CURRENT, Tally
 from aioxend.errors import LimitExceeded
@@ -66,7 +66,7 @@ class _RawResponse(StreamingResponse):
         limit: float,
         tally: Tally | None = None,
     ) -> None:
-        super().__init__(head.status, head.reason, head.headers, head.http_version)
+        super().__init__(head.status, head.reason, head.text, head.http_version)
         self._limit = limit
         self._pool = pool
         self._conn: Connection | None = conn
@@ -88,6 +88,8 @@ class _RawResponse(StreamingResponse):
                 self._done = True
                 raise StopAsyncIteration
             self._count(len(chunk), self._limit, conn.limits)
+            if conn.parser.done:  # the last chunk: the next call ends without reading
+                self._done = True
             kept = self._kept
             if kept is not None and self._tally and sum(map(len, kept)) < self._tally.keep():
                 kept.append(chunk)
@@ -187,13 +189,16 @@ class RawTransport(Transport):
     def _idle(self) -> list[Connection]:
         return self.pool.idle
 
-    async def send(self, request: Request) -> Response:
+    def send(self, request: Request) -> Coroutine[Any, Any, Response]:
+        """``send_one``, or redirects followed (``Request.follow_redirects``); to await.
+
+        A plain function handing back the coroutine, so a request runs in one coroutine
+        frame fewer."""
         if request.follow_redirects:
             from aioxend.transport._redirect import follow
 
-            response: Response = await follow(self, request)
-            return response
-        return await self.send_one(request)
+            return follow(self, request)
+        return self.send_one(request)
 
     async def send_one(self, request: Request) -> Response:
         """``send`` without following redirects."""
