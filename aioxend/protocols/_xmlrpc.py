@@ -70,6 +70,9 @@ _NOT_XMLRPC_STATUSES = frozenset({400, 404, 405, 406, 501})
 _OLD_UNKNOWN = re.compile(r'^method "(.+)" is not supported$')
 _DEFAULT_LIMITS = xmlrpc.Limits()
 _HEADERS = (("Content-Type", "text/xml"), ("Accept", "text/xml"))
+_KEPT_REQUESTS = 256
+"""How many requests of at most ``_KEPT_BODY`` bytes a backend keeps made (``_call``)."""
+_KEPT_BODY = 1024
 
 
 def _wire(value: object) -> object:
@@ -97,6 +100,7 @@ class XmlRpcBackend(Backend):
         self.path = path or "/RPC2"
         self.limits = limits
         self.headers = (*_HEADERS, *headers)
+        self._requests: dict[tuple[bytes, bool, int], Request] = {}
 
     async def invoke(self, call: Call, hold: GcHold) -> object:
         op = call.op
@@ -105,7 +109,8 @@ class XmlRpcBackend(Backend):
             if call.dom is None:
                 raise ValueError(f"{op.name} needs a domain")
             params.append(_wire(call.dom))
-        params.extend(_wire(call.args.get(name)) for name in op.xml_args)
+        if op.xml_args:
+            params.extend(_wire(call.args.get(name)) for name in op.xml_args)
         for name in op.optional:
             value = call.args.get(name)
             if value is None:
@@ -150,7 +155,18 @@ class XmlRpcBackend(Backend):
         in error messages; ``leaves`` converts what is in an array answer to SXP atoms
         as it decodes (``sxp.from_xmlrpc`` as the decoder's hook)."""
         body = request_body(method, params)
-        request = Request("POST", self.path, self.headers, body, timeouts=timeouts, retry_safe=read)
+        # The same call repeats (a monitor's domain("vm1"), pause/unpause of one domain):
+        # its Request, an immutable value, is kept by body, kind and Timeouts object.
+        key = (body, read, id(timeouts))
+        request = self._requests.get(key)
+        if request is None or request.timeouts is not timeouts:
+            request = Request(
+                "POST", self.path, self.headers, body, timeouts=timeouts, retry_safe=read
+            )
+            if len(body) <= _KEPT_BODY:
+                if len(self._requests) >= _KEPT_REQUESTS:
+                    self._requests.clear()
+                self._requests[key] = request
         response = await self.transport.send(request)
         try:
             if response.status != 200:

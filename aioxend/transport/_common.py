@@ -103,12 +103,12 @@ class StreamingResponse(Response):
         http_version: str,
     ) -> None:
         """``headers`` as ``Response`` holds them: names lower-cased, Latin-1 text."""
-        super().__init__(
-            status=status,
-            reason=reason.decode("latin-1") if isinstance(reason, bytes) else reason,
-            headers=headers,
-            http_version=http_version,
-        )
+        # Response's four fields, set as its __init__ would: one response per call, and
+        # the keyword call through super() cost as much as all the rest of this.
+        self.status = status
+        self.reason = reason if isinstance(reason, str) else reason.decode("latin-1")
+        self.headers = headers
+        self.http_version = http_version
         self._received = 0
         self._done = False
         self._iterating = False

@@ -95,8 +95,15 @@ class Pool:
             fresh_only = False
             while True:
                 conn = None
-                if self.idle and not fresh_only:
-                    conn = await self._take_idle(clock())
+                idle = self.idle
+                if idle and not fresh_only:
+                    conn = idle.pop()  # the newest: when fresh and clean, no await
+                    if not (
+                        clock() - conn.idle_since <= self.limits.keepalive_expiry
+                        and conn.reusable()
+                    ):
+                        idle.append(conn)
+                        conn = await self._take_idle(clock())
                 if conn is None:
                     conn = await self._open(timeouts, deadline, clock)
                 try:
