@@ -7,8 +7,8 @@ C JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Pa
 runs instead, so both always agree (property tests hold them to it); the careful parser
 is the definition of the language and the only place errors are raised.
 
-1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (three
-   ``str.replace``, only when the text has a backslash), so every quote left opens or
+1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (three regex
+   substitutions, only when the text has a backslash), so every quote left opens or
    closes a string or sits inside one. The text is split at its ``"`` and then at its
    ``'`` with ``str.split`` (or the other way round, when a ``'...'`` string holds a
    ``"``; a count of quotes per region tells which order is right); where neither order
@@ -17,13 +17,14 @@ is the definition of the language and the only place errors are raised.
    ``codecs.escape_decode`` call (Python 2's ``string_escape``, which xend's reader
    follows, Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``Parser``), after one regex has
    refused every escape the two could read differently; the bytes are decoded as UTF-8 at
-   once (per atom, UTF-8 else latin-1, only when that fails) and made safe inside a JSON
-   string by ``str.replace``.
+   once (per atom, UTF-8 else latin-1, only when that fails), made safe inside a JSON
+   string by ``str.replace`` and encoded as UTF-8.
 2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
    between two atoms, so every later copy stays in the CPU cache however long the text
-   (the throughput stays flat from 1 KB to 64 MB). Per chunk, one ``str.translate``
-   turns every blank into a space and every character no atom may hold into NUL (which
-   refuses the chunk).
+   (the throughput stays flat from 1 KB to 64 MB). Per chunk (ASCII by then, worked on
+   as bytes, whose translate needs no setup and whose replacements are faster), one
+   ``bytes.translate`` turns every blank into a space and every character no atom may
+   hold into NUL (which refuses the chunk).
 3. JSON. In xend's printer's layout (one space between elements, none inside
    parentheses) replacements alone quote the atoms (``_to_json``): each space becomes
    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
@@ -69,21 +70,22 @@ _DQ = "\x02"  # marks where a double-quoted string was
 _HIDDEN = (("\x03", "\\\\"), ("\x04", "\\'"), ("\x05", '\\"'))
 _HIDE = tuple((re.compile(re.escape(escape)).sub, char) for char, escape in _HIDDEN)
 _RESERVED = _SQ + _DQ + "".join(char for char, _ in _HIDDEN)
+_SQB = _SQ.encode()
+_DQB = _DQ.encode()
 _GC_PAUSE_FROM = 1 << 14  # about the 700 new lists a young-generation collection waits for
 
 
-def _normal_table() -> dict[int, int]:
-    """Blanks to a space; parentheses, the marker and atom characters kept; all else NUL."""
-    table: dict[int, int] = {}
+def _normal_table() -> bytes:
+    """Blanks to a space; parentheses, the markers and atom characters kept; all else NUL
+    (a ``bytes.translate`` table: unlike ``str.translate`` it costs nothing to set up)."""
+    table = bytearray(256)
     for code in range(128):
         char = chr(code)
         if char in _BLANKS:
             table[code] = ord(" ")
         elif char in "()" + _SQ + _DQ or (0x21 <= code <= 0x7E and char not in "\"'#\\{}[]<>;"):
             table[code] = code
-        else:
-            table[code] = 0
-    return table
+    return bytes(table)
 
 
 _NORMAL = _normal_table()
@@ -101,18 +103,22 @@ _ATOM_ENDS = re.compile(r"[\s()]+")
 _DECODE = json.JSONDecoder(strict=False).decode
 # Replacements and searches of _to_json that a regex does two to three times faster than
 # str.replace and ``in`` (measured on 128 KiB chunks); the others are faster as str.replace.
-_LIBVIRT = re.compile(r"\)\(").sub
-_EMPTY = re.compile(re.escape(' [""] ')).sub
-_GAP = re.compile('""').search
+_LIBVIRT = re.compile(rb"\)\(").sub
+_EMPTY = re.compile(re.escape(b' [""] ')).sub
+_GAP = re.compile(b'""').search
 
 
 def _apart(regions: list[str]) -> bool:
     """True when a marker between each two regions hides no token: a quote right after
     an atom character is inside that atom, not a string; an atom character right after
     a string, or a second string, starts a new token."""
-    ends = "".join(map(_LAST, regions[:-1])).translate(_NORMAL)
-    starts = "".join(map(_FIRST, regions[1:])).translate(_NORMAL)
-    return not ends.strip(" (") and not starts.strip(" )") and all(regions[1:-1])
+    ends = "".join(map(_LAST, regions[:-1])).encode("utf-8", "surrogatepass")
+    starts = "".join(map(_FIRST, regions[1:])).encode("utf-8", "surrogatepass")
+    return (
+        not ends.translate(_NORMAL).strip(b" (")
+        and not starts.translate(_NORMAL).strip(b" )")
+        and all(regions[1:-1])
+    )
 
 
 def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
@@ -163,9 +169,10 @@ def _scan(text: str) -> tuple[str, list[str], list[str]] | None:
     return marked, sq, [body for body in double if body is not None]
 
 
-def _json_strings(bodies: list[str], hidden: bool) -> list[str] | None:
-    """The bodies unescaped as xend's reader does and made safe inside a JSON string;
-    ``hidden`` says their escaped quotes and backslashes stand hidden (``_HIDDEN``)."""
+def _json_strings(bodies: list[str], hidden: bool) -> list[bytes] | None:
+    """The bodies unescaped as xend's reader does and made safe inside a JSON string, in
+    UTF-8 (lone surrogates passed through); ``hidden`` says their escaped quotes and
+    backslashes stand hidden (``_HIDDEN``)."""
     if not bodies:
         return []
     blob = "\x01".join(bodies)
@@ -183,12 +190,12 @@ def _json_strings(bodies: list[str], hidden: bool) -> list[str] | None:
         if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the separator
             pieces = blob.split("\x01")
             decoded = [codecs.escape_decode(piece.encode("utf-8"))[0] for piece in pieces]
-            return [_json_safe(_from_bytes(body), _RESERVED) for body in decoded]
+            return [_json_safe(_from_bytes(body), _RESERVED).encode() for body in decoded]
         try:
             blob = raw.decode("utf-8")
         except UnicodeDecodeError:
             blob = "\x01".join([_from_bytes(piece) for piece in raw.split(b"\x01")])
-    return _json_safe(blob).split("\x01")
+    return _json_safe(blob).encode("utf-8", "surrogatepass").split(b"\x01")
 
 
 def _json_safe(text: str, markers: str = _DQ) -> str:
@@ -221,7 +228,7 @@ def _chunks(marked: str) -> list[str]:
     return pieces
 
 
-def _to_json(layout: str) -> str:
+def _to_json(layout: bytes) -> bytes:
     """JSON for text in xend's printer's layout, or ``""`` when it is not in it.
 
     With one space between elements and none inside parentheses, each space becomes
@@ -232,43 +239,44 @@ def _to_json(layout: str) -> str:
     ``""`` behind, which no atom can produce, or, as ``a(b`` and ``)a`` do, invalid
     JSON; ``)(`` (libvirt's layout) gets its space first.
     """
-    doc = _LIBVIRT(") (", layout).replace(" ", '","').replace("(", '["').replace(")", '"]')
-    doc = _EMPTY(" [] ", doc.replace('"[', " [").replace(']"', "] "))
-    return "" if _GAP(doc) else doc
+    doc = _LIBVIRT(b") (", layout).replace(b" ", b'","').replace(b"(", b'["').replace(b")", b'"]')
+    doc = _EMPTY(b" [] ", doc.replace(b'"[', b" [").replace(b']"', b"] "))
+    return b"" if _GAP(doc) else doc
 
 
-def _spell(chunk: str, first: bool, last: bool) -> tuple[str, int, bytes] | None:
-    """One chunk as JSON, a bound on the values it holds, and its parentheses; ``None``
-    when it holds a character no atom may.
+def _spell(chunk: str, first: bool, last: bool) -> tuple[bytes, int, bytes] | None:
+    """One chunk (ASCII) as JSON, a bound on the values it holds, and its parentheses;
+    ``None`` when it holds a character no atom may.
 
-    One ``str.translate`` turns every blank into a space and every refused character
-    into NUL. A chunk in xend's printer's layout is spelled by ``_to_json``; any other
-    (the ``xm list -l`` layout, a final newline, two blanks) is split into tokens and
-    joined as JSON strings, the parentheses fixed up after (``"(",`` is ``[``). A chunk
-    after the first starts with the blank it was cut at, and one before the last ends
-    in an atom, so the pieces join as ``_to_json`` would have spelled the whole.
+    One ``bytes.translate`` turns every blank into a space and every refused character
+    into NUL (the rest works on bytes too: their replacements are faster than ``str``'s).
+    A chunk in xend's printer's layout is spelled by ``_to_json``; any other (the ``xm
+    list -l`` layout, a final newline, two blanks) is split into tokens and joined as
+    JSON strings, the parentheses fixed up after (``"(",`` is ``[``). A chunk after the
+    first starts with the blank it was cut at, and one before the last ends in an atom,
+    so the pieces join as ``_to_json`` would have spelled the whole.
     """
-    layout = chunk.translate(_NORMAL)
-    if "\x00" in layout:
+    layout = chunk.encode("ascii").translate(_NORMAL)
+    if b"\x00" in layout:
         return None
-    parens = layout.encode("ascii").translate(None, _NOT_PARENS)
+    parens = layout.translate(None, _NOT_PARENS)
     if "\n" not in chunk and "\t" not in chunk and "\r" not in chunk:
         doc = _to_json(layout)
         if doc:
-            return doc, layout.count(" ") + parens.count(b"("), parens
-    tokens = layout.replace("(", " ( ").replace(")", " ) ").split()
-    doc = ('"' if first else '","') + '","'.join(tokens) + ('"' if last else "")
-    doc = doc.replace('"(",', "[").replace(',")"', "]").replace('[")"', "[]")
+            return doc, layout.count(b" ") + parens.count(b"("), parens
+    tokens = layout.replace(b"(", b" ( ").replace(b")", b" ) ").split()
+    doc = (b'"' if first else b'","') + b'","'.join(tokens) + (b'"' if last else b"")
+    doc = doc.replace(b'"(",', b"[").replace(b',")"', b"]").replace(b'[")"', b"[]")
     return doc, len(tokens), parens
 
 
-def _splice(doc: str, marker: str, contents: list[str]) -> str:
+def _splice(doc: bytes, marker: bytes, contents: list[bytes]) -> bytes:
     """Put the string contents in place of the markers."""
     pieces = doc.split(marker)
-    return "".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
+    return b"".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
 
 
-def _build(doc: str) -> list[Expr] | None:
+def _build(doc: bytes) -> list[Expr] | None:
     """Decode the JSON, the cyclic garbage collector held off; ``None`` if invalid.
 
     The decoder makes about 50,000 lists a megabyte, none of them garbage, and the
@@ -282,7 +290,7 @@ def _build(doc: str) -> list[Expr] | None:
     if paused:
         gc.disable()
     try:
-        result = _DECODE(doc)
+        result = _DECODE(doc.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
         return None
     finally:
@@ -292,7 +300,7 @@ def _build(doc: str) -> list[Expr] | None:
     return result
 
 
-def _marked(text: str) -> tuple[str, list[str], list[str]] | None:
+def _marked(text: str) -> tuple[str, list[bytes], list[bytes]] | None:
     """The text with a marker for each string, and the JSON-ready contents of the
     single- and of the double-quoted strings (``None`` if unsure).
 
@@ -335,7 +343,7 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     # The top-level values, in a list of their own: "(" and ")" around the whole.
     chunks[0] = "(" + chunks[0]
     chunks[-1] += ")"
-    docs: list[str] = []
+    docs: list[bytes] = []
     parens: list[bytes] = []
     items = 0
     used = [0, 0]
@@ -346,7 +354,7 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
         doc, values, chunk_parens = spelled
         items += values
         parens.append(chunk_parens)
-        for kind, (marker, contents) in enumerate(((_SQ, sq), (_DQ, dq))):
+        for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
             if contents:
                 markers = doc.count(marker)
                 doc = _splice(doc, marker, contents[used[kind] : used[kind] + markers])
@@ -357,7 +365,7 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
         return None
     if len(text) > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
         return None
-    return _build("".join(docs))
+    return _build(b"".join(docs))
 
 
 def _longest(chunk: str) -> int:
@@ -366,7 +374,15 @@ def _longest(chunk: str) -> int:
 
 
 def _shallow(parens: bytes, max_depth: int) -> bool:
-    """True when ``parens`` (only '(' and ')') is balanced and nests at most max_depth."""
+    """False when ``parens`` (only '(' and ')') nests deeper than ``max_depth``, or is
+    found unbalanced on the way.
+
+    No more ``(`` than ``max_depth`` cannot nest deeper, so small texts cost one count;
+    their balance is left to the JSON decoder, which refuses any text whose brackets do
+    not close into the one list around the whole.
+    """
+    if parens.count(b"(") <= max_depth:
+        return True
     depth = 0
     budget = 4 * len(parens) + 64
     while parens:
