@@ -5,6 +5,7 @@ and refusal as an exception of our tree, with the session kept out of sight."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.client
 import io
@@ -23,7 +24,13 @@ import pytest
 
 from aioxend.emulator.xenapi import XenAPIServer
 from aioxend.emulator.xenapi._xva import generated_xva, make_xva
-from aioxend.errors import HTTPStatusError, LocalProtocolError, ReadError, XendError
+from aioxend.errors import (
+    HTTPStatusError,
+    LocalProtocolError,
+    ReadError,
+    ReadTimeout,
+    XendError,
+)
 from aioxend.xenapi import SRRef, VDIRef, VMRef, XenAPIClient, connect, errors
 
 
@@ -507,6 +514,28 @@ async def test_a_raw_file_that_takes_part_of_each_write_gets_every_byte(
         assert bytes(dribble.data) == image
         with pytest.raises(LocalProtocolError, match="took no bytes"):
             await xapi.export_raw_vdi(vdi, cast("BinaryIO", _Dribble(0)))
+    assert pending_tasks(pool) == []
+
+
+async def test_a_download_that_stalls_times_out_and_cleans_up(
+    pool: XenAPIServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from aioxend.emulator.xenapi import _transfer as served
+
+    async def stalled(count: int) -> AsyncIterator[bytes]:
+        yield bytes(65536)  # some bytes, then nothing more, the connection left open
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(served, "_zeros", stalled)
+    local, _ = srs(pool)
+    async with connect(pool.url, username="root", password="xenroot", timeout=0.5) as xapi:
+        vdi = await xapi.VDI.create(
+            {"name_label": "stalls", "SR": local, "virtual_size": 1 << 20, "type": "user"}
+        )
+        out = tmp_path / "stalled.raw"
+        with anyio.fail_after(10), pytest.raises(ReadTimeout, match="reading body"):
+            await xapi.export_raw_vdi(vdi, out)
+        assert not out.exists()
     assert pending_tasks(pool) == []
 
 
