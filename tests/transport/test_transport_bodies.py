@@ -4,6 +4,8 @@ and backpressure; and opt-in redirects for GET and PUT, credentials kept to thei
 from __future__ import annotations
 
 import hashlib
+import os
+import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aioxend.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
-from aioxend.transport import Limits, Request, Timeouts, open_transport
+from aioxend.transport import Limits, RawTransport, Request, Timeouts, open_transport
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import Peer, Received, response, serve
 
@@ -205,3 +207,41 @@ async def test_an_unbounded_body_passes_max_body_bytes(start: Start, length: boo
                 await resp.aread(limit=None)
         async with t.stream(Request("GET", "/export", closing, unbounded_body=True)) as resp:
             assert await resp.aread(limit=None) == big
+
+
+# --- response bodies over TLS -----------------------------------------------------------
+@pytest.mark.parametrize("framing", ["length", "close"])
+async def test_a_large_body_over_tls_comes_several_records_a_read(
+    start: Start, client_ssl: ssl.SSLContext, framing: str
+) -> None:
+    big = os.urandom(2_000_000)
+    by_length = framing == "length"
+    close = () if by_length else (("Connection", "close"),)  # the body ends with the stream
+    server = start(serve(lambda r: response(big, headers=close, length=by_length)), "tls")
+    request = Request("POST", "/RPC2", close, body=b"x", unbounded_body=True)
+    async with RawTransport(server.url(), ssl_context=client_ssl, timeouts=QUICK) as t:
+        for _ in range(2 if by_length else 1):  # the second on the kept-alive connection
+            async with t.stream(request) as r:
+                chunks = [chunk async for chunk in r.aiter_bytes()]
+            assert b"".join(chunks) == big
+            assert max(map(len, chunks)) > 16384  # more than one TLS record (16 KiB) a read
+    assert server.connections == 1
+
+
+def test_a_large_body_over_tls_on_trio(start: Start, client_ssl: ssl.SSLContext) -> None:
+    import trio
+
+    big = os.urandom(1_000_000)
+    server = start(serve(lambda r: response(big)), "tls")
+
+    async def main() -> list[bytes]:
+        request = Request("POST", "/RPC2", body=b"x", unbounded_body=True)
+        async with (
+            RawTransport(server.url(), ssl_context=client_ssl, timeouts=QUICK) as t,
+            t.stream(request) as r,
+        ):
+            return [chunk async for chunk in r.aiter_bytes()]
+
+    chunks = trio.run(main)
+    assert b"".join(chunks) == big
+    assert max(map(len, chunks)) > 16384
