@@ -78,7 +78,8 @@ from aioxend.xmlrpc._limits import Limits
 __all__ = ["Decoder", "Root", "loads"]
 
 _MAX_TAG: Final = 4096
-_DEFER: Final = 512
+_DEFER: Final = 64 * 1024
+_WINDOW: Final = 64 * 1024
 _MAX_DECL: Final = 1024
 
 # Element kinds on the stack. A name ending in an underscore state says how far the
@@ -259,7 +260,7 @@ _AFTER_VALUE = [
         rf"{_W}</value>",
     ),
     ("UNTYPED", rf"([^<&\r]{{0,{_SHORT}}}+)</value>"),
-    # Any other string's text runs to the next "<" (see Decoder._run).
+    # Any other string's text runs to the next "<" (see Decoder._runs).
     ("STRING_RUN", rf"{_W}<string>"),
     ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
     (
@@ -342,6 +343,10 @@ _RUN_END: Final = {
     G_BASE64: re.compile(rf"</base64>{_W}</value>"),
     G_VALUE_RUN: re.compile("</value>"),
 }
+# The opening of a *_RUN alternative after another in an array (see Decoder._runs), and
+# which one it is by its last group.
+_NEXT_RUN: Final = re.compile(rf"{_W}<value>(?:{_W}(<string>)|{_W}(<base64>)|(?=[^<]))")
+_NEXT_KIND: Final = {1: G_STRING_RUN, 2: G_BASE64, None: G_VALUE_RUN}
 
 # --- a whole small answer ------------------------------------------------------------
 # A response of one plain scalar, as xend writes most small answers, matched on its bytes
@@ -657,6 +662,7 @@ class Decoder:
     _buf = ""  # the unfinished token
     _consumed = 0  # bytes of text already dropped from _buf
     _special: str | None = None  # "cdata", "cdata-space" or "comment" while one is open
+    _risky = False  # whether the buffer being parsed holds "]]>"
     _error: ProtocolError | None = None
     _closed = False
 
@@ -682,7 +688,14 @@ class Decoder:
         self._check_usable("feed")
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"Decoder.feed() takes bytes, not {type(chunk).__name__}")
-        self._guarded(chunk, final=False)
+        if len(chunk) <= _WINDOW or isinstance(chunk, memoryview):
+            self._guarded(chunk, final=False)
+            return
+        # A large chunk is read a window at a time, as if streamed: the text of each stays
+        # in the processor's cache while it is checked, decoded and parsed.
+        view = memoryview(chunk)
+        for start in range(0, len(view), _WINDOW):
+            self._guarded(view[start : start + _WINDOW], final=False)
 
     def close(self) -> tuple[tuple[Any, ...], str | None]:
         """Finish the document: return ``(params, methodname)`` or raise its ``Fault``."""
@@ -878,20 +891,26 @@ class Decoder:
         """Consume ``buf`` as far as complete tokens go; keep the rest in ``_buf``.
 
         Fast matches do most of the work; where none applies, ``_step`` takes one token
-        by the general path and the fast matches go on after it. Near the end of a large
-        enough buffer, a construct the fast expression does not match is most likely cut
-        by the chunk's end: it waits for the next chunk (at most ``_DEFER`` characters,
-        once) instead of going element by element. Not before the root element (a body
-        that is no XML-RPC fails at once) and not at the end.
+        by the general path and the fast matches go on after it. In the second half of
+        the buffer, a construct the fast expression does not take (a string or a record,
+        most likely cut by the chunk's end) waits for the next chunk instead of going
+        element by element: at most ``_DEFER`` characters and half the buffer, so all
+        parses together read at most twice the input (linear time).
+        Not before the root element (a body that is no XML-RPC fails at once) and not at
+        the end.
         """
         pos = 0 if self._special is None else self._continue_special(buf, 0)
         end = len(buf) if self._special is None else pos
-        defer_from = end - _DEFER if end >= 2 * _DEFER and not final else end
+        defer_from = end if final else max(end // 2, end - _DEFER)
         # XML forbids "]]>" in text; rare, so checked per match only when in the buffer.
-        risky = "]" in buf and "]]>" in buf
+        risky = self._risky = "]" in buf and "]]>" in buf
+        deferred = False
         while pos < end:
             pos = self._fast(buf, pos, end, risky)
-            if pos >= end or (pos > defer_from and self._kinds[-1] != K_DOC):
+            if pos >= end:
+                break
+            if pos > defer_from and self._kinds[-1] != K_DOC:
+                deferred = True
                 break
             new = self._step(buf, pos)
             if new < 0:
@@ -903,7 +922,7 @@ class Decoder:
             raise self._limit("max_elements", buf, pos)
         if pos < len(buf):
             rest = buf[pos:]
-            if len(rest) > _MAX_TAG and self._special is None:
+            if len(rest) > _MAX_TAG and self._special is None and not deferred:
                 raise self._error_at(buf, pos, f"unterminated tag longer than {_MAX_TAG}")
         else:
             rest = ""
@@ -1023,14 +1042,38 @@ class Decoder:
                 raise self._error_at(buf, m.end(g + 1), str(exc)) from None
         return (m[g + 1] == "1" if g == G_BOOLEAN else None), m.end()
 
-    def _run(self, m: re.Match[str], buf: str) -> tuple[Any, int]:
-        """A string, base64 or untyped value whose text ``str.find`` delimits.
+    def _runs(self, m: re.Match[str], buf: str) -> int:
+        """A string, base64 or untyped value whose text ``str.find`` delimits, delivered,
+        and in an array the values of that kind after it, with no return to the fast
+        expression between them: ``_NEXT_RUN`` takes each opening.
 
-        -1 (to the general path) when its text is not all in the buffer or holds markup
-        (a comment, CDATA): text is never scanned by a regular expression here.
+        -1 (to the general path) when the first one's text is not all in the buffer or
+        holds markup (a comment, CDATA): text is never scanned by a regular expression here.
         """
         g = m.lastindex or 0
-        start = m.end()
+        v, stop = self._delimited(buf, m.end(), g)
+        k = self._kinds[-1]
+        if stop < 0:
+            return -1
+        if k not in _VALUE_PARENTS:
+            raise self._unexpected(buf, m.start(g), "<value>", k)
+        self._count += 1
+        self._deliver(v)
+        if k != K_DATA:
+            return stop
+        following = _NEXT_RUN.match
+        while (n := following(buf, stop)) is not None:
+            v, end = self._delimited(buf, n.end(), _NEXT_KIND[n.lastindex])
+            if end < 0:
+                break
+            self._count += 1
+            self._deliver(v)
+            stop = end
+        return stop
+
+    def _delimited(self, buf: str, start: int, g: int) -> tuple[Any, int]:
+        """The value of a *_RUN alternative ``g`` whose text starts at ``buf[start]``, and
+        the position after it; -1 if the text is not all in the buffer or holds markup."""
         stop = buf.find("<", start)
         close = _RUN_END[g].match(buf, stop) if stop >= 0 else None
         if close is None:
@@ -1039,8 +1082,9 @@ class Decoder:
         if len(raw) > self.limits.max_string:
             raise self._limit("max_string", buf, start)
         try:
-            text = _raw_text(raw) if "&" in raw or "\r" in raw or "]" in raw else raw
-            return (_to_base64(text) if g == G_BASE64 else text), close.end()
+            if "&" in raw or "\r" in raw or (self._risky and "]" in raw):
+                raw = _raw_text(raw)
+            return (_to_base64(raw) if g == G_BASE64 else raw), close.end()
         except _Malformed as exc:  # at its end tag, as the general path has it
             raise self._error_at(buf, stop, str(exc)) from None
 
@@ -1621,15 +1665,15 @@ def loads(
 # The methods that take the fast expression's alternatives other than the commonest:
 # scalars give (value, position after it), the rest the position; -1 declines.
 _SCALARS: Final[dict[int, Callable[[Decoder, re.Match[str], str], tuple[Any, int]]]] = {
-    G_STRING_RUN: Decoder._run,
-    G_BASE64: Decoder._run,
-    G_VALUE_RUN: Decoder._run,
     G_DOUBLE: Decoder._simple,
     G_BOOLEAN: Decoder._simple,
     G_NIL: Decoder._simple,
     G_DATETIME: Decoder._simple,
 }
 _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
+    G_STRING_RUN: Decoder._runs,
+    G_BASE64: Decoder._runs,
+    G_VALUE_RUN: Decoder._runs,
     G_OPEN_ARRAY: Decoder._open,
     G_OPEN_STRUCT: Decoder._open,
     G_CLOSE_ARRAY: Decoder._close,

@@ -798,3 +798,44 @@ def test_a_long_key_before_a_member_run_keeps_its_member() -> None:
     # A key longer than plain text may be, then plain members: none is lost.
     doc = one(_record(_member("k" * 300, "a"), _member("b", "c"), _member("d", "<int>1</int>")))
     assert three_ways(doc) == ("ok", xmlrpc.client.loads(doc.decode()))
+
+
+def test_texts_delimited_by_find_run_on_through_an_array() -> None:
+    # Strings, untyped texts and base64 longer than the inline forms, one after another
+    # in an array and broken by other values, read as the standard library reads them.
+    values = [
+        "<string>" + "s" * 40 + "</string>",
+        "u" * 40,
+        "<base64>\n" + "QUJD" * 30 + "\n</base64>",
+        "<string>a &amp; b, long enough to be a run</string>",
+        "<int>1</int>",
+        "\n<string>" + "t" * 40 + "</string>\n",
+        _array("<string>" + "n" * 40 + "</string>", "<base64>QUJD</base64>"),
+        "<string></string>",
+        "<string>" + "w" * 40 + "</string>",
+    ]
+    doc = one(_array(*values))
+    assert three_ways(doc) == ("ok", xmlrpc.client.loads(doc.decode(), use_builtin_types=True))
+
+
+@pytest.mark.parametrize("size", [5_000, 40_000])
+def test_texts_cut_by_chunks_wait_for_the_next(size: int) -> None:
+    # A text cut by a chunk's end waits for the next chunk, even when longer than a tag
+    # may be (4,096 characters): it is not an unterminated tag.
+    doc = one(_array(*[f"<string>{i}{'x' * size}</string>" for i in range(8)]))
+    expected = ([f"{i}{'x' * size}" for i in range(8)],)
+    for chunk in (16 * 1024, 64 * 1024):
+        chunks = [doc[i : i + chunk] for i in range(0, len(doc), chunk)]
+        assert feed_chunks(chunks) == (expected, None)
+
+
+def test_a_large_chunk_is_read_in_windows() -> None:
+    # One feed of a large document: characters cut by a window's edge, and an error far
+    # in, at its byte offset.
+    texts = ["\u00e9" * 1000 + str(i) for i in range(200)]
+    doc = xmlrpc.client.dumps((texts,), methodresponse=True).encode()
+    assert loads(doc) == ((texts,), None)
+    bad = doc.replace(b"199</string>", b"1\x0199</string>")
+    with pytest.raises(ProtocolError) as info:
+        loads(bad)
+    assert info.value.offset == bad.index(b"\x01")

@@ -418,3 +418,11 @@ def test_records_read_as_the_stdlib_reads_them(
     by_key = {f"OpaqueRef:{i}": record for i, record in enumerate(value)}
     body = _xapi_style(response_body(by_key, ours=False), untyped, compact)
     assert outcome(random_cuts(body, rng, 3)) == ("ok", stdlib_loads(body))
+
+
+def test_leaf_hook_sees_base64_values_run_on_in_an_array() -> None:
+    value = [b"x" * 40, "s" * 40, b"y" * 40, b"", "t" * 40]
+    body = response_body(value, ours=False)
+    decoder = Decoder(leaf=Leafed)
+    decoder.feed(body)
+    assert decoder.close()[0][0] == leafed(value)
