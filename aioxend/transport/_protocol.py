@@ -20,6 +20,14 @@ earliest deadline it may have to enforce. A later wait with a later deadline (th
 case: the same timeout, a moment later) arms nothing; when the timer fires early for
 it, it re-arms itself for that wait's own deadline. Only asyncio, and only plain
 sockets: TLS, pipes and trio keep anyio's streams.
+
+Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that asyncio's
+``recv(256 KiB)`` made: glibc serves a block that large with ``mmap``, shrinks it with
+``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults for
+every answer, however small. So the stream is an ``asyncio.BufferedProtocol``: the loop
+reads into one preallocated buffer per thread (``get_buffer``; the loop calls it and
+``buffer_updated`` back to back, so connections can share it) and the bytes read are
+copied out at once, one small copy instead.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import math
 import select
 import socket
 import sys
+import threading
 from typing import Any
 
 import anyio
@@ -44,11 +53,15 @@ from aioxend.transport._url import Endpoint
 __all__ = ["DeadlinePassed", "ProtocolStream", "dial_asyncio"]
 
 _POLL = hasattr(select, "poll")
+_READ_SIZE = 262144
+"""The most one read takes from the socket (asyncio's own ``max_size`` for ``recv``)."""
+_buffer = threading.local()
+"""Each thread's read buffer, shared by its connections (see the module docstring)."""
 _HIGH_WATER = 262144
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
 
 
-class ProtocolStream(asyncio.Protocol, Stream):
+class ProtocolStream(asyncio.BufferedProtocol, Stream):
     """One asyncio transport and the bytes it has received but nobody has claimed yet."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -72,6 +85,8 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._timer_at = math.inf
         self._writes_paused = False
         self._poller: Any = None
+        self._view = memoryview(b"")
+        """The read buffer handed to the transport by the last ``get_buffer``."""
         """A ``select.poll`` on the socket, made on the first reuse (see ``reusable``)."""
 
     # asyncio.Protocol callbacks
@@ -81,7 +96,18 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self.transport = transport
         self.sock = transport.get_extra_info("socket")
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        view = getattr(_buffer, "view", None)
+        if view is None:
+            view = _buffer.view = memoryview(bytearray(_READ_SIZE))
+        self._view = view
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._view[:nbytes]))
+
     def data_received(self, data: bytes) -> None:
+        """Keep ``data`` for the next ``receive`` (``buffer_updated`` hands it here)."""
         self._chunks.append(data)
         self._size += len(data)
         if self._size > _HIGH_WATER and not self._paused and self.transport is not None:
