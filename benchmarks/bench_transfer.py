@@ -15,6 +15,8 @@ client alone. Figures, each measured in the same run:
    see the same machine state, and the pair gives one ratio. Reported: each tool's
    median rate, the median of the pairs' ratios with their min and max, and the load
    average before and after (the machine may be shared; a ratio is what to compare).
+   The download is also measured over TLS (a second emulator with a ``trustme``
+   certificate, curl given its CA), as a real xapi serves it on port 443.
 2. this process's resident memory (``/proc/self/statm``, sampled from the progress
    callback) before and at its peak during a download of ``--big`` bytes and an upload
    of ``--big-upload`` bytes (a generated XVA from an async iterator, stored by the
@@ -31,6 +33,7 @@ import asyncio
 import os
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -55,9 +58,10 @@ def rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
-def serve(limit: int) -> None:
+def serve(limit: int, tls: str | None = None) -> None:
     """The emulator, in this (child) process, until SIGTERM; it keeps uploads in RAM
-    (``/dev/shm``) where it can, so the disk's pace does not drown the client's."""
+    (``/dev/shm``) where it can, so the disk's pace does not drown the client's. With
+    ``tls`` (a folder holding ``cert.pem`` and ``key.pem``) it speaks HTTPS."""
     from aioxend.emulator.xenapi import XenAPIServer
 
     if os.path.isdir("/dev/shm"):
@@ -66,7 +70,10 @@ def serve(limit: int) -> None:
     async def run() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        async with XenAPIServer(tcp="127.0.0.1:0", transfer_limit=limit) as server:
+        cert, key = (f"{tls}/cert.pem", f"{tls}/key.pem") if tls else (None, None)
+        async with XenAPIServer(
+            tcp="127.0.0.1:0", transfer_limit=limit, tls_cert=cert, tls_key=key
+        ) as server:
             print(server.url, flush=True)
             await stop.wait()
 
@@ -129,8 +136,36 @@ async def pairs(
     return taken
 
 
-async def throughput(url: str, size: int, runs: int, folder: Path, table: Table) -> None:
-    async with xenapi.connect(url, username="root", password="xenroot") as xapi:
+def make_ca(folder: Path) -> ssl.SSLContext | None:
+    """A CA (``ca.pem``) and a certificate for 127.0.0.1 (``cert.pem``, ``key.pem``) in
+    ``folder``; the client's context trusting it. None without trustme."""
+    try:
+        import trustme
+    except ImportError:
+        return None
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def throughput(
+    url: str,
+    size: int,
+    runs: int,
+    folder: Path,
+    table: Table,
+    context: ssl.SSLContext | None = None,
+) -> None:
+    """The rows of the throughput table; over TLS (``context``) only the download."""
+    tls = context is not None
+    async with xenapi.connect(
+        url, username="root", password="xenroot", ssl_context=context
+    ) as xapi:
         [sr] = await xapi.SR.get_all()
         record = {"name_label": "bench", "SR": sr, "virtual_size": size, "type": "user"}
         empty = await xapi.VDI.create(record)  # never written: the emulator sends zeros
@@ -145,17 +180,23 @@ async def throughput(url: str, size: int, runs: int, folder: Path, table: Table)
         mine_file, their_file = str(folder / "aioxend.raw"), str(folder / "curl.raw")
         rows: list[tuple[str, Callable[[], Awaitable[float]], Callable[[], float | None]]] = [
             ("GET /export_raw_vdi", lambda: ours_get(xapi, empty), lambda: curl_seconds([get])),
-            (
-                "GET /export_raw_vdi to a file",
-                lambda: ours_get(xapi, empty, mine_file),
-                lambda: curl_seconds([get], their_file),
-            ),
-            (
-                "PUT /import_raw_vdi",
-                lambda: ours_put(xapi, target, image),
-                lambda: curl_seconds(["-T", str(image), put]),
-            ),
         ]
+        if tls:
+            trust = ["--cacert", str(folder / "ca.pem"), get]
+            rows = [("GET /export_raw_vdi over TLS", rows[0][1], lambda: curl_seconds(trust))]
+        else:
+            rows += [
+                (
+                    "GET /export_raw_vdi to a file",
+                    lambda: ours_get(xapi, empty, mine_file),
+                    lambda: curl_seconds([get], their_file),
+                ),
+                (
+                    "PUT /import_raw_vdi",
+                    lambda: ours_put(xapi, target, image),
+                    lambda: curl_seconds(["-T", str(image), put]),
+                ),
+            ]
         mb = size / 1e6
         for name, ours, theirs in rows:
             await ours()  # a warm-up of each side first (the server's first pages, caches)
@@ -171,7 +212,7 @@ async def throughput(url: str, size: int, runs: int, folder: Path, table: Table)
             ratios = [t / m for m, t in taken if t is not None]
             middle = statistics.median(ratios)
             table.add(name, size // MIB, mine, rate, middle, min(ratios), max(ratios), load)
-        if shutil.which("curl") is None:
+        if shutil.which("curl") is None and not tls:
             table.note("curl is not installed: its column is empty (apt-get install curl)")
 
 
@@ -228,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=8 << 30, help=argparse.SUPPRESS)
+    parser.add_argument("--tls", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="64 MiB, 5 pairs, 1 GiB big")
     parser.add_argument("--size", type=int, default=256 * MIB, help="bytes per throughput run")
     parser.add_argument("--runs", type=int, default=9, help="pairs of runs per transfer")
@@ -236,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", help="write the tables to this file")
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.limit)
+        serve(args.limit, args.tls)
         return 0
     if args.quick:
         args.size, args.runs, args.big, args.big_upload = 64 * MIB, 5, 1 << 30, 256 * MIB
@@ -263,6 +305,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ServerProcess(argv_server, 1) as server, tempfile.TemporaryDirectory(dir=scratch) as tmp:
         speed.header()
         asyncio.run(throughput(server.urls[0], args.size, args.runs, Path(tmp), speed))
+        context = make_ca(Path(tmp))
+        if context is None:
+            speed.note("trustme is not installed: no row over TLS (pip install trustme)")
+        else:
+            with ServerProcess([*argv_server, "--tls", tmp], 1) as tls:
+                run = throughput(tls.urls[0], args.size, args.runs, Path(tmp), speed, context)
+                asyncio.run(run)
         rss_table.header()
         asyncio.run(memory(server.urls[0], args.big, args.big_upload, rss_table))
     write_markdown(
