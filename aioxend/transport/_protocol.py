@@ -24,10 +24,9 @@ sockets: TLS, pipes and trio keep anyio's streams.
 Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that asyncio's
 ``recv(256 KiB)`` made: glibc serves a block that large with ``mmap``, shrinks it with
 ``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults for
-every answer, however small. So the stream is an ``asyncio.BufferedProtocol``: the loop
-reads into one preallocated buffer per thread (``get_buffer``; the loop calls it and
-``buffer_updated`` back to back, so connections can share it) and the bytes read are
-copied out at once, one small copy instead.
+every answer, however small. So while answers are small the transport talks to a
+``_SmallReads``, an ``asyncio.BufferedProtocol`` reading into one buffer per thread and
+copying what came; a large body streams through the plain protocol, copy-free.
 """
 
 from __future__ import annotations
@@ -55,13 +54,15 @@ __all__ = ["DeadlinePassed", "ProtocolStream", "dial_asyncio"]
 _POLL = hasattr(select, "poll")
 _READ_SIZE = 262144
 """The most one read takes from the socket (asyncio's own ``max_size`` for ``recv``)."""
+_BULK_READ = 65536
+"""A read this large hands the transport to the stream itself (``_SmallReads``)."""
 _buffer = threading.local()
 """Each thread's read buffer, shared by its connections (see the module docstring)."""
 _HIGH_WATER = 262144
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
 
 
-class ProtocolStream(asyncio.BufferedProtocol, Stream):
+class ProtocolStream(asyncio.Protocol, Stream):
     """One asyncio transport and the bytes it has received but nobody has claimed yet."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -85,8 +86,9 @@ class ProtocolStream(asyncio.BufferedProtocol, Stream):
         self._timer_at = math.inf
         self._writes_paused = False
         self._poller: Any = None
-        self._view = memoryview(b"")
-        """The read buffer handed to the transport by the last ``get_buffer``."""
+        self._small = _SmallReads(self)
+        self._bulk = True
+        """Whether the transport hands reads to this object itself (see ``_SmallReads``)."""
         """A ``select.poll`` on the socket, made on the first reuse (see ``reusable``)."""
 
     # asyncio.Protocol callbacks
@@ -95,19 +97,10 @@ class ProtocolStream(asyncio.BufferedProtocol, Stream):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.sock = transport.get_extra_info("socket")
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        view = getattr(_buffer, "view", None)
-        if view is None:
-            view = _buffer.view = memoryview(bytearray(_READ_SIZE))
-        self._view = view
-        return view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(self._view[:nbytes]))
+        self._bulk = transport.get_protocol() is not self._small
 
     def data_received(self, data: bytes) -> None:
-        """Keep ``data`` for the next ``receive`` (``buffer_updated`` hands it here)."""
+        """Keep ``data`` for the next ``receive`` (``_SmallReads`` hands it here too)."""
         self._chunks.append(data)
         self._size += len(data)
         if self._size > _HIGH_WATER and not self._paused and self.transport is not None:
@@ -164,6 +157,9 @@ class ProtocolStream(asyncio.BufferedProtocol, Stream):
             # The peer has closed: as on a bare socket the write goes nowhere, and the
             # read that follows finds the end of the stream (or the answer before it).
             return
+        if self._bulk:  # a request: its answer is most likely small again
+            self._bulk = False
+            transport.set_protocol(self._small)
         transport.write(data)
         while transport.is_closing() or self._writes_paused:
             if self._lost:
@@ -272,6 +268,54 @@ class ProtocolStream(asyncio.BufferedProtocol, Stream):
             await shielded_pass()
 
 
+class _SmallReads(asyncio.BufferedProtocol):
+    """The protocol a ``ProtocolStream``'s transport reads for while answers are small.
+
+    The loop reads into the thread's shared buffer (``get_buffer``, then at once
+    ``buffer_updated``: connections may share it) and the bytes go to the stream as a
+    small copy. A read of ``_BULK_READ`` bytes or more means a large body is streaming:
+    the transport is handed the stream itself, whose reads are ``bytes`` objects the
+    loop's ``recv`` made (no copy), until the stream's next request hands it back.
+    Every other callback is the stream's own.
+    """
+
+    __slots__ = ("stream", "view")
+
+    def __init__(self, stream: ProtocolStream) -> None:
+        self.stream = stream
+        self.view = memoryview(b"")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.stream.connection_made(transport)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        view = getattr(_buffer, "view", None)
+        if view is None:
+            view = _buffer.view = memoryview(bytearray(_READ_SIZE))
+        self.view = view
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        stream = self.stream
+        stream.data_received(bytes(self.view[:nbytes]))
+        transport = stream.transport
+        if nbytes >= _BULK_READ and transport is not None and not stream._bulk:
+            stream._bulk = True
+            transport.set_protocol(stream)
+
+    def eof_received(self) -> bool:
+        return self.stream.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stream.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.stream.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.stream.resume_writing()
+
+
 def _literal(host: str, port: int) -> list[tuple[Any, Any, Any, str, Any]]:
     """An IP address given as such, as ``getaddrinfo`` would give it; else nothing.
 
@@ -297,7 +341,7 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
         try:
             sock.setblocking(False)
             await connect_unix(sock, endpoint.socket_path)
-            await loop.create_unix_connection(lambda: protocol, sock=sock)
+            await loop.create_unix_connection(lambda: protocol._small, sock=sock)
         except OSError as exc:
             sock.close()
             raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from exc
@@ -319,7 +363,7 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
         try:
             sock.setblocking(False)
             await loop.sock_connect(sock, address)
-            await loop.create_connection(lambda: protocol, sock=sock)
+            await loop.create_connection(lambda: protocol._small, sock=sock)
         except OSError as exc:
             sock.close()
             first = first or exc

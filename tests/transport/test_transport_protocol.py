@@ -54,8 +54,9 @@ def test_trio_keeps_anyio_streams(start: Start) -> None:
     trio.run(main)
 
 
-def _blocking_server(where: str, sock_dir: str, answer: bytes, calls: int) -> tuple[str, Thread]:
-    """A server with no send timeout (a slow reader must not make it give up)."""
+def _blocking_server(where: str, sock_dir: str, answers: list[bytes]) -> tuple[str, Thread]:
+    """A server with no send timeout (a slow reader must not make it give up) sending
+    ``answers``, one per request, on one connection."""
     if where == "unix":
         path = f"{sock_dir}/big.sock"
         listener = socket.socket(socket.AF_UNIX)
@@ -70,7 +71,7 @@ def _blocking_server(where: str, sock_dir: str, answer: bytes, calls: int) -> tu
     def run() -> None:
         with listener, listener.accept()[0] as sock:
             sock.settimeout(30)
-            for _ in range(calls):
+            for answer in answers:
                 request = b""
                 while not request.endswith(b"\r\n\r\nx"):
                     request += sock.recv(65536)
@@ -84,7 +85,7 @@ def _blocking_server(where: str, sock_dir: str, answer: bytes, calls: int) -> tu
 @pytest.mark.parametrize("where", ["tcp", "unix"])
 async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where: str) -> None:
     big = bytes(range(256)) * 20_000  # ~5 MB
-    url, thread = _blocking_server(where, sock_dir, response(big), calls=2)
+    url, thread = _blocking_server(where, sock_dir, [response(big)] * 2)
     async with RawTransport(url) as t:
         async with t.stream(Request("POST", "/", body=b"x")) as resp:
             conn = resp._conn  # type: ignore[attr-defined]
@@ -106,6 +107,32 @@ async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where:
             assert len(await resp.aread()) == len(big)
     thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("where", ["tcp", "unix"])
+async def test_small_answers_are_read_into_the_shared_buffer_large_ones_are_not(
+    sock_dir: str, where: str
+) -> None:
+    # Small, large, small on one connection: the transport reads for the buffered
+    # _SmallReads while answers are small, hands reads to the stream itself once a large
+    # body streams, and back at the next request; every byte arrives, in order.
+    big = bytes(range(256)) * 4_000  # ~1 MB
+    answers = [response(b"small"), response(big), response(b"again")]
+    url, server = _blocking_server(where, sock_dir, answers)
+    modes = []
+    async with RawTransport(url) as t:
+        for expected in (b"small", big, b"again"):
+            async with t.stream(Request("POST", "/", body=b"x")) as resp:
+                conn = resp._conn  # type: ignore[attr-defined]
+                assert conn is not None
+                assert await resp.aread() == expected
+                stream = conn.stream
+                assert isinstance(stream, ProtocolStream)
+                assert stream.transport is not None
+                modes.append(stream.transport.get_protocol() is stream)
+    assert modes == [False, True, False]
+    server.join(10)
+    assert not server.is_alive()
 
 
 async def test_stream_signals(start: Start) -> None:
