@@ -7,6 +7,11 @@ C JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Pa
 runs instead, so both always agree (property tests hold them to it); the careful parser
 is the definition of the language and the only place errors are raised.
 
+A text longer than two ``PIECE``s is first cut into pieces (``_marked_pieces``) that go
+through steps 1-3 each on its own, so no pass runs over the whole text and no copy is as
+long as it: the throughput stays flat from 1 KB to 64 MB. A cut is taken only where the
+piece before it marks with no quote left over (a cut inside a string would leave one).
+
 1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (three regex
    substitutions, only when the text has a backslash), so every quote left opens or
    closes a string or sits inside one. The text is split at its ``"`` and then at its
@@ -20,11 +25,10 @@ is the definition of the language and the only place errors are raised.
    once (per atom, UTF-8 else latin-1, only when that fails), made safe inside a JSON
    string by ``str.replace`` and encoded as UTF-8.
 2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
-   between two atoms, so every later copy stays in the CPU cache however long the text
-   (the throughput stays flat from 1 KB to 64 MB). Per chunk (ASCII by then, worked on
-   as bytes, whose translate needs no setup and whose replacements are faster), one
-   ``bytes.translate`` turns every blank into a space and every character no atom may
-   hold into NUL (which refuses the chunk).
+   between two atoms, so every later copy stays in the CPU cache. Per chunk (ASCII by
+   then, worked on as bytes, whose translate needs no setup and whose replacements are
+   faster), one ``bytes.translate`` turns every blank into a space and every character
+   no atom may hold into NUL (which refuses the chunk).
 3. JSON. In xend's printer's layout (one space between elements, none inside
    parentheses) replacements alone quote the atoms (``_to_json``): each space becomes
    ``","``, ``(`` becomes ``["`` and ``)`` ``"]``, and the quotes this leaves beside
@@ -48,7 +52,7 @@ import json
 import re
 from itertools import chain, repeat
 from operator import and_, itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from aioxend.sxp._text import _from_bytes
 
@@ -59,6 +63,12 @@ __all__ = ["CHUNK", "fast_loads"]
 
 CHUNK = 1 << 17
 """Characters per chunk of the layout pass: small enough to stay in the CPU cache."""
+
+PIECE = 1 << 20
+"""Characters per piece of a long text, marked on its own (see ``_pieces``), so the
+passes that find strings stay in the cache too and no copy is as long as the text."""
+
+_CUT_TRIES = 64  # cuts looked at for one with even quote counts before giving up
 
 _BLANKS = " \t\n\v\f\r"
 _SQ = "\x01"  # marks where a single-quoted string was
@@ -327,45 +337,120 @@ def _marked(text: str) -> tuple[str, list[bytes], list[bytes]] | None:
     return marked, sq, dq
 
 
+_Marked: TypeAlias = tuple[str, list[bytes], list[bytes], int]
+"""A piece marked by ``_marked`` (text, single- and double-quoted contents) and its length."""
+
+
 def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
     """Parse clean text with C-level string operations; ``None`` when unsure."""
     if any(char in text for char in _RESERVED):
         return None
-    marked = _marked(text)
-    if marked is None:
+    if not text.strip(_BLANKS):
+        return []  # (not isspace(): it also holds for \x1c-\x1f, which xend's reader refuses)
+    pieces = _marked_pieces(text)
+    spelled = _spell_pieces(pieces, limits) if pieces is not None else None
+    if spelled is None:
         return None
-    whole, sq, dq = marked
-    if not whole.isascii():
-        return None
-    if not whole or (whole.isspace() and not whole.strip(_BLANKS)):
-        return []  # (isspace also holds for \x1c-\x1f, which xend's reader refuses)
-    chunks = _chunks(whole)
-    # The top-level values, in a list of their own: "(" and ")" around the whole.
-    chunks[0] = "(" + chunks[0]
-    chunks[-1] += ")"
-    docs: list[bytes] = []
-    parens: list[bytes] = []
-    items = 0
-    used = [0, 0]
-    for number, chunk in enumerate(chunks):
-        spelled = _spell(chunk, number == 0, number == len(chunks) - 1)
-        if spelled is None or (len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom):
-            return None
-        doc, values, chunk_parens = spelled
-        items += values
-        parens.append(chunk_parens)
-        for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
-            if contents:
-                markers = doc.count(marker)
-                doc = _splice(doc, marker, contents[used[kind] : used[kind] + markers])
-                used[kind] += markers
-        docs.append(doc)
+    docs, items, parens = spelled
     # One more "(" and one more level than the text has: the list of top-level values.
     if items > limits.max_items or not _shallow(b"".join(parens), limits.max_depth + 1):
         return None
-    if len(text) > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
-        return None
     return _build(b"".join(docs))
+
+
+def _marked_pieces(text: str) -> list[_Marked] | None:
+    """``text`` in pieces of about ``PIECE`` characters, each marked; ``None`` if unsure.
+
+    Each cut is before a blank between two atoms, outside every string: a candidate is
+    skipped unless both kinds of quote have come an even number of times since the last
+    cut (cheap counts), and taken only if the piece before it marks with no quote left
+    over (a cut inside a string leaves one unterminated). After ``_CUT_TRIES`` candidates
+    the rest is one piece.
+    """
+    pieces: list[_Marked] = []
+    start = 0
+    escapes = "\\" in text
+    while len(text) - start > 2 * PIECE:
+        at = start + PIECE
+        singles, doubles = _quotes(text, start, at, escapes)
+        piece = None
+        for tries, match in enumerate(_CUT.finditer(text, at)):
+            if tries == _CUT_TRIES:
+                break
+            cut = match.start()
+            more_singles, more_doubles = _quotes(text, at, cut, escapes)
+            singles += more_singles
+            doubles += more_doubles
+            at = cut
+            if not (singles | doubles) & 1:
+                piece = _marked_piece(text[start:cut])
+                if piece is not None:
+                    break
+        if piece is None:
+            break
+        pieces.append(piece)
+        start += piece[3]
+    last = _marked_piece(text[start:] if start else text)
+    return None if last is None else [*pieces, last]
+
+
+def _quotes(text: str, start: int, end: int, escapes: bool) -> tuple[int, int]:
+    """How many ``'`` and ``"`` are in ``text[start:end]``, escaped ones left out (as
+    ``\\'`` is counted as one, a guess, which the marking of the piece checks)."""
+    singles = text.count("'", start, end)
+    doubles = text.count('"', start, end)
+    if escapes:
+        singles -= text.count("\\'", start, end)
+        doubles -= text.count('\\"', start, end)
+    return singles, doubles
+
+
+def _marked_piece(piece: str) -> _Marked | None:
+    """``_marked`` of one piece, ``None`` also when a quote is left outside the strings
+    found or the marked text is not ASCII (then the fast path cannot read it)."""
+    marked = _marked(piece)
+    if marked is None:
+        return None
+    whole, sq, dq = marked
+    if not whole.isascii() or "'" in whole or '"' in whole:
+        return None
+    return whole, sq, dq, len(piece)
+
+
+def _spell_pieces(
+    pieces: list[_Marked], limits: Limits
+) -> tuple[list[bytes], int, list[bytes]] | None:
+    """The JSON of each chunk of each piece, a bound on the values, and the parentheses;
+    ``None`` when a piece holds what the fast path cannot read."""
+    docs: list[bytes] = []
+    parens: list[bytes] = []
+    items = 0
+    for number, (whole, sq, dq, size) in enumerate(pieces):
+        if size > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
+            return None
+        chunks = _chunks(whole)
+        if number == 0:  # the top-level values, in a list of their own
+            chunks[0] = "(" + chunks[0]
+        if number == len(pieces) - 1:
+            chunks[-1] += ")"
+        used = [0, 0]
+        for index, chunk in enumerate(chunks):
+            first = number == 0 and index == 0
+            spelled = _spell(chunk, first, number == len(pieces) - 1 and index == len(chunks) - 1)
+            if spelled is None or (
+                len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom
+            ):
+                return None
+            doc, values, chunk_parens = spelled
+            items += values
+            parens.append(chunk_parens)
+            for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
+                if contents:
+                    markers = doc.count(marker)
+                    doc = _splice(doc, marker, contents[used[kind] : used[kind] + markers])
+                    used[kind] += markers
+            docs.append(doc)
+    return docs, items, parens
 
 
 def _longest(chunk: str) -> int:

@@ -383,6 +383,44 @@ def test_fast_path_cut_in_chunks_reads_the_same(
     assert loads_all(text + " (a  b)  c") == [records, ["a", "b"], "c"]
 
 
+@pytest.mark.parametrize("piece", [1, 2, 5, 64])
+def test_fast_path_cut_in_pieces_reads_the_same(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        ["domain", ["name", f"vm {i}"], ["cpus", [[], []]], ["args", "ro 'x'\n"], ["a", "it's"]]
+        for i in range(40)
+    ]
+    text = dumps(records)
+    monkeypatch.setattr(_fast, "PIECE", piece)
+    pieces = _fast._marked_pieces(text)
+    assert pieces is not None
+    assert len(pieces) > 1
+    assert sum(piece[3] for piece in pieces) == len(text)
+    assert fast_loads(text, DEFAULT_LIMITS) == [records]
+    assert fast_loads(dumps(records, pretty=True), DEFAULT_LIMITS) == [records]
+
+
+def test_a_cut_inside_a_string_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The counts take the quote after an escaped backslash ("\\\\'") for an escaped one,
+    # so inside the second string they look even; the piece before such a cut ends in an
+    # unterminated string, so the cut is not taken.
+    text = r"(x 'a\\' 'c d e f g' y)"
+    tried: dict[str, bool] = {}
+    marked_piece = _fast._marked_piece
+
+    def spy(piece: str) -> object:
+        marked = marked_piece(piece)
+        tried[piece] = marked is not None
+        return marked
+
+    monkeypatch.setattr(_fast, "_marked_piece", spy)
+    monkeypatch.setattr(_fast, "PIECE", 2)
+    assert fast_loads(text, DEFAULT_LIMITS) == careful(text) == [["x", "a\\", "c d e f g", "y"]]
+    assert tried[r" 'a\\' 'c d"] is False  # a cut inside 'c d e f g' was looked at
+    assert [piece for piece, taken in tried.items() if taken] == ["(x", text[2:]]
+
+
 def big_text() -> str:
     return dumps([["domain", ["name", f"vm{i}"], ["cpus", [[], []]]] for i in range(3000)])
 

@@ -161,9 +161,13 @@ def test_fast_path_reads_what_dumps_writes(expr: Expr) -> None:
 @given(
     st.one_of(sxp_text, st.text(alphabet="() 'ab\"", max_size=40)),
     st.sampled_from([None, 1, 2, 5]),
+    st.sampled_from([None, 1, 3, 8]),
 )
-def test_fast_path_never_disagrees(text: str, chunk: int | None) -> None:
-    with mock.patch.object(_fast, "CHUNK", chunk or _fast.CHUNK):
+def test_fast_path_never_disagrees(text: str, chunk: int | None, piece: int | None) -> None:
+    with (
+        mock.patch.object(_fast, "CHUNK", chunk or _fast.CHUNK),
+        mock.patch.object(_fast, "PIECE", piece or _fast.PIECE),
+    ):
         fast = fast_loads(text, DEFAULT_LIMITS)
     if fast is not None:
         parser = Parser()
@@ -171,12 +175,17 @@ def test_fast_path_never_disagrees(text: str, chunk: int | None) -> None:
         assert fast == careful
 
 
-@given(st.lists(exprs, min_size=1, max_size=4), st.sampled_from([1, 2, 5]), st.booleans())
+@given(
+    st.lists(exprs, min_size=1, max_size=4),
+    st.sampled_from([1, 2, 5]),
+    st.sampled_from([1, 4, 1 << 20]),
+    st.booleans(),
+)
 def test_fast_path_in_chunks_reads_what_dumps_writes(
-    values: list[Expr], chunk: int, pretty: bool
+    values: list[Expr], chunk: int, piece: int, pretty: bool
 ) -> None:
     text = "\n".join(dumps(value, pretty=pretty) for value in values)
-    with mock.patch.object(_fast, "CHUNK", chunk):
+    with mock.patch.object(_fast, "CHUNK", chunk), mock.patch.object(_fast, "PIECE", piece):
         assert fast_loads(text, DEFAULT_LIMITS) == values
 
 
