@@ -331,7 +331,7 @@ _PAIRS: Final = re.compile(
 ).findall
 # The (name, text, other) of each record member in a RECORD or member run (known well formed):
 # ``other`` is empty for a plain text, else the markup of the value from its type's tag,
-# a set or map whole, a scalar to the "<" of its end tag (see _FROM_MARKUP).
+# a set or map whole, a scalar to the "<" of its end tag (see Decoder._members).
 _RECORD_MEMBERS: Final = re.compile(
     rf"<name>({_PLAIN})</name>{_W}<value>(?:(?:{_W}<string>)?({_PLAIN})</|{_W}("
     r"<array>(?:[^<]++|<(?!/array>))*+</array>|<struct>(?:[^<]++|<(?!/struct>))*+</struct>"
@@ -607,11 +607,9 @@ def _to_base64(text: str) -> bytes:
         raise _Malformed(f"bad base64: {exc}") from None
 
 
-# A record member's value from its markup (see _RECORD_MEMBERS), by the first two
-# letters of its type's tag.
+# A record member's scalar from its markup (see _RECORD_MEMBERS), by the first two
+# letters of its type's tag (sets and maps are read in Decoder._members itself).
 _FROM_MARKUP: Final[dict[str, Callable[[str], Any]]] = {
-    "ar": _TEXTS,
-    "st": lambda markup: dict(_PAIRS(markup)),
     "bo": lambda markup: markup[9] == "1",
     "do": lambda markup: _to_double(markup[8:-1]),
     "da": lambda markup: _to_datetime(markup[18:-1]),
@@ -1133,9 +1131,17 @@ class Decoder:
         if depth > limits.max_depth or limits.max_string < _PLAIN_MAX:
             return False
         found: list[tuple[str, str, str]] = _RECORD_MEMBERS(buf, start, end)
+        texts, pairs, scalar = _TEXTS, _PAIRS, _FROM_MARKUP
         try:
             for name, text, other in found:
-                into[name] = _FROM_MARKUP[other[1:3]](other) if other else text
+                if not other:
+                    into[name] = text
+                elif other[1] == "a":  # <array>: a set
+                    into[name] = texts(other)
+                elif other[1] == "s":  # <struct>: a map
+                    into[name] = dict(pairs(other))
+                else:
+                    into[name] = scalar[other[1:3]](other)
         except _Malformed:
             return False
         # Every value, nested or not, opens with a <value> tag; plain text holds no "<".
