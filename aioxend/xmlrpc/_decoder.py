@@ -10,6 +10,8 @@ the next (the other encodings are single-byte). Each chunk is checked once for
 characters XML forbids: the C0 controls on its bytes (``_chars.has_control``), U+FFFE
 and U+FFFF by a search only when the decoded text is not ASCII. A whole one-scalar
 answer in one chunk, the commonest small document, is read by one match on its bytes.
+A chunk over 64 KiB is read a window at a time, as if streamed, so the text of each
+stays in the processor's cache while it is checked, decoded and parsed.
 
 Text. Two regular expressions share the work:
 
@@ -18,12 +20,15 @@ Text. Two regular expressions share the work:
   text, an SXP pair ``["domid", 1]``, an untyped value, an int, a double, a boolean, a
   nil, a date, the opening ``<value><array><data>`` and closing
   ``</data></array></value>`` of an array, a struct's opening and closing, a member's
-  start ``<member><name>key</name>`` (with the previous member's end), a whole array,
-  struct or run of members holding plain short texts only (xapi's sets, maps and
-  records), and a response's envelope. Longer text is never scanned by the engine
-  (about 90 MB/s): a ``*_RUN`` alternative matches the opening only and ``str.find``
-  finds the ``<`` that ends it (C speed); references and CR are then handled by ``str``
-  methods over the whole run.
+  start ``<member><name>key</name>`` (with the previous member's end), a whole array
+  or struct holding plain short texts only (xapi's sets and maps), and a response's
+  envelope. A record as xapi writes one (a struct of plain texts, sets, maps and
+  scalars that cannot nest) is one match, and so is a member's key with the run of
+  such members after it; one ``findall`` then reads their members, and a loop of a few
+  steps per member fills the dict. Longer text is never scanned by the engine (about
+  90 MB/s): a ``*_RUN`` alternative matches the opening only and ``str.find`` finds
+  the ``<`` that ends it (C speed); references and CR are then handled by ``str``
+  methods over the whole run, and in an array the next such value is taken at once.
   One match and a few list operations per value, where the stdlib's expat route pays
   three Python callbacks per element. The alternatives after ``<value>`` share that
   prefix, so the engine matches it once.
@@ -31,6 +36,8 @@ Text. Two regular expressions share the work:
   DOCTYPE or processing instruction is refused) driving the same state machine element
   by element. It takes over wherever the fast expression does not match: entities,
   CDATA, comments, attributes, odd spacing, and the incomplete token at a chunk's end.
+  A construct the fast expression does not take in the second half of a buffer, most
+  likely cut by the chunk's end, waits for the next chunk instead (see ``_parse``).
 
 The two agree by construction: a fast match performs exactly the stack operations the
 general path would for the same elements, after the same validity check.
