@@ -89,8 +89,14 @@ def _value(kind: str, n: int, xml: bool) -> object:
         return xmlrpc.client.DateTime("20240420T12:00:00Z") if xml else "20240420T12:00:00Z"
     if kind.endswith(" set"):
         return [_value(kind[:-4], n + i, xml) for i in range(2)]
-    if kind.endswith(" map"):
-        return {f"key{i}": f"value {n} {i}" for i in range(3)}
+    if kind.endswith(" map"):  # "(K -> V) map": keys and values of their types
+        key, value = kind[1:-5].split(" -> ", 1)
+        return {
+            f"key{i}" if key == "string" else _value(key, n + i, xml): (
+                f"value {n} {i}" if value == "string" else _value(value, n + i, xml)
+            )
+            for i in range(3)
+        }
     if kind.endswith(" ref"):
         return f"OpaqueRef:{uuid.UUID(int=n * 7919 + len(kind))}"
     if kind.startswith("enum "):
