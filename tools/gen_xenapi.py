@@ -163,6 +163,10 @@ class Context:
         self.decoders: dict[str, str] = {}
         self.typing: set[str] = set()
         self.uses_datetime = False
+        self.plain_getter = False
+        """Whether a record's fast path reads its struct with ``operator.itemgetter``."""
+        self.plain_errors = False
+        """Whether a record's fast path catches ``ProtocolError``."""
 
     def annotation(self, t: Type) -> str:
         """The Python type of a value of ``t`` as the layer returns it."""
@@ -226,6 +230,11 @@ class Context:
         label = label.replace(".from_wire", "")
         helper = {"set": "list_of", "map": "map_of", "option": "optional"}[t.kind]
         return self._bind(f"_D_{t.kind}_{label}", f"_v.{helper}({inner})")
+
+    def members(self, t: Type) -> str:
+        """A name bound to the value-to-member dict of enum ``t`` (``_v.members``)."""
+        name = self.annotation(t)
+        return self._bind(f"_M_{name}", f"_v.members({name})")
 
     def _bind(self, name: str, expression: str) -> str:
         self.decoders.setdefault(name, expression)
@@ -375,13 +384,119 @@ def record_lines(
         "    @classmethod",
         f"    def from_wire(cls, wire: object) -> {name}:",
         '        """Decode a record from either wire; a bad field is a ``ProtocolError``."""',
-        f'        return _v.decode_record(cls, "{cls} record", _{name.upper()}_FIELDS, wire)',
+        "        return _v.decode_record(",
+        f'            cls, "{cls} record", _{name.upper()}_FIELDS, wire, _plain_{name}',
+        "        )",
         "",
         "    def to_wire(self) -> dict[str, object]:",
         '        """The record as plain values (enums as strings), ``extra`` included."""',
         f"        return _v.record_to_wire(self, _{name.upper()}_FIELDS)",
     ]
-    return lines, [f"_{name.upper()}_FIELDS: Final[_v.Fields] = (", *table, ")"]
+    tables = [f"_{name.upper()}_FIELDS: Final[_v.Fields] = (", *table, ")"]
+    return lines, tables + plain_lines(ctx, name, [(key, t) for key, t, _, _ in fields])
+
+
+def plain_kind(t: Type) -> str:
+    """How a record's fast path takes a field of ``t``: ``str`` (strings and references),
+    ``int``, ``bool``, ``float``, ``enum``, ``str set``, ``str map``, or ``other`` (its
+    decoder is called)."""
+    if t.kind in ("string", "ref"):
+        return "str"
+    if t.kind in ("int", "bool", "float", "enum"):
+        return t.kind
+    if t.kind in ("set", "map") and all(plain_kind(a) == "str" for a in t.args):
+        return f"str {t.kind}"
+    return "other"
+
+
+def plain_lines(ctx: Context, name: str, fields: Sequence[tuple[str, Type]]) -> list[str]:
+    """A record's fast path (``_plain_VMRecord``): the attributes of a struct that has every
+    field in the type xapi sends it in, else ``None``.
+
+    The whole struct is read by one ``itemgetter``; strings, references and the items of
+    string sets and maps are checked by one ``_v.only_str``, the ints by one ``_v.ints``;
+    enums are looked up in their members (a value not listed goes to the decoder); the
+    rest call their decoders. Anything else is the general decoders' to read or refuse
+    (``_v.decode_record``), so this only ever accepts what they would accept.
+    """
+    names = {key: f"f_{python_name(key)}" for key, _ in fields}
+    kinds = {key: plain_kind(t) for key, t in fields}
+    lines = [
+        "",
+        "",
+        f"def _plain_{name}(w: dict[str, Any]) -> dict[str, object] | None:",
+        f'    """The attributes of a {name} from a struct of plain values (``extra``',
+        '    left to the caller), else ``None``."""',
+    ]
+    if fields:
+        ctx.plain_getter |= len(fields) > 1
+        read = f"_{name.upper()}_KEYS(w)" if len(fields) > 1 else f"w[{fields[0][0]!r}]"
+        lines += ["    try:", f"        {', '.join(names.values())} = {read}"]
+        lines += ["    except KeyError:", "        return None"]
+    lines += _plain_checks(names, kinds)
+    converted = [
+        f"        {names[key]} = {_plain_conversion(ctx, t, names[key])}"
+        for key, t in fields
+        if kinds[key] in ("enum", "other")
+    ]
+    if converted:
+        ctx.plain_errors = True
+        lines += ["    try:", *converted, "    except (TypeError, ProtocolError):"]
+        lines += ["        return None  # a bad value: the general decoders name it"]
+    copies = {"str set": "[*{}]", "str map": "{{**{}}}"}
+    lines.append("    return {")
+    for key, _ in fields:
+        value = copies.get(kinds[key], "{}").format(names[key])
+        lines.append(f"        {python_name(key)!r}: {value},")
+    lines += ['        "extra": None,', "    }"]
+    if len(fields) > 1:
+        keys = ", ".join(repr(key) for key, _ in fields)
+        lines[:0] = [f"_{name.upper()}_KEYS: Final = operator.itemgetter({keys})"]
+    return lines
+
+
+def _plain_checks(names: dict[str, str], kinds: dict[str, str]) -> list[str]:
+    """The fast path's type checks: one per bool, float, set and map field, then one
+    ``_v.only_str`` of every string, reference and item of a string set or map; the ints
+    converted at once (``_v.ints``)."""
+    containers = {"str set": "list", "str map": "dict", "bool": "bool", "float": "float"}
+    checks = [
+        f"type({names[k]}) is {containers[kind]}" for k, kind in kinds.items() if kind in containers
+    ]
+    strings = []
+    for key, kind in kinds.items():
+        var = names[key]
+        strings += {
+            "str": [var],
+            "str set": [f"*{var}"],
+            "str map": [f"*{var}", f"*{var}.values()"],
+        }.get(kind, [])
+    if strings:
+        checks.append(f"_v.only_str({', '.join(strings)})")
+    lines = []
+    if checks:
+        lines += [
+            "    if not (",
+            *(f"        {'and ' if i else ''}{c}" for i, c in enumerate(checks)),
+        ]
+        lines += ["    ):", "        return None"]
+    ints = [names[key] for key, kind in kinds.items() if kind == "int"]
+    if ints:
+        lines += [
+            f"    ints = _v.ints({', '.join(ints)})",
+            "    if ints is None:",
+            "        return None",
+        ]
+        lines.append(f"    {', '.join(ints)}{',' if len(ints) == 1 else ''} = ints")
+    return lines
+
+
+def _plain_conversion(ctx: Context, t: Type, var: str) -> str:
+    """The fast path's expression for an enum field (its member, else its decoder's open
+    member) or another field (its decoder)."""
+    if plain_kind(t) == "enum":
+        return f"{ctx.members(t)}.get({var}) or {ctx.decoder(t)}({var})"
+    return f"{ctx.decoder(t)}({var})"
 
 
 # --- Methods -----------------------------------------------------------------------------
@@ -678,11 +793,13 @@ def module_head(
         "from __future__ import annotations",
         "",
         *(["import datetime"] if ctx.uses_datetime else []),
+        *(["import operator"] if ctx.plain_getter else []),
         *([f"from collections.abc import {', '.join(sorted(ctx.typing))}"] if ctx.typing else []),
         "from dataclasses import dataclass, field",
-        "from typing import Final",
+        "from typing import Any, Final",
         "",
         "from aioxend._default import DEFAULT, TimeoutArg",
+        *(["from aioxend.errors import ProtocolError"] if ctx.plain_errors else []),
         "from aioxend.xenapi import _values as _v",
         "from aioxend.xenapi._classbase import XenAPIClass",
     ]

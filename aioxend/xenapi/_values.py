@@ -11,6 +11,9 @@ was expected and what came (the record and method code adds where).
 
 Decoders are plain functions ``(object) -> T``; the compound ones (``list_of``, ``map_of``,
 ``enum_of``, ``optional``) are built once per type at import of a generated module.
+A record is decoded by its generated module's ``_plain_...`` function when every field is
+there in the type xapi sends it in (``decode_record``'s fast path: whole columns checked by
+``only_str`` and ``ints`` in C, not a decoder call per field), by these decoders otherwise.
 A result that can be large (a map or set of records: ``VM.get_all_records`` of a big pool
 is 20 MB) goes through ``result_sliced``, which runs the same decoder over slices of it
 and yields to the event loop between them.
@@ -44,8 +47,11 @@ __all__ = [
     "enum_of",
     "floating",
     "integer",
+    "ints",
     "list_of",
     "map_of",
+    "members",
+    "only_str",
     "optional",
     "plain",
     "raw",
@@ -93,6 +99,9 @@ _DATETIME_TEXT: Final = re.compile(
 # "1627478400.25"): the point is required, so a bare date ("20240420") is not taken for one.
 _EPOCH_TEXT: Final = re.compile(r"[-+]?[0-9]+\.[0-9]*\Z")
 _STR_ONLY: Final = frozenset({str})
+_INT_ONLY: Final = frozenset({int})
+# Ints as _INT_TEXT takes them, joined by commas: a record's int fields checked at once.
+_INTS_TEXT: Final = re.compile(r"(?:[-+]?[0-9]{1,20},)*[-+]?[0-9]{1,20}")
 _OPEN_MEMBERS: Final = 64
 SLICE_ITEMS: Final = 8
 """Items of a large result decoded between two looks at the clock (``result_sliced``)."""
@@ -163,7 +172,17 @@ def boolean(value: object) -> bool:
 
 
 def timestamp(value: object) -> datetime.datetime:
-    """A ``datetime`` in any form either wire uses, as an aware UTC ``datetime``."""
+    """A ``datetime`` in any form either wire uses, as an aware UTC ``datetime``.
+
+    A text is parsed once: the last ``_TIMES_KEPT`` read are remembered (records share
+    their times, and JSON-RPC sends every one as text).
+    """
+    if type(value) is str:
+        known = _TIMES.get(value)
+        if known is not None:
+            return known
+    elif type(value) is datetime.datetime and value.tzinfo is datetime.UTC:
+        return value  # what the XML-RPC decoder gives for xapi's times
     if isinstance(value, datetime.datetime):
         return _to_utc(value)
     # xmlrpc.client is not imported for this (it pulls in http.client and email): if it is
@@ -174,12 +193,24 @@ def timestamp(value: object) -> datetime.datetime:
     if isinstance(value, str):
         match = _DATETIME_TEXT.match(value)
         if match is not None:
-            return _from_match(match, value)
+            return _remember(value, _from_match(match, value))
         if _EPOCH_TEXT.match(value):
-            return _from_epoch(float(value), value)
+            return _remember(value, _from_epoch(float(value), value))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         return _from_epoch(float(value), value)
     raise _bad("a datetime", value)
+
+
+def _remember(text: str, when: datetime.datetime) -> datetime.datetime:
+    if type(text) is str:  # a str subclass may hash or compare unlike its text
+        if len(_TIMES) >= _TIMES_KEPT:
+            _TIMES.clear()
+        _TIMES[text] = when
+    return when
+
+
+_TIMES: dict[str, datetime.datetime] = {}
+_TIMES_KEPT: Final = 1024
 
 
 def _to_utc(value: datetime.datetime) -> datetime.datetime:
@@ -231,12 +262,29 @@ class OpenEnum(StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> Self | None:
-        if not isinstance(value, str):
-            return None
+        return cls._open(value) if isinstance(value, str) else None
+
+    @classmethod
+    def _open(cls, value: str) -> Self:
+        """A member made for ``value``, which the enum does not list (what ``Kind(value)``
+        gives then, without its search of the members first)."""
         member = str.__new__(cls, value)
         member._name_ = value
         member._value_ = value
         return member
+
+
+_MEMBERS: dict[type[OpenEnum], dict[str, OpenEnum]] = {}
+
+
+def members(kind: type[E]) -> dict[str, E]:
+    """The members of ``kind`` by value: the dict its decoder and the generated records'
+    fast paths look values up in, and in which the decoder keeps the open members it
+    makes for values the enum does not list."""
+    found = _MEMBERS.get(kind)
+    if found is None:
+        found = _MEMBERS[kind] = {member.value: member for member in kind}
+    return cast("dict[str, E]", found)
 
 
 def enum_of(kind: type[E]) -> Decoder[E]:
@@ -245,39 +293,78 @@ def enum_of(kind: type[E]) -> Decoder[E]:
     Open members are made once per value and kept (at most ``_OPEN_MEMBERS`` per enum, so a
     server sending endless new values cannot grow it without bound).
     """
-    members: dict[str, E] = {member.value: member for member in kind}
-    limit = len(members) + _OPEN_MEMBERS
+    known = members(kind)
+    limit = len(kind) + _OPEN_MEMBERS
 
     def decode(value: object) -> E:
-        member = members.get(value) if type(value) is str else None
+        member = known.get(value) if type(value) is str else None
         if member is not None:
             return member
         if isinstance(value, str):
-            member = kind(value)
-            if len(members) < limit:
-                members[value] = member
+            # A str subclass may be equal to a listed value: Kind() finds its member.
+            member = kind._open(value) if type(value) is str else kind(value)
+            if len(known) < limit:
+                known[value] = member
             return member
         raise _bad(f"a {kind.__name__} value", value)
 
+    _ENUM_DECODERS[id(decode)] = (decode, cast("dict[str, OpenEnum]", known))
     return decode
+
+
+# Each enum decoder (kept, so its id names no other object) and its members dict, for the
+# sets and maps of an enum to look their values up at once.
+_ENUM_DECODERS: dict[int, tuple[Callable[[object], object], dict[str, OpenEnum]]] = {}
+
+
+def _enum_members(decoder: Callable[[object], object]) -> dict[str, OpenEnum] | None:
+    """The members dict of ``decoder`` if ``enum_of`` made it, else ``None``."""
+    entry = _ENUM_DECODERS.get(id(decoder))
+    return entry[1] if entry is not None and entry[0] is decoder else None
 
 
 def _all_str(values: Iterable[object]) -> bool:
     """Whether every item is a plain ``str`` (the type check runs in C, not per item in Python)."""
-    return set(map(type, values)) <= _STR_ONLY
+    return _STR_ONLY.issuperset(map(type, values))
+
+
+def only_str(*values: object) -> bool:
+    """Whether every value is a plain ``str``: a record's strings, references and the items
+    of its string sets and maps, checked in one call."""
+    return _STR_ONLY.issuperset(map(type, values))
+
+
+def ints(*values: object) -> tuple[int, ...] | None:
+    """A record's int fields as ints, checked in one call: all numbers (JSON-RPC) are
+    themselves, all decimal texts (XML-RPC) are converted; ``None`` for anything else,
+    which ``integer`` decides field by field."""
+    kinds = set(map(type, values))
+    if kinds <= _INT_ONLY:
+        return cast("tuple[int, ...]", values)
+    if kinds <= _STR_ONLY and _INTS_TEXT.fullmatch(",".join(cast("tuple[str, ...]", values))):
+        return tuple(map(int, cast("tuple[str, ...]", values)))
+    return None
 
 
 def list_of(item: Decoder[T]) -> Decoder[list[T]]:
     """A decoder for a ``set``: a list on both wires, each item decoded.
 
-    A list of plain strings (string and reference sets, the most common) is copied whole.
+    A list of plain strings (string and reference sets, the most common) is copied whole;
+    a list of an enum's values is looked up at once (a value it does not list, or anything
+    else, goes item by item through ``item``).
     """
     strings = item is string
+    known = _enum_members(item)
 
     def decode(value: object) -> list[T]:
         if type(value) is list:
             if strings and _all_str(value):
                 return value.copy()
+            if known is not None:
+                try:
+                    return cast("list[T]", [*map(known.__getitem__, value)])
+                except (KeyError, TypeError):
+                    pass
             return [item(x) for x in value]
         if isinstance(value, (list, tuple)):
             return [item(x) for x in value]
@@ -289,17 +376,32 @@ def list_of(item: Decoder[T]) -> Decoder[list[T]]:
 def map_of(key: Decoder[K], item: Decoder[T]) -> Decoder[dict[K, T]]:
     """A decoder for a ``map``: a struct or object (keys always strings), both sides decoded.
 
-    String keys are checked at once; a map of strings to strings is copied whole.
+    String keys are checked at once; a map of strings to strings is copied whole, and an
+    enum's values on either side of a map with strings on the other are looked up at once.
     """
     string_keys = key is string
     strings = string_keys and item is string
+    items = _enum_members(item) if string_keys else None
+    keys = _enum_members(key) if item is string else None
 
     def decode(value: object) -> dict[K, T]:
         if type(value) is dict:
             if string_keys and _all_str(value):
                 if strings and _all_str(value.values()):
                     return value.copy()
+                if items is not None:
+                    try:
+                        values = cast("Iterable[T]", map(items.__getitem__, value.values()))
+                        return dict(zip(value, values, strict=True))
+                    except (KeyError, TypeError):
+                        pass
                 return dict(zip(value, map(item, value.values()), strict=True))
+            if keys is not None and _all_str(value.values()):
+                try:
+                    members = cast("Iterable[K]", map(keys.__getitem__, value))
+                    return dict(zip(members, value.values(), strict=True))
+                except (KeyError, TypeError):
+                    pass
             return {key(k): item(v) for k, v in value.items()}
         if isinstance(value, Mapping):
             return {key(k): item(v) for k, v in value.items()}
@@ -342,15 +444,30 @@ def void(value: object) -> None:
     del value
 
 
-def decode_record(make: type[R], name: str, fields: Fields, wire: object) -> R:
+def decode_record(
+    make: type[R],
+    name: str,
+    fields: Fields,
+    wire: object,
+    plain: Callable[[dict[str, object]], dict[str, object] | None] | None = None,
+) -> R:
     """Build a record from a wire struct with ``fields`` (attribute, key, decoder) each.
 
     A field the struct lacks is left to the record's default (the datamodel's); keys the
-    table lacks go to ``extra`` unchanged. A struct with every field (what xapi sends) takes
-    the fast path: one comprehension, and the record's ``__dict__`` filled at once instead
-    of a frozen ``__init__`` setting 90 attributes one by one.
+    table lacks go to ``extra`` unchanged. ``plain`` is the record type's fast path (its
+    generated ``_plain_...``): the attributes of a struct with every field in its plain
+    type, else ``None``; then a struct with every field takes one comprehension of the
+    decoders. Either way the record's ``__dict__`` is filled at once instead of a frozen
+    ``__init__`` setting 90 attributes one by one.
     """
-    if type(wire) is not dict and not isinstance(wire, Mapping):
+    if type(wire) is dict:
+        values = None if plain is None else plain(wire)
+        if values is not None:  # its last key is "extra", which it leaves None
+            values["extra"] = {} if len(values) - 1 == len(wire) else _extra(fields, wire)
+            record = object.__new__(make)
+            object.__setattr__(record, "__dict__", values)  # the values' dict is the record's
+            return record
+    elif not isinstance(wire, Mapping):
         raise ProtocolError(f"{name}: {_bad('a struct', wire)}")
     try:
         values = {attr: decode(wire[key]) for attr, key, decode in fields}
