@@ -210,12 +210,18 @@ class Context:
         if module != self.module:
             self.records.setdefault(module, set()).add(record_name(cls))
 
-    def decoder(self, t: Type) -> str:
-        """A name bound to the decoder of ``t``: a ``_v`` function or a module-level one."""
+    def decoder(self, t: Type, own: bool = False) -> str:
+        """A name bound to the decoder of ``t``: a ``_v`` function or a module-level one.
+
+        ``own``: the decoder of a method's answer, which is the client's own: a record of
+        this module's class is made of its struct (``_own_VMRecord``), not of a copy.
+        """
         if t.kind in PRIMITIVES:
             return PRIMITIVES[t.kind][1]
         if t.kind == "record":
             self._use_record(t.name)
+            if own and record_module(t.name) == self.module:
+                return f"_own_{record_name(t.name)}"
             return f"{record_name(t.name)}.from_wire"
         if t.kind == "anyrecord":
             return self._bind("_D_anyrecord", "_v.map_of(_v.string, _v.raw)")
@@ -225,11 +231,15 @@ class Context:
         if t.kind == "enum":
             self.enums[enum_name(t.name)] = t.name
             return self._bind(f"_D_{enum_name(t.name)}", f"_v.enum_of({enum_name(t.name)})")
-        inner = ", ".join(self.decoder(a) for a in t.args)
-        label = "_".join(self.decoder(a).removeprefix("_D_").removeprefix("_v.") for a in t.args)
+        inner = [self.decoder(a, own) for a in t.args]
+        prefix = "_O_" if any(d.startswith(("_O_", "_own_")) for d in inner) else "_D_"
+        label = "_".join(
+            d.removeprefix("_D_").removeprefix("_O_").removeprefix("_own_").removeprefix("_v.")
+            for d in inner
+        )
         label = label.replace(".from_wire", "")
         helper = {"set": "list_of", "map": "map_of", "option": "optional"}[t.kind]
-        return self._bind(f"_D_{t.kind}_{label}", f"_v.{helper}({inner})")
+        return self._bind(f"{prefix}{t.kind}_{label}", f"_v.{helper}({', '.join(inner)})")
 
     def members(self, t: Type) -> str:
         """A name bound to the value-to-member dict of enum ``t`` (``_v.members``)."""
@@ -391,6 +401,14 @@ def record_lines(
         "    def to_wire(self) -> dict[str, object]:",
         '        """The record as plain values (enums as strings), ``extra`` included."""',
         f"        return _v.record_to_wire(self, _{name.upper()}_FIELDS)",
+        "",
+        "",
+        f"def _own_{name}(wire: object) -> {name}:",
+        f'    """``{name}.from_wire`` of a struct the client decoded and hands over: the',
+        '    record is made of it, its lists and dicts, not of copies."""',
+        "    return _v.decode_record(",
+        f'        {name}, "{cls} record", _{name.upper()}_FIELDS, wire, _plain_{name}, own=True',
+        "    )",
     ]
     tables = [f"_{name.upper()}_FIELDS: Final[_v.Fields] = (", *table, ")"]
     return lines, tables + plain_lines(ctx, name, [(key, t) for key, t, _, _ in fields])
@@ -424,9 +442,9 @@ def plain_lines(ctx: Context, name: str, fields: Sequence[tuple[str, Type]]) -> 
     lines = [
         "",
         "",
-        f"def _plain_{name}(w: dict[str, Any]) -> dict[str, object] | None:",
+        f"def _plain_{name}(w: dict[str, Any], own: bool) -> dict[str, object] | None:",
         f'    """The attributes of a {name} from a struct of plain values (``extra``',
-        '    left to the caller), else ``None``."""',
+        '    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""',
     ]
     if fields:
         ctx.plain_getter |= len(fields) > 1
@@ -443,6 +461,7 @@ def plain_lines(ctx: Context, name: str, fields: Sequence[tuple[str, Type]]) -> 
         ctx.plain_errors = True
         lines += ["    try:", *converted, "    except (TypeError, ProtocolError):"]
         lines += ["        return None  # a bad value: the general decoders name it"]
+    lines += ["    if own:", *_plain_own(names, kinds), "        return w"]
     copies = {"str set": "[*{}]", "str map": "{{**{}}}"}
     lines.append("    return {")
     for key, _ in fields:
@@ -488,6 +507,23 @@ def _plain_checks(names: dict[str, str], kinds: dict[str, str]) -> list[str]:
             "        return None",
         ]
         lines.append(f"    {', '.join(ints)}{',' if len(ints) == 1 else ''} = ints")
+    return lines
+
+
+def _plain_own(names: dict[str, str], kinds: dict[str, str]) -> list[str]:
+    """The fast path's writes into a struct it owns: the values it converted, and the keys
+    whose attribute is named otherwise (``class`` is ``class_``)."""
+    # A struct with a key named as such an attribute is left to the general decoders.
+    lines = [
+        f"        if {python_name(k)!r} in w:\n            return None"
+        for k in names
+        if python_name(k) != k
+    ]
+    for key, var in names.items():
+        if python_name(key) != key:
+            lines += [f"        del w[{key!r}]", f"        w[{python_name(key)!r}] = {var}"]
+        elif kinds[key] in ("int", "enum", "other"):
+            lines.append(f"        w[{key!r}] = {var}")
     return lines
 
 
@@ -570,7 +606,7 @@ def method_lines(ctx: Context, cls: str, message: Item) -> list[str]:
     if result.kind == "void":
         lines.append(f"        await self._caller.call({call})")
     else:
-        decode = ctx.decoder(result)
+        decode = ctx.decoder(result, own=True)
         lines.append(f"        answer = await self._caller.call({call})")
         if can_be_large(result):
             lines.append(f"        return await _v.result_sliced({wire!r}, {decode}, answer)")

@@ -449,7 +449,9 @@ def decode_record(
     name: str,
     fields: Fields,
     wire: object,
-    plain: Callable[[dict[str, object]], dict[str, object] | None] | None = None,
+    plain: Callable[[dict[str, object], bool], dict[str, object] | None] | None = None,
+    *,
+    own: bool = False,
 ) -> R:
     """Build a record from a wire struct with ``fields`` (attribute, key, decoder) each.
 
@@ -458,12 +460,18 @@ def decode_record(
     generated ``_plain_...``): the attributes of a struct with every field in its plain
     type, else ``None``; then a struct with every field takes one comprehension of the
     decoders. Either way the record's ``__dict__`` is filled at once instead of a frozen
-    ``__init__`` setting 90 attributes one by one.
+    ``__init__`` setting 90 attributes one by one. ``own``: the struct is the caller's to
+    give away (an answer the client decoded), so the fast path converts it in place and it
+    becomes the record's ``__dict__``, its lists and dicts not copied.
     """
     if type(wire) is dict:
-        values = None if plain is None else plain(wire)
-        if values is not None:  # its last key is "extra", which it leaves None
-            values["extra"] = {} if len(values) - 1 == len(wire) else _extra(fields, wire)
+        values = None if plain is None else plain(wire, own)
+        if values is not None:
+            if own:  # values is wire, with the attributes' names and values
+                extra = {} if len(wire) == len(fields) else _take_extra(fields, wire)
+            else:  # a new dict, whose last key is "extra", left None
+                extra = {} if len(values) - 1 == len(wire) else _extra(fields, wire)
+            values["extra"] = extra
             record = object.__new__(make)
             object.__setattr__(record, "__dict__", values)  # the values' dict is the record's
             return record
@@ -499,13 +507,26 @@ def _decode_partial(make: type[R], name: str, fields: Fields, wire: Mapping[str,
 
 
 def _extra(fields: Fields, wire: Mapping[str, object]) -> dict[str, object]:
-    known = _KNOWN_KEYS.get(id(fields))
-    if known is None:  # a table is a module constant: its keys are gathered once
-        known = _KNOWN_KEYS[id(fields)] = frozenset(key for _, key, _ in fields)
-    return {k: wire[k] for k in wire.keys() - known}
+    """The fields of ``wire`` the table does not know."""
+    return {k: wire[k] for k in wire.keys() - _names(fields)[0]}
 
 
-_KNOWN_KEYS: dict[int, frozenset[str]] = {}
+def _take_extra(fields: Fields, wire: dict[str, object]) -> dict[str, object]:
+    """The fields of ``wire`` that are not the table's attributes, taken out of it."""
+    return {k: wire.pop(k) for k in wire.keys() - _names(fields)[1]}
+
+
+def _names(fields: Fields) -> tuple[frozenset[str], frozenset[str]]:
+    """A table's wire keys and attribute names, gathered at its first use (a table is a
+    module constant, kept with them so its id stays its own)."""
+    entry = _NAMES.get(id(fields))
+    if entry is None:
+        keys = frozenset(key for _, key, _ in fields)
+        entry = _NAMES[id(fields)] = (fields, keys, frozenset(attr for attr, _, _ in fields))
+    return entry[1], entry[2]
+
+
+_NAMES: dict[int, tuple[Fields, frozenset[str], frozenset[str]]] = {}
 
 
 def record_to_wire(record: object, fields: Fields) -> dict[str, object]:

@@ -36,18 +36,31 @@ def parts(name: str) -> tuple[Any, v.Fields, Any]:
     return cls, fields, getattr(module, f"_plain_{cls.__name__}")
 
 
-def decoded(cls: Any, fields: v.Fields, wire: object, plain: Any) -> object:
-    """The record ``wire`` gives (its values and their types, ``extra`` included), or the
-    message of the ``ProtocolError`` it raises."""
+def owned(name: str) -> Any:
+    """``_own_...`` of the record class of ``name``: a record made of the struct itself."""
+    cls = record_class(name)
+    return getattr(importlib.import_module(cls.__module__), f"_own_{cls.__name__}")
+
+
+def decoded(cls: Any, fields: v.Fields, wire: object, plain: Any, own: bool = False) -> object:
+    """The record ``wire`` gives (its values and their types, ``extra`` included, in no
+    order), or the message of the ``ProtocolError`` it raises."""
     try:
-        record = v.decode_record(cls, "the record", fields, wire, plain)
+        record = v.decode_record(cls, "the record", fields, wire, plain, own=own)
     except ProtocolError as exc:
         return str(exc)
-    return [(k, type(x), x) for k, x in vars(record).items()]
+    return sorted((k, str(type(x)), repr(x)) for k, x in vars(record).items())
 
 
 def same_both_ways(cls: Any, fields: v.Fields, wire: object, plain: Any) -> None:
-    assert decoded(cls, fields, wire, plain) == decoded(cls, fields, wire, None)
+    """The fast path, the general decoders, and the fast path owning a copy of ``wire``
+    give the same (the copy is one level deep: ``own`` changes the struct, not its
+    values); the struct owned is the record's ``__dict__`` when the fast path took it."""
+    general = decoded(cls, fields, wire, None)
+    assert decoded(cls, fields, wire, plain) == general
+    assert isinstance(wire, dict)
+    mine = dict(wire)
+    assert decoded(cls, fields, mine, plain, own=True) == general
 
 
 @pytest.mark.parametrize("name", CLASSES)
@@ -59,7 +72,7 @@ def test_fast_path_gives_what_the_decoders_give(name: str, data: st.DataObject) 
     keys = [key for _, key, _ in fields]
     for wire in (as_json(record.to_wire()), as_xmlrpc(record.to_wire())):
         assert isinstance(wire, dict)
-        assert plain(wire) is not None  # the clean struct takes the fast path
+        assert plain(wire, False) is not None  # the clean struct takes the fast path
         same_both_ways(cls, fields, wire, plain)
         if keys:
             wire[data.draw(st.sampled_from(keys))] = data.draw(ANY_VALUE)
@@ -72,7 +85,7 @@ def test_fast_path_copies_and_keeps_unknown_enum_values_and_extra_fields() -> No
     wire.update(power_state="Levitating", tags=["a"], other_config={"k": "v"}, new_field=1)
     wire["allowed_operations"] = ["start", "teleport"]
     wire["blocked_operations"] = {"teleport": "no", "start": "yes"}
-    assert plain(wire) is not None
+    assert plain(wire, False) is not None
     record = cls.from_wire(wire)
     assert record.power_state == "Levitating"
     assert type(record.power_state) is type(cls().power_state)
@@ -85,8 +98,46 @@ def test_fast_path_copies_and_keeps_unknown_enum_values_and_extra_fields() -> No
     assert record.other_config is not wire["other_config"]
     same_both_ways(cls, fields, wire, plain)
     wire["tags"] = ("a",)  # not what a wire gives, but what the decoders take for a list
-    assert plain(wire) is None
+    assert plain(wire, False) is None
     assert cls.from_wire(wire).tags == ["a"]
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_an_owned_struct_becomes_the_record(name: str) -> None:
+    cls = record_class(name)
+    wire: Any = as_json(cls().to_wire())
+    wire["a_newer_field"] = [1]
+    record = owned(name)(wire)
+    assert record == cls.from_wire(as_json(cls().to_wire()))
+    assert vars(record) is wire
+    assert record.extra == {"a_newer_field": [1]}
+    assert set(wire) == {f.name for f in dataclasses.fields(cls)}
+
+
+def test_an_owned_struct_the_fast_path_refuses_is_left_as_it_came() -> None:
+    cls, _, plain = parts("VM")
+    wire: Any = as_json(cls().to_wire())
+    wire["memory_target"] = "lots"
+    before = dict(wire)
+    assert plain(wire, True) is None
+    assert wire == before
+    with pytest.raises(ProtocolError, match="VM record field 'memory_target'"):
+        owned("VM")(wire)
+
+
+def test_an_owned_struct_renames_a_key_and_keeps_one_named_as_the_attribute() -> None:
+    cls, _, plain = parts("event")
+    wire: Any = as_json(cls(class_="VM").to_wire())
+    assert "class" in wire
+    record = owned("event")(wire)
+    assert record.class_ == "VM"
+    assert "class" not in vars(record)
+    wire = as_json(cls(class_="VM").to_wire())
+    wire["class_"] = "a server's own field"
+    assert plain(wire, True) is None
+    record = owned("event")(wire)
+    assert record.class_ == "VM"
+    assert record.extra == {"class_": "a server's own field"}
 
 
 @pytest.mark.parametrize(
@@ -110,7 +161,7 @@ def test_a_bad_field_is_the_general_decoders_error(field: str, bad: object) -> N
     cls, fields, plain = parts("VM")
     wire: Any = as_json(cls().to_wire())
     wire[field] = bad
-    assert plain(wire) is None
+    assert plain(wire, False) is None
     same_both_ways(cls, fields, wire, plain)
     with pytest.raises(ProtocolError, match=f"VM record field '{field}'"):
         cls.from_wire(wire)
@@ -120,5 +171,5 @@ def test_every_record_class_has_a_fast_path() -> None:
     for name in CLASSES:
         cls, _, plain = parts(name)
         wire = as_json(cls().to_wire())
-        assert plain(wire) is not None, name
+        assert plain(wire, False) is not None, name
         assert dataclasses.is_dataclass(cls)

@@ -39,6 +39,14 @@ class authRecord:
         return _v.record_to_wire(self, _AUTHRECORD_FIELDS)
 
 
+def _own_authRecord(wire: object) -> authRecord:
+    """``authRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        authRecord, "auth record", _AUTHRECORD_FIELDS, wire, _plain_authRecord, own=True
+    )
+
+
 class auth(XenAPIClass):
     """The messages of class auth: Management of remote authentication services.
 
@@ -117,9 +125,11 @@ _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _AUTHRECORD_FIELDS: Final[_v.Fields] = ()
 
 
-def _plain_authRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_authRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a authRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
+    if own:
+        return w
     return {
         "extra": None,
     }

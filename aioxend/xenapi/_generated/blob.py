@@ -59,6 +59,14 @@ class blobRecord:
         return _v.record_to_wire(self, _BLOBRECORD_FIELDS)
 
 
+def _own_blobRecord(wire: object) -> blobRecord:
+    """``blobRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        blobRecord, "blob record", _BLOBRECORD_FIELDS, wire, _plain_blobRecord, own=True
+    )
+
+
 class blob(XenAPIClass):
     """The messages of class blob: A placeholder for a binary blob.
 
@@ -76,7 +84,7 @@ class blob(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("blob.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("blob.get_all_records", _D_map_blobRef_blobRecord, answer)
+        return await _v.result_sliced("blob.get_all_records", _O_map_blobRef_blobRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[blobRef]:
         """Return a list of all the blobs known to the system.
@@ -290,11 +298,11 @@ class blob(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("blob.get_record", self_, timeout=timeout, read=True)
-        return _v.result("blob.get_record", blobRecord.from_wire, answer)
+        return _v.result("blob.get_record", _own_blobRecord, answer)
 
 
 _D_blobRef: Final = _v.ref(blobRef)
-_D_map_blobRef_blobRecord: Final = _v.map_of(_D_blobRef, blobRecord.from_wire)
+_O_map_blobRef_blobRecord: Final = _v.map_of(_D_blobRef, _own_blobRecord)
 _D_set_blobRef: Final = _v.list_of(_D_blobRef)
 _BLOBRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -310,9 +318,9 @@ _BLOBRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_blobRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_blobRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a blobRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name_label, f_name_description, f_size, f_public, f_last_updated, f_mime_type = (
             _BLOBRECORD_KEYS(w)
@@ -332,6 +340,10 @@ def _plain_blobRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_last_updated = _v.timestamp(f_last_updated)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["size"] = f_size
+        w["last_updated"] = f_last_updated
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

@@ -69,6 +69,14 @@ class BondRecord:
         return _v.record_to_wire(self, _BONDRECORD_FIELDS)
 
 
+def _own_BondRecord(wire: object) -> BondRecord:
+    """``BondRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        BondRecord, "Bond record", _BONDRECORD_FIELDS, wire, _plain_BondRecord, own=True
+    )
+
+
 class Bond(XenAPIClass):
     """The messages of class Bond: A Network bond that combines physical network interfaces, also
     known as link aggregation.
@@ -87,7 +95,7 @@ class Bond(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("Bond.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("Bond.get_all_records", _D_map_BondRef_BondRecord, answer)
+        return await _v.result_sliced("Bond.get_all_records", _O_map_BondRef_BondRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[BondRef]:
         """Return a list of all the Bonds known to the system.
@@ -361,7 +369,7 @@ class Bond(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("Bond.get_record", self_, timeout=timeout, read=True)
-        return _v.result("Bond.get_record", BondRecord.from_wire, answer)
+        return _v.result("Bond.get_record", _own_BondRecord, answer)
 
 
 _D_PIFRef: Final = _v.ref(PIFRef)
@@ -370,7 +378,7 @@ _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_BondMode: Final = _v.enum_of(BondMode)
 _M_BondMode: Final = _v.members(BondMode)
 _D_BondRef: Final = _v.ref(BondRef)
-_D_map_BondRef_BondRecord: Final = _v.map_of(_D_BondRef, BondRecord.from_wire)
+_O_map_BondRef_BondRecord: Final = _v.map_of(_D_BondRef, _own_BondRecord)
 _D_set_BondRef: Final = _v.list_of(_D_BondRef)
 _BONDRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -396,9 +404,9 @@ _BONDRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_BondRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_BondRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a BondRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -438,6 +446,10 @@ def _plain_BondRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_mode = _M_BondMode.get(f_mode) or _D_BondMode(f_mode)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["mode"] = f_mode
+        w["links_up"] = f_links_up
+        return w
     return {
         "uuid": f_uuid,
         "master": f_master,

@@ -62,6 +62,19 @@ class CertificateRecord:
         return _v.record_to_wire(self, _CERTIFICATERECORD_FIELDS)
 
 
+def _own_CertificateRecord(wire: object) -> CertificateRecord:
+    """``CertificateRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        CertificateRecord,
+        "Certificate record",
+        _CERTIFICATERECORD_FIELDS,
+        wire,
+        _plain_CertificateRecord,
+        own=True,
+    )
+
+
 class Certificate(XenAPIClass):
     """The messages of class Certificate: An X509 certificate used for TLS connections.
 
@@ -83,7 +96,7 @@ class Certificate(XenAPIClass):
         """
         answer = await self._caller.call("Certificate.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Certificate.get_all_records", _D_map_CertificateRef_CertificateRecord, answer
+            "Certificate.get_all_records", _O_map_CertificateRef_CertificateRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[CertificateRef]:
@@ -229,15 +242,15 @@ class Certificate(XenAPIClass):
         answer = await self._caller.call(
             "Certificate.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("Certificate.get_record", CertificateRecord.from_wire, answer)
+        return _v.result("Certificate.get_record", _own_CertificateRecord, answer)
 
 
 _D_CertificateType: Final = _v.enum_of(CertificateType)
 _D_hostRef: Final = _v.ref(hostRef)
 _M_CertificateType: Final = _v.members(CertificateType)
 _D_CertificateRef: Final = _v.ref(CertificateRef)
-_D_map_CertificateRef_CertificateRecord: Final = _v.map_of(
-    _D_CertificateRef, CertificateRecord.from_wire
+_O_map_CertificateRef_CertificateRecord: Final = _v.map_of(
+    _D_CertificateRef, _own_CertificateRecord
 )
 _D_set_CertificateRef: Final = _v.list_of(_D_CertificateRef)
 _CERTIFICATERECORD_FIELDS: Final[_v.Fields] = (
@@ -254,9 +267,9 @@ _CERTIFICATERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_CertificateRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_CertificateRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a CertificateRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name, f_type, f_host, f_not_before, f_not_after, f_fingerprint = (
             _CERTIFICATERECORD_KEYS(w)
@@ -271,6 +284,11 @@ def _plain_CertificateRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_not_after = _v.timestamp(f_not_after)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["type"] = f_type
+        w["not_before"] = f_not_before
+        w["not_after"] = f_not_after
+        return w
     return {
         "uuid": f_uuid,
         "name": f_name,

@@ -86,6 +86,14 @@ class ClusterRecord:
         return _v.record_to_wire(self, _CLUSTERRECORD_FIELDS)
 
 
+def _own_ClusterRecord(wire: object) -> ClusterRecord:
+    """``ClusterRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        ClusterRecord, "Cluster record", _CLUSTERRECORD_FIELDS, wire, _plain_ClusterRecord, own=True
+    )
+
+
 class Cluster(XenAPIClass):
     """The messages of class Cluster: Cluster-wide Cluster metadata.
 
@@ -109,7 +117,7 @@ class Cluster(XenAPIClass):
         """
         answer = await self._caller.call("Cluster.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Cluster.get_all_records", _D_map_ClusterRef_ClusterRecord, answer
+            "Cluster.get_all_records", _O_map_ClusterRef_ClusterRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[ClusterRef]:
@@ -580,7 +588,7 @@ class Cluster(XenAPIClass):
         Published in lima.
         """
         answer = await self._caller.call("Cluster.get_record", self_, timeout=timeout, read=True)
-        return _v.result("Cluster.get_record", ClusterRecord.from_wire, answer)
+        return _v.result("Cluster.get_record", _own_ClusterRecord, answer)
 
 
 _D_Cluster_hostRef: Final = _v.ref(Cluster_hostRef)
@@ -591,7 +599,7 @@ _D_set_ClusterOperation: Final = _v.list_of(_D_ClusterOperation)
 _D_map_string_ClusterOperation: Final = _v.map_of(_v.string, _D_ClusterOperation)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_ClusterRef: Final = _v.ref(ClusterRef)
-_D_map_ClusterRef_ClusterRecord: Final = _v.map_of(_D_ClusterRef, ClusterRecord.from_wire)
+_O_map_ClusterRef_ClusterRecord: Final = _v.map_of(_D_ClusterRef, _own_ClusterRecord)
 _D_set_ClusterRef: Final = _v.list_of(_D_ClusterRef)
 _D_networkRef: Final = _v.ref(networkRef)
 _CLUSTERRECORD_FIELDS: Final[_v.Fields] = (
@@ -630,9 +638,9 @@ _CLUSTERRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_ClusterRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_ClusterRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a ClusterRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -684,6 +692,12 @@ def _plain_ClusterRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_current_operations = _D_map_string_ClusterOperation(f_current_operations)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["quorum"] = f_quorum
+        w["live_hosts"] = f_live_hosts
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        return w
     return {
         "uuid": f_uuid,
         "cluster_hosts": [*f_cluster_hosts],

@@ -83,6 +83,19 @@ class Cluster_hostRecord:
         return _v.record_to_wire(self, _CLUSTER_HOSTRECORD_FIELDS)
 
 
+def _own_Cluster_hostRecord(wire: object) -> Cluster_hostRecord:
+    """``Cluster_hostRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        Cluster_hostRecord,
+        "Cluster_host record",
+        _CLUSTER_HOSTRECORD_FIELDS,
+        wire,
+        _plain_Cluster_hostRecord,
+        own=True,
+    )
+
+
 class Cluster_host(XenAPIClass):
     """The messages of class Cluster_host: Cluster member metadata.
 
@@ -106,7 +119,7 @@ class Cluster_host(XenAPIClass):
         """
         answer = await self._caller.call("Cluster_host.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Cluster_host.get_all_records", _D_map_Cluster_hostRef_Cluster_hostRecord, answer
+            "Cluster_host.get_all_records", _O_map_Cluster_hostRef_Cluster_hostRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[Cluster_hostRef]:
@@ -401,7 +414,7 @@ class Cluster_host(XenAPIClass):
         answer = await self._caller.call(
             "Cluster_host.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("Cluster_host.get_record", Cluster_hostRecord.from_wire, answer)
+        return _v.result("Cluster_host.get_record", _own_Cluster_hostRecord, answer)
 
 
 _D_ClusterRef: Final = _v.ref(ClusterRef)
@@ -412,8 +425,8 @@ _D_set_ClusterHostOperation: Final = _v.list_of(_D_ClusterHostOperation)
 _D_map_string_ClusterHostOperation: Final = _v.map_of(_v.string, _D_ClusterHostOperation)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_Cluster_hostRef: Final = _v.ref(Cluster_hostRef)
-_D_map_Cluster_hostRef_Cluster_hostRecord: Final = _v.map_of(
-    _D_Cluster_hostRef, Cluster_hostRecord.from_wire
+_O_map_Cluster_hostRef_Cluster_hostRecord: Final = _v.map_of(
+    _D_Cluster_hostRef, _own_Cluster_hostRecord
 )
 _D_set_Cluster_hostRef: Final = _v.list_of(_D_Cluster_hostRef)
 _CLUSTER_HOSTRECORD_FIELDS: Final[_v.Fields] = (
@@ -444,9 +457,9 @@ _CLUSTER_HOSTRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_Cluster_hostRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_Cluster_hostRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a Cluster_hostRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -477,6 +490,11 @@ def _plain_Cluster_hostRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_current_operations = _D_map_string_ClusterHostOperation(f_current_operations)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["last_update_live"] = f_last_update_live
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        return w
     return {
         "uuid": f_uuid,
         "cluster": f_cluster,

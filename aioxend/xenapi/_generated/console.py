@@ -58,6 +58,14 @@ class consoleRecord:
         return _v.record_to_wire(self, _CONSOLERECORD_FIELDS)
 
 
+def _own_consoleRecord(wire: object) -> consoleRecord:
+    """``consoleRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        consoleRecord, "console record", _CONSOLERECORD_FIELDS, wire, _plain_consoleRecord, own=True
+    )
+
+
 class console(XenAPIClass):
     """The messages of class console: A console.
 
@@ -79,7 +87,7 @@ class console(XenAPIClass):
         """
         answer = await self._caller.call("console.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "console.get_all_records", _D_map_consoleRef_consoleRecord, answer
+            "console.get_all_records", _O_map_consoleRef_consoleRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[consoleRef]:
@@ -256,7 +264,7 @@ class console(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("console.get_record", self_, timeout=timeout, read=True)
-        return _v.result("console.get_record", consoleRecord.from_wire, answer)
+        return _v.result("console.get_record", _own_consoleRecord, answer)
 
 
 _D_ConsoleProtocol: Final = _v.enum_of(ConsoleProtocol)
@@ -264,7 +272,7 @@ _D_VMRef: Final = _v.ref(VMRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _M_ConsoleProtocol: Final = _v.members(ConsoleProtocol)
 _D_consoleRef: Final = _v.ref(consoleRef)
-_D_map_consoleRef_consoleRecord: Final = _v.map_of(_D_consoleRef, consoleRecord.from_wire)
+_O_map_consoleRef_consoleRecord: Final = _v.map_of(_D_consoleRef, _own_consoleRecord)
 _D_set_consoleRef: Final = _v.list_of(_D_consoleRef)
 _CONSOLERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -278,9 +286,9 @@ _CONSOLERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_consoleRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_consoleRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a consoleRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_protocol, f_location, f_VM, f_other_config = _CONSOLERECORD_KEYS(w)
     except KeyError:
@@ -294,6 +302,9 @@ def _plain_consoleRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_protocol = _M_ConsoleProtocol.get(f_protocol) or _D_ConsoleProtocol(f_protocol)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["protocol"] = f_protocol
+        return w
     return {
         "uuid": f_uuid,
         "protocol": f_protocol,

@@ -54,6 +54,19 @@ class crashdumpRecord:
         return _v.record_to_wire(self, _CRASHDUMPRECORD_FIELDS)
 
 
+def _own_crashdumpRecord(wire: object) -> crashdumpRecord:
+    """``crashdumpRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        crashdumpRecord,
+        "crashdump record",
+        _CRASHDUMPRECORD_FIELDS,
+        wire,
+        _plain_crashdumpRecord,
+        own=True,
+    )
+
+
 class crashdump(XenAPIClass):
     """The messages of class crashdump: A VM crashdump.
 
@@ -77,7 +90,7 @@ class crashdump(XenAPIClass):
         """
         answer = await self._caller.call("crashdump.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "crashdump.get_all_records", _D_map_crashdumpRef_crashdumpRecord, answer
+            "crashdump.get_all_records", _O_map_crashdumpRef_crashdumpRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[crashdumpRef]:
@@ -228,14 +241,14 @@ class crashdump(XenAPIClass):
         Deprecated in inverness.
         """
         answer = await self._caller.call("crashdump.get_record", self_, timeout=timeout, read=True)
-        return _v.result("crashdump.get_record", crashdumpRecord.from_wire, answer)
+        return _v.result("crashdump.get_record", _own_crashdumpRecord, answer)
 
 
 _D_VMRef: Final = _v.ref(VMRef)
 _D_VDIRef: Final = _v.ref(VDIRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_crashdumpRef: Final = _v.ref(crashdumpRef)
-_D_map_crashdumpRef_crashdumpRecord: Final = _v.map_of(_D_crashdumpRef, crashdumpRecord.from_wire)
+_O_map_crashdumpRef_crashdumpRecord: Final = _v.map_of(_D_crashdumpRef, _own_crashdumpRecord)
 _D_set_crashdumpRef: Final = _v.list_of(_D_crashdumpRef)
 _CRASHDUMPRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -246,9 +259,9 @@ _CRASHDUMPRECORD_FIELDS: Final[_v.Fields] = (
 _CRASHDUMPRECORD_KEYS: Final = operator.itemgetter("uuid", "VM", "VDI", "other_config")
 
 
-def _plain_crashdumpRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_crashdumpRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a crashdumpRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_VM, f_VDI, f_other_config = _CRASHDUMPRECORD_KEYS(w)
     except KeyError:
@@ -258,6 +271,8 @@ def _plain_crashdumpRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_uuid, f_VM, f_VDI, *f_other_config, *f_other_config.values())
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "VM": f_VM,

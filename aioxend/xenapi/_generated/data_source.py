@@ -56,6 +56,19 @@ class data_sourceRecord:
         return _v.record_to_wire(self, _DATA_SOURCERECORD_FIELDS)
 
 
+def _own_data_sourceRecord(wire: object) -> data_sourceRecord:
+    """``data_sourceRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        data_sourceRecord,
+        "data_source record",
+        _DATA_SOURCERECORD_FIELDS,
+        wire,
+        _plain_data_sourceRecord,
+        own=True,
+    )
+
+
 class data_source(XenAPIClass):
     """The messages of class data_source: Data sources for logging in RRDs.
 
@@ -81,9 +94,9 @@ _DATA_SOURCERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_data_sourceRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_data_sourceRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a data_sourceRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_name_label, f_name_description, f_enabled, f_standard, f_units, f_min, f_max, f_value = (
             _DATA_SOURCERECORD_KEYS(w)
@@ -99,6 +112,8 @@ def _plain_data_sourceRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_name_label, f_name_description, f_units)
     ):
         return None
+    if own:
+        return w
     return {
         "name_label": f_name_label,
         "name_description": f_name_description,

@@ -48,6 +48,14 @@ class DR_taskRecord:
         return _v.record_to_wire(self, _DR_TASKRECORD_FIELDS)
 
 
+def _own_DR_taskRecord(wire: object) -> DR_taskRecord:
+    """``DR_taskRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        DR_taskRecord, "DR_task record", _DR_TASKRECORD_FIELDS, wire, _plain_DR_taskRecord, own=True
+    )
+
+
 class DR_task(XenAPIClass):
     """The messages of class DR_task: DR task.
 
@@ -69,7 +77,7 @@ class DR_task(XenAPIClass):
         """
         answer = await self._caller.call("DR_task.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "DR_task.get_all_records", _D_map_DR_taskRef_DR_taskRecord, answer
+            "DR_task.get_all_records", _O_map_DR_taskRef_DR_taskRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[DR_taskRef]:
@@ -173,13 +181,13 @@ class DR_task(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("DR_task.get_record", self_, timeout=timeout, read=True)
-        return _v.result("DR_task.get_record", DR_taskRecord.from_wire, answer)
+        return _v.result("DR_task.get_record", _own_DR_taskRecord, answer)
 
 
 _D_SRRef: Final = _v.ref(SRRef)
 _D_set_SRRef: Final = _v.list_of(_D_SRRef)
 _D_DR_taskRef: Final = _v.ref(DR_taskRef)
-_D_map_DR_taskRef_DR_taskRecord: Final = _v.map_of(_D_DR_taskRef, DR_taskRecord.from_wire)
+_O_map_DR_taskRef_DR_taskRecord: Final = _v.map_of(_D_DR_taskRef, _own_DR_taskRecord)
 _D_set_DR_taskRef: Final = _v.list_of(_D_DR_taskRef)
 _DR_TASKRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -188,15 +196,17 @@ _DR_TASKRECORD_FIELDS: Final[_v.Fields] = (
 _DR_TASKRECORD_KEYS: Final = operator.itemgetter("uuid", "introduced_SRs")
 
 
-def _plain_DR_taskRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_DR_taskRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a DR_taskRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_introduced_SRs = _DR_TASKRECORD_KEYS(w)
     except KeyError:
         return None
     if not (type(f_introduced_SRs) is list and _v.only_str(f_uuid, *f_introduced_SRs)):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "introduced_SRs": [*f_introduced_SRs],

@@ -60,6 +60,14 @@ class eventRecord:
         return _v.record_to_wire(self, _EVENTRECORD_FIELDS)
 
 
+def _own_eventRecord(wire: object) -> eventRecord:
+    """``eventRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        eventRecord, "event record", _EVENTRECORD_FIELDS, wire, _plain_eventRecord, own=True
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class EventBatch:
     """EventBatch
@@ -87,6 +95,14 @@ class EventBatch:
     def to_wire(self) -> dict[str, object]:
         """The record as plain values (enums as strings), ``extra`` included."""
         return _v.record_to_wire(self, _EVENTBATCH_FIELDS)
+
+
+def _own_EventBatch(wire: object) -> EventBatch:
+    """``EventBatch.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        EventBatch, "event_batch record", _EVENTBATCH_FIELDS, wire, _plain_EventBatch, own=True
+    )
 
 
 class event(XenAPIClass):
@@ -149,7 +165,7 @@ class event(XenAPIClass):
         answer = await self._caller.call(
             "event.from", _v.plain(classes), token, timeout_, timeout=timeout, read=True
         )
-        return _v.result("event.from", EventBatch.from_wire, answer)
+        return _v.result("event.from", _own_EventBatch, answer)
 
     async def next(self, *, timeout: TimeoutArg = DEFAULT) -> list[eventRecord]:
         """Blocking call which returns a (possibly empty) batch of events. This method is only
@@ -164,7 +180,7 @@ class event(XenAPIClass):
         Deprecated in boston.
         """
         answer = await self._caller.call("event.next", timeout=timeout, read=True)
-        return await _v.result_sliced("event.next", _D_set_eventRecord, answer)
+        return await _v.result_sliced("event.next", _O_set_eventRecord, answer)
 
     async def unregister(self, classes: Sequence[str], *, timeout: TimeoutArg = DEFAULT) -> None:
         """Removes this session's registration with the event system for a set of given classes.
@@ -198,6 +214,7 @@ _D_EventOperation: Final = _v.enum_of(EventOperation)
 _M_EventOperation: Final = _v.members(EventOperation)
 _D_map_string_integer: Final = _v.map_of(_v.string, _v.integer)
 _D_set_eventRecord: Final = _v.list_of(eventRecord.from_wire)
+_O_set_eventRecord: Final = _v.list_of(_own_eventRecord)
 _EVENTRECORD_FIELDS: Final[_v.Fields] = (
     ("snapshot", "snapshot", _D_anyrecord),
     ("id", "id", _v.integer),
@@ -212,9 +229,9 @@ _EVENTRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_eventRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_eventRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a eventRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_snapshot, f_id, f_timestamp, f_class_, f_operation, f_ref, f_obj_uuid = _EVENTRECORD_KEYS(
             w
@@ -233,6 +250,16 @@ def _plain_eventRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_operation = _M_EventOperation.get(f_operation) or _D_EventOperation(f_operation)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        if "class_" in w:
+            return None
+        w["snapshot"] = f_snapshot
+        w["id"] = f_id
+        w["timestamp"] = f_timestamp
+        del w["class"]
+        w["class_"] = f_class_
+        w["operation"] = f_operation
+        return w
     return {
         "snapshot": f_snapshot,
         "id": f_id,
@@ -253,9 +280,9 @@ _EVENTBATCH_FIELDS: Final[_v.Fields] = (
 _EVENTBATCH_KEYS: Final = operator.itemgetter("token", "valid_ref_counts", "events")
 
 
-def _plain_EventBatch(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_EventBatch(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a EventBatch from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_token, f_valid_ref_counts, f_events = _EVENTBATCH_KEYS(w)
     except KeyError:
@@ -267,6 +294,10 @@ def _plain_EventBatch(w: dict[str, Any]) -> dict[str, object] | None:
         f_events = _D_set_eventRecord(f_events)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["valid_ref_counts"] = f_valid_ref_counts
+        w["events"] = f_events
+        return w
     return {
         "token": f_token,
         "valid_ref_counts": f_valid_ref_counts,

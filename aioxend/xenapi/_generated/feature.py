@@ -59,6 +59,14 @@ class FeatureRecord:
         return _v.record_to_wire(self, _FEATURERECORD_FIELDS)
 
 
+def _own_FeatureRecord(wire: object) -> FeatureRecord:
+    """``FeatureRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        FeatureRecord, "Feature record", _FEATURERECORD_FIELDS, wire, _plain_FeatureRecord, own=True
+    )
+
+
 class Feature(XenAPIClass):
     """The messages of class Feature: A new piece of functionality.
 
@@ -80,7 +88,7 @@ class Feature(XenAPIClass):
         """
         answer = await self._caller.call("Feature.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Feature.get_all_records", _D_map_FeatureRef_FeatureRecord, answer
+            "Feature.get_all_records", _O_map_FeatureRef_FeatureRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[FeatureRef]:
@@ -235,12 +243,12 @@ class Feature(XenAPIClass):
         Published in falcon.
         """
         answer = await self._caller.call("Feature.get_record", self_, timeout=timeout, read=True)
-        return _v.result("Feature.get_record", FeatureRecord.from_wire, answer)
+        return _v.result("Feature.get_record", _own_FeatureRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_FeatureRef: Final = _v.ref(FeatureRef)
-_D_map_FeatureRef_FeatureRecord: Final = _v.map_of(_D_FeatureRef, FeatureRecord.from_wire)
+_O_map_FeatureRef_FeatureRecord: Final = _v.map_of(_D_FeatureRef, _own_FeatureRecord)
 _D_set_FeatureRef: Final = _v.list_of(_D_FeatureRef)
 _FEATURERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -256,9 +264,9 @@ _FEATURERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_FeatureRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_FeatureRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a FeatureRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name_label, f_name_description, f_enabled, f_experimental, f_version, f_host = (
             _FEATURERECORD_KEYS(w)
@@ -271,6 +279,8 @@ def _plain_FeatureRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_uuid, f_name_label, f_name_description, f_version, f_host)
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

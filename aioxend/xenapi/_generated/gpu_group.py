@@ -66,6 +66,19 @@ class GPU_groupRecord:
         return _v.record_to_wire(self, _GPU_GROUPRECORD_FIELDS)
 
 
+def _own_GPU_groupRecord(wire: object) -> GPU_groupRecord:
+    """``GPU_groupRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        GPU_groupRecord,
+        "GPU_group record",
+        _GPU_GROUPRECORD_FIELDS,
+        wire,
+        _plain_GPU_groupRecord,
+        own=True,
+    )
+
+
 class GPU_group(XenAPIClass):
     """The messages of class GPU_group: A group of compatible GPUs across the resource pool.
 
@@ -87,7 +100,7 @@ class GPU_group(XenAPIClass):
         """
         answer = await self._caller.call("GPU_group.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "GPU_group.get_all_records", _D_map_GPU_groupRef_GPU_groupRecord, answer
+            "GPU_group.get_all_records", _O_map_GPU_groupRef_GPU_groupRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[GPU_groupRef]:
@@ -439,7 +452,7 @@ class GPU_group(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("GPU_group.get_record", self_, timeout=timeout, read=True)
-        return _v.result("GPU_group.get_record", GPU_groupRecord.from_wire, answer)
+        return _v.result("GPU_group.get_record", _own_GPU_groupRecord, answer)
 
 
 _D_PGPURef: Final = _v.ref(PGPURef)
@@ -453,7 +466,7 @@ _D_VGPU_typeRef: Final = _v.ref(VGPU_typeRef)
 _D_set_VGPU_typeRef: Final = _v.list_of(_D_VGPU_typeRef)
 _M_AllocationAlgorithm: Final = _v.members(AllocationAlgorithm)
 _D_GPU_groupRef: Final = _v.ref(GPU_groupRef)
-_D_map_GPU_groupRef_GPU_groupRecord: Final = _v.map_of(_D_GPU_groupRef, GPU_groupRecord.from_wire)
+_O_map_GPU_groupRef_GPU_groupRecord: Final = _v.map_of(_D_GPU_groupRef, _own_GPU_groupRecord)
 _D_set_GPU_groupRef: Final = _v.list_of(_D_GPU_groupRef)
 _GPU_GROUPRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -481,9 +494,9 @@ _GPU_GROUPRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_GPU_groupRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_GPU_groupRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a GPU_groupRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -526,6 +539,9 @@ def _plain_GPU_groupRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_AllocationAlgorithm(f_allocation_algorithm)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allocation_algorithm"] = f_allocation_algorithm
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

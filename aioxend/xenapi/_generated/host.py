@@ -239,6 +239,14 @@ class hostRecord:
         return _v.record_to_wire(self, _HOSTRECORD_FIELDS)
 
 
+def _own_hostRecord(wire: object) -> hostRecord:
+    """``hostRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        hostRecord, "host record", _HOSTRECORD_FIELDS, wire, _plain_hostRecord, own=True
+    )
+
+
 class host(XenAPIClass):
     """The messages of class host: A physical host.
 
@@ -256,7 +264,7 @@ class host(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("host.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("host.get_all_records", _D_map_hostRef_hostRecord, answer)
+        return await _v.result_sliced("host.get_all_records", _O_map_hostRef_hostRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[hostRef]:
         """Return a list of all the hosts known to the system.
@@ -2693,7 +2701,7 @@ class host(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("host.get_record", self_, timeout=timeout, read=True)
-        return _v.result("host.get_record", hostRecord.from_wire, answer)
+        return _v.result("host.get_record", _own_hostRecord, answer)
 
 
 _D_HostAllowedOperations: Final = _v.enum_of(HostAllowedOperations)
@@ -2739,7 +2747,7 @@ _M_HostDisplay: Final = _v.members(HostDisplay)
 _M_LatestSyncedUpdatesAppliedState: Final = _v.members(LatestSyncedUpdatesAppliedState)
 _M_HostNumaAffinityPolicy: Final = _v.members(HostNumaAffinityPolicy)
 _D_hostRef: Final = _v.ref(hostRef)
-_D_map_hostRef_hostRecord: Final = _v.map_of(_D_hostRef, hostRecord.from_wire)
+_O_map_hostRef_hostRecord: Final = _v.map_of(_D_hostRef, _own_hostRecord)
 _D_set_hostRef: Final = _v.list_of(_D_hostRef)
 _D_set_set_string: Final = _v.list_of(_D_set_string)
 _D_HostSchedGran: Final = _v.enum_of(HostSchedGran)
@@ -2899,9 +2907,9 @@ _HOSTRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_hostRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_hostRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a hostRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -3107,6 +3115,21 @@ def _plain_hostRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_pending_guidances_full = _D_set_UpdateGuidances(f_pending_guidances_full)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["memory_overhead"] = f_memory_overhead
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["API_version_major"] = f_API_version_major
+        w["API_version_minor"] = f_API_version_minor
+        w["display"] = f_display
+        w["virtual_hardware_platform_versions"] = f_virtual_hardware_platform_versions
+        w["pending_guidances"] = f_pending_guidances
+        w["last_software_update"] = f_last_software_update
+        w["latest_synced_updates_applied"] = f_latest_synced_updates_applied
+        w["numa_affinity_policy"] = f_numa_affinity_policy
+        w["pending_guidances_recommended"] = f_pending_guidances_recommended
+        w["pending_guidances_full"] = f_pending_guidances_full
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

@@ -72,6 +72,19 @@ class host_cpuRecord:
         return _v.record_to_wire(self, _HOST_CPURECORD_FIELDS)
 
 
+def _own_host_cpuRecord(wire: object) -> host_cpuRecord:
+    """``host_cpuRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        host_cpuRecord,
+        "host_cpu record",
+        _HOST_CPURECORD_FIELDS,
+        wire,
+        _plain_host_cpuRecord,
+        own=True,
+    )
+
+
 class host_cpu(XenAPIClass):
     """The messages of class host_cpu: A physical CPU.
 
@@ -95,7 +108,7 @@ class host_cpu(XenAPIClass):
         """
         answer = await self._caller.call("host_cpu.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "host_cpu.get_all_records", _D_map_host_cpuRef_host_cpuRecord, answer
+            "host_cpu.get_all_records", _O_map_host_cpuRef_host_cpuRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[host_cpuRef]:
@@ -357,13 +370,13 @@ class host_cpu(XenAPIClass):
         Deprecated in midnight-ride: Deprecated in favour of the Host.cpu_info field.
         """
         answer = await self._caller.call("host_cpu.get_record", self_, timeout=timeout, read=True)
-        return _v.result("host_cpu.get_record", host_cpuRecord.from_wire, answer)
+        return _v.result("host_cpu.get_record", _own_host_cpuRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_host_cpuRef: Final = _v.ref(host_cpuRef)
-_D_map_host_cpuRef_host_cpuRecord: Final = _v.map_of(_D_host_cpuRef, host_cpuRecord.from_wire)
+_O_map_host_cpuRef_host_cpuRecord: Final = _v.map_of(_D_host_cpuRef, _own_host_cpuRecord)
 _D_set_host_cpuRef: Final = _v.list_of(_D_host_cpuRef)
 _HOST_CPURECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -397,9 +410,9 @@ _HOST_CPURECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_host_cpuRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_host_cpuRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a host_cpuRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -438,6 +451,12 @@ def _plain_host_cpuRecord(w: dict[str, Any]) -> dict[str, object] | None:
     if ints is None:
         return None
     f_number, f_speed, f_family, f_model = ints
+    if own:
+        w["number"] = f_number
+        w["speed"] = f_speed
+        w["family"] = f_family
+        w["model"] = f_model
+        return w
     return {
         "uuid": f_uuid,
         "host": f_host,

@@ -62,6 +62,19 @@ class host_crashdumpRecord:
         return _v.record_to_wire(self, _HOST_CRASHDUMPRECORD_FIELDS)
 
 
+def _own_host_crashdumpRecord(wire: object) -> host_crashdumpRecord:
+    """``host_crashdumpRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        host_crashdumpRecord,
+        "host_crashdump record",
+        _HOST_CRASHDUMPRECORD_FIELDS,
+        wire,
+        _plain_host_crashdumpRecord,
+        own=True,
+    )
+
+
 class host_crashdump(XenAPIClass):
     """The messages of class host_crashdump: Represents a host crash dump.
 
@@ -85,7 +98,7 @@ class host_crashdump(XenAPIClass):
             "host_crashdump.get_all_records", timeout=timeout, read=True
         )
         return await _v.result_sliced(
-            "host_crashdump.get_all_records", _D_map_host_crashdumpRef_host_crashdumpRecord, answer
+            "host_crashdump.get_all_records", _O_map_host_crashdumpRef_host_crashdumpRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[host_crashdumpRef]:
@@ -285,14 +298,14 @@ class host_crashdump(XenAPIClass):
         answer = await self._caller.call(
             "host_crashdump.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("host_crashdump.get_record", host_crashdumpRecord.from_wire, answer)
+        return _v.result("host_crashdump.get_record", _own_host_crashdumpRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_host_crashdumpRef: Final = _v.ref(host_crashdumpRef)
-_D_map_host_crashdumpRef_host_crashdumpRecord: Final = _v.map_of(
-    _D_host_crashdumpRef, host_crashdumpRecord.from_wire
+_O_map_host_crashdumpRef_host_crashdumpRecord: Final = _v.map_of(
+    _D_host_crashdumpRef, _own_host_crashdumpRecord
 )
 _D_set_host_crashdumpRef: Final = _v.list_of(_D_host_crashdumpRef)
 _HOST_CRASHDUMPRECORD_FIELDS: Final[_v.Fields] = (
@@ -307,9 +320,9 @@ _HOST_CRASHDUMPRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_host_crashdumpRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_host_crashdumpRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a host_crashdumpRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_host, f_timestamp, f_size, f_other_config = _HOST_CRASHDUMPRECORD_KEYS(w)
     except KeyError:
@@ -327,6 +340,10 @@ def _plain_host_crashdumpRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_timestamp = _v.timestamp(f_timestamp)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["timestamp"] = f_timestamp
+        w["size"] = f_size
+        return w
     return {
         "uuid": f_uuid,
         "host": f_host,

@@ -56,6 +56,19 @@ class host_metricsRecord:
         return _v.record_to_wire(self, _HOST_METRICSRECORD_FIELDS)
 
 
+def _own_host_metricsRecord(wire: object) -> host_metricsRecord:
+    """``host_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        host_metricsRecord,
+        "host_metrics record",
+        _HOST_METRICSRECORD_FIELDS,
+        wire,
+        _plain_host_metricsRecord,
+        own=True,
+    )
+
+
 class host_metrics(XenAPIClass):
     """The messages of class host_metrics: The metrics associated with a host.
 
@@ -77,7 +90,7 @@ class host_metrics(XenAPIClass):
         """
         answer = await self._caller.call("host_metrics.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "host_metrics.get_all_records", _D_map_host_metricsRef_host_metricsRecord, answer
+            "host_metrics.get_all_records", _O_map_host_metricsRef_host_metricsRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[host_metricsRef]:
@@ -244,13 +257,13 @@ class host_metrics(XenAPIClass):
         answer = await self._caller.call(
             "host_metrics.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("host_metrics.get_record", host_metricsRecord.from_wire, answer)
+        return _v.result("host_metrics.get_record", _own_host_metricsRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_host_metricsRef: Final = _v.ref(host_metricsRef)
-_D_map_host_metricsRef_host_metricsRecord: Final = _v.map_of(
-    _D_host_metricsRef, host_metricsRecord.from_wire
+_O_map_host_metricsRef_host_metricsRecord: Final = _v.map_of(
+    _D_host_metricsRef, _own_host_metricsRecord
 )
 _D_set_host_metricsRef: Final = _v.list_of(_D_host_metricsRef)
 _HOST_METRICSRECORD_FIELDS: Final[_v.Fields] = (
@@ -265,9 +278,9 @@ _HOST_METRICSRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_host_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_host_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a host_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_memory_total, f_live, f_last_updated, f_other_config = _HOST_METRICSRECORD_KEYS(w)
     except KeyError:
@@ -286,6 +299,10 @@ def _plain_host_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_last_updated = _v.timestamp(f_last_updated)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["memory_total"] = f_memory_total
+        w["last_updated"] = f_last_updated
+        return w
     return {
         "uuid": f_uuid,
         "memory_total": f_memory_total,

@@ -68,6 +68,19 @@ class host_patchRecord:
         return _v.record_to_wire(self, _HOST_PATCHRECORD_FIELDS)
 
 
+def _own_host_patchRecord(wire: object) -> host_patchRecord:
+    """``host_patchRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        host_patchRecord,
+        "host_patch record",
+        _HOST_PATCHRECORD_FIELDS,
+        wire,
+        _plain_host_patchRecord,
+        own=True,
+    )
+
+
 class host_patch(XenAPIClass):
     """The messages of class host_patch: Represents a patch stored on a server.
 
@@ -91,7 +104,7 @@ class host_patch(XenAPIClass):
         """
         answer = await self._caller.call("host_patch.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "host_patch.get_all_records", _D_map_host_patchRef_host_patchRecord, answer
+            "host_patch.get_all_records", _O_map_host_patchRef_host_patchRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[host_patchRef]:
@@ -374,16 +387,14 @@ class host_patch(XenAPIClass):
         Deprecated in ely.
         """
         answer = await self._caller.call("host_patch.get_record", self_, timeout=timeout, read=True)
-        return _v.result("host_patch.get_record", host_patchRecord.from_wire, answer)
+        return _v.result("host_patch.get_record", _own_host_patchRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_pool_patchRef: Final = _v.ref(pool_patchRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_host_patchRef: Final = _v.ref(host_patchRef)
-_D_map_host_patchRef_host_patchRecord: Final = _v.map_of(
-    _D_host_patchRef, host_patchRecord.from_wire
-)
+_O_map_host_patchRef_host_patchRecord: Final = _v.map_of(_D_host_patchRef, _own_host_patchRecord)
 _D_set_host_patchRef: Final = _v.list_of(_D_host_patchRef)
 _HOST_PATCHRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -411,9 +422,9 @@ _HOST_PATCHRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_host_patchRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_host_patchRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a host_patchRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -452,6 +463,10 @@ def _plain_host_patchRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_timestamp_applied = _v.timestamp(f_timestamp_applied)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["timestamp_applied"] = f_timestamp_applied
+        w["size"] = f_size
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

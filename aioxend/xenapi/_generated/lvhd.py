@@ -42,6 +42,14 @@ class LVHDRecord:
         return _v.record_to_wire(self, _LVHDRECORD_FIELDS)
 
 
+def _own_LVHDRecord(wire: object) -> LVHDRecord:
+    """``LVHDRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        LVHDRecord, "LVHD record", _LVHDRECORD_FIELDS, wire, _plain_LVHDRecord, own=True
+    )
+
+
 class LVHD(XenAPIClass):
     """The messages of class LVHD: LVHD SR specific operations.
 
@@ -123,22 +131,24 @@ class LVHD(XenAPIClass):
         Published in dundee.
         """
         answer = await self._caller.call("LVHD.get_record", self_, timeout=timeout, read=True)
-        return _v.result("LVHD.get_record", LVHDRecord.from_wire, answer)
+        return _v.result("LVHD.get_record", _own_LVHDRecord, answer)
 
 
 _D_LVHDRef: Final = _v.ref(LVHDRef)
 _LVHDRECORD_FIELDS: Final[_v.Fields] = (("uuid", "uuid", _v.string),)
 
 
-def _plain_LVHDRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_LVHDRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a LVHDRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid = w["uuid"]
     except KeyError:
         return None
     if not (_v.only_str(f_uuid)):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "extra": None,

@@ -63,6 +63,14 @@ class messageRecord:
         return _v.record_to_wire(self, _MESSAGERECORD_FIELDS)
 
 
+def _own_messageRecord(wire: object) -> messageRecord:
+    """``messageRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        messageRecord, "message record", _MESSAGERECORD_FIELDS, wire, _plain_messageRecord, own=True
+    )
+
+
 class message(XenAPIClass):
     """The messages of class message: An message for the attention of the administrator.
 
@@ -88,7 +96,7 @@ class message(XenAPIClass):
             "message.get_all_records_where", expr, timeout=timeout, read=True
         )
         return await _v.result_sliced(
-            "message.get_all_records_where", _D_map_messageRef_messageRecord, answer
+            "message.get_all_records_where", _O_map_messageRef_messageRecord, answer
         )
 
     async def get_all_records(
@@ -102,7 +110,7 @@ class message(XenAPIClass):
         """
         answer = await self._caller.call("message.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "message.get_all_records", _D_map_messageRef_messageRecord, answer
+            "message.get_all_records", _O_map_messageRef_messageRecord, answer
         )
 
     async def get_by_uuid(self, uuid: str, *, timeout: TimeoutArg = DEFAULT) -> messageRef:
@@ -131,7 +139,7 @@ class message(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("message.get_record", self_, timeout=timeout, read=True)
-        return _v.result("message.get_record", messageRecord.from_wire, answer)
+        return _v.result("message.get_record", _own_messageRecord, answer)
 
     async def get_since(
         self, since: datetime.datetime, *, timeout: TimeoutArg = DEFAULT
@@ -146,7 +154,7 @@ class message(XenAPIClass):
         Published in orlando.
         """
         answer = await self._caller.call("message.get_since", since, timeout=timeout, read=True)
-        return await _v.result_sliced("message.get_since", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced("message.get_since", _O_map_messageRef_messageRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[messageRef]:
         """message.get_all.
@@ -175,7 +183,7 @@ class message(XenAPIClass):
         answer = await self._caller.call(
             "message.get", _v.plain(cls), obj_uuid, since, timeout=timeout, read=True
         )
-        return await _v.result_sliced("message.get", _D_map_messageRef_messageRecord, answer)
+        return await _v.result_sliced("message.get", _O_map_messageRef_messageRecord, answer)
 
     async def destroy_many(
         self, messages: Sequence[messageRef], *, timeout: TimeoutArg = DEFAULT
@@ -231,7 +239,7 @@ class message(XenAPIClass):
 _D_Cls: Final = _v.enum_of(Cls)
 _M_Cls: Final = _v.members(Cls)
 _D_messageRef: Final = _v.ref(messageRef)
-_D_map_messageRef_messageRecord: Final = _v.map_of(_D_messageRef, messageRecord.from_wire)
+_O_map_messageRef_messageRecord: Final = _v.map_of(_D_messageRef, _own_messageRecord)
 _D_set_messageRef: Final = _v.list_of(_D_messageRef)
 _MESSAGERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -247,9 +255,9 @@ _MESSAGERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_messageRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_messageRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a messageRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name, f_priority, f_cls, f_obj_uuid, f_timestamp, f_body = _MESSAGERECORD_KEYS(w)
     except KeyError:
@@ -265,6 +273,11 @@ def _plain_messageRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_timestamp = _v.timestamp(f_timestamp)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["priority"] = f_priority
+        w["cls"] = f_cls
+        w["timestamp"] = f_timestamp
+        return w
     return {
         "uuid": f_uuid,
         "name": f_name,

@@ -86,6 +86,14 @@ class networkRecord:
         return _v.record_to_wire(self, _NETWORKRECORD_FIELDS)
 
 
+def _own_networkRecord(wire: object) -> networkRecord:
+    """``networkRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        networkRecord, "network record", _NETWORKRECORD_FIELDS, wire, _plain_networkRecord, own=True
+    )
+
+
 class network(XenAPIClass):
     """The messages of class network: A virtual network.
 
@@ -107,7 +115,7 @@ class network(XenAPIClass):
         """
         answer = await self._caller.call("network.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "network.get_all_records", _D_map_networkRef_networkRecord, answer
+            "network.get_all_records", _O_map_networkRef_networkRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[networkRef]:
@@ -624,7 +632,7 @@ class network(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("network.get_record", self_, timeout=timeout, read=True)
-        return _v.result("network.get_record", networkRecord.from_wire, answer)
+        return _v.result("network.get_record", _own_networkRecord, answer)
 
 
 _D_NetworkOperations: Final = _v.enum_of(NetworkOperations)
@@ -644,7 +652,7 @@ _D_NetworkPurpose: Final = _v.enum_of(NetworkPurpose)
 _D_set_NetworkPurpose: Final = _v.list_of(_D_NetworkPurpose)
 _M_NetworkDefaultLockingMode: Final = _v.members(NetworkDefaultLockingMode)
 _D_networkRef: Final = _v.ref(networkRef)
-_D_map_networkRef_networkRecord: Final = _v.map_of(_D_networkRef, networkRecord.from_wire)
+_O_map_networkRef_networkRecord: Final = _v.map_of(_D_networkRef, _own_networkRecord)
 _D_set_networkRef: Final = _v.list_of(_D_networkRef)
 _NETWORKRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -684,9 +692,9 @@ _NETWORKRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_networkRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_networkRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a networkRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -746,6 +754,13 @@ def _plain_networkRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_purpose = _D_set_NetworkPurpose(f_purpose)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["MTU"] = f_MTU
+        w["default_locking_mode"] = f_default_locking_mode
+        w["purpose"] = f_purpose
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

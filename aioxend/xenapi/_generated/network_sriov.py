@@ -64,6 +64,19 @@ class network_sriovRecord:
         return _v.record_to_wire(self, _NETWORK_SRIOVRECORD_FIELDS)
 
 
+def _own_network_sriovRecord(wire: object) -> network_sriovRecord:
+    """``network_sriovRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        network_sriovRecord,
+        "network_sriov record",
+        _NETWORK_SRIOVRECORD_FIELDS,
+        wire,
+        _plain_network_sriovRecord,
+        own=True,
+    )
+
+
 class network_sriov(XenAPIClass):
     """The messages of class network_sriov: network-sriov which connects logical pif and physical
     pif.
@@ -88,7 +101,7 @@ class network_sriov(XenAPIClass):
             "network_sriov.get_all_records", timeout=timeout, read=True
         )
         return await _v.result_sliced(
-            "network_sriov.get_all_records", _D_map_network_sriovRef_network_sriovRecord, answer
+            "network_sriov.get_all_records", _O_map_network_sriovRef_network_sriovRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[network_sriovRef]:
@@ -259,15 +272,15 @@ class network_sriov(XenAPIClass):
         answer = await self._caller.call(
             "network_sriov.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("network_sriov.get_record", network_sriovRecord.from_wire, answer)
+        return _v.result("network_sriov.get_record", _own_network_sriovRecord, answer)
 
 
 _D_PIFRef: Final = _v.ref(PIFRef)
 _D_SriovConfigurationMode: Final = _v.enum_of(SriovConfigurationMode)
 _M_SriovConfigurationMode: Final = _v.members(SriovConfigurationMode)
 _D_network_sriovRef: Final = _v.ref(network_sriovRef)
-_D_map_network_sriovRef_network_sriovRecord: Final = _v.map_of(
-    _D_network_sriovRef, network_sriovRecord.from_wire
+_O_map_network_sriovRef_network_sriovRecord: Final = _v.map_of(
+    _D_network_sriovRef, _own_network_sriovRecord
 )
 _D_set_network_sriovRef: Final = _v.list_of(_D_network_sriovRef)
 _NETWORK_SRIOVRECORD_FIELDS: Final[_v.Fields] = (
@@ -282,9 +295,9 @@ _NETWORK_SRIOVRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_network_sriovRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_network_sriovRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a network_sriovRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_physical_PIF, f_logical_PIF, f_requires_reboot, f_configuration_mode = (
             _NETWORK_SRIOVRECORD_KEYS(w)
@@ -299,6 +312,9 @@ def _plain_network_sriovRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_SriovConfigurationMode(f_configuration_mode)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["configuration_mode"] = f_configuration_mode
+        return w
     return {
         "uuid": f_uuid,
         "physical_PIF": f_physical_PIF,

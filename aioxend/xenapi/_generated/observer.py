@@ -67,6 +67,19 @@ class ObserverRecord:
         return _v.record_to_wire(self, _OBSERVERRECORD_FIELDS)
 
 
+def _own_ObserverRecord(wire: object) -> ObserverRecord:
+    """``ObserverRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        ObserverRecord,
+        "Observer record",
+        _OBSERVERRECORD_FIELDS,
+        wire,
+        _plain_ObserverRecord,
+        own=True,
+    )
+
+
 class Observer(XenAPIClass):
     """The messages of class Observer: Describes a observer which will control observability
     activity in the Toolstack.
@@ -89,7 +102,7 @@ class Observer(XenAPIClass):
         """
         answer = await self._caller.call("Observer.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Observer.get_all_records", _D_map_ObserverRef_ObserverRecord, answer
+            "Observer.get_all_records", _O_map_ObserverRef_ObserverRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[ObserverRef]:
@@ -390,7 +403,7 @@ class Observer(XenAPIClass):
         Prototyped (experimental) in 23.14.0.
         """
         answer = await self._caller.call("Observer.get_record", self_, timeout=timeout, read=True)
-        return _v.result("Observer.get_record", ObserverRecord.from_wire, answer)
+        return _v.result("Observer.get_record", _own_ObserverRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
@@ -398,7 +411,7 @@ _D_set_hostRef: Final = _v.list_of(_D_hostRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_set_string: Final = _v.list_of(_v.string)
 _D_ObserverRef: Final = _v.ref(ObserverRef)
-_D_map_ObserverRef_ObserverRecord: Final = _v.map_of(_D_ObserverRef, ObserverRecord.from_wire)
+_O_map_ObserverRef_ObserverRecord: Final = _v.map_of(_D_ObserverRef, _own_ObserverRecord)
 _D_set_ObserverRef: Final = _v.list_of(_D_ObserverRef)
 _OBSERVERRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -422,9 +435,9 @@ _OBSERVERRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_ObserverRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_ObserverRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a ObserverRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -456,6 +469,8 @@ def _plain_ObserverRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

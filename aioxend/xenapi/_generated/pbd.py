@@ -56,6 +56,14 @@ class PBDRecord:
         return _v.record_to_wire(self, _PBDRECORD_FIELDS)
 
 
+def _own_PBDRecord(wire: object) -> PBDRecord:
+    """``PBDRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PBDRecord, "PBD record", _PBDRECORD_FIELDS, wire, _plain_PBDRecord, own=True
+    )
+
+
 class PBD(XenAPIClass):
     """The messages of class PBD: The physical block devices through which hosts access SRs.
 
@@ -73,7 +81,7 @@ class PBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PBD.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("PBD.get_all_records", _D_map_PBDRef_PBDRecord, answer)
+        return await _v.result_sliced("PBD.get_all_records", _O_map_PBDRef_PBDRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PBDRef]:
         """Return a list of all the PBDs known to the system.
@@ -296,14 +304,14 @@ class PBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PBD.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PBD.get_record", PBDRecord.from_wire, answer)
+        return _v.result("PBD.get_record", _own_PBDRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_SRRef: Final = _v.ref(SRRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_PBDRef: Final = _v.ref(PBDRef)
-_D_map_PBDRef_PBDRecord: Final = _v.map_of(_D_PBDRef, PBDRecord.from_wire)
+_O_map_PBDRef_PBDRecord: Final = _v.map_of(_D_PBDRef, _own_PBDRecord)
 _D_set_PBDRef: Final = _v.list_of(_D_PBDRef)
 _PBDRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -318,9 +326,9 @@ _PBDRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PBDRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PBDRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PBDRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_host, f_SR, f_device_config, f_currently_attached, f_other_config = (
             _PBDRECORD_KEYS(w)
@@ -342,6 +350,8 @@ def _plain_PBDRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "host": f_host,

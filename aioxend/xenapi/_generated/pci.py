@@ -66,6 +66,14 @@ class PCIRecord:
         return _v.record_to_wire(self, _PCIRECORD_FIELDS)
 
 
+def _own_PCIRecord(wire: object) -> PCIRecord:
+    """``PCIRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PCIRecord, "PCI record", _PCIRECORD_FIELDS, wire, _plain_PCIRecord, own=True
+    )
+
+
 class PCI(XenAPIClass):
     """The messages of class PCI: A PCI device.
 
@@ -83,7 +91,7 @@ class PCI(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PCI.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("PCI.get_all_records", _D_map_PCIRef_PCIRecord, answer)
+        return await _v.result_sliced("PCI.get_all_records", _O_map_PCIRef_PCIRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PCIRef]:
         """Return a list of all the PCIs known to the system.
@@ -315,14 +323,14 @@ class PCI(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PCI.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PCI.get_record", PCIRecord.from_wire, answer)
+        return _v.result("PCI.get_record", _own_PCIRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
 _D_PCIRef: Final = _v.ref(PCIRef)
 _D_set_PCIRef: Final = _v.list_of(_D_PCIRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
-_D_map_PCIRef_PCIRecord: Final = _v.map_of(_D_PCIRef, PCIRecord.from_wire)
+_O_map_PCIRef_PCIRecord: Final = _v.map_of(_D_PCIRef, _own_PCIRecord)
 _PCIRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
     ("class_name", "class_name", _v.string),
@@ -351,9 +359,9 @@ _PCIRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PCIRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PCIRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PCIRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -389,6 +397,8 @@ def _plain_PCIRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "class_name": f_class_name,

@@ -79,6 +79,14 @@ class PGPURecord:
         return _v.record_to_wire(self, _PGPURECORD_FIELDS)
 
 
+def _own_PGPURecord(wire: object) -> PGPURecord:
+    """``PGPURecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PGPURecord, "PGPU record", _PGPURECORD_FIELDS, wire, _plain_PGPURecord, own=True
+    )
+
+
 class PGPU(XenAPIClass):
     """The messages of class PGPU: A physical GPU (pGPU).
 
@@ -96,7 +104,7 @@ class PGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PGPU.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("PGPU.get_all_records", _D_map_PGPURef_PGPURecord, answer)
+        return await _v.result_sliced("PGPU.get_all_records", _O_map_PGPURef_PGPURecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PGPURef]:
         """Return a list of all the PGPUs known to the system.
@@ -463,7 +471,7 @@ class PGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("PGPU.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PGPU.get_record", PGPURecord.from_wire, answer)
+        return _v.result("PGPU.get_record", _own_PGPURecord, answer)
 
 
 _D_PCIRef: Final = _v.ref(PCIRef)
@@ -478,7 +486,7 @@ _D_map_VGPU_typeRef_integer: Final = _v.map_of(_D_VGPU_typeRef, _v.integer)
 _D_PgpuDom0Access: Final = _v.enum_of(PgpuDom0Access)
 _M_PgpuDom0Access: Final = _v.members(PgpuDom0Access)
 _D_PGPURef: Final = _v.ref(PGPURef)
-_D_map_PGPURef_PGPURecord: Final = _v.map_of(_D_PGPURef, PGPURecord.from_wire)
+_O_map_PGPURef_PGPURecord: Final = _v.map_of(_D_PGPURef, _own_PGPURecord)
 _D_set_PGPURef: Final = _v.list_of(_D_PGPURef)
 _PGPURECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -510,9 +518,9 @@ _PGPURECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PGPURecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PGPURecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PGPURecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -559,6 +567,10 @@ def _plain_PGPURecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_dom0_access = _M_PgpuDom0Access.get(f_dom0_access) or _D_PgpuDom0Access(f_dom0_access)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["supported_VGPU_max_capacities"] = f_supported_VGPU_max_capacities
+        w["dom0_access"] = f_dom0_access
+        return w
     return {
         "uuid": f_uuid,
         "PCI": f_PCI,

@@ -136,6 +136,14 @@ class PIFRecord:
         return _v.record_to_wire(self, _PIFRECORD_FIELDS)
 
 
+def _own_PIFRecord(wire: object) -> PIFRecord:
+    """``PIFRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PIFRecord, "PIF record", _PIFRECORD_FIELDS, wire, _plain_PIFRecord, own=True
+    )
+
+
 class PIF(XenAPIClass):
     """The messages of class PIF: A physical network interface (note separate VLANs are
     represented as several PIFs).
@@ -154,7 +162,7 @@ class PIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PIF.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("PIF.get_all_records", _D_map_PIFRef_PIFRecord, answer)
+        return await _v.result_sliced("PIF.get_all_records", _O_map_PIFRef_PIFRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PIFRef]:
         """Return a list of all the PIFs known to the system.
@@ -1022,7 +1030,7 @@ class PIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("PIF.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PIF.get_record", PIFRecord.from_wire, answer)
+        return _v.result("PIF.get_record", _own_PIFRecord, answer)
 
 
 _D_networkRef: Final = _v.ref(networkRef)
@@ -1048,7 +1056,7 @@ _M_Ipv6ConfigurationMode: Final = _v.members(Ipv6ConfigurationMode)
 _M_PrimaryAddressType: Final = _v.members(PrimaryAddressType)
 _M_PifIgmpStatus: Final = _v.members(PifIgmpStatus)
 _D_PIFRef: Final = _v.ref(PIFRef)
-_D_map_PIFRef_PIFRecord: Final = _v.map_of(_D_PIFRef, PIFRecord.from_wire)
+_O_map_PIFRef_PIFRecord: Final = _v.map_of(_D_PIFRef, _own_PIFRecord)
 _D_set_PIFRef: Final = _v.list_of(_D_PIFRef)
 _PIFRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -1126,9 +1134,9 @@ _PIFRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PIFRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PIFRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PIFRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -1234,6 +1242,14 @@ def _plain_PIFRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["MTU"] = f_MTU
+        w["VLAN"] = f_VLAN
+        w["ip_configuration_mode"] = f_ip_configuration_mode
+        w["ipv6_configuration_mode"] = f_ipv6_configuration_mode
+        w["primary_address_type"] = f_primary_address_type
+        w["igmp_snooping_status"] = f_igmp_snooping_status
+        return w
     return {
         "uuid": f_uuid,
         "device": f_device,

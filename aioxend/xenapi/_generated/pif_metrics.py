@@ -68,6 +68,19 @@ class PIF_metricsRecord:
         return _v.record_to_wire(self, _PIF_METRICSRECORD_FIELDS)
 
 
+def _own_PIF_metricsRecord(wire: object) -> PIF_metricsRecord:
+    """``PIF_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PIF_metricsRecord,
+        "PIF_metrics record",
+        _PIF_METRICSRECORD_FIELDS,
+        wire,
+        _plain_PIF_metricsRecord,
+        own=True,
+    )
+
+
 class PIF_metrics(XenAPIClass):
     """The messages of class PIF_metrics: The metrics associated with a physical network
     interface.
@@ -90,7 +103,7 @@ class PIF_metrics(XenAPIClass):
         """
         answer = await self._caller.call("PIF_metrics.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "PIF_metrics.get_all_records", _D_map_PIF_metricsRef_PIF_metricsRecord, answer
+            "PIF_metrics.get_all_records", _O_map_PIF_metricsRef_PIF_metricsRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PIF_metricsRef]:
@@ -345,13 +358,13 @@ class PIF_metrics(XenAPIClass):
         answer = await self._caller.call(
             "PIF_metrics.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("PIF_metrics.get_record", PIF_metricsRecord.from_wire, answer)
+        return _v.result("PIF_metrics.get_record", _own_PIF_metricsRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_PIF_metricsRef: Final = _v.ref(PIF_metricsRef)
-_D_map_PIF_metricsRef_PIF_metricsRecord: Final = _v.map_of(
-    _D_PIF_metricsRef, PIF_metricsRecord.from_wire
+_O_map_PIF_metricsRef_PIF_metricsRecord: Final = _v.map_of(
+    _D_PIF_metricsRef, _own_PIF_metricsRecord
 )
 _D_set_PIF_metricsRef: Final = _v.list_of(_D_PIF_metricsRef)
 _PIF_METRICSRECORD_FIELDS: Final[_v.Fields] = (
@@ -382,9 +395,9 @@ _PIF_METRICSRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PIF_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PIF_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PIF_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -425,6 +438,10 @@ def _plain_PIF_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_last_updated = _v.timestamp(f_last_updated)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["speed"] = f_speed
+        w["last_updated"] = f_last_updated
+        return w
     return {
         "uuid": f_uuid,
         "carrier": f_carrier,

@@ -195,6 +195,14 @@ class poolRecord:
         return _v.record_to_wire(self, _POOLRECORD_FIELDS)
 
 
+def _own_poolRecord(wire: object) -> poolRecord:
+    """``poolRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        poolRecord, "pool record", _POOLRECORD_FIELDS, wire, _plain_poolRecord, own=True
+    )
+
+
 class pool(XenAPIClass):
     """The messages of class pool: Pool-wide information.
 
@@ -212,7 +220,7 @@ class pool(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("pool.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("pool.get_all_records", _D_map_poolRef_poolRecord, answer)
+        return await _v.result_sliced("pool.get_all_records", _O_map_poolRef_poolRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[poolRef]:
         """Return a list of all the pools known to the system.
@@ -2513,7 +2521,7 @@ class pool(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("pool.get_record", self_, timeout=timeout, read=True)
-        return _v.result("pool.get_record", poolRecord.from_wire, answer)
+        return _v.result("pool.get_record", _own_poolRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
@@ -2535,7 +2543,7 @@ _D_UpdateSyncFrequency: Final = _v.enum_of(UpdateSyncFrequency)
 _M_TelemetryFrequency: Final = _v.members(TelemetryFrequency)
 _M_UpdateSyncFrequency: Final = _v.members(UpdateSyncFrequency)
 _D_poolRef: Final = _v.ref(poolRef)
-_D_map_poolRef_poolRecord: Final = _v.map_of(_D_poolRef, poolRecord.from_wire)
+_O_map_poolRef_poolRecord: Final = _v.map_of(_D_poolRef, _own_poolRecord)
 _D_set_poolRef: Final = _v.list_of(_D_poolRef)
 _D_set_set_string: Final = _v.list_of(_D_set_string)
 _D_VMRef: Final = _v.ref(VMRef)
@@ -2664,9 +2672,9 @@ _POOLRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_poolRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_poolRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a poolRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -2829,6 +2837,19 @@ def _plain_poolRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_UpdateSyncFrequency(f_update_sync_frequency)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["ha_host_failures_to_tolerate"] = f_ha_host_failures_to_tolerate
+        w["ha_plan_exists_for"] = f_ha_plan_exists_for
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["local_auth_max_threads"] = f_local_auth_max_threads
+        w["ext_auth_max_threads"] = f_ext_auth_max_threads
+        w["telemetry_frequency"] = f_telemetry_frequency
+        w["telemetry_next_collection"] = f_telemetry_next_collection
+        w["last_update_sync"] = f_last_update_sync
+        w["update_sync_frequency"] = f_update_sync_frequency
+        w["update_sync_day"] = f_update_sync_day
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

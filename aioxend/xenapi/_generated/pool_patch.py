@@ -68,6 +68,19 @@ class pool_patchRecord:
         return _v.record_to_wire(self, _POOL_PATCHRECORD_FIELDS)
 
 
+def _own_pool_patchRecord(wire: object) -> pool_patchRecord:
+    """``pool_patchRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        pool_patchRecord,
+        "pool_patch record",
+        _POOL_PATCHRECORD_FIELDS,
+        wire,
+        _plain_pool_patchRecord,
+        own=True,
+    )
+
+
 class pool_patch(XenAPIClass):
     """The messages of class pool_patch: Pool-wide patches.
 
@@ -91,7 +104,7 @@ class pool_patch(XenAPIClass):
         """
         answer = await self._caller.call("pool_patch.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "pool_patch.get_all_records", _D_map_pool_patchRef_pool_patchRecord, answer
+            "pool_patch.get_all_records", _O_map_pool_patchRef_pool_patchRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[pool_patchRef]:
@@ -449,7 +462,7 @@ class pool_patch(XenAPIClass):
         Deprecated in ely.
         """
         answer = await self._caller.call("pool_patch.get_record", self_, timeout=timeout, read=True)
-        return _v.result("pool_patch.get_record", pool_patchRecord.from_wire, answer)
+        return _v.result("pool_patch.get_record", _own_pool_patchRecord, answer)
 
 
 _D_host_patchRef: Final = _v.ref(host_patchRef)
@@ -459,9 +472,7 @@ _D_set_AfterApplyGuidance: Final = _v.list_of(_D_AfterApplyGuidance)
 _D_pool_updateRef: Final = _v.ref(pool_updateRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_pool_patchRef: Final = _v.ref(pool_patchRef)
-_D_map_pool_patchRef_pool_patchRecord: Final = _v.map_of(
-    _D_pool_patchRef, pool_patchRecord.from_wire
-)
+_O_map_pool_patchRef_pool_patchRecord: Final = _v.map_of(_D_pool_patchRef, _own_pool_patchRecord)
 _D_set_pool_patchRef: Final = _v.list_of(_D_pool_patchRef)
 _POOL_PATCHRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -489,9 +500,9 @@ _POOL_PATCHRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_pool_patchRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_pool_patchRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a pool_patchRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -531,6 +542,10 @@ def _plain_pool_patchRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_after_apply_guidance = _D_set_AfterApplyGuidance(f_after_apply_guidance)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["size"] = f_size
+        w["after_apply_guidance"] = f_after_apply_guidance
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

@@ -71,6 +71,19 @@ class pool_updateRecord:
         return _v.record_to_wire(self, _POOL_UPDATERECORD_FIELDS)
 
 
+def _own_pool_updateRecord(wire: object) -> pool_updateRecord:
+    """``pool_updateRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        pool_updateRecord,
+        "pool_update record",
+        _POOL_UPDATERECORD_FIELDS,
+        wire,
+        _plain_pool_updateRecord,
+        own=True,
+    )
+
+
 class pool_update(XenAPIClass):
     """The messages of class pool_update: Pool-wide updates to the host software.
 
@@ -92,7 +105,7 @@ class pool_update(XenAPIClass):
         """
         answer = await self._caller.call("pool_update.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "pool_update.get_all_records", _D_map_pool_updateRef_pool_updateRecord, answer
+            "pool_update.get_all_records", _O_map_pool_updateRef_pool_updateRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[pool_updateRef]:
@@ -440,7 +453,7 @@ class pool_update(XenAPIClass):
         answer = await self._caller.call(
             "pool_update.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("pool_update.get_record", pool_updateRecord.from_wire, answer)
+        return _v.result("pool_update.get_record", _own_pool_updateRecord, answer)
 
 
 _D_UpdateAfterApplyGuidance: Final = _v.enum_of(UpdateAfterApplyGuidance)
@@ -450,8 +463,8 @@ _D_hostRef: Final = _v.ref(hostRef)
 _D_set_hostRef: Final = _v.list_of(_D_hostRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_pool_updateRef: Final = _v.ref(pool_updateRef)
-_D_map_pool_updateRef_pool_updateRecord: Final = _v.map_of(
-    _D_pool_updateRef, pool_updateRecord.from_wire
+_O_map_pool_updateRef_pool_updateRecord: Final = _v.map_of(
+    _D_pool_updateRef, _own_pool_updateRecord
 )
 _D_set_pool_updateRef: Final = _v.list_of(_D_pool_updateRef)
 _D_LivepatchStatus: Final = _v.enum_of(LivepatchStatus)
@@ -483,9 +496,9 @@ _POOL_UPDATERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_pool_updateRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_pool_updateRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a pool_updateRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -527,6 +540,10 @@ def _plain_pool_updateRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_after_apply_guidance = _D_set_UpdateAfterApplyGuidance(f_after_apply_guidance)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["installation_size"] = f_installation_size
+        w["after_apply_guidance"] = f_after_apply_guidance
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

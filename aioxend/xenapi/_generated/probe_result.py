@@ -58,6 +58,19 @@ class probe_resultRecord:
         return _v.record_to_wire(self, _PROBE_RESULTRECORD_FIELDS)
 
 
+def _own_probe_resultRecord(wire: object) -> probe_resultRecord:
+    """``probe_resultRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        probe_resultRecord,
+        "probe_result record",
+        _PROBE_RESULTRECORD_FIELDS,
+        wire,
+        _plain_probe_resultRecord,
+        own=True,
+    )
+
+
 class probe_result(XenAPIClass):
     """The messages of class probe_result: A set of properties that describe one result element
     of SR.probe. Result elements and properties can change dynamically based on changes to the
@@ -84,9 +97,9 @@ _PROBE_RESULTRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_probe_resultRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_probe_resultRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a probe_resultRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_configuration, f_complete, f_sr, f_extra_info = _PROBE_RESULTRECORD_KEYS(w)
     except KeyError:
@@ -104,6 +117,9 @@ def _plain_probe_resultRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_sr = _D_option_sr_statRecord(f_sr)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["sr"] = f_sr
+        return w
     return {
         "configuration": {**f_configuration},
         "complete": f_complete,

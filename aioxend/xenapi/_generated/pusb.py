@@ -72,6 +72,14 @@ class PUSBRecord:
         return _v.record_to_wire(self, _PUSBRECORD_FIELDS)
 
 
+def _own_PUSBRecord(wire: object) -> PUSBRecord:
+    """``PUSBRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PUSBRecord, "PUSB record", _PUSBRECORD_FIELDS, wire, _plain_PUSBRecord, own=True
+    )
+
+
 class PUSB(XenAPIClass):
     """The messages of class PUSB: A physical USB device.
 
@@ -89,7 +97,7 @@ class PUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("PUSB.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("PUSB.get_all_records", _D_map_PUSBRef_PUSBRecord, answer)
+        return await _v.result_sliced("PUSB.get_all_records", _O_map_PUSBRef_PUSBRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PUSBRef]:
         """Return a list of all the PUSBs known to the system.
@@ -377,14 +385,14 @@ class PUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("PUSB.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PUSB.get_record", PUSBRecord.from_wire, answer)
+        return _v.result("PUSB.get_record", _own_PUSBRecord, answer)
 
 
 _D_USB_groupRef: Final = _v.ref(USB_groupRef)
 _D_hostRef: Final = _v.ref(hostRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_PUSBRef: Final = _v.ref(PUSBRef)
-_D_map_PUSBRef_PUSBRecord: Final = _v.map_of(_D_PUSBRef, PUSBRecord.from_wire)
+_O_map_PUSBRef_PUSBRecord: Final = _v.map_of(_D_PUSBRef, _own_PUSBRecord)
 _D_set_PUSBRef: Final = _v.list_of(_D_PUSBRef)
 _PUSBRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -420,9 +428,9 @@ _PUSBRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PUSBRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PUSBRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PUSBRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -463,6 +471,8 @@ def _plain_PUSBRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "USB_group": f_USB_group,

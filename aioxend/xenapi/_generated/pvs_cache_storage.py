@@ -69,6 +69,19 @@ class PVS_cache_storageRecord:
         return _v.record_to_wire(self, _PVS_CACHE_STORAGERECORD_FIELDS)
 
 
+def _own_PVS_cache_storageRecord(wire: object) -> PVS_cache_storageRecord:
+    """``PVS_cache_storageRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PVS_cache_storageRecord,
+        "PVS_cache_storage record",
+        _PVS_CACHE_STORAGERECORD_FIELDS,
+        wire,
+        _plain_PVS_cache_storageRecord,
+        own=True,
+    )
+
+
 class PVS_cache_storage(XenAPIClass):
     """The messages of class PVS_cache_storage: Describes the storage that is available to a PVS
     site for caching purposes.
@@ -94,7 +107,7 @@ class PVS_cache_storage(XenAPIClass):
         )
         return await _v.result_sliced(
             "PVS_cache_storage.get_all_records",
-            _D_map_PVS_cache_storageRef_PVS_cache_storageRecord,
+            _O_map_PVS_cache_storageRef_PVS_cache_storageRecord,
             answer,
         )
 
@@ -264,7 +277,7 @@ class PVS_cache_storage(XenAPIClass):
         answer = await self._caller.call(
             "PVS_cache_storage.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("PVS_cache_storage.get_record", PVS_cache_storageRecord.from_wire, answer)
+        return _v.result("PVS_cache_storage.get_record", _own_PVS_cache_storageRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
@@ -272,8 +285,8 @@ _D_SRRef: Final = _v.ref(SRRef)
 _D_PVS_siteRef: Final = _v.ref(PVS_siteRef)
 _D_VDIRef: Final = _v.ref(VDIRef)
 _D_PVS_cache_storageRef: Final = _v.ref(PVS_cache_storageRef)
-_D_map_PVS_cache_storageRef_PVS_cache_storageRecord: Final = _v.map_of(
-    _D_PVS_cache_storageRef, PVS_cache_storageRecord.from_wire
+_O_map_PVS_cache_storageRef_PVS_cache_storageRecord: Final = _v.map_of(
+    _D_PVS_cache_storageRef, _own_PVS_cache_storageRecord
 )
 _D_set_PVS_cache_storageRef: Final = _v.list_of(_D_PVS_cache_storageRef)
 _PVS_CACHE_STORAGERECORD_FIELDS: Final[_v.Fields] = (
@@ -289,9 +302,9 @@ _PVS_CACHE_STORAGERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PVS_cache_storageRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PVS_cache_storageRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PVS_cache_storageRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_host, f_SR, f_site, f_size, f_VDI = _PVS_CACHE_STORAGERECORD_KEYS(w)
     except KeyError:
@@ -302,6 +315,9 @@ def _plain_PVS_cache_storageRecord(w: dict[str, Any]) -> dict[str, object] | Non
     if ints is None:
         return None
     (f_size,) = ints
+    if own:
+        w["size"] = f_size
+        return w
     return {
         "uuid": f_uuid,
         "host": f_host,

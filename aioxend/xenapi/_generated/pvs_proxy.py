@@ -57,6 +57,19 @@ class PVS_proxyRecord:
         return _v.record_to_wire(self, _PVS_PROXYRECORD_FIELDS)
 
 
+def _own_PVS_proxyRecord(wire: object) -> PVS_proxyRecord:
+    """``PVS_proxyRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PVS_proxyRecord,
+        "PVS_proxy record",
+        _PVS_PROXYRECORD_FIELDS,
+        wire,
+        _plain_PVS_proxyRecord,
+        own=True,
+    )
+
+
 class PVS_proxy(XenAPIClass):
     """The messages of class PVS_proxy: a proxy connects a VM/VIF with a PVS site.
 
@@ -78,7 +91,7 @@ class PVS_proxy(XenAPIClass):
         """
         answer = await self._caller.call("PVS_proxy.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "PVS_proxy.get_all_records", _D_map_PVS_proxyRef_PVS_proxyRecord, answer
+            "PVS_proxy.get_all_records", _O_map_PVS_proxyRef_PVS_proxyRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PVS_proxyRef]:
@@ -214,7 +227,7 @@ class PVS_proxy(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_proxy.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PVS_proxy.get_record", PVS_proxyRecord.from_wire, answer)
+        return _v.result("PVS_proxy.get_record", _own_PVS_proxyRecord, answer)
 
 
 _D_PVS_siteRef: Final = _v.ref(PVS_siteRef)
@@ -222,7 +235,7 @@ _D_VIFRef: Final = _v.ref(VIFRef)
 _D_PvsProxyStatus: Final = _v.enum_of(PvsProxyStatus)
 _M_PvsProxyStatus: Final = _v.members(PvsProxyStatus)
 _D_PVS_proxyRef: Final = _v.ref(PVS_proxyRef)
-_D_map_PVS_proxyRef_PVS_proxyRecord: Final = _v.map_of(_D_PVS_proxyRef, PVS_proxyRecord.from_wire)
+_O_map_PVS_proxyRef_PVS_proxyRecord: Final = _v.map_of(_D_PVS_proxyRef, _own_PVS_proxyRecord)
 _D_set_PVS_proxyRef: Final = _v.list_of(_D_PVS_proxyRef)
 _PVS_PROXYRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -236,9 +249,9 @@ _PVS_PROXYRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PVS_proxyRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PVS_proxyRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PVS_proxyRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_site, f_VIF, f_currently_attached, f_status = _PVS_PROXYRECORD_KEYS(w)
     except KeyError:
@@ -249,6 +262,9 @@ def _plain_PVS_proxyRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_status = _M_PvsProxyStatus.get(f_status) or _D_PvsProxyStatus(f_status)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["status"] = f_status
+        return w
     return {
         "uuid": f_uuid,
         "site": f_site,

@@ -56,6 +56,19 @@ class PVS_serverRecord:
         return _v.record_to_wire(self, _PVS_SERVERRECORD_FIELDS)
 
 
+def _own_PVS_serverRecord(wire: object) -> PVS_serverRecord:
+    """``PVS_serverRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PVS_serverRecord,
+        "PVS_server record",
+        _PVS_SERVERRECORD_FIELDS,
+        wire,
+        _plain_PVS_serverRecord,
+        own=True,
+    )
+
+
 class PVS_server(XenAPIClass):
     """The messages of class PVS_server: individual machine serving provisioning (block) data.
 
@@ -77,7 +90,7 @@ class PVS_server(XenAPIClass):
         """
         answer = await self._caller.call("PVS_server.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "PVS_server.get_all_records", _D_map_PVS_serverRef_PVS_serverRecord, answer
+            "PVS_server.get_all_records", _O_map_PVS_serverRef_PVS_serverRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PVS_serverRef]:
@@ -230,15 +243,13 @@ class PVS_server(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_server.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PVS_server.get_record", PVS_serverRecord.from_wire, answer)
+        return _v.result("PVS_server.get_record", _own_PVS_serverRecord, answer)
 
 
 _D_set_string: Final = _v.list_of(_v.string)
 _D_PVS_siteRef: Final = _v.ref(PVS_siteRef)
 _D_PVS_serverRef: Final = _v.ref(PVS_serverRef)
-_D_map_PVS_serverRef_PVS_serverRecord: Final = _v.map_of(
-    _D_PVS_serverRef, PVS_serverRecord.from_wire
-)
+_O_map_PVS_serverRef_PVS_serverRecord: Final = _v.map_of(_D_PVS_serverRef, _own_PVS_serverRecord)
 _D_set_PVS_serverRef: Final = _v.list_of(_D_PVS_serverRef)
 _PVS_SERVERRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -252,9 +263,9 @@ _PVS_SERVERRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PVS_serverRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PVS_serverRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PVS_serverRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_addresses, f_first_port, f_last_port, f_site = _PVS_SERVERRECORD_KEYS(w)
     except KeyError:
@@ -265,6 +276,10 @@ def _plain_PVS_serverRecord(w: dict[str, Any]) -> dict[str, object] | None:
     if ints is None:
         return None
     f_first_port, f_last_port = ints
+    if own:
+        w["first_port"] = f_first_port
+        w["last_port"] = f_last_port
+        return w
     return {
         "uuid": f_uuid,
         "addresses": [*f_addresses],

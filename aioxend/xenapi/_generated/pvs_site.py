@@ -62,6 +62,19 @@ class PVS_siteRecord:
         return _v.record_to_wire(self, _PVS_SITERECORD_FIELDS)
 
 
+def _own_PVS_siteRecord(wire: object) -> PVS_siteRecord:
+    """``PVS_siteRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        PVS_siteRecord,
+        "PVS_site record",
+        _PVS_SITERECORD_FIELDS,
+        wire,
+        _plain_PVS_siteRecord,
+        own=True,
+    )
+
+
 class PVS_site(XenAPIClass):
     """The messages of class PVS_site: machines serving blocks of data for provisioning VMs.
 
@@ -83,7 +96,7 @@ class PVS_site(XenAPIClass):
         """
         answer = await self._caller.call("PVS_site.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "PVS_site.get_all_records", _D_map_PVS_siteRef_PVS_siteRecord, answer
+            "PVS_site.get_all_records", _O_map_PVS_siteRef_PVS_siteRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[PVS_siteRef]:
@@ -319,7 +332,7 @@ class PVS_site(XenAPIClass):
         Published in ely.
         """
         answer = await self._caller.call("PVS_site.get_record", self_, timeout=timeout, read=True)
-        return _v.result("PVS_site.get_record", PVS_siteRecord.from_wire, answer)
+        return _v.result("PVS_site.get_record", _own_PVS_siteRecord, answer)
 
 
 _D_PVS_cache_storageRef: Final = _v.ref(PVS_cache_storageRef)
@@ -329,7 +342,7 @@ _D_set_PVS_serverRef: Final = _v.list_of(_D_PVS_serverRef)
 _D_PVS_proxyRef: Final = _v.ref(PVS_proxyRef)
 _D_set_PVS_proxyRef: Final = _v.list_of(_D_PVS_proxyRef)
 _D_PVS_siteRef: Final = _v.ref(PVS_siteRef)
-_D_map_PVS_siteRef_PVS_siteRecord: Final = _v.map_of(_D_PVS_siteRef, PVS_siteRecord.from_wire)
+_O_map_PVS_siteRef_PVS_siteRecord: Final = _v.map_of(_D_PVS_siteRef, _own_PVS_siteRecord)
 _D_set_PVS_siteRef: Final = _v.list_of(_D_PVS_siteRef)
 _PVS_SITERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -345,9 +358,9 @@ _PVS_SITERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_PVS_siteRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_PVS_siteRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a PVS_siteRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -375,6 +388,8 @@ def _plain_PVS_siteRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

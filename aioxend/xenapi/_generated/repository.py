@@ -59,6 +59,19 @@ class RepositoryRecord:
         return _v.record_to_wire(self, _REPOSITORYRECORD_FIELDS)
 
 
+def _own_RepositoryRecord(wire: object) -> RepositoryRecord:
+    """``RepositoryRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        RepositoryRecord,
+        "Repository record",
+        _REPOSITORYRECORD_FIELDS,
+        wire,
+        _plain_RepositoryRecord,
+        own=True,
+    )
+
+
 class Repository(XenAPIClass):
     """The messages of class Repository: Repository for updates.
 
@@ -80,7 +93,7 @@ class Repository(XenAPIClass):
         """
         answer = await self._caller.call("Repository.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "Repository.get_all_records", _D_map_RepositoryRef_RepositoryRecord, answer
+            "Repository.get_all_records", _O_map_RepositoryRef_RepositoryRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[RepositoryRef]:
@@ -339,13 +352,11 @@ class Repository(XenAPIClass):
         Published in 1.301.0.
         """
         answer = await self._caller.call("Repository.get_record", self_, timeout=timeout, read=True)
-        return _v.result("Repository.get_record", RepositoryRecord.from_wire, answer)
+        return _v.result("Repository.get_record", _own_RepositoryRecord, answer)
 
 
 _D_RepositoryRef: Final = _v.ref(RepositoryRef)
-_D_map_RepositoryRef_RepositoryRecord: Final = _v.map_of(
-    _D_RepositoryRef, RepositoryRecord.from_wire
-)
+_O_map_RepositoryRef_RepositoryRecord: Final = _v.map_of(_D_RepositoryRef, _own_RepositoryRecord)
 _D_set_RepositoryRef: Final = _v.list_of(_D_RepositoryRef)
 _REPOSITORYRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -369,9 +380,9 @@ _REPOSITORYRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_RepositoryRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_RepositoryRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a RepositoryRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -398,6 +409,8 @@ def _plain_RepositoryRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

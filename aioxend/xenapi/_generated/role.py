@@ -53,6 +53,14 @@ class roleRecord:
         return _v.record_to_wire(self, _ROLERECORD_FIELDS)
 
 
+def _own_roleRecord(wire: object) -> roleRecord:
+    """``roleRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        roleRecord, "role record", _ROLERECORD_FIELDS, wire, _plain_roleRecord, own=True
+    )
+
+
 class role(XenAPIClass):
     """The messages of class role: A set of permissions associated with a subject.
 
@@ -70,7 +78,7 @@ class role(XenAPIClass):
         Published in midnight-ride.
         """
         answer = await self._caller.call("role.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("role.get_all_records", _D_map_roleRef_roleRecord, answer)
+        return await _v.result_sliced("role.get_all_records", _O_map_roleRef_roleRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[roleRef]:
         """Return a list of all the roles known to the system.
@@ -256,12 +264,12 @@ class role(XenAPIClass):
         Published in midnight-ride.
         """
         answer = await self._caller.call("role.get_record", self_, timeout=timeout, read=True)
-        return _v.result("role.get_record", roleRecord.from_wire, answer)
+        return _v.result("role.get_record", _own_roleRecord, answer)
 
 
 _D_roleRef: Final = _v.ref(roleRef)
 _D_set_roleRef: Final = _v.list_of(_D_roleRef)
-_D_map_roleRef_roleRecord: Final = _v.map_of(_D_roleRef, roleRecord.from_wire)
+_O_map_roleRef_roleRecord: Final = _v.map_of(_D_roleRef, _own_roleRecord)
 _D_set_string: Final = _v.list_of(_v.string)
 _ROLERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -275,9 +283,9 @@ _ROLERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_roleRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_roleRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a roleRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name_label, f_name_description, f_subroles, f_is_internal = _ROLERECORD_KEYS(w)
     except KeyError:
@@ -288,6 +296,8 @@ def _plain_roleRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_uuid, f_name_label, f_name_description, *f_subroles)
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

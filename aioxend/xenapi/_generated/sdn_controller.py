@@ -58,6 +58,19 @@ class SDN_controllerRecord:
         return _v.record_to_wire(self, _SDN_CONTROLLERRECORD_FIELDS)
 
 
+def _own_SDN_controllerRecord(wire: object) -> SDN_controllerRecord:
+    """``SDN_controllerRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        SDN_controllerRecord,
+        "SDN_controller record",
+        _SDN_CONTROLLERRECORD_FIELDS,
+        wire,
+        _plain_SDN_controllerRecord,
+        own=True,
+    )
+
+
 class SDN_controller(XenAPIClass):
     """The messages of class SDN_controller: Describes the SDN controller that is to connect with
     the pool.
@@ -82,7 +95,7 @@ class SDN_controller(XenAPIClass):
             "SDN_controller.get_all_records", timeout=timeout, read=True
         )
         return await _v.result_sliced(
-            "SDN_controller.get_all_records", _D_map_SDN_controllerRef_SDN_controllerRecord, answer
+            "SDN_controller.get_all_records", _O_map_SDN_controllerRef_SDN_controllerRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[SDN_controllerRef]:
@@ -221,14 +234,14 @@ class SDN_controller(XenAPIClass):
         answer = await self._caller.call(
             "SDN_controller.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("SDN_controller.get_record", SDN_controllerRecord.from_wire, answer)
+        return _v.result("SDN_controller.get_record", _own_SDN_controllerRecord, answer)
 
 
 _D_SdnControllerProtocol: Final = _v.enum_of(SdnControllerProtocol)
 _M_SdnControllerProtocol: Final = _v.members(SdnControllerProtocol)
 _D_SDN_controllerRef: Final = _v.ref(SDN_controllerRef)
-_D_map_SDN_controllerRef_SDN_controllerRecord: Final = _v.map_of(
-    _D_SDN_controllerRef, SDN_controllerRecord.from_wire
+_O_map_SDN_controllerRef_SDN_controllerRecord: Final = _v.map_of(
+    _D_SDN_controllerRef, _own_SDN_controllerRecord
 )
 _D_set_SDN_controllerRef: Final = _v.list_of(_D_SDN_controllerRef)
 _SDN_CONTROLLERRECORD_FIELDS: Final[_v.Fields] = (
@@ -240,9 +253,9 @@ _SDN_CONTROLLERRECORD_FIELDS: Final[_v.Fields] = (
 _SDN_CONTROLLERRECORD_KEYS: Final = operator.itemgetter("uuid", "protocol", "address", "port")
 
 
-def _plain_SDN_controllerRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_SDN_controllerRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a SDN_controllerRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_protocol, f_address, f_port = _SDN_CONTROLLERRECORD_KEYS(w)
     except KeyError:
@@ -259,6 +272,10 @@ def _plain_SDN_controllerRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["protocol"] = f_protocol
+        w["port"] = f_port
+        return w
     return {
         "uuid": f_uuid,
         "protocol": f_protocol,

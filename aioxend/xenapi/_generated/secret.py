@@ -50,6 +50,14 @@ class secretRecord:
         return _v.record_to_wire(self, _SECRETRECORD_FIELDS)
 
 
+def _own_secretRecord(wire: object) -> secretRecord:
+    """``secretRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        secretRecord, "secret record", _SECRETRECORD_FIELDS, wire, _plain_secretRecord, own=True
+    )
+
+
 class secret(XenAPIClass):
     """The messages of class secret: A secret.
 
@@ -71,7 +79,7 @@ class secret(XenAPIClass):
         """
         answer = await self._caller.call("secret.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "secret.get_all_records", _D_map_secretRef_secretRecord, answer
+            "secret.get_all_records", _O_map_secretRef_secretRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[secretRef]:
@@ -231,12 +239,12 @@ class secret(XenAPIClass):
         Published in midnight-ride.
         """
         answer = await self._caller.call("secret.get_record", self_, timeout=timeout, read=True)
-        return _v.result("secret.get_record", secretRecord.from_wire, answer)
+        return _v.result("secret.get_record", _own_secretRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_secretRef: Final = _v.ref(secretRef)
-_D_map_secretRef_secretRecord: Final = _v.map_of(_D_secretRef, secretRecord.from_wire)
+_O_map_secretRef_secretRecord: Final = _v.map_of(_D_secretRef, _own_secretRecord)
 _D_set_secretRef: Final = _v.list_of(_D_secretRef)
 _SECRETRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -246,9 +254,9 @@ _SECRETRECORD_FIELDS: Final[_v.Fields] = (
 _SECRETRECORD_KEYS: Final = operator.itemgetter("uuid", "value", "other_config")
 
 
-def _plain_secretRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_secretRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a secretRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_value, f_other_config = _SECRETRECORD_KEYS(w)
     except KeyError:
@@ -258,6 +266,8 @@ def _plain_secretRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_uuid, f_value, *f_other_config, *f_other_config.values())
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "value": f_value,

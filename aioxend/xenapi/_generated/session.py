@@ -88,6 +88,14 @@ class sessionRecord:
         return _v.record_to_wire(self, _SESSIONRECORD_FIELDS)
 
 
+def _own_sessionRecord(wire: object) -> sessionRecord:
+    """``sessionRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        sessionRecord, "session record", _SESSIONRECORD_FIELDS, wire, _plain_sessionRecord, own=True
+    )
+
+
 class session(XenAPIClass):
     """The messages of class session: A session.
 
@@ -514,7 +522,7 @@ class session(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("session.get_record", self_, timeout=timeout, read=True)
-        return _v.result("session.get_record", sessionRecord.from_wire, answer)
+        return _v.result("session.get_record", _own_sessionRecord, answer)
 
 
 _D_hostRef: Final = _v.ref(hostRef)
@@ -563,9 +571,9 @@ _SESSIONRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_sessionRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_sessionRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a sessionRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -615,6 +623,10 @@ def _plain_sessionRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_validation_time = _v.timestamp(f_validation_time)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["last_active"] = f_last_active
+        w["validation_time"] = f_validation_time
+        return w
     return {
         "uuid": f_uuid,
         "this_host": f_this_host,

@@ -71,6 +71,14 @@ class SMRecord:
         return _v.record_to_wire(self, _SMRECORD_FIELDS)
 
 
+def _own_SMRecord(wire: object) -> SMRecord:
+    """``SMRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        SMRecord, "SM record", _SMRECORD_FIELDS, wire, _plain_SMRecord, own=True
+    )
+
+
 class SM(XenAPIClass):
     """The messages of class SM: A storage manager plugin.
 
@@ -88,7 +96,7 @@ class SM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SM.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("SM.get_all_records", _D_map_SMRef_SMRecord, answer)
+        return await _v.result_sliced("SM.get_all_records", _O_map_SMRef_SMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[SMRef]:
         """Return a list of all the SMs known to the system.
@@ -375,14 +383,14 @@ class SM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SM.get_record", self_, timeout=timeout, read=True)
-        return _v.result("SM.get_record", SMRecord.from_wire, answer)
+        return _v.result("SM.get_record", _own_SMRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_set_string: Final = _v.list_of(_v.string)
 _D_map_string_integer: Final = _v.map_of(_v.string, _v.integer)
 _D_SMRef: Final = _v.ref(SMRef)
-_D_map_SMRef_SMRecord: Final = _v.map_of(_D_SMRef, SMRecord.from_wire)
+_O_map_SMRef_SMRecord: Final = _v.map_of(_D_SMRef, _own_SMRecord)
 _D_set_SMRef: Final = _v.list_of(_D_SMRef)
 _SMRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -418,9 +426,9 @@ _SMRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_SMRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_SMRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a SMRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -468,6 +476,9 @@ def _plain_SMRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_features = _D_map_string_integer(f_features)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["features"] = f_features
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

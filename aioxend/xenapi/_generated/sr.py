@@ -96,6 +96,14 @@ class SRRecord:
         return _v.record_to_wire(self, _SRRECORD_FIELDS)
 
 
+def _own_SRRecord(wire: object) -> SRRecord:
+    """``SRRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        SRRecord, "SR record", _SRRECORD_FIELDS, wire, _plain_SRRecord, own=True
+    )
+
+
 class SR(XenAPIClass):
     """The messages of class SR: A storage repository.
 
@@ -113,7 +121,7 @@ class SR(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SR.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("SR.get_all_records", _D_map_SRRef_SRRecord, answer)
+        return await _v.result_sliced("SR.get_all_records", _O_map_SRRef_SRRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[SRRef]:
         """Return a list of all the SRs known to the system.
@@ -1006,7 +1014,7 @@ class SR(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("SR.get_record", self_, timeout=timeout, read=True)
-        return _v.result("SR.get_record", SRRecord.from_wire, answer)
+        return _v.result("SR.get_record", _own_SRRecord, answer)
 
 
 _D_StorageOperations: Final = _v.enum_of(StorageOperations)
@@ -1022,7 +1030,7 @@ _D_blobRef: Final = _v.ref(blobRef)
 _D_map_string_blobRef: Final = _v.map_of(_v.string, _D_blobRef)
 _D_DR_taskRef: Final = _v.ref(DR_taskRef)
 _D_SRRef: Final = _v.ref(SRRef)
-_D_map_SRRef_SRRecord: Final = _v.map_of(_D_SRRef, SRRecord.from_wire)
+_O_map_SRRef_SRRecord: Final = _v.map_of(_D_SRRef, _own_SRRecord)
 _D_set_SRRef: Final = _v.list_of(_D_SRRef)
 _D_set_data_sourceRecord: Final = _v.list_of(data_sourceRecord.from_wire)
 _D_set_probe_resultRecord: Final = _v.list_of(probe_resultRecord.from_wire)
@@ -1074,9 +1082,9 @@ _SRRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_SRRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_SRRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a SRRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -1142,6 +1150,13 @@ def _plain_SRRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_current_operations = _D_map_string_StorageOperations(f_current_operations)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["virtual_allocation"] = f_virtual_allocation
+        w["physical_utilisation"] = f_physical_utilisation
+        w["physical_size"] = f_physical_size
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

@@ -59,6 +59,14 @@ class sr_statRecord:
         return _v.record_to_wire(self, _SR_STATRECORD_FIELDS)
 
 
+def _own_sr_statRecord(wire: object) -> sr_statRecord:
+    """``sr_statRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        sr_statRecord, "sr_stat record", _SR_STATRECORD_FIELDS, wire, _plain_sr_statRecord, own=True
+    )
+
+
 class sr_stat(XenAPIClass):
     """The messages of class sr_stat: A set of high-level properties associated with an SR.
 
@@ -87,9 +95,9 @@ _SR_STATRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_sr_statRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_sr_statRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a sr_statRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -113,6 +121,12 @@ def _plain_sr_statRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_health = _M_SrHealth.get(f_health) or _D_SrHealth(f_health)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["uuid"] = f_uuid
+        w["free_space"] = f_free_space
+        w["total_space"] = f_total_space
+        w["health"] = f_health
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

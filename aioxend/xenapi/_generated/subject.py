@@ -52,6 +52,14 @@ class subjectRecord:
         return _v.record_to_wire(self, _SUBJECTRECORD_FIELDS)
 
 
+def _own_subjectRecord(wire: object) -> subjectRecord:
+    """``subjectRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        subjectRecord, "subject record", _SUBJECTRECORD_FIELDS, wire, _plain_subjectRecord, own=True
+    )
+
+
 class subject(XenAPIClass):
     """The messages of class subject: A user or group that can log in xapi.
 
@@ -73,7 +81,7 @@ class subject(XenAPIClass):
         """
         answer = await self._caller.call("subject.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "subject.get_all_records", _D_map_subjectRef_subjectRecord, answer
+            "subject.get_all_records", _O_map_subjectRef_subjectRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[subjectRef]:
@@ -241,14 +249,14 @@ class subject(XenAPIClass):
         Published in george.
         """
         answer = await self._caller.call("subject.get_record", self_, timeout=timeout, read=True)
-        return _v.result("subject.get_record", subjectRecord.from_wire, answer)
+        return _v.result("subject.get_record", _own_subjectRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_roleRef: Final = _v.ref(roleRef)
 _D_set_roleRef: Final = _v.list_of(_D_roleRef)
 _D_subjectRef: Final = _v.ref(subjectRef)
-_D_map_subjectRef_subjectRecord: Final = _v.map_of(_D_subjectRef, subjectRecord.from_wire)
+_O_map_subjectRef_subjectRecord: Final = _v.map_of(_D_subjectRef, _own_subjectRecord)
 _D_set_subjectRef: Final = _v.list_of(_D_subjectRef)
 _D_set_string: Final = _v.list_of(_v.string)
 _SUBJECTRECORD_FIELDS: Final[_v.Fields] = (
@@ -262,9 +270,9 @@ _SUBJECTRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_subjectRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_subjectRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a subjectRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_subject_identifier, f_other_config, f_roles = _SUBJECTRECORD_KEYS(w)
     except KeyError:
@@ -277,6 +285,8 @@ def _plain_subjectRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "subject_identifier": f_subject_identifier,

@@ -97,6 +97,14 @@ class taskRecord:
         return _v.record_to_wire(self, _TASKRECORD_FIELDS)
 
 
+def _own_taskRecord(wire: object) -> taskRecord:
+    """``taskRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        taskRecord, "task record", _TASKRECORD_FIELDS, wire, _plain_taskRecord, own=True
+    )
+
+
 class task(XenAPIClass):
     """The messages of class task: A long-running asynchronous task.
 
@@ -114,7 +122,7 @@ class task(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("task.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("task.get_all_records", _D_map_taskRef_taskRecord, answer)
+        return await _v.result_sliced("task.get_all_records", _O_map_taskRef_taskRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[taskRef]:
         """Return a list of all the tasks known to the system.
@@ -537,7 +545,7 @@ class task(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("task.get_record", self_, timeout=timeout, read=True)
-        return _v.result("task.get_record", taskRecord.from_wire, answer)
+        return _v.result("task.get_record", _own_taskRecord, answer)
 
 
 _D_TaskAllowedOperations: Final = _v.enum_of(TaskAllowedOperations)
@@ -550,7 +558,7 @@ _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_taskRef: Final = _v.ref(taskRef)
 _D_set_taskRef: Final = _v.list_of(_D_taskRef)
 _M_TaskStatusType: Final = _v.members(TaskStatusType)
-_D_map_taskRef_taskRecord: Final = _v.map_of(_D_taskRef, taskRecord.from_wire)
+_O_map_taskRef_taskRecord: Final = _v.map_of(_D_taskRef, _own_taskRecord)
 _TASKRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
     ("name_label", "name_label", _v.string),
@@ -591,9 +599,9 @@ _TASKRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_taskRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_taskRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a taskRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -645,6 +653,13 @@ def _plain_taskRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_status = _M_TaskStatusType.get(f_status) or _D_TaskStatusType(f_status)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["created"] = f_created
+        w["finished"] = f_finished
+        w["status"] = f_status
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

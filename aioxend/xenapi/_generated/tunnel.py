@@ -60,6 +60,14 @@ class tunnelRecord:
         return _v.record_to_wire(self, _TUNNELRECORD_FIELDS)
 
 
+def _own_tunnelRecord(wire: object) -> tunnelRecord:
+    """``tunnelRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        tunnelRecord, "tunnel record", _TUNNELRECORD_FIELDS, wire, _plain_tunnelRecord, own=True
+    )
+
+
 class tunnel(XenAPIClass):
     """The messages of class tunnel: A tunnel for network traffic.
 
@@ -81,7 +89,7 @@ class tunnel(XenAPIClass):
         """
         answer = await self._caller.call("tunnel.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "tunnel.get_all_records", _D_map_tunnelRef_tunnelRecord, answer
+            "tunnel.get_all_records", _O_map_tunnelRef_tunnelRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[tunnelRef]:
@@ -337,7 +345,7 @@ class tunnel(XenAPIClass):
         Published in cowley.
         """
         answer = await self._caller.call("tunnel.get_record", self_, timeout=timeout, read=True)
-        return _v.result("tunnel.get_record", tunnelRecord.from_wire, answer)
+        return _v.result("tunnel.get_record", _own_tunnelRecord, answer)
 
 
 _D_PIFRef: Final = _v.ref(PIFRef)
@@ -345,7 +353,7 @@ _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_TunnelProtocol: Final = _v.enum_of(TunnelProtocol)
 _M_TunnelProtocol: Final = _v.members(TunnelProtocol)
 _D_tunnelRef: Final = _v.ref(tunnelRef)
-_D_map_tunnelRef_tunnelRecord: Final = _v.map_of(_D_tunnelRef, tunnelRecord.from_wire)
+_O_map_tunnelRef_tunnelRecord: Final = _v.map_of(_D_tunnelRef, _own_tunnelRecord)
 _D_set_tunnelRef: Final = _v.list_of(_D_tunnelRef)
 _TUNNELRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -360,9 +368,9 @@ _TUNNELRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_tunnelRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_tunnelRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a tunnelRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_access_PIF, f_transport_PIF, f_status, f_other_config, f_protocol = (
             _TUNNELRECORD_KEYS(w)
@@ -387,6 +395,9 @@ def _plain_tunnelRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_protocol = _M_TunnelProtocol.get(f_protocol) or _D_TunnelProtocol(f_protocol)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["protocol"] = f_protocol
+        return w
     return {
         "uuid": f_uuid,
         "access_PIF": f_access_PIF,

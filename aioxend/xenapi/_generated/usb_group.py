@@ -56,6 +56,19 @@ class USB_groupRecord:
         return _v.record_to_wire(self, _USB_GROUPRECORD_FIELDS)
 
 
+def _own_USB_groupRecord(wire: object) -> USB_groupRecord:
+    """``USB_groupRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        USB_groupRecord,
+        "USB_group record",
+        _USB_GROUPRECORD_FIELDS,
+        wire,
+        _plain_USB_groupRecord,
+        own=True,
+    )
+
+
 class USB_group(XenAPIClass):
     """The messages of class USB_group: A group of compatible USBs across the resource pool.
 
@@ -77,7 +90,7 @@ class USB_group(XenAPIClass):
         """
         answer = await self._caller.call("USB_group.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "USB_group.get_all_records", _D_map_USB_groupRef_USB_groupRecord, answer
+            "USB_group.get_all_records", _O_map_USB_groupRef_USB_groupRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[USB_groupRef]:
@@ -327,7 +340,7 @@ class USB_group(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("USB_group.get_record", self_, timeout=timeout, read=True)
-        return _v.result("USB_group.get_record", USB_groupRecord.from_wire, answer)
+        return _v.result("USB_group.get_record", _own_USB_groupRecord, answer)
 
 
 _D_PUSBRef: Final = _v.ref(PUSBRef)
@@ -336,7 +349,7 @@ _D_VUSBRef: Final = _v.ref(VUSBRef)
 _D_set_VUSBRef: Final = _v.list_of(_D_VUSBRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_USB_groupRef: Final = _v.ref(USB_groupRef)
-_D_map_USB_groupRef_USB_groupRecord: Final = _v.map_of(_D_USB_groupRef, USB_groupRecord.from_wire)
+_O_map_USB_groupRef_USB_groupRecord: Final = _v.map_of(_D_USB_groupRef, _own_USB_groupRecord)
 _D_set_USB_groupRef: Final = _v.list_of(_D_USB_groupRef)
 _USB_GROUPRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -351,9 +364,9 @@ _USB_GROUPRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_USB_groupRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_USB_groupRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a USB_groupRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_name_label, f_name_description, f_PUSBs, f_VUSBs, f_other_config = (
             _USB_GROUPRECORD_KEYS(w)
@@ -375,6 +388,8 @@ def _plain_USB_groupRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

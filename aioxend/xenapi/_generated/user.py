@@ -50,6 +50,14 @@ class userRecord:
         return _v.record_to_wire(self, _USERRECORD_FIELDS)
 
 
+def _own_userRecord(wire: object) -> userRecord:
+    """``userRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        userRecord, "user record", _USERRECORD_FIELDS, wire, _plain_userRecord, own=True
+    )
+
+
 class user(XenAPIClass):
     """The messages of class user: A user of the system.
 
@@ -222,7 +230,7 @@ class user(XenAPIClass):
         Deprecated in george: Deprecated in favor of subject.
         """
         answer = await self._caller.call("user.get_record", self_, timeout=timeout, read=True)
-        return _v.result("user.get_record", userRecord.from_wire, answer)
+        return _v.result("user.get_record", _own_userRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
@@ -236,9 +244,9 @@ _USERRECORD_FIELDS: Final[_v.Fields] = (
 _USERRECORD_KEYS: Final = operator.itemgetter("uuid", "short_name", "fullname", "other_config")
 
 
-def _plain_userRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_userRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a userRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_short_name, f_fullname, f_other_config = _USERRECORD_KEYS(w)
     except KeyError:
@@ -248,6 +256,8 @@ def _plain_userRecord(w: dict[str, Any]) -> dict[str, object] | None:
         and _v.only_str(f_uuid, f_short_name, f_fullname, *f_other_config, *f_other_config.values())
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "short_name": f_short_name,

@@ -94,6 +94,14 @@ class VBDRecord:
         return _v.record_to_wire(self, _VBDRECORD_FIELDS)
 
 
+def _own_VBDRecord(wire: object) -> VBDRecord:
+    """``VBDRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VBDRecord, "VBD record", _VBDRECORD_FIELDS, wire, _plain_VBDRecord, own=True
+    )
+
+
 class VBD(XenAPIClass):
     """The messages of class VBD: A virtual block device.
 
@@ -111,7 +119,7 @@ class VBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VBD.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VBD.get_all_records", _D_map_VBDRef_VBDRecord, answer)
+        return await _v.result_sliced("VBD.get_all_records", _O_map_VBDRef_VBDRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VBDRef]:
         """Return a list of all the VBDs known to the system.
@@ -705,7 +713,7 @@ class VBD(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VBD.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VBD.get_record", VBDRecord.from_wire, answer)
+        return _v.result("VBD.get_record", _own_VBDRecord, answer)
 
 
 _D_VbdOperations: Final = _v.enum_of(VbdOperations)
@@ -720,7 +728,7 @@ _D_set_string: Final = _v.list_of(_v.string)
 _M_VbdMode: Final = _v.members(VbdMode)
 _M_VbdType: Final = _v.members(VbdType)
 _D_VBDRef: Final = _v.ref(VBDRef)
-_D_map_VBDRef_VBDRecord: Final = _v.map_of(_D_VBDRef, VBDRecord.from_wire)
+_O_map_VBDRef_VBDRecord: Final = _v.map_of(_D_VBDRef, _own_VBDRecord)
 _D_set_VBDRef: Final = _v.list_of(_D_VBDRef)
 _VBDRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -770,9 +778,9 @@ _VBDRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VBDRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VBDRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VBDRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -838,6 +846,13 @@ def _plain_VBDRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_type = _M_VbdType.get(f_type) or _D_VbdType(f_type)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["mode"] = f_mode
+        w["type"] = f_type
+        w["status_code"] = f_status_code
+        return w
     return {
         "uuid": f_uuid,
         "allowed_operations": f_allowed_operations,

@@ -44,6 +44,19 @@ class VBD_metricsRecord:
         return _v.record_to_wire(self, _VBD_METRICSRECORD_FIELDS)
 
 
+def _own_VBD_metricsRecord(wire: object) -> VBD_metricsRecord:
+    """``VBD_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VBD_metricsRecord,
+        "VBD_metrics record",
+        _VBD_METRICSRECORD_FIELDS,
+        wire,
+        _plain_VBD_metricsRecord,
+        own=True,
+    )
+
+
 class VBD_metrics(XenAPIClass):
     """The messages of class VBD_metrics: The metrics associated with a virtual block device.
 
@@ -71,15 +84,17 @@ class VBD_metrics(XenAPIClass):
 _VBD_METRICSRECORD_FIELDS: Final[_v.Fields] = (("uuid", "uuid", _v.string),)
 
 
-def _plain_VBD_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VBD_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VBD_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid = w["uuid"]
     except KeyError:
         return None
     if not (_v.only_str(f_uuid)):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "extra": None,

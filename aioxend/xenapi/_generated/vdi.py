@@ -124,6 +124,14 @@ class VDIRecord:
         return _v.record_to_wire(self, _VDIRECORD_FIELDS)
 
 
+def _own_VDIRecord(wire: object) -> VDIRecord:
+    """``VDIRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VDIRecord, "VDI record", _VDIRECORD_FIELDS, wire, _plain_VDIRecord, own=True
+    )
+
+
 class VDI(XenAPIClass):
     """The messages of class VDI: A virtual disk image.
 
@@ -141,7 +149,7 @@ class VDI(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VDI.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VDI.get_all_records", _D_map_VDIRef_VDIRecord, answer)
+        return await _v.result_sliced("VDI.get_all_records", _O_map_VDIRef_VDIRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VDIRef]:
         """Return a list of all the VDIs known to the system.
@@ -1241,7 +1249,7 @@ class VDI(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VDI.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VDI.get_record", VDIRecord.from_wire, answer)
+        return _v.result("VDI.get_record", _own_VDIRecord, answer)
 
 
 _D_VdiOperations: Final = _v.enum_of(VdiOperations)
@@ -1261,7 +1269,7 @@ _D_OnBoot: Final = _v.enum_of(OnBoot)
 _D_poolRef: Final = _v.ref(poolRef)
 _M_VdiType: Final = _v.members(VdiType)
 _M_OnBoot: Final = _v.members(OnBoot)
-_D_map_VDIRef_VDIRecord: Final = _v.map_of(_D_VDIRef, VDIRecord.from_wire)
+_O_map_VDIRef_VDIRecord: Final = _v.map_of(_D_VDIRef, _own_VDIRecord)
 _D_set_vdi_nbd_server_infoRecord: Final = _v.list_of(vdi_nbd_server_infoRecord.from_wire)
 _D_sessionRef: Final = _v.ref(sessionRef)
 _VDIRECORD_FIELDS: Final[_v.Fields] = (
@@ -1334,9 +1342,9 @@ _VDIRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VDIRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VDIRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VDIRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -1426,6 +1434,15 @@ def _plain_VDIRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_on_boot = _M_OnBoot.get(f_on_boot) or _D_OnBoot(f_on_boot)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["virtual_size"] = f_virtual_size
+        w["physical_utilisation"] = f_physical_utilisation
+        w["type"] = f_type
+        w["snapshot_time"] = f_snapshot_time
+        w["on_boot"] = f_on_boot
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

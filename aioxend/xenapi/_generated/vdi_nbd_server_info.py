@@ -59,6 +59,19 @@ class vdi_nbd_server_infoRecord:
         return _v.record_to_wire(self, _VDI_NBD_SERVER_INFORECORD_FIELDS)
 
 
+def _own_vdi_nbd_server_infoRecord(wire: object) -> vdi_nbd_server_infoRecord:
+    """``vdi_nbd_server_infoRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        vdi_nbd_server_infoRecord,
+        "vdi_nbd_server_info record",
+        _VDI_NBD_SERVER_INFORECORD_FIELDS,
+        wire,
+        _plain_vdi_nbd_server_infoRecord,
+        own=True,
+    )
+
+
 class vdi_nbd_server_info(XenAPIClass):
     """The messages of class vdi_nbd_server_info: Details for connecting to a VDI using the
     Network Block Device protocol.
@@ -82,9 +95,9 @@ _VDI_NBD_SERVER_INFORECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_vdi_nbd_server_infoRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_vdi_nbd_server_infoRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a vdi_nbd_server_infoRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_exportname, f_address, f_port, f_cert, f_subject = _VDI_NBD_SERVER_INFORECORD_KEYS(w)
     except KeyError:
@@ -95,6 +108,9 @@ def _plain_vdi_nbd_server_infoRecord(w: dict[str, Any]) -> dict[str, object] | N
     if ints is None:
         return None
     (f_port,) = ints
+    if own:
+        w["port"] = f_port
+        return w
     return {
         "exportname": f_exportname,
         "address": f_address,

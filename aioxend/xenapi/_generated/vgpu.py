@@ -75,6 +75,14 @@ class VGPURecord:
         return _v.record_to_wire(self, _VGPURECORD_FIELDS)
 
 
+def _own_VGPURecord(wire: object) -> VGPURecord:
+    """``VGPURecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VGPURecord, "VGPU record", _VGPURECORD_FIELDS, wire, _plain_VGPURecord, own=True
+    )
+
+
 class VGPU(XenAPIClass):
     """The messages of class VGPU: A virtual GPU (vGPU).
 
@@ -92,7 +100,7 @@ class VGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("VGPU.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VGPU.get_all_records", _D_map_VGPURef_VGPURecord, answer)
+        return await _v.result_sliced("VGPU.get_all_records", _O_map_VGPURef_VGPURecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VGPURef]:
         """Return a list of all the VGPUs known to the system.
@@ -383,7 +391,7 @@ class VGPU(XenAPIClass):
         Published in boston.
         """
         answer = await self._caller.call("VGPU.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VGPU.get_record", VGPURecord.from_wire, answer)
+        return _v.result("VGPU.get_record", _own_VGPURecord, answer)
 
 
 _D_VMRef: Final = _v.ref(VMRef)
@@ -393,7 +401,7 @@ _D_VGPU_typeRef: Final = _v.ref(VGPU_typeRef)
 _D_PGPURef: Final = _v.ref(PGPURef)
 _D_PCIRef: Final = _v.ref(PCIRef)
 _D_VGPURef: Final = _v.ref(VGPURef)
-_D_map_VGPURef_VGPURecord: Final = _v.map_of(_D_VGPURef, VGPURecord.from_wire)
+_O_map_VGPURef_VGPURecord: Final = _v.map_of(_D_VGPURef, _own_VGPURecord)
 _D_set_VGPURef: Final = _v.list_of(_D_VGPURef)
 _VGPURECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -425,9 +433,9 @@ _VGPURECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VGPURecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VGPURecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VGPURecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -466,6 +474,8 @@ def _plain_VGPURecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     ):
         return None
+    if own:
+        return w
     return {
         "uuid": f_uuid,
         "VM": f_VM,

@@ -79,6 +79,19 @@ class VGPU_typeRecord:
         return _v.record_to_wire(self, _VGPU_TYPERECORD_FIELDS)
 
 
+def _own_VGPU_typeRecord(wire: object) -> VGPU_typeRecord:
+    """``VGPU_typeRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VGPU_typeRecord,
+        "VGPU_type record",
+        _VGPU_TYPERECORD_FIELDS,
+        wire,
+        _plain_VGPU_typeRecord,
+        own=True,
+    )
+
+
 class VGPU_type(XenAPIClass):
     """The messages of class VGPU_type: A type of virtual GPU.
 
@@ -100,7 +113,7 @@ class VGPU_type(XenAPIClass):
         """
         answer = await self._caller.call("VGPU_type.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "VGPU_type.get_all_records", _D_map_VGPU_typeRef_VGPU_typeRecord, answer
+            "VGPU_type.get_all_records", _O_map_VGPU_typeRef_VGPU_typeRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VGPU_typeRef]:
@@ -395,7 +408,7 @@ class VGPU_type(XenAPIClass):
         Published in vgpu-tech-preview.
         """
         answer = await self._caller.call("VGPU_type.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VGPU_type.get_record", VGPU_typeRecord.from_wire, answer)
+        return _v.result("VGPU_type.get_record", _own_VGPU_typeRecord, answer)
 
 
 _D_PGPURef: Final = _v.ref(PGPURef)
@@ -408,7 +421,7 @@ _D_VgpuTypeImplementation: Final = _v.enum_of(VgpuTypeImplementation)
 _D_VGPU_typeRef: Final = _v.ref(VGPU_typeRef)
 _D_set_VGPU_typeRef: Final = _v.list_of(_D_VGPU_typeRef)
 _M_VgpuTypeImplementation: Final = _v.members(VgpuTypeImplementation)
-_D_map_VGPU_typeRef_VGPU_typeRecord: Final = _v.map_of(_D_VGPU_typeRef, VGPU_typeRecord.from_wire)
+_O_map_VGPU_typeRef_VGPU_typeRecord: Final = _v.map_of(_D_VGPU_typeRef, _own_VGPU_typeRecord)
 _VGPU_TYPERECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
     ("vendor_name", "vendor_name", _v.string),
@@ -447,9 +460,9 @@ _VGPU_TYPERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VGPU_typeRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VGPU_typeRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VGPU_typeRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -503,6 +516,13 @@ def _plain_VGPU_typeRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_VgpuTypeImplementation(f_implementation)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["framebuffer_size"] = f_framebuffer_size
+        w["max_heads"] = f_max_heads
+        w["max_resolution_x"] = f_max_resolution_x
+        w["max_resolution_y"] = f_max_resolution_y
+        w["implementation"] = f_implementation
+        return w
     return {
         "uuid": f_uuid,
         "vendor_name": f_vendor_name,

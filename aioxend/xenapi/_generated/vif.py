@@ -105,6 +105,14 @@ class VIFRecord:
         return _v.record_to_wire(self, _VIFRECORD_FIELDS)
 
 
+def _own_VIFRecord(wire: object) -> VIFRecord:
+    """``VIFRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VIFRecord, "VIF record", _VIFRECORD_FIELDS, wire, _plain_VIFRecord, own=True
+    )
+
+
 class VIF(XenAPIClass):
     """The messages of class VIF: A virtual network interface.
 
@@ -122,7 +130,7 @@ class VIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VIF.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VIF.get_all_records", _D_map_VIFRef_VIFRecord, answer)
+        return await _v.result_sliced("VIF.get_all_records", _O_map_VIFRef_VIFRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VIFRef]:
         """Return a list of all the VIFs known to the system.
@@ -848,7 +856,7 @@ class VIF(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VIF.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VIF.get_record", VIFRecord.from_wire, answer)
+        return _v.result("VIF.get_record", _own_VIFRecord, answer)
 
 
 _D_VifOperations: Final = _v.enum_of(VifOperations)
@@ -865,7 +873,7 @@ _M_VifLockingMode: Final = _v.members(VifLockingMode)
 _M_VifIpv4ConfigurationMode: Final = _v.members(VifIpv4ConfigurationMode)
 _M_VifIpv6ConfigurationMode: Final = _v.members(VifIpv6ConfigurationMode)
 _D_VIFRef: Final = _v.ref(VIFRef)
-_D_map_VIFRef_VIFRecord: Final = _v.map_of(_D_VIFRef, VIFRecord.from_wire)
+_O_map_VIFRef_VIFRecord: Final = _v.map_of(_D_VIFRef, _own_VIFRecord)
 _D_set_VIFRef: Final = _v.list_of(_D_VIFRef)
 _VIFRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -925,9 +933,9 @@ _VIFRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VIFRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VIFRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VIFRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -1010,6 +1018,15 @@ def _plain_VIFRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_VifIpv6ConfigurationMode(f_ipv6_configuration_mode)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["MTU"] = f_MTU
+        w["status_code"] = f_status_code
+        w["locking_mode"] = f_locking_mode
+        w["ipv4_configuration_mode"] = f_ipv4_configuration_mode
+        w["ipv6_configuration_mode"] = f_ipv6_configuration_mode
+        return w
     return {
         "uuid": f_uuid,
         "allowed_operations": f_allowed_operations,

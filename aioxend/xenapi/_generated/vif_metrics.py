@@ -52,6 +52,19 @@ class VIF_metricsRecord:
         return _v.record_to_wire(self, _VIF_METRICSRECORD_FIELDS)
 
 
+def _own_VIF_metricsRecord(wire: object) -> VIF_metricsRecord:
+    """``VIF_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VIF_metricsRecord,
+        "VIF_metrics record",
+        _VIF_METRICSRECORD_FIELDS,
+        wire,
+        _plain_VIF_metricsRecord,
+        own=True,
+    )
+
+
 class VIF_metrics(XenAPIClass):
     """The messages of class VIF_metrics: The metrics associated with a virtual network device.
 
@@ -164,9 +177,9 @@ _VIF_METRICSRECORD_FIELDS: Final[_v.Fields] = (
 _VIF_METRICSRECORD_KEYS: Final = operator.itemgetter("uuid", "last_updated", "other_config")
 
 
-def _plain_VIF_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VIF_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VIF_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_last_updated, f_other_config = _VIF_METRICSRECORD_KEYS(w)
     except KeyError:
@@ -180,6 +193,9 @@ def _plain_VIF_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_last_updated = _v.timestamp(f_last_updated)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["last_updated"] = f_last_updated
+        return w
     return {
         "uuid": f_uuid,
         "last_updated": f_last_updated,

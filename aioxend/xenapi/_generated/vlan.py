@@ -54,6 +54,14 @@ class VLANRecord:
         return _v.record_to_wire(self, _VLANRECORD_FIELDS)
 
 
+def _own_VLANRecord(wire: object) -> VLANRecord:
+    """``VLANRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VLANRecord, "VLAN record", _VLANRECORD_FIELDS, wire, _plain_VLANRecord, own=True
+    )
+
+
 class VLAN(XenAPIClass):
     """The messages of class VLAN: A VLAN mux/demux.
 
@@ -71,7 +79,7 @@ class VLAN(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("VLAN.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VLAN.get_all_records", _D_map_VLANRef_VLANRecord, answer)
+        return await _v.result_sliced("VLAN.get_all_records", _O_map_VLANRef_VLANRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VLANRef]:
         """Return a list of all the VLANs known to the system.
@@ -242,13 +250,13 @@ class VLAN(XenAPIClass):
         Published in miami.
         """
         answer = await self._caller.call("VLAN.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VLAN.get_record", VLANRecord.from_wire, answer)
+        return _v.result("VLAN.get_record", _own_VLANRecord, answer)
 
 
 _D_PIFRef: Final = _v.ref(PIFRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_VLANRef: Final = _v.ref(VLANRef)
-_D_map_VLANRef_VLANRecord: Final = _v.map_of(_D_VLANRef, VLANRecord.from_wire)
+_O_map_VLANRef_VLANRecord: Final = _v.map_of(_D_VLANRef, _own_VLANRecord)
 _D_set_VLANRef: Final = _v.list_of(_D_VLANRef)
 _VLANRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -262,9 +270,9 @@ _VLANRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VLANRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VLANRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VLANRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_uuid, f_tagged_PIF, f_untagged_PIF, f_tag, f_other_config = _VLANRECORD_KEYS(w)
     except KeyError:
@@ -280,6 +288,9 @@ def _plain_VLANRecord(w: dict[str, Any]) -> dict[str, object] | None:
     if ints is None:
         return None
     (f_tag,) = ints
+    if own:
+        w["tag"] = f_tag
+        return w
     return {
         "uuid": f_uuid,
         "tagged_PIF": f_tagged_PIF,

@@ -299,6 +299,14 @@ class VMRecord:
         return _v.record_to_wire(self, _VMRECORD_FIELDS)
 
 
+def _own_VMRecord(wire: object) -> VMRecord:
+    """``VMRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VMRecord, "VM record", _VMRECORD_FIELDS, wire, _plain_VMRecord, own=True
+    )
+
+
 class VM(XenAPIClass):
     """The messages of class VM: A virtual machine (or 'guest').
 
@@ -317,7 +325,7 @@ class VM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VM.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VM.get_all_records", _D_map_VMRef_VMRecord, answer)
+        return await _v.result_sliced("VM.get_all_records", _O_map_VMRef_VMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VMRef]:
         """Return a list of all the VMs known to the system.
@@ -877,7 +885,7 @@ class VM(XenAPIClass):
         Deprecated in inverness: Use the current VM record/fields instead.
         """
         answer = await self._caller.call("VM.get_boot_record", self_, timeout=timeout, read=True)
-        return _v.result("VM.get_boot_record", VMRecord.from_wire, answer)
+        return _v.result("VM.get_boot_record", _own_VMRecord, answer)
 
     async def assert_can_migrate(
         self,
@@ -3601,7 +3609,7 @@ class VM(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VM.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VM.get_record", VMRecord.from_wire, answer)
+        return _v.result("VM.get_record", _own_VMRecord, answer)
 
 
 _D_VmOperations: Final = _v.enum_of(VmOperations)
@@ -3650,7 +3658,7 @@ _M_OnSoftrebootBehavior: Final = _v.members(OnSoftrebootBehavior)
 _M_OnNormalExit: Final = _v.members(OnNormalExit)
 _M_OnCrashBehaviour: Final = _v.members(OnCrashBehaviour)
 _M_DomainType: Final = _v.members(DomainType)
-_D_map_VMRef_VMRecord: Final = _v.map_of(_D_VMRef, VMRecord.from_wire)
+_O_map_VMRef_VMRecord: Final = _v.map_of(_D_VMRef, _own_VMRecord)
 _D_set_SRRef: Final = _v.list_of(_D_SRRef)
 _D_map_hostRef_set_string: Final = _v.map_of(_D_hostRef, _D_set_string)
 _D_set_hostRef: Final = _v.list_of(_D_hostRef)
@@ -3839,9 +3847,9 @@ _VMRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VMRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VMRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VMRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -4093,6 +4101,36 @@ def _plain_VMRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_pending_guidances_full = _D_set_UpdateGuidances(f_pending_guidances_full)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["power_state"] = f_power_state
+        w["user_version"] = f_user_version
+        w["memory_overhead"] = f_memory_overhead
+        w["memory_target"] = f_memory_target
+        w["memory_static_max"] = f_memory_static_max
+        w["memory_dynamic_max"] = f_memory_dynamic_max
+        w["memory_dynamic_min"] = f_memory_dynamic_min
+        w["memory_static_min"] = f_memory_static_min
+        w["VCPUs_max"] = f_VCPUs_max
+        w["VCPUs_at_startup"] = f_VCPUs_at_startup
+        w["actions_after_softreboot"] = f_actions_after_softreboot
+        w["actions_after_shutdown"] = f_actions_after_shutdown
+        w["actions_after_reboot"] = f_actions_after_reboot
+        w["actions_after_crash"] = f_actions_after_crash
+        w["domid"] = f_domid
+        w["snapshot_time"] = f_snapshot_time
+        w["blocked_operations"] = f_blocked_operations
+        w["start_delay"] = f_start_delay
+        w["shutdown_delay"] = f_shutdown_delay
+        w["order"] = f_order
+        w["version"] = f_version
+        w["hardware_platform_version"] = f_hardware_platform_version
+        w["domain_type"] = f_domain_type
+        w["pending_guidances"] = f_pending_guidances
+        w["pending_guidances_recommended"] = f_pending_guidances_recommended
+        w["pending_guidances_full"] = f_pending_guidances_full
+        return w
     return {
         "uuid": f_uuid,
         "allowed_operations": f_allowed_operations,

@@ -62,6 +62,19 @@ class VM_applianceRecord:
         return _v.record_to_wire(self, _VM_APPLIANCERECORD_FIELDS)
 
 
+def _own_VM_applianceRecord(wire: object) -> VM_applianceRecord:
+    """``VM_applianceRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VM_applianceRecord,
+        "VM_appliance record",
+        _VM_APPLIANCERECORD_FIELDS,
+        wire,
+        _plain_VM_applianceRecord,
+        own=True,
+    )
+
+
 class VM_appliance(XenAPIClass):
     """The messages of class VM_appliance: VM appliance.
 
@@ -83,7 +96,7 @@ class VM_appliance(XenAPIClass):
         """
         answer = await self._caller.call("VM_appliance.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "VM_appliance.get_all_records", _D_map_VM_applianceRef_VM_applianceRecord, answer
+            "VM_appliance.get_all_records", _O_map_VM_applianceRef_VM_applianceRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VM_applianceRef]:
@@ -406,7 +419,7 @@ class VM_appliance(XenAPIClass):
         answer = await self._caller.call(
             "VM_appliance.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("VM_appliance.get_record", VM_applianceRecord.from_wire, answer)
+        return _v.result("VM_appliance.get_record", _own_VM_applianceRecord, answer)
 
 
 _D_VmApplianceOperation: Final = _v.enum_of(VmApplianceOperation)
@@ -415,8 +428,8 @@ _D_map_string_VmApplianceOperation: Final = _v.map_of(_v.string, _D_VmApplianceO
 _D_VMRef: Final = _v.ref(VMRef)
 _D_set_VMRef: Final = _v.list_of(_D_VMRef)
 _D_VM_applianceRef: Final = _v.ref(VM_applianceRef)
-_D_map_VM_applianceRef_VM_applianceRecord: Final = _v.map_of(
-    _D_VM_applianceRef, VM_applianceRecord.from_wire
+_O_map_VM_applianceRef_VM_applianceRecord: Final = _v.map_of(
+    _D_VM_applianceRef, _own_VM_applianceRecord
 )
 _D_set_VM_applianceRef: Final = _v.list_of(_D_VM_applianceRef)
 _D_SRRef: Final = _v.ref(SRRef)
@@ -434,9 +447,9 @@ _VM_APPLIANCERECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VM_applianceRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VM_applianceRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VM_applianceRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -455,6 +468,10 @@ def _plain_VM_applianceRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_current_operations = _D_map_string_VmApplianceOperation(f_current_operations)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

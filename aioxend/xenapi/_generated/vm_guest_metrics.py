@@ -84,6 +84,19 @@ class VM_guest_metricsRecord:
         return _v.record_to_wire(self, _VM_GUEST_METRICSRECORD_FIELDS)
 
 
+def _own_VM_guest_metricsRecord(wire: object) -> VM_guest_metricsRecord:
+    """``VM_guest_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VM_guest_metricsRecord,
+        "VM_guest_metrics record",
+        _VM_GUEST_METRICSRECORD_FIELDS,
+        wire,
+        _plain_VM_guest_metricsRecord,
+        own=True,
+    )
+
+
 class VM_guest_metrics(XenAPIClass):
     """The messages of class VM_guest_metrics: The metrics reported by the guest (as opposed to
     inferred from outside).
@@ -109,7 +122,7 @@ class VM_guest_metrics(XenAPIClass):
         )
         return await _v.result_sliced(
             "VM_guest_metrics.get_all_records",
-            _D_map_VM_guest_metricsRef_VM_guest_metricsRecord,
+            _O_map_VM_guest_metricsRef_VM_guest_metricsRecord,
             answer,
         )
 
@@ -402,15 +415,15 @@ class VM_guest_metrics(XenAPIClass):
         answer = await self._caller.call(
             "VM_guest_metrics.get_record", self_, timeout=timeout, read=True
         )
-        return _v.result("VM_guest_metrics.get_record", VM_guest_metricsRecord.from_wire, answer)
+        return _v.result("VM_guest_metrics.get_record", _own_VM_guest_metricsRecord, answer)
 
 
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_TristateType: Final = _v.enum_of(TristateType)
 _M_TristateType: Final = _v.members(TristateType)
 _D_VM_guest_metricsRef: Final = _v.ref(VM_guest_metricsRef)
-_D_map_VM_guest_metricsRef_VM_guest_metricsRecord: Final = _v.map_of(
-    _D_VM_guest_metricsRef, VM_guest_metricsRecord.from_wire
+_O_map_VM_guest_metricsRef_VM_guest_metricsRecord: Final = _v.map_of(
+    _D_VM_guest_metricsRef, _own_VM_guest_metricsRecord
 )
 _D_set_VM_guest_metricsRef: Final = _v.list_of(_D_VM_guest_metricsRef)
 _VM_GUEST_METRICSRECORD_FIELDS: Final[_v.Fields] = (
@@ -443,9 +456,9 @@ _VM_GUEST_METRICSRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VM_guest_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VM_guest_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VM_guest_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -497,6 +510,11 @@ def _plain_VM_guest_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None
         )
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["last_updated"] = f_last_updated
+        w["can_use_hotplug_vbd"] = f_can_use_hotplug_vbd
+        w["can_use_hotplug_vif"] = f_can_use_hotplug_vif
+        return w
     return {
         "uuid": f_uuid,
         "os_version": {**f_os_version},

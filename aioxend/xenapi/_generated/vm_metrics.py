@@ -79,6 +79,19 @@ class VM_metricsRecord:
         return _v.record_to_wire(self, _VM_METRICSRECORD_FIELDS)
 
 
+def _own_VM_metricsRecord(wire: object) -> VM_metricsRecord:
+    """``VM_metricsRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VM_metricsRecord,
+        "VM_metrics record",
+        _VM_METRICSRECORD_FIELDS,
+        wire,
+        _plain_VM_metricsRecord,
+        own=True,
+    )
+
+
 class VM_metrics(XenAPIClass):
     """The messages of class VM_metrics: The metrics associated with a VM.
 
@@ -100,7 +113,7 @@ class VM_metrics(XenAPIClass):
         """
         answer = await self._caller.call("VM_metrics.get_all_records", timeout=timeout, read=True)
         return await _v.result_sliced(
-            "VM_metrics.get_all_records", _D_map_VM_metricsRef_VM_metricsRecord, answer
+            "VM_metrics.get_all_records", _O_map_VM_metricsRef_VM_metricsRecord, answer
         )
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VM_metricsRef]:
@@ -422,7 +435,7 @@ class VM_metrics(XenAPIClass):
         Published in rio.
         """
         answer = await self._caller.call("VM_metrics.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VM_metrics.get_record", VM_metricsRecord.from_wire, answer)
+        return _v.result("VM_metrics.get_record", _own_VM_metricsRecord, answer)
 
 
 _D_map_integer_integer: Final = _v.map_of(_v.integer, _v.integer)
@@ -432,9 +445,7 @@ _D_map_integer_set_string: Final = _v.map_of(_v.integer, _D_set_string)
 _D_DomainType: Final = _v.enum_of(DomainType)
 _M_DomainType: Final = _v.members(DomainType)
 _D_VM_metricsRef: Final = _v.ref(VM_metricsRef)
-_D_map_VM_metricsRef_VM_metricsRecord: Final = _v.map_of(
-    _D_VM_metricsRef, VM_metricsRecord.from_wire
-)
+_O_map_VM_metricsRef_VM_metricsRecord: Final = _v.map_of(_D_VM_metricsRef, _own_VM_metricsRecord)
 _D_set_VM_metricsRef: Final = _v.list_of(_D_VM_metricsRef)
 _VM_METRICSRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -472,9 +483,9 @@ _VM_METRICSRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VM_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VM_metricsRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VM_metricsRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -527,6 +538,16 @@ def _plain_VM_metricsRecord(w: dict[str, Any]) -> dict[str, object] | None:
         )
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["memory_actual"] = f_memory_actual
+        w["VCPUs_number"] = f_VCPUs_number
+        w["VCPUs_CPU"] = f_VCPUs_CPU
+        w["VCPUs_flags"] = f_VCPUs_flags
+        w["start_time"] = f_start_time
+        w["install_time"] = f_install_time
+        w["last_updated"] = f_last_updated
+        w["current_domain_type"] = f_current_domain_type
+        return w
     return {
         "uuid": f_uuid,
         "memory_actual": f_memory_actual,

@@ -45,6 +45,14 @@ class VMPPRecord:
         return _v.record_to_wire(self, _VMPPRECORD_FIELDS)
 
 
+def _own_VMPPRecord(wire: object) -> VMPPRecord:
+    """``VMPPRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VMPPRecord, "VMPP record", _VMPPRECORD_FIELDS, wire, _plain_VMPPRecord, own=True
+    )
+
+
 class VMPP(XenAPIClass):
     """The messages of class VMPP: VM Protection Policy.
 
@@ -117,15 +125,17 @@ _VMPPRECORD_FIELDS: Final[_v.Fields] = (
 _VMPPRECORD_KEYS: Final = operator.itemgetter("name_label", "name_description")
 
 
-def _plain_VMPPRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VMPPRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VMPPRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         f_name_label, f_name_description = _VMPPRECORD_KEYS(w)
     except KeyError:
         return None
     if not (_v.only_str(f_name_label, f_name_description)):
         return None
+    if own:
+        return w
     return {
         "name_label": f_name_label,
         "name_description": f_name_description,

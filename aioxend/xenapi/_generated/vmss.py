@@ -70,6 +70,14 @@ class VMSSRecord:
         return _v.record_to_wire(self, _VMSSRECORD_FIELDS)
 
 
+def _own_VMSSRecord(wire: object) -> VMSSRecord:
+    """``VMSSRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VMSSRecord, "VMSS record", _VMSSRECORD_FIELDS, wire, _plain_VMSSRecord, own=True
+    )
+
+
 class VMSS(XenAPIClass):
     """The messages of class VMSS: VM Snapshot Schedule.
 
@@ -87,7 +95,7 @@ class VMSS(XenAPIClass):
         Published in falcon.
         """
         answer = await self._caller.call("VMSS.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VMSS.get_all_records", _D_map_VMSSRef_VMSSRecord, answer)
+        return await _v.result_sliced("VMSS.get_all_records", _O_map_VMSSRef_VMSSRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VMSSRef]:
         """Return a list of all the VMSSs known to the system.
@@ -453,7 +461,7 @@ class VMSS(XenAPIClass):
         Published in falcon.
         """
         answer = await self._caller.call("VMSS.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VMSS.get_record", VMSSRecord.from_wire, answer)
+        return _v.result("VMSS.get_record", _own_VMSSRecord, answer)
 
 
 _D_VmssType: Final = _v.enum_of(VmssType)
@@ -464,7 +472,7 @@ _D_set_VMRef: Final = _v.list_of(_D_VMRef)
 _M_VmssType: Final = _v.members(VmssType)
 _M_VmssFrequency: Final = _v.members(VmssFrequency)
 _D_VMSSRef: Final = _v.ref(VMSSRef)
-_D_map_VMSSRef_VMSSRecord: Final = _v.map_of(_D_VMSSRef, VMSSRecord.from_wire)
+_O_map_VMSSRef_VMSSRecord: Final = _v.map_of(_D_VMSSRef, _own_VMSSRecord)
 _D_set_VMSSRef: Final = _v.list_of(_D_VMSSRef)
 _VMSSRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -492,9 +500,9 @@ _VMSSRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VMSSRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VMSSRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VMSSRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -529,6 +537,12 @@ def _plain_VMSSRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_last_run_time = _v.timestamp(f_last_run_time)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["type"] = f_type
+        w["retained_snapshots"] = f_retained_snapshots
+        w["frequency"] = f_frequency
+        w["last_run_time"] = f_last_run_time
+        return w
     return {
         "uuid": f_uuid,
         "name_label": f_name_label,

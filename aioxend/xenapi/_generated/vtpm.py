@@ -66,6 +66,14 @@ class VTPMRecord:
         return _v.record_to_wire(self, _VTPMRECORD_FIELDS)
 
 
+def _own_VTPMRecord(wire: object) -> VTPMRecord:
+    """``VTPMRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VTPMRecord, "VTPM record", _VTPMRECORD_FIELDS, wire, _plain_VTPMRecord, own=True
+    )
+
+
 class VTPM(XenAPIClass):
     """The messages of class VTPM: A virtual TPM device.
 
@@ -83,7 +91,7 @@ class VTPM(XenAPIClass):
         Prototyped (experimental) in 22.26.0.
         """
         answer = await self._caller.call("VTPM.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VTPM.get_all_records", _D_map_VTPMRef_VTPMRecord, answer)
+        return await _v.result_sliced("VTPM.get_all_records", _O_map_VTPMRef_VTPMRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VTPMRef]:
         """Return a list of all the VTPMs known to the system.
@@ -259,7 +267,7 @@ class VTPM(XenAPIClass):
         Prototyped (experimental) in 22.26.0.
         """
         answer = await self._caller.call("VTPM.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VTPM.get_record", VTPMRecord.from_wire, answer)
+        return _v.result("VTPM.get_record", _own_VTPMRecord, answer)
 
 
 _D_VtpmOperations: Final = _v.enum_of(VtpmOperations)
@@ -269,7 +277,7 @@ _D_VMRef: Final = _v.ref(VMRef)
 _D_PersistenceBackend: Final = _v.enum_of(PersistenceBackend)
 _M_PersistenceBackend: Final = _v.members(PersistenceBackend)
 _D_VTPMRef: Final = _v.ref(VTPMRef)
-_D_map_VTPMRef_VTPMRecord: Final = _v.map_of(_D_VTPMRef, VTPMRecord.from_wire)
+_O_map_VTPMRef_VTPMRecord: Final = _v.map_of(_D_VTPMRef, _own_VTPMRecord)
 _D_set_VTPMRef: Final = _v.list_of(_D_VTPMRef)
 _VTPMRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -293,9 +301,9 @@ _VTPMRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VTPMRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VTPMRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VTPMRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -323,6 +331,11 @@ def _plain_VTPMRecord(w: dict[str, Any]) -> dict[str, object] | None:
         ) or _D_PersistenceBackend(f_persistence_backend)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        w["persistence_backend"] = f_persistence_backend
+        return w
     return {
         "uuid": f_uuid,
         "allowed_operations": f_allowed_operations,

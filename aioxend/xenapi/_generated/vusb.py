@@ -64,6 +64,14 @@ class VUSBRecord:
         return _v.record_to_wire(self, _VUSBRECORD_FIELDS)
 
 
+def _own_VUSBRecord(wire: object) -> VUSBRecord:
+    """``VUSBRecord.from_wire`` of a struct the client decoded and hands over: the
+    record is made of it, its lists and dicts, not of copies."""
+    return _v.decode_record(
+        VUSBRecord, "VUSB record", _VUSBRECORD_FIELDS, wire, _plain_VUSBRecord, own=True
+    )
+
+
 class VUSB(XenAPIClass):
     """The messages of class VUSB: Describes the vusb device.
 
@@ -81,7 +89,7 @@ class VUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("VUSB.get_all_records", timeout=timeout, read=True)
-        return await _v.result_sliced("VUSB.get_all_records", _D_map_VUSBRef_VUSBRecord, answer)
+        return await _v.result_sliced("VUSB.get_all_records", _O_map_VUSBRef_VUSBRecord, answer)
 
     async def get_all(self, *, timeout: TimeoutArg = DEFAULT) -> list[VUSBRef]:
         """Return a list of all the VUSBs known to the system.
@@ -305,7 +313,7 @@ class VUSB(XenAPIClass):
         Published in inverness.
         """
         answer = await self._caller.call("VUSB.get_record", self_, timeout=timeout, read=True)
-        return _v.result("VUSB.get_record", VUSBRecord.from_wire, answer)
+        return _v.result("VUSB.get_record", _own_VUSBRecord, answer)
 
 
 _D_VusbOperations: Final = _v.enum_of(VusbOperations)
@@ -315,7 +323,7 @@ _D_VMRef: Final = _v.ref(VMRef)
 _D_USB_groupRef: Final = _v.ref(USB_groupRef)
 _D_map_string_string: Final = _v.map_of(_v.string, _v.string)
 _D_VUSBRef: Final = _v.ref(VUSBRef)
-_D_map_VUSBRef_VUSBRecord: Final = _v.map_of(_D_VUSBRef, VUSBRecord.from_wire)
+_O_map_VUSBRef_VUSBRecord: Final = _v.map_of(_D_VUSBRef, _own_VUSBRecord)
 _D_set_VUSBRef: Final = _v.list_of(_D_VUSBRef)
 _VUSBRECORD_FIELDS: Final[_v.Fields] = (
     ("uuid", "uuid", _v.string),
@@ -337,9 +345,9 @@ _VUSBRECORD_KEYS: Final = operator.itemgetter(
 )
 
 
-def _plain_VUSBRecord(w: dict[str, Any]) -> dict[str, object] | None:
+def _plain_VUSBRecord(w: dict[str, Any], own: bool) -> dict[str, object] | None:
     """The attributes of a VUSBRecord from a struct of plain values (``extra``
-    left to the caller), else ``None``."""
+    left to the caller), else ``None``; ``own``: in ``w`` itself, changed in place."""
     try:
         (
             f_uuid,
@@ -363,6 +371,10 @@ def _plain_VUSBRecord(w: dict[str, Any]) -> dict[str, object] | None:
         f_current_operations = _D_map_string_VusbOperations(f_current_operations)
     except (TypeError, ProtocolError):
         return None  # a bad value: the general decoders name it
+    if own:
+        w["allowed_operations"] = f_allowed_operations
+        w["current_operations"] = f_current_operations
+        return w
     return {
         "uuid": f_uuid,
         "allowed_operations": f_allowed_operations,
