@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+from unittest import mock
 
 import pytest
 
@@ -16,12 +17,13 @@ from aioxend.sxp._parser import DEFAULT_LIMITS
 def careful(text: str | bytes, *, strict: bool = True, step: int | None = None) -> list[Expr]:
     """Parse with the incremental parser only, in chunks of ``step`` (whole by default)."""
     parser = Parser(strict=strict)
-    parser.BATCH = 1  # read every chunk at once, so the careful scanner runs
+    parser.BATCH = 1  # read every chunk at once
     out: list[Expr] = []
     size = step or max(1, len(text))
-    for start in range(0, len(text), size):
-        out += parser.feed(text[start : start + size])
-    return out + parser.close()
+    with mock.patch.object(parser, "_fast_ready", return_value=False):  # never the fast path
+        for start in range(0, len(text), size):
+            out += parser.feed(text[start : start + size])
+        return out + parser.close()
 
 
 def feed_all(parser: Parser, text: str, *, close: bool = True) -> list[Expr]:
