@@ -184,17 +184,17 @@ class Pool:
             tally.retries += 1
         TRANSPORT.debug("%s: kept-alive connection was dead (%s); resending", self.where, error)
 
-    async def checkin(self, conn: Connection, now: float) -> None:
-        """Take back a connection whose response was read to its end; frees its slot."""
-        try:
-            if self.closed or len(self.idle) >= self.limits.max_keepalive:
-                await conn.aclose()
-                return
-            conn.reused = True
-            conn.idle_since = now
-            self.idle.append(conn)
-        finally:
-            self._release()
+    def checkin(self, conn: Connection, now: float) -> bool:
+        """Take back a connection whose response was read to its end, freeing its slot;
+        ``False``, with nothing done, when it is not wanted (the pool is closed or has
+        ``max_keepalive`` idle ones): then ``discard`` it. No await: a call's last step."""
+        if self.closed or len(self.idle) >= self.limits.max_keepalive:
+            return False
+        conn.reused = True
+        conn.idle_since = now
+        self.idle.append(conn)
+        self._release()
+        return True
 
     async def discard(self, conn: Connection) -> None:
         """Close a connection that must not carry another exchange; frees its slot."""

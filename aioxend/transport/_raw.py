@@ -83,7 +83,9 @@ class _RawResponse(StreamingResponse):
         if conn is None:
             raise RuntimeError("the response is closed")
         try:
-            chunk = await conn.next_chunk(self._timeouts, self._deadline)
+            chunk = conn.next_event()  # a small body is in already: no await
+            if type(chunk) is not bytes or not chunk:
+                chunk = await conn.next_chunk(self._timeouts, self._deadline)
             if chunk is None:
                 self._done = True
                 raise StopAsyncIteration
@@ -109,9 +111,7 @@ class _RawResponse(StreamingResponse):
             self._drain_buffered(conn)
         if self._tally is not None:
             self._tell(self._tally)
-        if self._done and conn.parser.keep_alive:
-            await self._pool.checkin(conn, self._clock())
-        else:
+        if not (self._done and conn.parser.keep_alive and self._pool.checkin(conn, self._clock())):
             await self._pool.discard(conn)
 
     def _tell(self, tally: Tally) -> None:
