@@ -261,12 +261,18 @@ async def aioxend_call(
         yield {"pause_pair": pause_pair, "domain": domain, "domains": domains}[op]
 
 
-class _FloorConnection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection: a request out, Content-Length framed answer in."""
+class _FloorConnection(asyncio.BufferedProtocol):
+    """One keep-alive HTTP/1.1 connection: a request out, Content-Length framed answer in.
+
+    A ``BufferedProtocol`` reading into one buffer, as aioxend's own connections do for
+    small answers: a plain ``Protocol`` gets each read as a fresh ``recv(256 KiB)``,
+    which costs an mmap, an mremap and a munmap per answer and would not be a floor.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self._buffer = bytearray()
+        self._read = memoryview(bytearray(65536))
         self._waiter: asyncio.Future[bytes] | None = None
         self._length = -1
         self._head = 0
@@ -275,8 +281,11 @@ class _FloorConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._read
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._buffer += self._read[:nbytes]
         if self._length < 0:
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
