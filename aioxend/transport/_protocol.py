@@ -168,7 +168,11 @@ class ProtocolStream(asyncio.Protocol, Stream):
                 raise anyio.ClosedResourceError
             # A failed write closes the transport; connection_lost follows on the loop.
             drain = self._drain = self.loop.create_future()
-            await self._wait(drain, until)
+            self._bound(drain, until)
+            try:
+                await drain
+            finally:
+                self._timed = None
 
     async def receive(self, max_bytes: int = 65536, until: float = math.inf) -> bytes:
         """The bytes received since the last call, waiting for some; ``b""`` at the end.
@@ -180,10 +184,12 @@ class ProtocolStream(asyncio.Protocol, Stream):
                 raise anyio.ClosedResourceError
             if not self._eof:
                 waiter = self._waiter = self.loop.create_future()
+                self._bound(waiter, until)
                 try:
-                    await self._wait(waiter, until)
+                    await waiter
                 finally:
                     self._waiter = None
+                    self._timed = None
             if not self._chunks:
                 if self._closed:
                     raise anyio.ClosedResourceError
@@ -199,18 +205,14 @@ class ProtocolStream(asyncio.Protocol, Stream):
             self.transport.resume_reading()
         return data
 
-    async def _wait(self, future: asyncio.Future[None], deadline: float) -> None:
-        if deadline == math.inf:
-            await future
-            return
-        self._timed = future
-        self._deadline = deadline
-        if deadline < self._timer_at:
-            self._arm(deadline)
-        try:
-            await future
-        finally:
-            self._timed = None
+    def _bound(self, future: asyncio.Future[None], deadline: float) -> None:
+        """Let the lazy timer fail ``future`` at ``deadline``; the caller awaits it and
+        then clears ``_timed`` (a plain function: no coroutine frame per wait)."""
+        if deadline != math.inf:
+            self._timed = future
+            self._deadline = deadline
+            if deadline < self._timer_at:
+                self._arm(deadline)
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
