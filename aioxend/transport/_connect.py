@@ -4,8 +4,9 @@ A connector is any callable ``connector(endpoint)`` returning an awaitable of a
 ``Stream`` or of an anyio byte stream (wrapped in ``AnyioStream``); HTTP happens above
 it, so our HTTP/1.1 runs over anything a connector can open (a pipe to a serial
 console, an ssh library's channel, a ``MockStream``). ``UrlConnector``, the default,
-opens what the URL names: plain TCP and UNIX sockets on asyncio as a ``ProtocolStream``,
-TLS and everything under trio as an ``AnyioStream``, ``ssh://`` as a ``ProcessStream``.
+opens what the URL names: TCP (plain or TLS) and UNIX sockets on asyncio as a
+``ProtocolStream``, everything under trio as an ``AnyioStream``, ``ssh://`` as a
+``ProcessStream``.
 Every OS and TLS failure is turned here into a ``ConnectError`` that says where and why,
 with a hint for the usual causes (xend not running, a socket only root may open).
 
@@ -127,10 +128,12 @@ class UrlConnector:
     async def __call__(self, endpoint: Endpoint) -> Stream:
         if endpoint.scheme == "ssh":
             return await self._ssh(endpoint)
-        if endpoint.scheme != "https" and _on_asyncio():
+        if _on_asyncio():
             from aioxend.transport._protocol import dial_asyncio
 
-            return await dial_asyncio(endpoint)
+            if endpoint.scheme != "https":
+                return await dial_asyncio(endpoint)
+            return await dial_asyncio(endpoint, self.ssl_context or make_ssl_context(None, True))
         return AnyioStream(await dial(endpoint, ssl_context=self.ssl_context))
 
     async def _ssh(self, endpoint: Endpoint) -> Stream:

@@ -1,4 +1,4 @@
-"""The ``Stream`` for a plain TCP or UNIX connection on asyncio's own transports.
+"""The ``Stream`` for a TCP (plain or TLS) or UNIX connection on asyncio's own transports.
 
 anyio's socket streams add and remove the loop's read watcher on every receive and
 wrap each wait in checkpoints; for a small call that is most of the client's CPU. Here
@@ -18,8 +18,10 @@ for that was the largest single cost of a small call, and even a loop timer per 
 costs a heap push and a cancel, so the timer is lazy: one per stream, armed for the
 earliest deadline it may have to enforce. A later wait with a later deadline (the usual
 case: the same timeout, a moment later) arms nothing; when the timer fires early for
-it, it re-arms itself for that wait's own deadline. Only asyncio, and only plain
-sockets: TLS, pipes and trio keep anyio's streams.
+it, it re-arms itself for that wait's own deadline. Only asyncio, on TCP (plain or TLS)
+and UNIX sockets: TLS rides asyncio's own TLS transport (``ssl=``), which decrypts all
+that has come in one go, where anyio's TLS stream gives one 16 KiB record per receive
+and stops and restarts reading around each. Pipes and trio keep anyio's streams.
 
 Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that asyncio's
 ``recv(256 KiB)`` made: glibc serves a block that large with ``mmap``, shrinks it with
@@ -38,7 +40,7 @@ import select
 import socket
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
@@ -48,6 +50,9 @@ from aioxend.transport._connect import connect_unix, reason_of
 from aioxend.transport._loop import _ANYIO_ASYNCIO, shielded_pass
 from aioxend.transport._stream import DeadlinePassed, Stream, idle_socket_is_clean
 from aioxend.transport._url import Endpoint
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["DeadlinePassed", "ProtocolStream", "dial_asyncio"]
 
@@ -334,8 +339,11 @@ def _literal(host: str, port: int) -> list[tuple[Any, Any, Any, str, Any]]:
     return []
 
 
-async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
-    """Open a plain TCP or UNIX connection on the running asyncio loop, or ``ConnectError``."""
+async def dial_asyncio(
+    endpoint: Endpoint, ssl_context: ssl.SSLContext | None = None
+) -> ProtocolStream:
+    """Open a TCP (TLS with ``ssl_context``) or UNIX connection on the running asyncio
+    loop, or ``ConnectError``."""
     loop = asyncio.get_running_loop()
     protocol = ProtocolStream(loop)
     if endpoint.socket_path is not None:
@@ -365,7 +373,12 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
         try:
             sock.setblocking(False)
             await loop.sock_connect(sock, address)
-            await loop.create_connection(lambda: protocol._small, sock=sock)
+            await loop.create_connection(
+                lambda: protocol._small,
+                sock=sock,
+                ssl=ssl_context,
+                server_hostname=endpoint.host if ssl_context is not None else None,
+            )
         except OSError as exc:
             sock.close()
             first = first or exc
@@ -375,4 +388,6 @@ async def dial_asyncio(endpoint: Endpoint) -> ProtocolStream:
             raise
         return protocol
     why = reason_of(first) if first is not None else "no address to connect to"
+    if ssl_context is not None and type(first) is ConnectionResetError and first.errno is None:
+        why = "the server closed the connection during the TLS handshake"  # asyncio's words
     raise ConnectError(f"cannot connect to {endpoint.display}: {why}")

@@ -1,9 +1,9 @@
 """The byte-stream interface HTTP runs on, with deadlines: one class per kind of stream.
 
 A ``Stream`` is what a connector opens and what a connection reads and writes; it knows
-nothing of HTTP. The kinds: ``ProtocolStream`` (``_protocol``: plain TCP and UNIX
+nothing of HTTP. The kinds: ``ProtocolStream`` (``_protocol``: TCP, TLS and UNIX
 sockets on asyncio, read for us by the loop), ``AnyioStream`` (here: any anyio byte
-stream, so TLS, everything under trio, and streams users bring), ``ProcessStream``
+stream, so everything under trio, and streams users bring), ``ProcessStream``
 (``_process``: a command's stdin and stdout, as ``ssh host xm serve``) and
 ``MockStream`` (``_mock``: a scripted peer in memory, for tests).
 

@@ -27,9 +27,9 @@ from tests.transport.transport_servers import response, serve
 _MAX_READ = 262144
 
 
-@pytest.mark.parametrize(("where", "fast"), [("tcp", True), ("unix", True), ("tls", False)])
-async def test_plain_sockets_take_the_protocol_path(
-    start: Start, client_ssl: ssl.SSLContext, where: str, fast: bool
+@pytest.mark.parametrize("where", ["tcp", "unix", "tls"])
+async def test_sockets_take_the_protocol_path(
+    start: Start, client_ssl: ssl.SSLContext, where: str
 ) -> None:
     server = start(serve(), where)
     async with RawTransport(server.url(), ssl_context=client_ssl) as t:
@@ -37,8 +37,19 @@ async def test_plain_sockets_take_the_protocol_path(
             async with t.stream(Request("POST", "/RPC2", body=b"x")) as resp:
                 assert await resp.aread() == b"ok"
         (conn,) = t._idle
-        assert isinstance(conn.stream, ProtocolStream) is fast
+        assert isinstance(conn.stream, ProtocolStream)
+        assert conn.stream.transport is not None
+        tls = conn.stream.transport.get_extra_info("sslcontext") is not None
+        assert tls == (where == "tls")
     assert server.connections == 1
+    assert server.peers[0].tls == (where == "tls")
+
+
+async def test_a_certificate_not_trusted_is_a_connect_error_saying_so(start: Start) -> None:
+    server = start(serve(), "tls")
+    async with RawTransport(server.url()) as t:  # the system's CAs: not the test's
+        with pytest.raises(ConnectError, match="TLS certificate verification failed"):
+            await t.send(Request("POST", "/RPC2", body=b"x"))
 
 
 def test_trio_keeps_anyio_streams(start: Start) -> None:
