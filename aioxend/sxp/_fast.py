@@ -146,9 +146,9 @@ def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
     if not len(parts) & 1:
         return None
     regions = parts[0::2]
-    if not _apart(regions):
-        return None
     if other in text and any(map(and_, map(str.count, regions, repeat(other)), _ONES)):
+        return None
+    if not _apart(regions):
         return None
     return (_DQ if quote == '"' else _SQ).join(regions), parts[1::2]
 
@@ -254,9 +254,9 @@ def _to_json(layout: bytes) -> bytes:
     return b"" if _GAP(doc) else doc
 
 
-def _spell(chunk: str, first: bool, last: bool) -> tuple[bytes, int, bytes] | None:
-    """One chunk (ASCII) as JSON, a bound on the values it holds, and its parentheses;
-    ``None`` when it holds a character no atom may.
+def _spell(chunk: str, first: bool, last: bool, count: bool) -> tuple[bytes, int, bytes] | None:
+    """One chunk (ASCII) as JSON, a bound on the values it holds (0 unless ``count``),
+    and its parentheses; ``None`` when it holds a character no atom may.
 
     One ``bytes.translate`` turns every blank into a space and every refused character
     into NUL (the rest works on bytes too: their replacements are faster than ``str``'s).
@@ -273,17 +273,20 @@ def _spell(chunk: str, first: bool, last: bool) -> tuple[bytes, int, bytes] | No
     if "\n" not in chunk and "\t" not in chunk and "\r" not in chunk:
         doc = _to_json(layout)
         if doc:
-            return doc, layout.count(b" ") + parens.count(b"("), parens
+            return doc, layout.count(b" ") + parens.count(b"(") if count else 0, parens
     tokens = layout.replace(b"(", b" ( ").replace(b")", b" ) ").split()
     doc = (b'"' if first else b'","') + b'","'.join(tokens) + (b'"' if last else b"")
     doc = doc.replace(b'"(",', b"[").replace(b',")"', b"]").replace(b'[")"', b"[]")
     return doc, len(tokens), parens
 
 
-def _splice(doc: bytes, marker: bytes, contents: list[bytes]) -> bytes:
-    """Put the string contents in place of the markers."""
+def _splice(doc: bytes, marker: bytes, contents: list[bytes], start: int) -> tuple[bytes, int]:
+    """Put ``contents[start:]`` in place of the markers, in order; the doc and how many
+    contents have been used up to its end."""
     pieces = doc.split(marker)
-    return b"".join(chain.from_iterable(zip(pieces, contents, strict=False))) + pieces[-1]
+    end = start + len(pieces) - 1
+    spliced = chain.from_iterable(zip(pieces, contents[start:end], strict=False))
+    return b"".join(spliced) + pieces[-1], end
 
 
 def _build(doc: bytes) -> list[Expr] | None:
@@ -425,6 +428,8 @@ def _spell_pieces(
     docs: list[bytes] = []
     parens: list[bytes] = []
     items = 0
+    # A text of n characters holds at most n values: only a longer one is counted.
+    count = sum(piece[3] for piece in pieces) > limits.max_items
     for number, (whole, sq, dq, size) in enumerate(pieces):
         if size > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
             return None
@@ -436,7 +441,8 @@ def _spell_pieces(
         used = [0, 0]
         for index, chunk in enumerate(chunks):
             first = number == 0 and index == 0
-            spelled = _spell(chunk, first, number == len(pieces) - 1 and index == len(chunks) - 1)
+            last = number == len(pieces) - 1 and index == len(chunks) - 1
+            spelled = _spell(chunk, first, last, count)
             if spelled is None or (
                 len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom
             ):
@@ -446,9 +452,7 @@ def _spell_pieces(
             parens.append(chunk_parens)
             for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
                 if contents:
-                    markers = doc.count(marker)
-                    doc = _splice(doc, marker, contents[used[kind] : used[kind] + markers])
-                    used[kind] += markers
+                    doc, used[kind] = _splice(doc, marker, contents, used[kind])
             docs.append(doc)
     return docs, items, parens
 
