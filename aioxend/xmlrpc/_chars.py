@@ -22,8 +22,9 @@ def has_control(data: bytes | bytearray) -> bool:
     """Whether ``data`` holds a C0 control XML forbids.
 
     Short data is tested by one ``bytes.translate`` deletion; long data by a ``memchr``
-    per control (``in``), about three times faster per byte.
+    per control (``in``, mapped in C: a generator's steps cost more than 6 KB of scans),
+    about three times faster per byte.
     """
     if len(data) < 4096:
         return len(data.translate(None, CONTROL_BYTES)) != len(data)
-    return any(code in data for code in _CONTROL_CODES)
+    return any(map(data.__contains__, _CONTROL_CODES))

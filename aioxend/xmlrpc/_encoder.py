@@ -34,8 +34,8 @@ from __future__ import annotations
 import base64
 import datetime
 import io
-import math
 from collections.abc import Mapping
+from math import isfinite
 from typing import Any, NoReturn
 
 from aioxend.errors import Fault, LocalProtocolError
@@ -55,8 +55,12 @@ _INT64_MAX = 2**63 - 1
 _FALSE = "<value><boolean>0</boolean></value>"
 _CACHED = 64  # strings and keys up to this length have their finished piece cached
 _CHUNK = 1 << 18  # characters of long values after which the pieces are flushed as UTF-8
-_NAMES_MAX = 4096  # struct key pieces kept across calls (then forgotten, all at once)
+# Pieces kept across calls, up to _KEPT each (then forgotten, all at once): struct keys'
+# and identifier-like strings' (xend's SXP tags "domid", "on_poweroff", words such as
+# "restart": records repeat them); other strings may be secrets, kept only for the call.
+_KEPT = 4096
 _NAMES: dict[str, str] = {}
+_WORDS: dict[str, str] = {}
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _RESPONSE_HEAD = _HEADER + "<methodResponse><params><param>"
 _RESPONSE_TAIL = "</param></params></methodResponse>\n"
@@ -158,29 +162,40 @@ def _utf8(text: str) -> bytes:
 
     A lone surrogate fails the encoding, a C0 control is found on the bytes; U+FFFE and
     U+FFFF (``EF BF BE``, ``EF BF BF``: a lead byte starts them, so a match is exact) are
-    looked for only in text that is not ASCII.
+    looked for only in text that is not ASCII (a flag of the ``str``, no scan).
     """
     try:
         data = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
         raise _Refused from None
     if has_control(data) or (
-        not data.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+        not text.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
     ):
         raise _Refused
     return data
 
 
+def _name_piece(name: str) -> str:
+    """The piece that opens a struct member called ``name``, kept across calls."""
+    piece = f"<member><name>{escape(name)}</name>"
+    if len(name) <= _CACHED:
+        if len(_NAMES) >= _KEPT:
+            _NAMES.clear()
+        _NAMES[name] = piece
+    return piece
+
+
+def _int_piece(ints: dict[int, str], value: int) -> str:
+    piece = ints[value] = f"<value><int>{value}</int></value>"
+    return piece
+
+
 def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -> None:
     """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
-    isfinite = math.isfinite
     append = doc.append
-    # Finished pieces, cached: struct keys across calls (xend's and xapi's records repeat
-    # "domid", "name_label", ...: a dict hit beats escaping), short strings and small
-    # ints within the call (only: values may be secrets, a password for instance).
-    names = _NAMES
-    name_piece = names.get
-    strings: dict[str, str] = {}
+    name_piece = _NAMES.get
+    word_piece = _WORDS.get
+    strings: dict[str, str] = {}  # short strings' pieces, for this call only
     ints: dict[int, str] = {}
     string_piece = strings.get
     int_piece = ints.get
@@ -188,28 +203,26 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
     def new_string_piece(text: str) -> str:
         """The piece to append for ``text``; for a long string, its end, the rest of it
         appended already (not copied into one piece, nor kept: it rarely repeats)."""
-        body = text
-        if "&" in text or "<" in text or ">" in text or "\r" in text:
-            body = escape(text)  # else the common case, without a call
-        if len(text) <= _CACHED:
-            piece = strings[text] = f"<value><string>{body}</string></value>"
+        piece = word_piece(text)
+        if piece is None and len(text) <= _CACHED:
+            if text.isidentifier():  # nothing to escape, nothing XML refuses
+                piece = f"<value><string>{text}</string></value>"
+                if len(_WORDS) >= _KEPT:
+                    _WORDS.clear()
+                _WORDS[text] = piece
+            elif "&" in text or "<" in text or ">" in text or "\r" in text:
+                piece = f"<value><string>{escape(text)}</string></value>"
+            else:  # the common case, without a call
+                piece = f"<value><string>{text}</string></value>"
+        if piece is not None:
+            strings[text] = piece
             return piece
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape(text)
         append("<value><string>")
-        append(body)
-        doc.count(len(body))
+        append(text)
+        doc.count(len(text))
         return "</string></value>"
-
-    def new_name_piece(name: str) -> str:
-        piece = f"<member><name>{escape(name)}</name>"
-        if len(name) <= _CACHED:
-            if len(names) >= _NAMES_MAX:
-                names.clear()
-            names[name] = piece
-        return piece
-
-    def new_int_piece(value: int) -> str:
-        piece = ints[value] = f"<value><int>{value}</int></value>"
-        return piece
 
     def enc(v: Any, depth: int) -> None:
         t = type(v)
@@ -224,7 +237,7 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
                 if tx is str:
                     append(string_piece(x) or new_string_piece(x))
                 elif tx is int and _INT32_MIN <= x <= _INT32_MAX:
-                    append(int_piece(x) or new_int_piece(x))
+                    append(int_piece(x) or _int_piece(ints, x))
                 else:
                     enc(x, depth)
             append("</data></array></value>")
@@ -240,7 +253,7 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
                     if not isinstance(k, str):
                         raise _Refused
                     k = str.__str__(k)
-                append(name_piece(k) or new_name_piece(k))
+                append(name_piece(k) or _name_piece(k))
                 if type(x) is str:  # xapi's records are mostly strings: inline
                     append(string_piece(x) or new_string_piece(x))
                 else:
@@ -326,7 +339,7 @@ def _problem(v: Any, allow_none: bool) -> str | None:
             return None
         return "int beyond 64 bits, which XML-RPC cannot carry"
     if isinstance(v, float):
-        return None if math.isfinite(v) else f"non-finite float {v!r}"
+        return None if isfinite(v) else f"non-finite float {v!r}"
     if isinstance(v, str):
         return _describe_char(v)
     if v is None:

@@ -265,10 +265,24 @@ def test_a_forbidden_character_in_a_flushed_step_is_named(bad: str, where: int) 
 def test_key_pieces_kept_across_calls_are_forgotten_when_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_encoder, "_NAMES_MAX", 3)
+    monkeypatch.setattr(_encoder, "_KEPT", 3)
     monkeypatch.setattr(_encoder, "_NAMES", {})
     record = {f"k{i}&": i for i in range(10)}
     first = dumps((record,), "m")
     assert len(_encoder._NAMES) <= 3
     assert dumps((record,), "m") == first
     assert stdlib_loads(first) == ((record,), "m")
+
+
+def test_only_identifier_like_strings_are_kept_across_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_encoder, "_WORDS", {})
+    value = [["restart", "s3cret pass"], {"k": "value_in_a_struct"}, "caf\u00e9_1", "a" * 65]
+    body = dumps((value,), "m")
+    assert set(_encoder._WORDS) == {"restart", "value_in_a_struct", "caf\u00e9_1"}
+    assert dumps((value,), "m") == body
+    assert stdlib_loads(body) == ((value,), "m")
+    monkeypatch.setattr(_encoder, "_KEPT", 2)
+    dumps(([f"w{i}" for i in range(5)],), "m")
+    assert len(_encoder._WORDS) <= 2
