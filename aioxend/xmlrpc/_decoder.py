@@ -86,6 +86,7 @@ __all__ = ["Decoder", "Root", "loads"]
 
 _MAX_TAG: Final = 4096
 _DEFER: Final = 64 * 1024
+_DEFER_FROM: Final = 1024  # a smaller buffer never waits: a small answer's error is at once
 _WINDOW: Final = 64 * 1024
 _MAX_DECL: Final = 1024
 
@@ -900,13 +901,14 @@ class Decoder:
         the buffer, a construct the fast expression does not take (a string or a record,
         most likely cut by the chunk's end) waits for the next chunk instead of going
         element by element: at most ``_DEFER`` characters and half the buffer, so all
-        parses together read at most twice the input (linear time).
-        Not before the root element (a body that is no XML-RPC fails at once) and not at
-        the end.
+        parses together read at most twice the input (linear time). Not in a buffer of
+        under ``_DEFER_FROM`` characters (an invalid small answer fails at once, even if
+        the rest never comes), not before the root element (a body that is no XML-RPC
+        fails at once) and not at the end.
         """
         pos = 0 if self._special is None else self._continue_special(buf, 0)
         end = len(buf) if self._special is None else pos
-        defer_from = end if final else max(end // 2, end - _DEFER)
+        defer_from = end if final or end < _DEFER_FROM else max(end // 2, end - _DEFER)
         # XML forbids "]]>" in text; rare, so checked per match only when in the buffer.
         risky = self._risky = "]" in buf and "]]>" in buf
         deferred = False

@@ -839,3 +839,11 @@ def test_a_large_chunk_is_read_in_windows() -> None:
     with pytest.raises(ProtocolError) as info:
         loads(bad)
     assert info.value.offset == bad.index(b"\x01")
+
+
+def test_an_invalid_element_in_a_small_chunk_is_refused_at_once() -> None:
+    # A small buffer never waits for the next chunk (see Decoder._parse): feed raises,
+    # though the rest of the answer may never come.
+    decoder = Decoder()
+    with pytest.raises(ProtocolError, match="unknown value type"):
+        decoder.feed(b"<?xml version='1.0'?>\n<methodResponse><params><param><value><bogus>")
