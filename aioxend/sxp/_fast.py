@@ -65,10 +65,11 @@ CHUNK = 1 << 17
 """Characters per chunk of the layout pass: small enough to stay in the CPU cache."""
 
 PIECE = 1 << 20
-"""Characters per piece of a long text, marked on its own (see ``_pieces``), so the
+"""Characters per piece of a long text, marked on its own (``_marked_pieces``), so the
 passes that find strings stay in the cache too and no copy is as long as the text."""
 
 _CUT_TRIES = 64  # cuts looked at for one with even quote counts before giving up
+_MARK_TRIES = 4  # of those, pieces marked (each costs a piece's marking) before giving up
 
 _BLANKS = " \t\n\v\f\r"
 _SQ = "\x01"  # marks where a single-quoted string was
@@ -112,7 +113,7 @@ _CUT = re.compile(r"(?<=[^ \t\n\v\f\r()])[ \t\n\v\f\r]+(?=[^ \t\n\v\f\r()])")
 _ATOM_ENDS = re.compile(r"[\s()]+")
 _DECODE = json.JSONDecoder(strict=False).decode
 # Replacements and searches of _to_json that a regex does two to three times faster than
-# str.replace and ``in`` (measured on 128 KiB chunks); the others are faster as str.replace.
+# bytes.replace and ``in`` (measured on 128 KiB chunks); the others are faster as replace.
 _LIBVIRT = re.compile(rb"\)\(").sub
 _EMPTY = re.compile(re.escape(b' [""] ')).sub
 _GAP = re.compile(b'""').search
@@ -367,8 +368,8 @@ def _marked_pieces(text: str) -> list[_Marked] | None:
     Each cut is before a blank between two atoms, outside every string: a candidate is
     skipped unless both kinds of quote have come an even number of times since the last
     cut (cheap counts), and taken only if the piece before it marks with no quote left
-    over (a cut inside a string leaves one unterminated). After ``_CUT_TRIES`` candidates
-    the rest is one piece.
+    over (a cut inside a string leaves one unterminated). After ``_CUT_TRIES`` candidates,
+    or ``_MARK_TRIES`` pieces marked in vain, the rest is one piece.
     """
     pieces: list[_Marked] = []
     start = 0
@@ -377,8 +378,9 @@ def _marked_pieces(text: str) -> list[_Marked] | None:
         at = start + PIECE
         singles, doubles = _quotes(text, start, at, escapes)
         piece = None
+        marks = 0
         for tries, match in enumerate(_CUT.finditer(text, at)):
-            if tries == _CUT_TRIES:
+            if tries == _CUT_TRIES or marks == _MARK_TRIES:
                 break
             cut = match.start()
             more_singles, more_doubles = _quotes(text, at, cut, escapes)
@@ -389,6 +391,7 @@ def _marked_pieces(text: str) -> list[_Marked] | None:
                 piece = _marked_piece(text[start:cut])
                 if piece is not None:
                     break
+                marks += 1
         if piece is None:
             break
         pieces.append(piece)
