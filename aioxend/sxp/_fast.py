@@ -12,8 +12,8 @@ through steps 1-3 each on its own, so no pass runs over the whole text and no co
 long as it: the throughput stays flat from 1 KB to 64 MB. A cut is taken only where the
 piece before it marks with no quote left over (a cut inside a string would leave one).
 
-1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (three regex
-   substitutions, only when the text has a backslash), so every quote left opens or
+1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (one regex
+   substitution, only when the text has a backslash), so every quote left opens or
    closes a string or sits inside one. The text is split at its ``"`` and then at its
    ``'`` with ``str.split`` (or the other way round, when a ``'...'`` string holds a
    ``"``; a count of quotes per region tells which order is right); where neither order
@@ -75,11 +75,12 @@ _BLANKS = " \t\n\v\f\r"
 _SQ = "\x01"  # marks where a single-quoted string was
 _DQ = "\x02"  # marks where a double-quoted string was
 # While strings are found, each escaped backslash and escaped quote stands hidden as one
-# character, so every quote left opens or closes a string (or sits inside one). A regex
-# finds a two-character escape four times faster than str.replace: it looks for the
-# rare backslash first.
+# character, so every quote left opens or closes a string (or sits inside one). One regex
+# pass finds them all (it reads a run of backslashes as pairs from its start, as xend's
+# reader does), looking for the rare backslash first.
 _HIDDEN = (("\x03", "\\\\"), ("\x04", "\\'"), ("\x05", '\\"'))
-_HIDE = tuple((re.compile(re.escape(escape)).sub, char) for char, escape in _HIDDEN)
+_HIDE = re.compile(r"""\\[\\'"]""").sub
+_HIDING = {escape: char for char, escape in _HIDDEN}
 _RESERVED = _SQ + _DQ + "".join(char for char, _ in _HIDDEN)
 _SQB = _SQ.encode()
 _DQB = _DQ.encode()
@@ -147,17 +148,26 @@ def _split(text: str, quote: str, other: str) -> tuple[str, list[str]] | None:
     if not len(parts) & 1:
         return None
     regions = parts[0::2]
-    if other in text and any(map(and_, map(str.count, regions, repeat(other)), _ONES)):
+    marked = (_DQ if quote == '"' else _SQ).join(regions)
+    if other in marked and any(map(and_, map(str.count, regions, repeat(other)), _ONES)):
         return None
     if not _apart(regions):
         return None
-    return (_DQ if quote == '"' else _SQ).join(regions), parts[1::2]
+    return marked, parts[1::2]
 
 
 def _quotes_apart(text: str) -> tuple[str, list[str], list[str]] | None:
     """The text split at its ``"`` and then its ``'`` (or the other way round when a
-    ``'...'`` string holds a ``"``), with ``str.split``: no scanning loop."""
-    for first, second in (('"', "'"), ("'", '"')):
+    ``'...'`` string holds a ``"``), with ``str.split``: no scanning loop.
+
+    When an odd count of ``'`` comes before the first ``"``, that ``"`` is inside a
+    ``'...'`` string (escaped quotes are hidden), so the split at ``"`` first cannot
+    hold and is not tried: xend's repr writes such strings for text that has a ``"``.
+    """
+    orders: tuple[tuple[str, str], ...] = (('"', "'"), ("'", '"'))
+    if text.count("'", 0, max(0, text.find('"'))) & 1:
+        orders = orders[1:]
+    for first, second in orders:
         outer = _split(text, first, second)
         inner = _split(outer[0], second, first) if outer is not None else None
         if outer is not None and inner is not None:
@@ -314,20 +324,23 @@ def _build(doc: bytes) -> list[Expr] | None:
     return result
 
 
+def _hiding(match: re.Match[str]) -> str:
+    """The character that hides an escaped backslash or quote."""
+    return _HIDING[match.group()]
+
+
 def _marked(text: str) -> tuple[str, list[bytes], list[bytes]] | None:
     """The text with a marker for each string, and the JSON-ready contents of the
     single- and of the double-quoted strings (``None`` if unsure).
 
-    Escaped backslashes, then escaped quotes, are hidden first (a substitution reads a
-    run of backslashes as pairs from its start, as xend's reader does); a hidden one
-    outside a string is a character no atom may hold, which the layout pass refuses.
+    Escaped backslashes and quotes are hidden first; a hidden one outside a string is a
+    character no atom may hold, which the layout pass refuses.
     """
     if '"' not in text and "'" not in text:
         return text, [], []
     hidden = "\\" in text
     if hidden:
-        for hide, char in _HIDE:
-            text = hide(char, text)
+        text = _HIDE(_hiding, text)
     split = _quotes_apart(text)
     if split is None:
         split = _scan(text)
