@@ -175,7 +175,8 @@ def _parse_headers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
             if match is None:
                 raise ParseError(f"invalid header continuation {line[:40]!r}")
             name, value = headers[-1]
-            headers[-1] = (name, (value + b" " + match[2]) if value else match[2])
+            if match[2]:  # a blank continuation adds nothing (the value's blanks are stripped)
+                headers[-1] = (name, (value + b" " + match[2]) if value else match[2])
             continue
         match = _HEADER.fullmatch(line)
         if match is None:

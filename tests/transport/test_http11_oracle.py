@@ -187,6 +187,7 @@ def test_valid_responses_read_as_h11_reads_them(data: bytes) -> None:
 @given(mutated())
 @example(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
 @example(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab")
+@example(b"HTTP/1.1 200 Reason\r\nX-A: 00000\r\nContent-Length: 0\r\n \r\n\r\n")
 def test_mutated_responses_get_h11s_verdict(data: bytes) -> None:
     check(data)
 
