@@ -202,7 +202,9 @@ class _Fields:
     A server repeats the same header block from answer to answer (xend's differ only in
     ``Date`` and ``Content-Length``), so the common path reads each distinct block of up
     to ``_FIELDS_BLOCK`` bytes once and keeps the result (``_FIELDS``): it is immutable,
-    and each ``Head`` gets its own copies of the lists. ``length`` is the body's
+    and each ``Head`` gets its own copies of the lists. A full table is emptied rather
+    than frozen, so the blocks of the current second's ``Date`` are kept, not the first
+    256 ever seen. ``length`` is the body's
     ``Content-Length`` (-1: none, or chunked), ``error`` why the framing is invalid.
     """
 
@@ -352,7 +354,9 @@ class ResponseParser:
                 fields = _FIELDS.get(block)
                 if fields is None:
                     fields = _Fields(_FIELD.findall(block))
-                    if len(block) <= _FIELDS_BLOCK and len(_FIELDS) < _FIELDS_KEPT:
+                    if len(block) <= _FIELDS_BLOCK:
+                        if len(_FIELDS) >= _FIELDS_KEPT:
+                            _FIELDS.clear()
                         _FIELDS[block] = fields
                 if len(fields.headers) > self._max_lines:
                     self._count_lines(len(fields.headers), "the response head")

@@ -339,3 +339,28 @@ def test_common_head_shortcut_agrees_with_the_line_by_line_path(
         patch.setattr(_http11, "_COMMON_HEAD", re.compile(rb"(?!)"))
         slow = outcome()
     assert fast == slow
+
+
+def test_the_header_table_keeps_the_newest_blocks_when_full() -> None:
+    """A server's ``Date`` makes a new header block each second: once the table of parsed
+    blocks is full it is emptied, so the newest block is kept and read again from it."""
+    _http11._FIELDS.clear()
+
+    def head(second: int) -> _http11.Head:
+        parser = ResponseParser(16384)
+        parser.start("POST")
+        parser.receive(
+            b"HTTP/1.1 200 OK\r\nDate: Wed, 02 Dec 2026 06:%02d:%02d GMT\r\n"
+            b"Content-Length: 0\r\n\r\n" % divmod(second, 60)
+        )
+        event = parser.next_event()
+        assert isinstance(event, _http11.Head)
+        return event
+
+    for second in range(_http11._FIELDS_KEPT + 10):
+        head(second)
+    assert 0 < len(_http11._FIELDS) <= _http11._FIELDS_KEPT
+    newest = _http11._FIELDS_KEPT + 9
+    block = next(b for b in _http11._FIELDS if b"06:%02d:%02d" % divmod(newest, 60) in b)
+    assert _http11._FIELDS[block].headers == head(newest).headers
+    _http11._FIELDS.clear()
