@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # imported when first used: ``import aioxend`` does not load 
 
 __all__ = [
     "Slots",
-    "checkpoint_if_cancelled",
     "clock",
     "make_lock",
     "on_asyncio",
@@ -61,12 +60,6 @@ def make_lock() -> asyncio.Lock | anyio.Lock:
 
         return asyncio.Lock()
     return anyio.Lock()
-
-
-async def checkpoint_if_cancelled() -> None:
-    """anyio's check for a cancelled scope; none can exist before its backend is loaded."""
-    if _ANYIO_ASYNCIO in sys.modules or not on_asyncio():
-        await anyio.lowlevel.checkpoint_if_cancelled()
 
 
 async def shielded_pass() -> None:

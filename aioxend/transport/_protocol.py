@@ -91,10 +91,10 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._timer_at = math.inf
         self._writes_paused = False
         self._poller: Any = None
+        """A ``select.poll`` on the socket, made on the first reuse (see ``reusable``)."""
         self._small = _SmallReads(self)
         self._bulk = True
         """Whether the transport hands reads to this object itself (see ``_SmallReads``)."""
-        """A ``select.poll`` on the socket, made on the first reuse (see ``reusable``)."""
 
     # asyncio.Protocol callbacks
 
@@ -155,6 +155,7 @@ class ProtocolStream(asyncio.Protocol, Stream):
         if self._closed or transport is None:
             raise anyio.ClosedResourceError
         if _ANYIO_ASYNCIO in sys.modules:  # only then can an anyio cancel scope exist
+            # (this stream runs on asyncio only, so trio's half of the test is not needed)
             await anyio.lowlevel.checkpoint_if_cancelled()
         if self._error is not None:
             raise self._error
