@@ -95,15 +95,10 @@ class Pool:
             fresh_only = False
             while True:
                 conn = None
-                idle = self.idle
-                if idle and not fresh_only:
-                    conn = idle.pop()  # the newest: when fresh and clean, no await
-                    if not (
-                        clock() - conn.idle_since <= self.limits.keepalive_expiry
-                        and conn.reusable()
-                    ):
-                        idle.append(conn)
-                        conn = await self._take_idle(clock())
+                if self.idle and not fresh_only:
+                    conn, stale = self._take_idle(clock())
+                    for old in stale:  # usually none: then no await
+                        await old.aclose()
                 if conn is None:
                     conn = await self._open(timeouts, deadline, clock)
                 try:
@@ -135,8 +130,9 @@ class Pool:
         async with _limit(timeouts.pool, deadline, clock(), PoolTimeout, what):
             await self._slots.take()
 
-    async def _take_idle(self, now: float) -> Connection | None:
-        """The newest idle connection still fit for reuse, closing the stale ones."""
+    def _take_idle(self, now: float) -> tuple[Connection | None, list[Connection]]:
+        """The newest idle connection still fit for reuse (or None), and the stale ones,
+        out of ``idle`` now, for the caller to close."""
         expiry = self.limits.keepalive_expiry
         stale: list[Connection] = []
         found = None
@@ -150,9 +146,7 @@ class Pool:
             # Expiry is by age, so everything older than a stale one is stale too.
             stale.extend(c for c in self.idle if now - c.idle_since > expiry)
             self.idle = [c for c in self.idle if now - c.idle_since <= expiry]
-            for conn in stale:
-                await conn.aclose()
-        return found
+        return found, stale
 
     async def _open(
         self, timeouts: Timeouts, deadline: float | None, clock: Callable[[], float]
