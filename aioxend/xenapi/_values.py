@@ -331,7 +331,7 @@ def _all_str(values: Iterable[object]) -> bool:
 def only_str(*values: object) -> bool:
     """Whether every value is a plain ``str``: a record's strings, references and the items
     of its string sets and maps, checked in one call."""
-    return _STR_ONLY.issuperset(map(type, values))
+    return _all_str(values)
 
 
 def ints(*values: object) -> tuple[int, ...] | None:
