@@ -8,8 +8,9 @@ runs instead, so both always agree (property tests hold them to it); the careful
 is the definition of the language and the only place errors are raised.
 
 A text longer than two ``PIECE``s is first cut into pieces (``_marked_pieces``) that go
-through steps 1-3 each on its own, so no pass runs over the whole text and no copy is as
-long as it: the throughput stays flat from 1 KB to 64 MB. A cut is taken only where the
+through steps 1-3 one after the other, each let go before the next is marked, their JSON
+added to one ``bytearray``: no pass runs over the whole text and no copy of it is held
+whole, so the throughput stays flat from 1 KB to 64 MB. A cut is taken only where the
 piece before it marks with no quote left over (a cut inside a string would leave one).
 
 1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (one regex
@@ -50,6 +51,7 @@ import codecs
 import gc
 import json
 import re
+from collections.abc import Iterable, Iterator
 from itertools import chain, repeat
 from operator import and_, itemgetter
 from typing import TYPE_CHECKING, TypeAlias
@@ -300,7 +302,7 @@ def _splice(doc: bytes, marker: bytes, contents: list[bytes], start: int) -> tup
     return b"".join(spliced) + pieces[-1], end
 
 
-def _build(doc: bytes) -> list[Expr] | None:
+def _build(doc: bytearray) -> list[Expr] | None:
     """Decode the JSON, the cyclic garbage collector held off; ``None`` if invalid.
 
     The decoder makes about 50,000 lists a megabyte, none of them garbage, and the
@@ -364,53 +366,64 @@ def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
         return None
     if not text.strip(_BLANKS):
         return []  # (not isspace(): it also holds for \x1c-\x1f, which xend's reader refuses)
-    pieces = _marked_pieces(text)
-    spelled = _spell_pieces(pieces, limits) if pieces is not None else None
+    doc = bytearray()
+    # A text of n characters holds at most n values: only a longer one is counted.
+    spelled = _spell_pieces(_marked_pieces(text), len(text) > limits.max_items, limits, doc)
     if spelled is None:
         return None
-    docs, items, parens = spelled
+    items, parens = spelled
     # One more "(" and one more level than the text has: the list of top-level values.
     if items > limits.max_items or not _shallow(b"".join(parens), limits.max_depth + 1):
         return None
-    return _build(b"".join(docs))
+    return _build(doc)
 
 
-def _marked_pieces(text: str) -> list[_Marked] | None:
-    """``text`` in pieces of about ``PIECE`` characters, each marked; ``None`` if unsure.
+def _marked_pieces(text: str) -> Iterator[tuple[_Marked, bool] | None]:
+    """``text`` in pieces of about ``PIECE`` characters, each marked and whether it is
+    the last; ``None`` (and no more) where unsure.
 
-    Each cut is before a blank between two atoms, outside every string: a candidate is
-    skipped unless both kinds of quote have come an even number of times since the last
-    cut (cheap counts), and taken only if the piece before it marks with no quote left
-    over (a cut inside a string leaves one unterminated). After ``_CUT_TRIES`` candidates,
-    or ``_MARK_TRIES`` pieces marked in vain, the rest is one piece.
+    The pieces come one at a time, so each is spelled and let go before the next is
+    marked: a long text's marked copy is never held whole.
     """
-    pieces: list[_Marked] = []
     start = 0
     escapes = "\\" in text
     while len(text) - start > 2 * PIECE:
-        at = start + PIECE
-        singles, doubles = _quotes(text, start, at, escapes)
-        piece = None
-        marks = 0
-        for tries, match in enumerate(_CUT.finditer(text, at)):
-            if tries == _CUT_TRIES or marks == _MARK_TRIES:
-                break
-            cut = match.start()
-            more_singles, more_doubles = _quotes(text, at, cut, escapes)
-            singles += more_singles
-            doubles += more_doubles
-            at = cut
-            if not (singles | doubles) & 1:
-                piece = _marked_piece(text[start:cut])
-                if piece is not None:
-                    break
-                marks += 1
+        piece = _cut_piece(text, start, escapes)
         if piece is None:
             break
-        pieces.append(piece)
+        yield piece, False
         start += piece[3]
     last = _marked_piece(text[start:] if start else text)
-    return None if last is None else [*pieces, last]
+    yield None if last is None else (last, True)
+
+
+def _cut_piece(text: str, start: int, escapes: bool) -> _Marked | None:
+    """The marked piece of about ``PIECE`` characters from ``start``; ``None`` if no cut
+    is found.
+
+    Each cut is before a blank between two atoms, outside every string: a candidate is
+    skipped unless both kinds of quote have come an even number of times since ``start``
+    (cheap counts), and taken only if the piece before it marks with no quote left over
+    (a cut inside a string leaves one unterminated). After ``_CUT_TRIES`` candidates, or
+    ``_MARK_TRIES`` pieces marked in vain, there is none.
+    """
+    at = start + PIECE
+    singles, doubles = _quotes(text, start, at, escapes)
+    marks = 0
+    for tries, match in enumerate(_CUT.finditer(text, at)):
+        if tries == _CUT_TRIES or marks == _MARK_TRIES:
+            return None
+        cut = match.start()
+        more_singles, more_doubles = _quotes(text, at, cut, escapes)
+        singles += more_singles
+        doubles += more_doubles
+        at = cut
+        if not (singles | doubles) & 1:
+            piece = _marked_piece(text[start:cut])
+            if piece is not None:
+                return piece
+            marks += 1
+    return None
 
 
 def _quotes(text: str, start: int, end: int, escapes: bool) -> tuple[int, int]:
@@ -437,40 +450,41 @@ def _marked_piece(piece: str) -> _Marked | None:
 
 
 def _spell_pieces(
-    pieces: list[_Marked], limits: Limits
-) -> tuple[list[bytes], int, list[bytes]] | None:
-    """The JSON of each chunk of each piece, a bound on the values, and the parentheses;
-    ``None`` when a piece holds what the fast path cannot read."""
-    docs: list[bytes] = []
+    pieces: Iterable[tuple[_Marked, bool] | None], count: bool, limits: Limits, doc: bytearray
+) -> tuple[int, list[bytes]] | None:
+    """The JSON of each chunk of each piece added to ``doc``, a bound on the values
+    (counted only if ``count``), and the parentheses; ``None`` when a piece holds what
+    the fast path cannot read."""
     parens: list[bytes] = []
     items = 0
-    # A text of n characters holds at most n values: only a longer one is counted.
-    count = sum(piece[3] for piece in pieces) > limits.max_items
-    for number, (whole, sq, dq, size) in enumerate(pieces):
+    first = True
+    for marked in pieces:
+        if marked is None:
+            return None
+        (whole, sq, dq, size), last = marked
         if size > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
             return None
         chunks = _chunks(whole)
-        if number == 0:  # the top-level values, in a list of their own
+        if first:  # the top-level values, in a list of their own
             chunks[0] = "(" + chunks[0]
-        if number == len(pieces) - 1:
+        if last:
             chunks[-1] += ")"
         used = [0, 0]
         for index, chunk in enumerate(chunks):
-            first = number == 0 and index == 0
-            last = number == len(pieces) - 1 and index == len(chunks) - 1
-            spelled = _spell(chunk, first, last, count)
+            spelled = _spell(chunk, first and index == 0, last and index == len(chunks) - 1, count)
             if spelled is None or (
                 len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom
             ):
                 return None
-            doc, values, chunk_parens = spelled
+            json_doc, values, chunk_parens = spelled
             items += values
             parens.append(chunk_parens)
             for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
                 if contents:
-                    doc, used[kind] = _splice(doc, marker, contents, used[kind])
-            docs.append(doc)
-    return docs, items, parens
+                    json_doc, used[kind] = _splice(json_doc, marker, contents, used[kind])
+            doc += json_doc
+        first = False
+    return items, parens
 
 
 def _longest(chunk: str) -> int:

@@ -395,12 +395,39 @@ def test_fast_path_cut_in_pieces_reads_the_same(
     ]
     text = dumps(records)
     monkeypatch.setattr(_fast, "PIECE", piece)
-    pieces = _fast._marked_pieces(text)
-    assert pieces is not None
-    assert len(pieces) > 1
-    assert sum(piece[3] for piece in pieces) == len(text)
+    found = list(_fast._marked_pieces(text))
+    pieces = [piece for piece in found if piece is not None]
+    assert len(pieces) == len(found) > 1
+    assert sum(marked[3] for marked, _ in pieces) == len(text)
+    assert [last for _, last in pieces] == [False] * (len(pieces) - 1) + [True]
     assert fast_loads(text, DEFAULT_LIMITS) == [records]
     assert fast_loads(dumps(records, pretty=True), DEFAULT_LIMITS) == [records]
+
+
+def test_each_piece_is_spelled_before_the_next_is_marked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The pieces of a long text go through one at a time, so its marked copy is never
+    # held whole: the first piece is cut into chunks when only it has been marked.
+    text = dumps([["domain", ["name", f"vm {i}"], ["cpus", [[], []]]] for i in range(40)])
+    marked: list[str] = []
+    at_chunks: list[int] = []
+    marked_piece, chunks = _fast._marked_piece, _fast._chunks
+
+    def marking(piece: str) -> object:
+        marked.append(piece)
+        return marked_piece(piece)
+
+    def chunking(whole: str) -> list[str]:
+        at_chunks.append(len(marked))
+        return chunks(whole)
+
+    monkeypatch.setattr(_fast, "_marked_piece", marking)
+    monkeypatch.setattr(_fast, "_chunks", chunking)
+    monkeypatch.setattr(_fast, "PIECE", 64)
+    assert fast_loads(text, DEFAULT_LIMITS) == careful(text)
+    assert len(marked) > 2
+    assert at_chunks == list(range(1, len(marked) + 1))
 
 
 def test_a_cut_inside_a_string_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
