@@ -33,6 +33,8 @@ import functools
 import inspect
 import io
 import os
+import queue
+import threading
 import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -91,8 +93,8 @@ Source = str | os.PathLike[str] | BinaryIO | AsyncIterable[bytes]
 Destination = str | os.PathLike[str] | BinaryIO | AsyncWriter
 
 _REDIRECTS: Final = 3
-_FLUSH: Final = 1 << 20
-"""Bytes of a download gathered before one write to a file (one thread hop)."""
+_AHEAD: Final = 2 << 20
+"""Bytes of a download received and not yet written to its file, at most (about)."""
 
 
 # --- the task -------------------------------------------------------------------------------
@@ -296,43 +298,106 @@ async def _upload(
 
 
 # --- downloads ------------------------------------------------------------------------------
-class _Sink:
-    """Where a download's bytes go: a file (its chunks gathered up to ``_FLUSH`` bytes,
-    then written in one worker-thread hop, as they came: no copy) or an async writer
-    (each chunk as it comes)."""
+class _FileWriter:
+    """A download's writes to a file, in a thread of their own beside the receiving loop.
 
-    def __init__(self, write: Callable[[bytes], object], is_async: bool) -> None:
+    Each chunk goes to the thread's queue as it came (no copy) and the loop goes on
+    receiving while the thread writes: the two overlap, where one worker-thread hop per
+    batch made the loop wait for each write. At most ``_AHEAD`` bytes wait unwritten;
+    past that the loop waits (one hop) until the thread is down to half of it. A write's
+    error is raised by the next ``put`` or by ``close``; ``abort`` drops what is queued.
+    """
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
         self._write = write
-        self._async = is_async
-        self._pending: list[bytes] = []
-        self._size = 0
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._written = threading.Condition()
+        self._held = 0
+        self._error: BaseException | None = None
+        self._dropping = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="aioxend download", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None and not self._dropping:
+                try:
+                    _write_all(self._write, chunk)
+                except BaseException as exc:  # raised in the loop by put or close
+                    self._error = exc
+            with self._written:
+                self._held -= len(chunk)
+                self._written.notify()
+
+    def _down_to(self, mark: int) -> None:
+        with self._written:
+            while self._held > mark:
+                self._written.wait()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     async def put(self, chunk: bytes) -> None:
-        if self._async:
-            await cast("Callable[[bytes], Awaitable[object]]", self._write)(chunk)
-            return
-        self._pending.append(chunk)
-        self._size += len(chunk)
-        if self._size >= _FLUSH:
-            await self.flush()
+        self._check()
+        with self._written:
+            self._held += len(chunk)
+            full = self._held > _AHEAD
+        self._queue.put(chunk)
+        if full:
+            await anyio.to_thread.run_sync(self._down_to, _AHEAD // 2)
+
+    async def close(self) -> None:
+        """Wait until every chunk is written (or dropped); a write's error is raised."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            await anyio.to_thread.run_sync(self._thread.join)
+        self._check()
+
+    async def abort(self) -> None:
+        """Drop what is still queued and wait for the thread's end (shielded)."""
+        self._dropping = True
+        with anyio.CancelScope(shield=True):
+            await self.close()
+
+
+class _Sink:
+    """Where a download's bytes go: a file (through a ``_FileWriter``) or an async writer
+    (each chunk awaited as it comes)."""
+
+    def __init__(self, write: Callable[[bytes], object], is_async: bool) -> None:
+        self._write = cast("Callable[[bytes], Awaitable[object]]", write) if is_async else None
+        self._file = None if is_async else _FileWriter(write)
+
+    async def put(self, chunk: bytes) -> None:
+        if self._write is not None:
+            await self._write(chunk)
+        elif self._file is not None:
+            await self._file.put(chunk)
 
     async def flush(self) -> None:
-        if self._pending:
-            chunks, self._pending, self._size = self._pending, [], 0
-            await anyio.to_thread.run_sync(_write_all, self._write, chunks)
+        """Every byte put is written (a file's write errors raised here at the latest)."""
+        if self._file is not None:
+            await self._file.close()
+
+    async def abort(self) -> None:
+        if self._file is not None:
+            with suppress(Exception):  # the download's own error is the one raised
+                await self._file.abort()
 
 
-def _write_all(write: Callable[[bytes], object], chunks: list[bytes]) -> None:
-    """Write each chunk whole: a raw (unbuffered) file may take part of one, and is given
+def _write_all(write: Callable[[bytes], object], chunk: bytes) -> None:
+    """Write a chunk whole: a raw (unbuffered) file may take part of one, and is given
     the rest; one that takes nothing is an error, never a silent gap in the file."""
-    for chunk in chunks:
-        while chunk:
-            done = write(chunk)
-            if not isinstance(done, int) or done >= len(chunk):
-                break
-            if done <= 0:
-                raise LocalProtocolError("the destination took no bytes (a non-blocking file?)")
-            chunk = chunk[done:]
+    while chunk:
+        done = write(chunk)
+        if not isinstance(done, int) or done >= len(chunk):
+            return
+        if done <= 0:
+            raise LocalProtocolError("the destination took no bytes (a non-blocking file?)")
+        chunk = chunk[done:]
 
 
 @asynccontextmanager
@@ -342,7 +407,8 @@ async def _sink(dest: Destination) -> AsyncIterator[_Sink]:
         name = os.fspath(dest)
         file = await anyio.to_thread.run_sync(open, name, "wb")
         try:
-            yield _Sink(file.write, False)
+            async with _aborting(_Sink(file.write, False)) as sink:
+                yield sink
         except BaseException:
             file.close()
             with anyio.CancelScope(shield=True):  # also when the download was cancelled
@@ -359,9 +425,22 @@ async def _sink(dest: Destination) -> AsyncIterator[_Sink]:
             "the destination must be a path, a binary file or an async writer, "
             f"not {type(dest).__name__}"
         )
-    # a file's write runs in a worker thread; an async writer's is awaited
+    # a file's write runs in a thread; an async writer's is awaited
     is_async = not isinstance(dest, io.IOBase) and inspect.iscoroutinefunction(write)
-    yield _Sink(write, is_async)
+    async with _aborting(_Sink(write, is_async)) as sink:
+        yield sink
+
+
+@asynccontextmanager
+async def _aborting(sink: _Sink) -> AsyncIterator[_Sink]:
+    """``sink``, its writer stopped before the file is closed: what is queued dropped if
+    the download fails, else written."""
+    try:
+        yield sink
+    except BaseException:
+        await sink.abort()
+        raise
+    await sink.flush()
 
 
 def _unlink(name: str) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tarfile
+import threading
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -517,6 +518,91 @@ async def test_a_raw_file_that_takes_part_of_each_write_gets_every_byte(
     assert pending_tasks(pool) == []
 
 
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "aioxend download"]
+
+
+class _Held(io.RawIOBase):
+    """A raw file whose first write waits (5 s at most) until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.release = threading.Event()
+        self.waited: bool | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        if self.waited is None:
+            self.waited = self.release.wait(5)
+        piece = bytes(b)  # type: ignore[call-overload]
+        self.data += piece
+        return len(piece)
+
+
+async def test_a_download_goes_on_receiving_while_its_file_writes(pool: XenAPIServer) -> None:
+    image = os.urandom(4 * 1024 * 1024)
+    local, _ = srs(pool)
+    held = _Held()
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= 3 * 1024 * 1024 // 2 and not held.data:  # 1.5 MiB in, none written
+            held.release.set()
+
+    async with login(pool.url) as xapi:
+        vdi = await xapi.import_raw_vdi(io.BytesIO(image), sr=local)
+        got = await xapi.export_raw_vdi(vdi, cast("BinaryIO", held), progress=progress)
+    assert held.waited is True  # the first write was still blocked 1.5 MiB later
+    assert got == len(image)
+    assert bytes(held.data) == image
+    assert writer_threads() == []
+
+
+class _Failing(io.RawIOBase):
+    """A raw file that fails its second write, as a full disk does."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        self.writes += 1
+        if self.writes == 2:
+            raise OSError(28, "No space left on device")
+        return len(b)  # type: ignore[arg-type]
+
+
+async def test_a_write_that_fails_ends_the_download_with_its_error(
+    pool: XenAPIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local, _ = srs(pool)
+    async with login(pool.url) as xapi:
+        vdi = await xapi.VDI.create(
+            {"name_label": "full", "SR": local, "virtual_size": 64 << 20, "type": "user"}
+        )
+        with pytest.raises(OSError, match="No space left"):
+            await xapi.export_raw_vdi(vdi, cast("BinaryIO", _Failing()))
+        opened: list[_Failing] = []
+
+        def failing_open(name: str, mode: str) -> _Failing:
+            opened.append(_Failing())
+            return opened[-1]
+
+        from aioxend.xenapi import _transfer
+
+        out = tmp_path / "full.raw"
+        monkeypatch.setattr(_transfer, "open", failing_open, raising=False)
+        with pytest.raises(OSError, match="No space left"):
+            await xapi.export_raw_vdi(vdi, out)
+        assert opened[0].closed
+        await xapi.VDI.destroy(vdi)
+    assert writer_threads() == []
+    assert pending_tasks(pool) == []
+
+
 async def test_a_download_that_stalls_times_out_and_cleans_up(
     pool: XenAPIServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -582,6 +668,7 @@ async def test_a_cancelled_download_removes_its_file_and_its_task(
             await xapi.export_raw_vdi(vdi, path)
         assert scope.cancelled_caught
         assert not path.exists()
+        assert writer_threads() == []  # stopped before the file was closed
         await xapi.VDI.destroy(vdi)
     assert task_count(pool) == before
 
