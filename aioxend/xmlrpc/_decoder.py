@@ -20,18 +20,22 @@ Text. Two regular expressions share the work:
   text, an SXP pair ``["domid", 1]``, an untyped value, an int, a double, a boolean, a
   nil, a date, the opening ``<value><array><data>`` and closing
   ``</data></array></value>`` of an array, a struct's opening and closing, a member's
-  start ``<member><name>key</name>`` (with the previous member's end), a whole array
-  or struct holding plain short texts only (xapi's sets and maps), and a response's
-  envelope. A record as xapi writes one (a struct of plain texts, sets, maps and
-  scalars that cannot nest) is one match, and so is a member's key with the run of
-  such members after it; one ``findall`` then reads their members, and a loop of a few
-  steps per member fills the dict. Longer text is never scanned by the engine (about
-  90 MB/s): a ``*_RUN`` alternative matches the opening only and ``str.find`` finds
-  the ``<`` that ends it (C speed); references and CR are then handled by ``str``
-  methods over the whole run, and in an array the next such value is taken at once.
+  start ``<member><name>key</name>`` and end, a whole array or struct holding plain
+  short texts only (xapi's sets and maps), and a response's envelope. In an open
+  struct, the members of a record as xapi writes one (plain texts, sets and maps of
+  them, scalars that cannot nest) are one match each, taken by a scanner from the
+  struct's opening, a member's end or where the parse resumes: the match checks the
+  member and its groups hold the key and the text (a set's or map's markup, which one
+  ``findall`` then reads), so a record is scanned once. Longer text is never scanned
+  by the engine (about 90 MB/s): a ``*_RUN`` alternative matches the opening only and
+  ``str.find`` finds the ``<`` that ends it (C speed); references and CR are then
+  handled by ``str`` methods over the whole run, and in an array the next such value
+  is taken at once.
   One match and a few list operations per value, where the stdlib's expat route pays
   three Python callbacks per element. The alternatives after ``<value>`` share that
-  prefix, so the engine matches it once.
+  prefix, so the engine matches it once. Plain text is "no ``<``, ``&`` or CR": in a
+  buffer holding no ``&`` and no CR, the expressions are compiled with ``[^<]``, which
+  the engine scans in a loop of its own, for the same matches (``_expressions``).
 * a general tokenizer (text, start tag, end tag, comment, CDATA; anything else such as a
   DOCTYPE or processing instruction is refused) driving the same state machine element
   by element. It takes over wherever the fast expression does not match: entities,
@@ -74,9 +78,10 @@ from __future__ import annotations
 import binascii
 import codecs
 import datetime
+import functools
 import re
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
 from aioxend.xmlrpc._chars import NOT_XML_CHAR, has_control
@@ -204,109 +209,123 @@ _UNFINISHED: Final = {
 # Kinds a <value> may appear in.
 _VALUE_PARENTS: Final = frozenset({K_DATA, K_PARAM, K_MEMBER_VALUE, K_FAULT})
 
-# --- the fast expression --------------------------------------------------------------
+# --- the fast expressions -------------------------------------------------------------
 _W = r"[ \t\r\n]*+"
 # Quantifiers are possessive (``*+``): what follows each can never match what it took,
 # so giving characters back could never help, and a failed alternative fails at once.
-# Text with entity and character references but no markup: checked when expanded.
-_TEXT = r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
 # Strings are matched inline up to this length; a longer text costs more to scan with
 # the regular expression engine than to find its end with str.find (the *_RUN forms).
 _SHORT = 16
-# Plain text: untyped (as xapi writes its strings) or <string> (as xend and the standard
-# library do), no references, no CR. A whole array or struct of it is one match whose
-# texts one ``findall`` then reads (see Decoder._plain). Texts run to at most _PLAIN_MAX
-# characters here: a longer one is cheaper to delimit by str.find (the *_RUN forms) than
+# Plain texts (as xapi writes its strings untyped, or in <string> as xend and the standard
+# library do) run to at most _PLAIN_MAX characters in the forms that hold many (sets, maps,
+# record members): a longer one is cheaper to delimit by str.find (the *_RUN forms) than
 # by the expression engine, so its container is read value by value.
 _PLAIN_MAX = 256
-_PLAIN = rf"[^<&\r]{{0,{_PLAIN_MAX}}}+"
-_PLAIN_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}<string>{_PLAIN}</string>{_W}</value>)"
-_PLAIN_MEMBER = rf"<member>{_W}<name>{_PLAIN}</name>{_W}{_PLAIN_VALUE}{_W}</member>{_W}"
-# A record, as xapi writes one: a struct whose members each hold a plain text, a set or a
-# map of plain texts, or a scalar that cannot nest (boolean, double, date, short int, nil).
-# One match takes it whole (RECORD), or, in a struct read member by member (one cut by a
-# chunk's end, or holding other values too), a member's key and the run of record members
-# from it (MEMBER, NEXT_MEMBER); one findall (_RECORD_MEMBERS) then reads the members
-# (see Decoder._members).
-_RECORD_SCALAR = (
-    rf"<string>{_PLAIN}</string>"
-    rf"|<array>{_W}<data>{_W}(?:{_PLAIN_VALUE}{_W})*+</data>{_W}</array>"
-    rf"|<struct>{_W}(?:{_PLAIN_MEMBER})*+</struct>"
-    r"|<boolean>[01]</boolean>|<double>[^<&\s]++</double>"
-    r"|<dateTime\.iso8601>[^<&]{0,64}+</dateTime\.iso8601>"
-    rf"|<int>[-+]?[0-9]{{1,9}}+</int>|<i4>[-+]?[0-9]{{1,9}}+</i4>|<(?:nil|ex:nil){_W}/>"
-)
-_RECORD_VALUE = rf"<value>(?:{_PLAIN}</value>|{_W}(?:{_RECORD_SCALAR}){_W}</value>)"
-_RECORD_MEMBER = rf"<member>{_W}<name>{_PLAIN}</name>{_W}{_RECORD_VALUE}{_W}</member>{_W}"
-_MEMBER_RUN = rf"{_W}{_RECORD_VALUE}{_W}</member>{_W}(?:{_RECORD_MEMBER})*+"
-# Alternatives after "<value>" share that prefix, so the engine matches it once. They
-# are tried in order, most frequent in xend's answers first (a pair, an open array, a
-# string, an int): each failed alternative costs a few steps on every value. Where two
-# could match the same text, the specific one comes first (PAIR before OPEN_ARRAY, the
-# inline STR and UNTYPED before their *_RUN forms).
-_AFTER_VALUE = [
-    # An SXP entry such as ["domid", 1] or ["name", "guest"]: most of xend's answers.
-    (
-        "PAIR",
-        rf"{_W}<array>{_W}<data>{_W}<value>{_W}<string>([^<&\r]*+)</string>{_W}</value>{_W}"
-        rf"<value>{_W}(?:<string>([^<&\r]*+)</string>|<(?P<PTYPE>int|i4)>{_W}"
-        rf"([-+]?[0-9]{{1,9}}+){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]++){_W}</double>)"
-        rf"{_W}</value>{_W}</data>{_W}</array>{_W}</value>",
-    ),
-    # An array or a struct of plain text only (xapi's sets and maps): the whole container
-    # in one match, its texts then read by findall (see Decoder._plain).
-    (
-        "PLAIN_ARRAY",
-        rf"{_W}<array>{_W}<data>{_W}(?:{_PLAIN_VALUE}{_W})*+</data>{_W}</array>{_W}</value>",
-    ),
-    ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
-    # Plain short text: no references, no CR, so nothing to expand or normalise.
-    ("STR", rf"{_W}<string>([^<&\r]{{0,{_SHORT}}}+)</string>{_W}</value>"),
-    (
-        "INT",
-        rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}+){_W}</(?P=ITYPE)>"
-        rf"{_W}</value>",
-    ),
-    ("UNTYPED", rf"([^<&\r]{{0,{_SHORT}}}+)</value>"),
-    # Any other string's text runs to the next "<" (see Decoder._runs).
-    ("STRING_RUN", rf"{_W}<string>"),
-    ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
-    (
-        "PLAIN_STRUCT",
-        rf"{_W}<struct>{_W}(?:{_PLAIN_MEMBER})*+</struct>{_W}</value>",
-    ),
-    ("RECORD", rf"{_W}<struct>{_W}(?:{_RECORD_MEMBER})*+</struct>{_W}</value>"),
-    ("OPEN_STRUCT", rf"{_W}<struct>"),
-    ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
-    ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
-    ("BASE64", rf"{_W}<base64>"),
-    (
-        "DATETIME",
-        rf"{_W}<dateTime\.iso8601>([^<&]{{0,64}}+)</dateTime\.iso8601>{_W}</value>",
-    ),
-    ("VALUE_RUN", r"(?=[^<])"),
-]
-_OTHERS = [
-    ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
-    ("MEMBER", rf"<member>{_W}<name>({_TEXT})</name>(?P<RUN>{_MEMBER_RUN})?"),
-    # A member's end and the next one's start: one match between members.
-    (
-        "NEXT_MEMBER",
-        rf"</member>{_W}<member>{_W}<name>({_TEXT})</name>(?P<NEXT_RUN>{_MEMBER_RUN})?",
-    ),
-    ("END_MEMBER", r"</member>"),
-    ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
-    ("OPEN_RESPONSE", rf"<methodResponse>{_W}<params>{_W}<param>"),
-    ("CLOSE_RESPONSE", rf"</param>{_W}</params>{_W}</methodResponse>{_W}"),
-]
+
+
+class _Expressions(NamedTuple):
+    """The fast expressions, compiled for one class of text character (see _expressions)."""
+
+    fast: re.Pattern[str]
+    member: re.Pattern[str]
+    texts: Callable[..., list[str]]
+    pairs: Callable[..., list[tuple[str, str]]]
+
+
+@functools.cache
+def _expressions(clean: bool) -> _Expressions:
+    """The fast expressions; ``clean`` for a buffer that holds no ``&`` and no CR.
+
+    Plain text is ``[^<&\\r]``: no references, no CR, so nothing to expand or normalise. In
+    a buffer with neither, that is the same as ``[^<]``, which the engine scans in a tight
+    loop of its own (a character class costs a set test per character): the same matches,
+    a record read about 40% faster. The clean set is compiled when first needed.
+    """
+    chars = "[^<]" if clean else r"[^<&\r]"
+    # Text with entity and character references but no markup: checked when expanded.
+    text = "[^<]*+" if clean else r"[^<&]*+(?:&[#A-Za-z0-9]++;[^<&]*+)*+"
+    date = "[^<]{0,64}+" if clean else "[^<&]{0,64}+"
+    plain = f"{chars}{{0,{_PLAIN_MAX}}}+"
+    plain_value = rf"<value>(?:{plain}</value>|{_W}<string>{plain}</string>{_W}</value>)"
+    plain_member = rf"<member>{_W}<name>{plain}</name>{_W}{plain_value}{_W}</member>{_W}"
+    # Alternatives after "<value>" share that prefix, so the engine matches it once. They
+    # are tried in order, most frequent in xend's answers first (a pair, an open array, a
+    # string, an int): each failed alternative costs a few steps on every value. Where two
+    # could match the same text, the specific one comes first (PAIR before OPEN_ARRAY, the
+    # inline STR and UNTYPED before their *_RUN forms).
+    after_value = [
+        # An SXP entry such as ["domid", 1] or ["name", "guest"]: most of xend's answers.
+        (
+            "PAIR",
+            rf"{_W}<array>{_W}<data>{_W}<value>{_W}<string>({chars}*+)</string>{_W}</value>"
+            rf"{_W}<value>{_W}(?:<string>({chars}*+)</string>|<(?P<PTYPE>int|i4)>{_W}"
+            rf"([-+]?[0-9]{{1,9}}+){_W}</(?P=PTYPE)>|<double>{_W}([^<&\s]++){_W}</double>)"
+            rf"{_W}</value>{_W}</data>{_W}</array>{_W}</value>",
+        ),
+        # An array or a struct of plain text only (xapi's sets and maps): the whole
+        # container in one match, its texts then read by findall (see Decoder._plain).
+        (
+            "PLAIN_ARRAY",
+            rf"{_W}<array>{_W}<data>{_W}(?:{plain_value}{_W})*+</data>{_W}</array>{_W}</value>",
+        ),
+        ("OPEN_ARRAY", rf"{_W}<array>{_W}<data>"),
+        ("STR", rf"{_W}<string>({chars}{{0,{_SHORT}}}+)</string>{_W}</value>"),
+        (
+            "INT",
+            rf"{_W}<(?P<ITYPE>int|i4|i8|ex:i8)>{_W}([-+]?[0-9]{{1,19}}+){_W}</(?P=ITYPE)>"
+            rf"{_W}</value>",
+        ),
+        ("UNTYPED", rf"({chars}{{0,{_SHORT}}}+)</value>"),
+        # Any other string's text runs to the next "<" (see Decoder._runs).
+        ("STRING_RUN", rf"{_W}<string>"),
+        ("DOUBLE", rf"{_W}<double>{_W}([^<&\s]++){_W}</double>{_W}</value>"),
+        ("PLAIN_STRUCT", rf"{_W}<struct>{_W}(?:{plain_member})*+</struct>{_W}</value>"),
+        # A struct's members are then read by Decoder._record_members where it can.
+        ("OPEN_STRUCT", rf"{_W}<struct>"),
+        ("BOOLEAN", rf"{_W}<boolean>{_W}([01]){_W}</boolean>{_W}</value>"),
+        ("NIL", rf"{_W}<(?:nil|ex:nil){_W}/>{_W}</value>"),
+        ("BASE64", rf"{_W}<base64>"),
+        ("DATETIME", rf"{_W}<dateTime\.iso8601>({date})</dateTime\.iso8601>{_W}</value>"),
+        ("VALUE_RUN", r"(?=[^<])"),
+    ]
+    others = [
+        ("CLOSE_ARRAY", rf"</data>{_W}</array>{_W}</value>"),
+        ("MEMBER", rf"<member>{_W}<name>({text})</name>"),
+        ("END_MEMBER", r"</member>"),
+        ("CLOSE_STRUCT", rf"</struct>{_W}</value>"),
+        ("OPEN_RESPONSE", rf"<methodResponse>{_W}<params>{_W}<param>"),
+        ("CLOSE_RESPONSE", rf"</param>{_W}</params>{_W}</methodResponse>{_W}"),
+    ]
+    fast = rf"{_W}(?:<value>(?:{_alternatives(after_value)})|{_alternatives(others)})"
+    # One record member, as xapi writes its records: a plain text, a set or a map of
+    # plain texts, or a scalar that cannot nest. Its last group says which (see
+    # _MEMBER_TEXT and the others below; a nil has none after the name).
+    member = (
+        rf"{_W}<member>{_W}<name>({plain})</name>{_W}<value>(?:({plain})</value>|{_W}(?:"
+        rf"<string>({plain})</string>"
+        rf"|<array>{_W}<data>{_W}((?:{plain_value}{_W})*+)</data>{_W}</array>"
+        rf"|<struct>{_W}((?:{plain_member})*+)</struct>"
+        r"|<boolean>([01])</boolean>|<double>([^<&\s]++)</double>"
+        rf"|<dateTime\.iso8601>({date})</dateTime\.iso8601>"
+        r"|<int>([-+]?[0-9]{1,9}+)</int>|<i4>([-+]?[0-9]{1,9}+)</i4>"
+        rf"|<(?:nil|ex:nil){_W}/>){_W}</value>){_W}</member>"
+    )
+    # The texts of a plain array, and the (name, text) pairs of a plain struct (the match
+    # is known well formed, so the optional <string> only tells a typed text from an
+    # untyped one).
+    texts = rf"<value>(?:{_W}<string>)?({plain})"
+    pairs = rf"<name>({plain})</name>{_W}<value>(?:{_W}<string>)?({plain})"
+    return _Expressions(
+        re.compile(fast), re.compile(member), re.compile(texts).findall, re.compile(pairs).findall
+    )
 
 
 def _alternatives(items: list[tuple[str, str]]) -> str:
     return "|".join(f"(?P<{name}>{body})" for name, body in items)
 
 
-_FAST = re.compile(rf"{_W}(?:<value>(?:{_alternatives(_AFTER_VALUE)})|{_alternatives(_OTHERS)})")
-_G = _FAST.groupindex
+_STRICT: Final = _expressions(False)
+_G = _STRICT.fast.groupindex
 G_STR: Final = _G["STR"]
 G_INT: Final = _G["INT"]
 G_OPEN_ARRAY: Final = _G["OPEN_ARRAY"]
@@ -320,9 +339,7 @@ G_DOUBLE: Final = _G["DOUBLE"]
 G_MEMBER: Final = _G["MEMBER"]
 G_PLAIN_ARRAY: Final = _G["PLAIN_ARRAY"]
 G_PLAIN_STRUCT: Final = _G["PLAIN_STRUCT"]
-G_RECORD: Final = _G["RECORD"]
 G_END_MEMBER: Final = _G["END_MEMBER"]
-G_NEXT_MEMBER: Final = _G["NEXT_MEMBER"]
 G_DATETIME: Final = _G["DATETIME"]
 G_OPEN_STRUCT: Final = _G["OPEN_STRUCT"]
 G_CLOSE_STRUCT: Final = _G["CLOSE_STRUCT"]
@@ -330,21 +347,8 @@ G_BOOLEAN: Final = _G["BOOLEAN"]
 G_NIL: Final = _G["NIL"]
 G_OPEN_RESPONSE: Final = _G["OPEN_RESPONSE"]
 G_CLOSE_RESPONSE: Final = _G["CLOSE_RESPONSE"]
-# The texts of a plain array, and the (name, text) pairs of a plain struct or member run
-# (the match is known well formed, so the optional <string> only tells a typed text from
-# an untyped one).
-_TEXTS: Final = re.compile(rf"<value>(?:{_W}<string>)?({_PLAIN})").findall
-_PAIRS: Final = re.compile(
-    rf"<name>({_PLAIN})</name>{_W}<value>(?:{_W}<string>)?({_PLAIN})"
-).findall
-# The (name, text, other) of each record member in a RECORD or member run (known well formed):
-# ``other`` is empty for a plain text, else the markup of the value from its type's tag,
-# a set or map whole, a scalar to the "<" of its end tag (see Decoder._members).
-_RECORD_MEMBERS: Final = re.compile(
-    rf"<name>({_PLAIN})</name>{_W}<value>(?:(?:{_W}<string>)?({_PLAIN})</|{_W}("
-    r"<array>(?:[^<]++|<(?!/array>))*+</array>|<struct>(?:[^<]++|<(?!/struct>))*+</struct>"
-    r"|<[^>]*+>[^<]*+<))"
-).findall
+# The last group of a record member's match (see _Expressions.member).
+_MEMBER_NIL, _MEMBER_TEXT, _MEMBER_STRING, _MEMBER_SET, _MEMBER_MAP = 1, 2, 3, 4, 5
 # What ends the text of a *_RUN alternative, at the "<" after it.
 _RUN_END: Final = {
     G_STRING_RUN: re.compile(rf"</string>{_W}</value>"),
@@ -615,16 +619,14 @@ def _to_base64(text: str) -> bytes:
         raise _Malformed(f"bad base64: {exc}") from None
 
 
-# A record member's scalar from its markup (see _RECORD_MEMBERS), by the first two
-# letters of its type's tag (sets and maps are read in Decoder._members itself).
-_FROM_MARKUP: Final[dict[str, Callable[[str], Any]]] = {
-    "bo": lambda markup: markup[9] == "1",
-    "do": lambda markup: _to_double(markup[8:-1]),
-    "da": lambda markup: _to_datetime(markup[18:-1]),
-    "in": lambda markup: int(markup[5:-1]),
-    "i4": lambda markup: int(markup[4:-1]),
-    "ni": lambda markup: None,
-    "ex": lambda markup: None,
+# A record member's scalar from its text, by the last group of its match (see
+# _Expressions.member; texts, sets, maps and nil are read in Decoder._record_members).
+_MEMBER_SCALAR: Final[dict[int, Callable[[str], Any]]] = {
+    6: lambda text: text == "1",
+    7: _to_double,
+    8: _to_datetime,
+    9: int,
+    10: int,
 }
 
 
@@ -669,6 +671,7 @@ class Decoder:
     _consumed = 0  # bytes of text already dropped from _buf
     _special: str | None = None  # "cdata", "cdata-space" or "comment" while one is open
     _risky = False  # whether the buffer being parsed holds "]]>"
+    _ex = _STRICT  # the fast expressions for the buffer being parsed (see _expressions)
     _error: ProtocolError | None = None
     _closed = False
 
@@ -911,6 +914,7 @@ class Decoder:
         defer_from = end if final or end < _DEFER_FROM else max(end // 2, end - _DEFER)
         # XML forbids "]]>" in text; rare, so checked per match only when in the buffer.
         risky = self._risky = "]" in buf and "]]>" in buf
+        self._ex = _expressions("&" not in buf and "\r" not in buf)
         deferred = False
         while pos < end:
             pos = self._fast(buf, pos, end, risky)
@@ -946,8 +950,10 @@ class Decoder:
         """
         kinds = self._kinds
         objs = self._objs
-        match = _FAST.match
+        match = self._ex.fast.match
         scalars = _SCALARS
+        if kinds[-1] == K_STRUCT:  # resuming in a struct: its record members first
+            pos = self._record_members(buf, pos)
         check_len = end > self.limits.max_string
         k = kinds[-1]
         top = objs[-1]
@@ -1105,7 +1111,7 @@ class Decoder:
         if self._depth >= self.limits.max_depth:
             raise self._limit("max_depth", buf, start)
         if g == G_PLAIN_ARRAY:
-            texts = _TEXTS(buf, start, m.end())
+            texts = self._ex.texts(buf, start, m.end())
             self._check_plain(texts, buf, start, m.end())
             self._count += 1 + len(texts)
             self._deliver(texts)
@@ -1115,51 +1121,49 @@ class Decoder:
             self._deliver(dict(pairs))
         return m.end()
 
-    def _record(self, m: re.Match[str], buf: str) -> int:
-        """A record in one match (see _RECORD_MEMBER): its dict delivered, or -1 (see
-        _members)."""
-        g = m.lastindex or 0
-        start = m.start(g)
-        k = self._kinds[-1]
-        if k not in _VALUE_PARENTS:
-            raise self._unexpected(buf, start, "<value>", k)
-        record: dict[str, Any] = {}
-        if not self._members(buf, start, m.end(), record, self._depth + 2):
-            return -1
-        self._count += 1
-        self._deliver(record)
-        return m.end()
+    def _record_members(self, buf: str, pos: int) -> int:
+        """Read the record members from ``pos`` into the open struct, one match each (see
+        _Expressions.member), and return the position after the last; the general path
+        goes on from there (a member of another kind, the struct's end, a cut member).
 
-    def _members(self, buf: str, start: int, end: int, into: dict[str, Any], depth: int) -> bool:
-        """Read the record members in ``buf[start:end]`` (a RECORD match or a member run,
-        its sets and maps at ``depth``) into ``into`` and count their values. False leaves
-        them to the general path, which says what is wrong and where: beyond the depth
-        limit, under a ``max_string`` shorter than a plain text may be, a bad double or
-        date (``into`` may then hold some of them: the document fails anyway)."""
+        Taken only where the general path would take them alike: none beyond the depth
+        limit or under a ``max_string`` shorter than a plain text may be, none holding
+        ``]]>``, none with a bad double or date (the general path says what and where).
+        """
         limits = self.limits
-        if depth > limits.max_depth or limits.max_string < _PLAIN_MAX:
-            return False
-        found: list[tuple[str, str, str]] = _RECORD_MEMBERS(buf, start, end)
-        texts, pairs, scalar = _TEXTS, _PAIRS, _FROM_MARKUP
+        if self._depth >= limits.max_depth or limits.max_string < _PLAIN_MAX:
+            return pos
+        ex = self._ex
+        texts, pairs, scalar = ex.texts, ex.pairs, _MEMBER_SCALAR
+        into = self._objs[-1]
+        risky = self._risky
+        match = ex.member.match
+        stop = pos
         try:
-            for name, text, other in found:
-                if not other:
-                    into[name] = text
-                elif other[1] == "a":  # <array>: a set
-                    into[name] = texts(other)
-                elif other[1] == "s":  # <struct>: a map
-                    into[name] = dict(pairs(other))
+            while (m := match(buf, stop)) is not None:
+                if risky and "]]>" in m[0]:
+                    break
+                g = m.lastindex or _MEMBER_NIL  # the name's group always matches
+                if g == _MEMBER_TEXT or g == _MEMBER_STRING:  # noqa: SIM109 (no tuple)
+                    into[m[1]] = m[g]
+                elif g == _MEMBER_SET:
+                    into[m[1]] = texts(m[g])
+                elif g == _MEMBER_MAP:
+                    into[m[1]] = dict(pairs(m[g]))
+                elif g == _MEMBER_NIL:
+                    into[m[1]] = None
                 else:
-                    into[name] = scalar[other[1:3]](other)
+                    into[m[1]] = scalar[g](m[g])
+                stop = m.end()
         except _Malformed:
-            return False
-        # Every value, nested or not, opens with a <value> tag; plain text holds no "<".
-        self._count += buf.count("<value>", start, end)
-        return True
+            pass
+        if stop > pos:  # every value, nested or not, opens with <value>; plain text has no "<"
+            self._count += buf.count("<value>", pos, stop)
+        return stop
 
     def _plain_pairs(self, buf: str, start: int, end: int) -> list[tuple[str, str]]:
         """The (name, text) pairs of plain members in ``buf[start:end]``, checked."""
-        pairs: list[tuple[str, str]] = _PAIRS(buf, start, end)
+        pairs: list[tuple[str, str]] = self._ex.pairs(buf, start, end)
         if end - start > self.limits.max_string:
             self._check_plain([text for pair in pairs for text in pair], buf, start, end)
         return pairs
@@ -1182,9 +1186,13 @@ class Decoder:
         if self._depth > self.limits.max_depth:
             raise self._limit("max_depth", buf, m.start())
         # The collapsed frame's expansion, when its end tags come one by one: see _end.
-        self._kinds.append(K_DATA if g == G_OPEN_ARRAY else K_STRUCT)
-        self._objs.append([] if g == G_OPEN_ARRAY else {})
-        return m.end()
+        if g == G_OPEN_ARRAY:
+            self._kinds.append(K_DATA)
+            self._objs.append([])
+            return m.end()
+        self._kinds.append(K_STRUCT)
+        self._objs.append({})
+        return self._record_members(buf, m.end())
 
     def _close(self, m: re.Match[str], buf: str) -> int:
         """``</data></array></value>`` or ``</struct></value>``: the container delivered."""
@@ -1210,26 +1218,22 @@ class Decoder:
         return m.end()
 
     def _member(self, m: re.Match[str], buf: str) -> int:
-        """``<member><name>key</name>`` (the key kept for its value), ``</member>``, or both."""
+        """``<member><name>key</name>`` (the key kept for its value) or ``</member>`` (and
+        the record members after it)."""
         g = m.lastindex or 0
         kinds = self._kinds
         k = kinds[-1]
-        if g != G_MEMBER:  # </member>, perhaps with the next <member><name>key</name>
+        if g == G_END_MEMBER:
             if k != K_MEMBER_DONE:
                 raise self._unexpected(buf, m.start(g), "</member>", k)
             kinds.pop()
             self._objs.pop()
-            if g == G_END_MEMBER:
-                return m.end()
-            k = K_STRUCT
+            return self._record_members(buf, m.end())
         if k != K_STRUCT:
             raise self._unexpected(buf, m.start(g), "<member>", k)
-        raw = m[g + 1]
+        key = raw = m[g + 1]
         if len(raw) > self.limits.max_string:  # counted as written, as _add_text does
             raise self._limit("max_string", buf, m.start())
-        if m[g + 2] is not None and self._member_run(m, buf, raw):
-            return m.end()
-        key = raw
         if "\r" in raw or "&" in raw:
             try:
                 key = _raw_text(raw)
@@ -1237,16 +1241,7 @@ class Decoder:
                 raise self._error_at(buf, m.start(g), str(exc)) from None
         kinds.append(K_MEMBER_VALUE)
         self._objs.append(key)
-        return m.end(g + 1) + len("</name>")  # a run left unread goes the general way
-
-    def _member_run(self, m: re.Match[str], buf: str, raw: str) -> bool:
-        """A member and the record members after it (see _MEMBER_RUN), into the open
-        struct; False leaves them to the general path (see _members), and a key that is
-        not plain text, which _RECORD_MEMBERS would not read."""
-        if len(raw) > _PLAIN_MAX or "\r" in raw or "&" in raw:
-            return False
-        start = m.start((m.lastindex or 0) + 1) - len("<name>")
-        return self._members(buf, start, m.end(), self._objs[-1], self._depth + 1)
+        return m.end()
 
     def _envelope(self, m: re.Match[str], buf: str) -> int:
         """A response's opening up to its ``<param>``, or its closing from ``</param>``.
@@ -1695,10 +1690,8 @@ _STRUCTURE: Final[dict[int, Callable[[Decoder, re.Match[str], str], int]]] = {
     G_CLOSE_STRUCT: Decoder._close,
     G_PLAIN_ARRAY: Decoder._plain,
     G_PLAIN_STRUCT: Decoder._plain,
-    G_RECORD: Decoder._record,
     G_MEMBER: Decoder._member,
     G_END_MEMBER: Decoder._member,
-    G_NEXT_MEMBER: Decoder._member,
     G_OPEN_RESPONSE: Decoder._envelope,
     G_CLOSE_RESPONSE: Decoder._envelope,
 }

@@ -17,7 +17,7 @@ from aioxend.errors import (
     ProtocolError,
 )
 from aioxend.xmlrpc import Decoder, Limits, loads
-from aioxend.xmlrpc._decoder import Root
+from aioxend.xmlrpc._decoder import _MEMBER_SCALAR, Root, _expressions
 from tests.xmlrpc.xmlrpc_feeding import feed_chunks, three_ways
 
 UTC = datetime.UTC
@@ -792,6 +792,47 @@ def test_a_bad_scalar_in_a_record_is_reported_where_it_stands(value: str, at: st
         with pytest.raises(ProtocolError) as info:
             feed_chunks(chunks)
         assert info.value.offset == doc.index(at.encode())
+
+
+# Every kind of record member, duplicated keys, and members of other kinds between them
+# (a text longer than plain text may be, a nested struct): alike in a buffer holding no
+# "&" and no CR (the expressions compiled with [^<]) and in one holding either, as the
+# standard library reads them, however the document is cut.
+@pytest.mark.parametrize("elsewhere", ["plain", "a &amp; b", "a\r\nb", "<string>a\rb</string>"])
+def test_record_members_read_alike_whatever_else_the_buffer_holds(elsewhere: str) -> None:
+    record = _record(
+        _member("uuid", "0000"),
+        _member("empty", ""),
+        _member("typed", "<string>t</string>"),
+        _member("set", _array("a", "<string>b</string>", "")),
+        _member("no_set", _array()),
+        _member("map", "<struct>" + _member("k", "v") + _member("l", "") + "</struct>"),
+        _member("no_map", "<struct></struct>"),
+        _member("yes", "<boolean>1</boolean>"),
+        _member("no", "<boolean>0</boolean>"),
+        _member("x", "<double>-1.5e3</double>"),
+        _member("when", "<dateTime.iso8601>20240420T12:00:00</dateTime.iso8601>"),
+        _member("n", "<int>-7</int>"),
+        _member("m", "<i4>+8</i4>"),
+        _member("none", "<nil/>"),
+        _member("uuid", "again"),
+        _member("long", "x" * 300),
+        _member("after_long", "y"),
+        _member("nested", _record(_member("a", "b"), _member("c", _array("d")))),
+        _member("after_nested", _array("z")),
+    )
+    doc = response(f"<value>{record}</value>", f"<value>{elsewhere}</value>")
+    expected: Any = xmlrpc.client.loads(doc.decode(), use_builtin_types=True)
+    assert three_ways(doc) == ("ok", expected)
+    assert {"after_long", "after_nested"} <= set(expected[0][0])
+
+
+def test_clean_and_strict_expressions_have_the_same_groups() -> None:
+    # The decoder picks either set per buffer and reads their matches by group number.
+    clean, strict = _expressions(True), _expressions(False)
+    assert clean.fast.groupindex == strict.fast.groupindex
+    assert clean.fast.groups == strict.fast.groups
+    assert clean.member.groups == strict.member.groups == len(_MEMBER_SCALAR) + 5
 
 
 def test_a_long_key_before_a_member_run_keeps_its_member() -> None:
