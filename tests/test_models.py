@@ -360,3 +360,222 @@ def test_every_integer_field_reads_by_one_rule(text: str, number: int) -> None:
 def test_no_integer_field_reads_what_xend_never_writes(key: str, text: str) -> None:
     with pytest.raises(sxp.SXPValueError):
         DomainInfo.from_sxp(["domain", [key, text]])
+
+
+# --- from_sxp against a reference written with the path rule of aioxend.sxp -------------
+
+
+def _first_child(node: list[Any], key: str) -> list[Any] | None:
+    """``sxp.lookup``'s step: the first child list of ``node`` headed ``key``."""
+    return next((c for c in node if isinstance(c, list) and c and c[0] == key), None)
+
+
+def _text_of(node: list[Any] | None, key: str) -> str | None:
+    """``sxp.value``'s rule for one step: the child's first value when it is an atom."""
+    child = None if node is None else _first_child(node, key)
+    if child is None or len(child) < 2 or not isinstance(child[1], str):
+        return None
+    return child[1]
+
+
+def _reference_device(child: list[Any]) -> Device:
+    record = child[1] if len(child) > 1 and isinstance(child[1], list) else child
+    if not record or not isinstance(record[0], str):
+        raise ProtocolError("not a device")
+    keys = ("uname", "dev", "mode", "mac", "bridge", "script", "ip", "model", "uuid")
+    return Device(record[0], **{key: _text_of(record, key) for key in keys}, sxp=record)
+
+
+def _reference_domain(record: list[Any]) -> DomainInfo:
+    def text(key: str) -> str | None:
+        return _text_of(record, key)
+
+    def number(key: str) -> int | None:
+        return sxp.as_int(text(key))
+
+    image = kernel = ramdisk = args = None
+    node = _first_child(record, "image")
+    head = node[1][0] if node and len(node) > 1 and isinstance(node[1], list) and node[1] else 0
+    if node is not None and isinstance(head, str):
+        image = head
+        body = _first_child(node, image) if image else None
+        kernel, ramdisk, args = (_text_of(body, key) for key in ("kernel", "ramdisk", "args"))
+    devices = tuple(_reference_device(c) for c in sxp.children(record, "device"))
+    status = number("status")
+    uuid_text = text("uuid")
+    try:
+        the_uuid = uuid.UUID(uuid_text) if uuid_text else None
+    except ValueError:
+        raise SXPValueError("not a UUID") from None
+    return DomainInfo(
+        name=text("name") or "",
+        domid=number("domid"),
+        uuid=the_uuid,
+        memory=number("memory"),
+        maxmem=number("maxmem"),
+        vcpus=number("vcpus"),
+        online_vcpus=number("online_vcpus"),
+        state=DomainState.from_string(text("state")),
+        state_string=text("state") or "------",
+        power_state=None
+        if status is None
+        else PowerState(status)
+        if 0 <= status <= 6
+        else PowerState.UNKNOWN,
+        cpu_time=sxp.as_float(text("cpu_time")),
+        start_time=sxp.as_float(text("start_time")),
+        image=image,
+        kernel=kernel,
+        ramdisk=ramdisk,
+        args=args,
+        bootloader=text("bootloader"),
+        devices=devices,
+        cpu_weight=number("cpu_weight"),
+        cpu_cap=number("cpu_cap"),
+        on_poweroff=text("on_poweroff"),
+        on_reboot=text("on_reboot"),
+        on_crash=text("on_crash"),
+        sxp=record,
+    )
+
+
+_ATOMS = st.sampled_from(
+    [
+        "0",
+        "7",
+        "0256",
+        "-1",
+        "9",
+        "1.5",
+        "256.0",
+        "1e3",
+        "",
+        "x",
+        "²",
+        "-b----",
+        "r-p---",
+        "4f77abd2-3019-58e8-3bab-6fbf2118f880",
+        "linux",
+        "hvm",
+        "image",
+        "device",
+        "vbd",
+    ]
+) | st.text(max_size=3)
+_EXPRS = st.recursive(_ATOMS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+_KEYS = st.sampled_from(
+    [
+        "name",
+        "domid",
+        "uuid",
+        "memory",
+        "maxmem",
+        "vcpus",
+        "online_vcpus",
+        "state",
+        "status",
+        "cpu_time",
+        "start_time",
+        "bootloader",
+        "cpu_weight",
+        "cpu_cap",
+        "on_poweroff",
+        "on_reboot",
+        "on_crash",
+        "kernel",
+        "ramdisk",
+        "args",
+        "uname",
+        "dev",
+        "mode",
+        "mac",
+        "bridge",
+        "script",
+        "ip",
+        "model",
+        "other",
+    ]
+)
+_PAIRS = st.builds(lambda key, rest: [key, *rest], _KEYS, st.lists(_EXPRS, max_size=2))
+_INNER = st.builds(
+    lambda head, rest: [head, *rest],
+    st.sampled_from(["vbd", "vif", "linux", "hvm", ""]) | _EXPRS,
+    st.lists(_PAIRS | _EXPRS, max_size=5),
+)
+_CHILDREN = (
+    _PAIRS
+    | _EXPRS
+    | st.builds(lambda inner: ["device", inner], _INNER)
+    | st.builds(lambda inner: ["image", inner], _INNER)
+    | st.builds(lambda rest: ["device", *rest], st.lists(_EXPRS, max_size=2))
+)
+_NUMBERS = st.integers(0, 10**6).map(str)
+_WELL_FORMED = {  # each key of a record with a value it may well have
+    **dict.fromkeys(models._INT_KEYS, _NUMBERS),
+    **dict.fromkeys(("cpu_time", "start_time"), st.floats(0, 1e9).map(repr)),
+    **dict.fromkeys(("name", "bootloader", "on_poweroff", "on_reboot", "on_crash"), st.text()),
+    "uuid": st.uuids().map(str),
+    "state": st.sampled_from(["r-----", "-b----", "--p---", "------"]),
+}
+_DEVICE = st.builds(
+    lambda kind, texts: ["device", [kind, *([k, v] for k, v in texts.items())]],
+    st.sampled_from(["vbd", "vif", "tap"]),
+    st.dictionaries(
+        st.sampled_from(
+            ["uname", "dev", "mode", "mac", "bridge", "script", "ip", "model", "uuid", "other"]
+        ),
+        st.text(max_size=4),
+    ),
+)
+_IMAGE = st.builds(
+    lambda kind, texts: ["image", [kind, *([k, v] for k, v in texts.items())]],
+    st.sampled_from(["linux", "hvm"]),
+    st.dictionaries(st.sampled_from(["kernel", "ramdisk", "args"]), st.text(max_size=4)),
+)
+_RECORDS = st.builds(
+    lambda fields, extra: [*([k, v] for k, v in fields.items()), *extra],
+    st.fixed_dictionaries({}, optional=_WELL_FORMED),
+    st.lists(_DEVICE | _IMAGE | _CHILDREN, max_size=6),
+).flatmap(st.permutations)
+
+
+@given(st.sampled_from(["domain", "vm"]), st.lists(_CHILDREN, max_size=12) | _RECORDS)
+def test_domain_from_sxp_reads_as_the_path_rule(tag: str, children: list[Any]) -> None:
+    # The one-pass reader of from_sxp must give what reading each field by sxp's path
+    # rule gives, or refuse what that refuses (with a ProtocolError either way): on
+    # arbitrary children and on well-formed records in any order.
+    record = [tag, *children]
+    try:
+        expected: object = _reference_domain(record)
+    except ProtocolError:
+        expected = ProtocolError
+    try:
+        got: object = DomainInfo.from_sxp(record)
+    except ProtocolError:
+        got = ProtocolError
+    assert got == expected
+    if isinstance(got, DomainInfo):
+        assert got.sxp is record
+
+
+def test_records_made_fast_are_records_in_every_respect() -> None:
+    info = DomainInfo.from_sxp(from_xmlrpc(RECORD_44))
+    fields = {f.name: getattr(info, f.name) for f in dataclasses.fields(DomainInfo)}
+    made = DomainInfo(**fields)
+    assert type(info) is DomainInfo
+    assert type(info.devices[0]) is Device
+    assert info == made
+    assert hash(info) == hash(made)
+    assert repr(info) == repr(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.devices[0].uname = "x"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        info.__dict__  # noqa: B018 (slots, as the class declares)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Mine(DomainInfo):
+        extra: int = 0
+
+    mine = Mine.from_sxp(["domain", ["name", "x"]])
+    assert type(mine) is Mine
+    assert (mine.name, mine.extra) == ("x", 0)
