@@ -276,18 +276,21 @@ class DomainInfo:
     def from_sxp(cls, expr: object) -> DomainInfo:
         """Read a ``(domain ...)`` record (a ``(vm ...)`` config reads the same way)."""
         record = _record(expr, "domain")
-        get = _fields(record).get
-        tagged = [
-            child
-            for child in record
-            if isinstance(child, list) and child and child[0] in ("device", "image")
-        ]
-        devices = tuple([Device.from_sxp(child) for child in tagged if child[0] == "device"])
+        found: dict[str, str | None] = {}
+        devices: list[Device] = []
         image = kernel = ramdisk = args = None
-        for child in tagged:
-            if child[0] == "image":
-                image, kernel, ramdisk, args = _image(child)
-                break
+        # One pass: each key's first value as _fields reads it, each device, the image.
+        for child in record:
+            if isinstance(child, list) and child:
+                key = child[0]
+                if key == "device":
+                    devices.append(Device.from_sxp(child))
+                if isinstance(key, str) and key not in found:
+                    first = child[1] if len(child) > 1 else None
+                    found[key] = first if isinstance(first, str) else None
+                    if key == "image":
+                        image, kernel, ramdisk, args = _image(child)
+        get = found.get
         domid, memory, maxmem, vcpus, online_vcpus, cpu_weight, cpu_cap, status = map(
             _as_int, map(get, _INT_KEYS)
         )
@@ -311,7 +314,7 @@ class DomainInfo:
             ramdisk,
             args,
             get("bootloader"),
-            devices,
+            tuple(devices),
             cpu_weight,
             cpu_cap,
             get("on_poweroff"),

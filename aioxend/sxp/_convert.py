@@ -62,6 +62,8 @@ def from_xmlrpc(value: object, *, limits: Limits | None = None) -> Expr:
     """
     if type(value) is int:  # nearly every leaf the decoder hands over
         return str(value)
+    if type(value) is float:  # a record's times
+        return py2_float_str(value)
     max_depth = (limits if limits is not None else DEFAULT_LIMITS).max_depth
     return _walk(value, max_depth)
 
