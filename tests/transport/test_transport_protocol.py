@@ -18,13 +18,16 @@ import trio
 
 from aioxend.errors import ConnectError
 from aioxend.transport import RawTransport, Request
-from aioxend.transport._protocol import _HIGH_WATER, DeadlinePassed, ProtocolStream, dial_asyncio
+from aioxend.transport._protocol import (
+    _BULK_RECV,
+    _HIGH_WATER,
+    DeadlinePassed,
+    ProtocolStream,
+    dial_asyncio,
+)
 from aioxend.transport._url import parse_url
 from tests.transport.conftest import Start
 from tests.transport.transport_servers import response, serve
-
-# asyncio's selector transport reads at most this much per system call.
-_MAX_READ = 262144
 
 
 @pytest.mark.parametrize("where", ["tcp", "unix", "tls"])
@@ -93,24 +96,29 @@ def _blocking_server(where: str, sock_dir: str, answers: list[bytes]) -> tuple[s
     return url, thread
 
 
+def _protocol_stream(resp: object) -> ProtocolStream:
+    """The ``ProtocolStream`` a raw transport's open response reads from."""
+    conn = resp._conn  # type: ignore[attr-defined]
+    assert conn is not None
+    assert isinstance(conn.stream, ProtocolStream)
+    return conn.stream
+
+
 @pytest.mark.parametrize("where", ["tcp", "unix"])
 async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where: str) -> None:
     big = bytes(range(256)) * 20_000  # ~5 MB
     url, thread = _blocking_server(where, sock_dir, [response(big)] * 2)
     async with RawTransport(url) as t:
         async with t.stream(Request("POST", "/", body=b"x")) as resp:
-            conn = resp._conn  # type: ignore[attr-defined]
-            assert conn is not None
-            proto = conn.stream
-            assert isinstance(proto, ProtocolStream)
+            proto = _protocol_stream(resp)
             paused = False
             received = []
             async for chunk in resp.aiter_bytes():
                 received.append(chunk)
-                assert len(chunk) <= _HIGH_WATER + _MAX_READ
+                assert len(chunk) <= _HIGH_WATER + _BULK_RECV
                 await asyncio.sleep(0.005)  # a slow consumer: the server fills the buffer
                 paused = paused or proto._paused
-                assert proto._size <= _HIGH_WATER + _MAX_READ
+                assert proto._size <= _HIGH_WATER + _BULK_RECV
         assert b"".join(received) == big
         assert paused, "reading was never paused for a slow consumer"
         # Streaming the body did not spoil the connection for the next call.
@@ -118,6 +126,33 @@ async def test_large_body_streams_through_a_bounded_buffer(sock_dir: str, where:
             assert len(await resp.aread()) == len(big)
     thread.join(10)
     assert not thread.is_alive()
+
+
+async def test_a_large_body_is_read_in_reads_larger_than_asyncios_own(sock_dir: str) -> None:
+    # asyncio's selector transport reads 256 KiB at most; a body waiting in the socket
+    # is taken up to _BULK_RECV at a time, so fewer reads, wake-ups and parser trips.
+    # (TCP: a UNIX socket's buffer holds about 200 KiB, so no read of one is larger.)
+    big = bytes(range(256)) * 32_768  # 8 MiB
+    url, thread = _blocking_server("tcp", sock_dir, [response(big)])
+    reads: list[int] = []
+    async with RawTransport(url) as t:
+        async with t.stream(Request("POST", "/", body=b"x")) as resp:
+            stream = _protocol_stream(resp)
+            keep = stream.data_received
+
+            def data_received(data: bytes) -> None:
+                reads.append(len(data))
+                keep(data)
+
+            stream.data_received = data_received  # type: ignore[method-assign]
+            received = bytearray()
+            async for chunk in resp.aiter_bytes():
+                received += chunk
+                await asyncio.sleep(0.002)  # the socket fills up meanwhile
+        assert received == big
+    thread.join(10)
+    assert max(reads) > 262144
+    assert max(reads) <= _BULK_RECV
 
 
 @pytest.mark.parametrize("where", ["tcp", "unix"])
