@@ -4,17 +4,20 @@ Strategy. The encoder is built for speed on the common case and for a precise me
 on the rare one, so it works in two passes that never both run on good input:
 
 1. A fast pass walks the values with type checks on ``type(v) is ...`` (the exact
-   builtin types come first, subclasses after; strings and small ints inline in the
-   array and struct loops) and appends text pieces to one list. It does not track where
-   it is. When it meets anything it cannot encode (a type it does not know, an int
-   beyond 64 bits, a non-finite float, a non-string key, nesting deeper than
-   ``MAX_DEPTH``, which is also how a recursive container shows up) it raises a private
-   signal. Finished pieces are cached: struct keys across calls (records repeat them),
-   short strings and small ints within the call.
+   builtin types come first, subclasses after; strings, small ints and SXP's
+   ``(tag string-or-int)`` pairs inline in the array loop, strings in the struct loop)
+   and appends text pieces to one list. It does not track where it is. When it meets
+   anything it cannot encode (a type it does not know, an int beyond 64 bits, a
+   non-finite float, a non-string key, nesting deeper than ``MAX_DEPTH``, which is also
+   how a recursive container shows up) it raises a private signal. Finished pieces are
+   cached: names across calls (struct member names; the tags of SXP lists inside SXP
+   lists, each with its list's opening: records repeat them), short strings and small
+   ints within the call, so no value, which may be a secret, outlives its call.
 2. Characters XML cannot carry (NUL and the other C0 controls but tab, newline and
-   carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for once, not per
-   string, in the text as it is encoded (``_utf8``): markup holds none, so one found is
-   a value's. A small document is joined and encoded once; in a large one, the pieces
+   carriage return; lone surrogates; U+FFFE and U+FFFF) are looked for as a short
+   string's or a name's piece is made (an identifier or a printable string has none,
+   a C test of the ``str``), and in the text a long string is flushed in (``_utf8``).
+   A small document is joined and encoded once; in a large one, the pieces
    are flushed into one buffer each time long values in them pass ``_CHUNK``
    characters (``_Document``), so it is copied into its final bytes once, in
    cache-sized steps, and a big base64 value goes in without being decoded to text.
@@ -55,12 +58,14 @@ _INT64_MAX = 2**63 - 1
 _FALSE = "<value><boolean>0</boolean></value>"
 _CACHED = 64  # strings and keys up to this length have their finished piece cached
 _CHUNK = 1 << 18  # characters of long values after which the pieces are flushed as UTF-8
-# Pieces kept across calls, up to _KEPT each (then forgotten, all at once): struct keys'
-# and identifier-like strings' (xend's SXP tags "domid", "on_poweroff", words such as
-# "restart": records repeat them); other strings may be secrets, kept only for the call.
+# Pieces kept across calls, up to _KEPT each (then forgotten, all at once), are names'
+# only: struct member names, and the identifier-like first item of a list, an SXP tag
+# ("domid", "on_poweroff": xend's records are lists of (tag value...), XendConfig.to_sxp).
+# Any other string, a param, a struct's value, a list's later item, may be a secret (the
+# password of session.login_with_password): its piece is kept for its call only.
 _KEPT = 4096
 _NAMES: dict[str, str] = {}
-_WORDS: dict[str, str] = {}
+_TAGS: dict[str, str] = {}
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _RESPONSE_HEAD = _HEADER + "<methodResponse><params><param>"
 _RESPONSE_TAIL = "</param></params></methodResponse>\n"
@@ -121,17 +126,20 @@ def _format_datetime(value: datetime.datetime) -> str:
 
 
 class _Document:
-    """The document being written: ``str`` pieces, flushed as checked UTF-8 into a buffer
-    once long values in them pass ``_CHUNK`` characters. Joining a large document whole
-    and encoding that would copy it twice and hold both copies, in fresh pages of memory
-    that cost a fault each, more than the copying."""
+    """The document being written: ``str`` pieces, flushed as UTF-8 into a buffer once
+    long values in them pass ``_CHUNK`` characters. Joining a large document whole and
+    encoding that would copy it twice and hold both copies, in fresh pages of memory
+    that cost a fault each, more than the copying. Short strings and names are checked
+    for characters XML refuses as their pieces are made (once a call, or once for good);
+    long strings are checked in the text they are flushed in (``unchecked``)."""
 
-    __slots__ = ("append", "buffer", "pending", "pieces")
+    __slots__ = ("append", "buffer", "pending", "pieces", "unchecked")
 
     def __init__(self, head: str) -> None:
         self.pieces = [head]
         self.append = self.pieces.append
         self.pending = 0
+        self.unchecked = False
         self.buffer: io.BytesIO | None = None
 
     def count(self, size: int) -> None:
@@ -140,11 +148,22 @@ class _Document:
         if self.pending > _CHUNK:
             self.flush()
 
+    def long_string(self, text: str) -> str:
+        """Append the start of a long string's ``<value>``; its end is returned."""
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape(text)
+        self.append("<value><string>")
+        self.append(text)
+        self.unchecked = True
+        self.count(len(text))
+        return "</string></value>"
+
     def flush(self) -> io.BytesIO:
         """Move the pieces into the buffer as UTF-8; ``_Refused`` if XML cannot carry them."""
-        data = _utf8("".join(self.pieces))
+        data = _utf8("".join(self.pieces), self.unchecked)
         self.pieces.clear()
         self.pending = 0
+        self.unchecked = False
         if self.buffer is None:
             self.buffer = io.BytesIO()
         self.buffer.write(data)
@@ -153,35 +172,63 @@ class _Document:
     def finish(self, tail: str) -> bytes:
         self.append(tail)
         if self.buffer is None:  # the usual, small document: joined and encoded once
-            return _utf8("".join(self.pieces))
+            return _utf8("".join(self.pieces), self.unchecked)
         return self.flush().getvalue()
 
 
-def _utf8(text: str) -> bytes:
+def _utf8(text: str, unchecked: bool = True) -> bytes:
     """``text`` as UTF-8, or ``_Refused`` if it holds a character XML cannot carry.
 
-    A lone surrogate fails the encoding, a C0 control is found on the bytes; U+FFFE and
-    U+FFFF (``EF BF BE``, ``EF BF BF``: a lead byte starts them, so a match is exact) are
-    looked for only in text that is not ASCII (a flag of the ``str``, no scan).
+    A lone surrogate fails the encoding; when ``text`` holds strings not checked yet, a
+    C0 control is found on the bytes, and U+FFFE and U+FFFF (``EF BF BE``, ``EF BF BF``: a
+    lead byte starts them, so a match is exact) only in text that is not ASCII (a flag of
+    the ``str``, no scan).
     """
     try:
         data = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
         raise _Refused from None
-    if has_control(data) or (
-        not text.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+    if unchecked and (
+        has_control(data)
+        or (not text.isascii() and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data))
     ):
         raise _Refused
     return data
 
 
+def _checked(text: str) -> str:
+    """``text`` escaped, or ``_Refused`` if it holds a character XML cannot carry.
+
+    An identifier has nothing to escape or refuse; a printable string (most others) no
+    character XML refuses; the rest, with a tab or a newline say, is searched.
+    """
+    if text.isidentifier():
+        return text
+    if not text.isprintable() and NOT_XML_CHAR.search(text):
+        raise _Refused
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return escape(text)
+    return text
+
+
 def _name_piece(name: str) -> str:
     """The piece that opens a struct member called ``name``, kept across calls."""
-    piece = f"<member><name>{escape(name)}</name>"
+    piece = f"<member><name>{_checked(name)}</name>"
     if len(name) <= _CACHED:
         if len(_NAMES) >= _KEPT:
             _NAMES.clear()
         _NAMES[name] = piece
+    return piece
+
+
+def _new_tag(tag: str) -> str | None:
+    """The opening of a list with ``tag`` first, kept across calls; None for a tag that
+    is not kept (long, or not identifier-like: xend's SXP symbols are identifiers)."""
+    if len(tag) > _CACHED or not tag.isidentifier():
+        return None
+    if len(_TAGS) >= _KEPT:
+        _TAGS.clear()
+    piece = _TAGS[tag] = f"<value><array><data><value><string>{tag}</string></value>"
     return piece
 
 
@@ -194,52 +241,61 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
     """The fast pass: append the ``<value>`` of each item, each in a ``<param>`` if asked."""
     append = doc.append
     name_piece = _NAMES.get
-    word_piece = _WORDS.get
+    tag_piece = _TAGS.get
     strings: dict[str, str] = {}  # short strings' pieces, for this call only
     ints: dict[int, str] = {}
     string_piece = strings.get
     int_piece = ints.get
 
     def new_string_piece(text: str) -> str:
-        """The piece to append for ``text``; for a long string, its end, the rest of it
-        appended already (not copied into one piece, nor kept: it rarely repeats)."""
-        piece = word_piece(text)
-        if piece is None and len(text) <= _CACHED:
-            if text.isidentifier():  # nothing to escape, nothing XML refuses
-                piece = f"<value><string>{text}</string></value>"
-                if len(_WORDS) >= _KEPT:
-                    _WORDS.clear()
-                _WORDS[text] = piece
-            elif "&" in text or "<" in text or ">" in text or "\r" in text:
-                piece = f"<value><string>{escape(text)}</string></value>"
-            else:  # the common case, without a call
-                piece = f"<value><string>{text}</string></value>"
-        if piece is not None:
-            strings[text] = piece
-            return piece
-        if "&" in text or "<" in text or ">" in text or "\r" in text:
-            text = escape(text)
-        append("<value><string>")
-        append(text)
-        doc.count(len(text))
-        return "</string></value>"
+        """The piece to append for ``text``; for a long string, its end (its rest is
+        appended: never copied into one piece, nor kept, it rarely repeats)."""
+        if len(text) > _CACHED:
+            return doc.long_string(text)
+        piece = strings[text] = f"<value><string>{_checked(text)}</string></value>"
+        return piece
 
     def enc(v: Any, depth: int) -> None:
         t = type(v)
         if t is list or t is tuple:
             if depth >= MAX_DEPTH:
                 raise _Refused
-            append("<value><array><data>")
             depth += 1
-            for x in v:
-                # The two commonest leaves inline: a call per leaf costs more than this.
+            items: Any = v
+            tagged = type(v[0]) is str if v else False  # an SXP list: (tag item...)
+            head = tag_piece(v[0]) if tagged else None
+            if head is None:
+                append("<value><array><data>")
+            else:  # a known tag, written with the list's opening
+                append(head)
+                items = iter(v)
+                next(items)
+            for x in items:
+                # The commonest items inline: a call per item costs more than this.
                 tx = type(x)
                 if tx is str:
                     append(string_piece(x) or new_string_piece(x))
-                elif tx is int and _INT32_MIN <= x <= _INT32_MAX:
+                    continue
+                if tx is int and -2147483648 <= x <= 2147483647:
                     append(int_piece(x) or _int_piece(ints, x))
-                else:
-                    enc(x, depth)
+                    continue
+                if (tx is list or tx is tuple) and x and type(x[0]) is str and depth < MAX_DEPTH:
+                    # An SXP list in one: its tag is kept; a (tag string-or-int) pair inline.
+                    head = tag_piece(x[0]) or (_new_tag(x[0]) if tagged else None)
+                    if head is not None and len(x) == 2:
+                        y = x[1]
+                        ty = type(y)
+                        if ty is str:
+                            append(head)
+                            append(string_piece(y) or new_string_piece(y))
+                            append("</data></array></value>")
+                            continue
+                        if ty is int and -2147483648 <= y <= 2147483647:
+                            append(head)
+                            append(int_piece(y) or _int_piece(ints, y))
+                            append("</data></array></value>")
+                            continue
+                enc(x, depth)
             append("</data></array></value>")
         elif t is str:
             append(string_piece(v) or new_string_piece(v))

@@ -9,6 +9,8 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aioxend.errors import Fault, InvalidDomain, LocalProtocolError, ProtocolError
 from aioxend.xmlrpc import Decoder, Limits, _encoder, dumps, loads
@@ -274,15 +276,83 @@ def test_key_pieces_kept_across_calls_are_forgotten_when_full(
     assert stdlib_loads(first) == ((record,), "m")
 
 
-def test_only_identifier_like_strings_are_kept_across_calls(
+def cached_text(secret: str) -> list[str]:
+    """The encoder's cross-call caches' keys and pieces that hold ``secret``."""
+    kept = [*_encoder._NAMES.items(), *_encoder._TAGS.items()]
+    return [text for pair in kept for text in pair if secret in text]
+
+
+def test_no_value_outlives_its_call_in_a_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password (identifier-like or not) in a param, a struct's value, a list's later
+    item or first item is never kept: only struct member names are, and the tags of
+    SXP lists in SXP lists (the first item of a list in a list that starts with a str)."""
+    monkeypatch.setattr(_encoder, "_NAMES", {})
+    monkeypatch.setattr(_encoder, "_TAGS", {})
+    for secret in ("hunter2secret", "pass&word", "caf\u00e9_secret"):
+        dumps(("root", secret), "session.login_with_password")
+        dumps(({"password": secret, "cfg": {"chap": [secret, 1]}},), "PBD.create")
+        dumps((["vfb", ["vncpasswd", secret], [1, secret, secret]],), "xend.domain.create")
+        dumps((secret,), methodresponse=True)
+        dumps(([[secret, 1], [secret, [1, secret]], secret],), methodresponse=True)
+        dumps(([secret, [1, secret], {"k": [secret, 2]}],), methodresponse=True)
+        assert cached_text(secret) == []
+    assert set(_encoder._NAMES) == {"password", "cfg", "chap", "k"}
+    assert set(_encoder._TAGS) == {"vncpasswd"}
+
+
+def test_tags_are_kept_across_calls_and_forgotten_when_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_encoder, "_WORDS", {})
-    value = [["restart", "s3cret pass"], {"k": "value_in_a_struct"}, "caf\u00e9_1", "a" * 65]
+    monkeypatch.setattr(_encoder, "_TAGS", {})
+    value = [
+        "domain",
+        ["restart", "s3cret pass"],
+        ["domid", 1],
+        ["a" * 65, 2],
+        ["x-y", 3],
+        ("cpus", [[], []]),
+        ["image", ["linux", ["kernel", "/boot/k"]], 2**40],
+    ]
     body = dumps((value,), "m")
-    assert set(_encoder._WORDS) == {"restart", "value_in_a_struct", "caf\u00e9_1"}
+    assert set(_encoder._TAGS) == {"restart", "domid", "cpus", "image", "linux", "kernel"}
     assert dumps((value,), "m") == body
-    assert stdlib_loads(body) == ((value,), "m")
+    assert stdlib_loads(body) == (([*value[:5], ["cpus", [[], []]], value[6]],), "m")
     monkeypatch.setattr(_encoder, "_KEPT", 2)
-    dumps(([f"w{i}" for i in range(5)],), "m")
-    assert len(_encoder._WORDS) <= 2
+    dumps((["host", *([f"w{i}", i] for i in range(5))],), "m")
+    assert len(_encoder._TAGS) <= 2
+
+
+# --- SXP records: tags kept across calls, pairs written inline ---------------------------
+
+_tags = st.sampled_from(["domid", "name", "vif", "on_crash", "x-y", "caf\u00e9", "a" * 70])
+_texts = st.one_of(_tags, st.text(max_size=8), st.text(st.characters(max_codepoint=0x7F)))
+_sxp_leaves = st.one_of(_texts, st.integers(-(2**40), 2**40), st.booleans(), st.none())
+
+
+def sxp_lists(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    """``[tag, item...]`` lists (pairs most often), and untagged ones."""
+    return st.one_of(
+        st.tuples(_texts, inner).map(list),
+        st.tuples(_texts, st.lists(inner, max_size=4)).map(lambda t: [t[0], *t[1]]),
+        st.lists(inner, max_size=3),
+    )
+
+
+sxp_trees = st.recursive(_sxp_leaves, sxp_lists, max_leaves=25)
+
+
+@given(st.lists(sxp_trees, min_size=1, max_size=3), st.booleans())
+def test_sxp_records_encode_alike_on_every_call(records: list[Any], response: bool) -> None:
+    """First call (tags not kept yet) and later calls (kept) write the same bytes, which
+    the standard library reads as the value; or both refuse it the same way."""
+    value = ["domain", *records]
+    kwargs: dict[str, Any] = {"methodresponse": True} if response else {"methodname": "m"}
+    bodies = []
+    for _ in range(2):
+        try:
+            bodies.append(dumps((value,), **kwargs))
+        except LocalProtocolError as exc:
+            bodies.append(str(exc).encode())
+    assert bodies[0] == bodies[1]
+    if not bodies[0].startswith(b"cannot encode"):
+        assert stdlib_loads(bodies[0])[0] == (value,)
