@@ -115,10 +115,13 @@ class Wire(abc.ABC):
         request = Request(
             "POST", self.target, self._headers, body, timeouts=timeouts, retry_safe=read
         )
-        async with await self.transport.send(request) as response:
+        response = await self.transport.send(request)
+        try:  # as ``async with response`` would, without its two awaits
             if response.status != 200:
                 raise await self.status_error(response, method, ident, hidden)
             return await self.answer(response, method, ident, hidden)
+        finally:
+            await response.aclose()
 
     async def status_error(
         self, response: Response, method: str, ident: int, hidden: Sequence[str]
@@ -307,9 +310,12 @@ class XmlRpcWire(Wire):
         fed = 0
         clock = time.perf_counter
         until = clock() + SLICE_SECONDS
-        async with GcHold() as hold:
+        hold = GcHold()
+        try:
             async for chunk in response.aiter_bytes():
-                view = memoryview(chunk)
+                # A chunk that fits is fed as it is (its one slice is itself), a larger one
+                # by views of it: no copy here either way.
+                view = chunk if len(chunk) <= FEED_BYTES else memoryview(chunk)
                 for start in range(0, len(view), FEED_BYTES):
                     piece = view[start : start + FEED_BYTES]
                     decoder.feed(piece)
@@ -320,6 +326,9 @@ class XmlRpcWire(Wire):
                         await anyio.lowlevel.checkpoint()
                         until = clock() + SLICE_SECONDS
             params, _ = decoder.close()
+        finally:
+            if hold.held:  # as leaving ``async with GcHold()`` would, without its two awaits
+                await hold.end()
         if len(params) != 1:
             raise ProtocolError(f"the answer carries {len(params)} values, not one")
         return params[0]

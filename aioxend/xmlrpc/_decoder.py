@@ -1139,6 +1139,7 @@ class Decoder:
         risky = self._risky
         match = ex.member.match
         stop = pos
+        values = 0  # each member's value, and its set's or map's items
         try:
             while (m := match(buf, stop)) is not None:
                 if risky and "]]>" in m[0]:
@@ -1147,18 +1148,22 @@ class Decoder:
                 if g == _MEMBER_TEXT or g == _MEMBER_STRING:  # noqa: SIM109 (no tuple)
                     into[m[1]] = m[g]
                 elif g == _MEMBER_SET:
-                    into[m[1]] = texts(m[g])
+                    items = texts(m[g])
+                    values += len(items)
+                    into[m[1]] = items
                 elif g == _MEMBER_MAP:
-                    into[m[1]] = dict(pairs(m[g]))
+                    found = pairs(m[g])
+                    values += len(found)
+                    into[m[1]] = dict(found)
                 elif g == _MEMBER_NIL:
                     into[m[1]] = None
                 else:
                     into[m[1]] = scalar[g](m[g])
+                values += 1
                 stop = m.end()
         except _Malformed:
             pass
-        if stop > pos:  # every value, nested or not, opens with <value>; plain text has no "<"
-            self._count += buf.count("<value>", pos, stop)
+        self._count += values
         return stop
 
     def _plain_pairs(self, buf: str, start: int, end: int) -> list[tuple[str, str]]:
