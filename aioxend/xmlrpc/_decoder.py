@@ -81,7 +81,7 @@ import datetime
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from aioxend.errors import Fault, LimitExceeded, ProtocolError, fault_for
 from aioxend.xmlrpc._chars import NOT_XML_CHAR, has_control
@@ -228,6 +228,7 @@ class _Expressions(NamedTuple):
 
     fast: re.Pattern[str]
     member: re.Pattern[str]
+    members: Callable[[str, int, int], Any]  # member's scanner (see _record_members)
     texts: Callable[..., list[str]]
     pairs: Callable[..., list[tuple[str, str]]]
 
@@ -315,8 +316,12 @@ def _expressions(clean: bool) -> _Expressions:
     # untyped one).
     texts = rf"<value>(?:{_W}<string>)?({plain})"
     pairs = rf"<name>({plain})</name>{_W}<value>(?:{_W}<string>)?({plain})"
+    one = re.compile(member)
+    # A scanner's matches each start where the last ended (finditer's, anchored); typeshed
+    # does not list Pattern.scanner, which CPython has had since 1.5.
+    members = cast(Any, one).scanner
     return _Expressions(
-        re.compile(fast), re.compile(member), re.compile(texts).findall, re.compile(pairs).findall
+        re.compile(fast), one, members, re.compile(texts).findall, re.compile(pairs).findall
     )
 
 
@@ -1136,14 +1141,13 @@ class Decoder:
         ex = self._ex
         texts, pairs, scalar = ex.texts, ex.pairs, _MEMBER_SCALAR
         into = self._objs[-1]
-        risky = self._risky
-        match = ex.member.match
-        stop = pos
-        values = 0  # each member's value, and its set's or map's items
+        # XML forbids "]]>" in text: a member holding it is left to the general path.
+        end = buf.find("]]>", pos) if self._risky else -1
+        scanner = ex.members(buf, pos, len(buf) if end < 0 else end)
+        m: re.Match[str] | None = None
+        values = taken = 0  # the sets' and maps' items; the members (each one value)
         try:
-            while (m := match(buf, stop)) is not None:
-                if risky and "]]>" in m[0]:
-                    break
+            for taken, m in enumerate(iter(scanner.match, None), 1):  # noqa: B007 (counted)
                 g = m.lastindex or _MEMBER_NIL  # the name's group always matches
                 if g == _MEMBER_TEXT or g == _MEMBER_STRING:  # noqa: SIM109 (no tuple)
                     into[m[1]] = m[g]
@@ -1159,12 +1163,12 @@ class Decoder:
                     into[m[1]] = None
                 else:
                     into[m[1]] = scalar[g](m[g])
-                values += 1
-                stop = m.end()
         except _Malformed:
-            pass
-        self._count += values
-        return stop
+            assert m is not None
+            self._count += values + taken - 1
+            return m.start()
+        self._count += values + taken
+        return pos if m is None else m.end()
 
     def _plain_pairs(self, buf: str, start: int, end: int) -> list[tuple[str, str]]:
         """The (name, text) pairs of plain members in ``buf[start:end]``, checked."""

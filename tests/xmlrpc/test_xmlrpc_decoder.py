@@ -827,6 +827,14 @@ def test_record_members_read_alike_whatever_else_the_buffer_holds(elsewhere: str
     assert {"after_long", "after_nested"} <= set(expected[0][0])
 
 
+def test_cdata_end_in_a_later_record_member_is_refused() -> None:
+    # The record members before it are read at once, the one holding it is not.
+    doc = one(_record(_member("a", "x"), _member("b", _array("y")), _member("c", "z]]>")))
+    assert three_ways(doc) == ("error", ProtocolError)
+    with pytest.raises(ProtocolError, match=r"\]\]>"):
+        loads(doc)
+
+
 def test_clean_and_strict_expressions_have_the_same_groups() -> None:
     # The decoder picks either set per buffer and reads their matches by group number.
     clean, strict = _expressions(True), _expressions(False)
