@@ -2,8 +2,8 @@
 
 Strategy. A Python loop over tokens costs more than the tokens themselves, so for text
 with no comment, no separator character, no malformed escape and only ASCII outside
-quoted strings (what xend and libvirt send) the text is spelled as a JSON array and the
-C JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Parser``
+quoted strings (what xend and libvirt send) the text is spelled as a JSON array and a C
+JSON decoder builds the lists. Any doubt returns ``None`` and the careful ``Parser``
 runs instead, so both always agree (property tests hold them to it); the careful parser
 is the definition of the language and the only place errors are raised.
 
@@ -23,8 +23,8 @@ piece before it marks with no quote left over (a cut inside a string would leave
    ``codecs.escape_decode`` call (Python 2's ``string_escape``, which xend's reader
    follows, Xen 4.4 ``tools/python/xen/xend/sxp.py`` ``Parser``), after one regex has
    refused every escape the two could read differently; the bytes are decoded as UTF-8 at
-   once (per atom, UTF-8 else latin-1, only when that fails), made safe inside a JSON
-   string by ``str.replace`` and encoded as UTF-8.
+   once (per atom, UTF-8 else latin-1, only when that fails), made safe inside a strict
+   JSON string by ``str.replace`` (control characters too) and encoded as UTF-8.
 2. Layout. The marked text is cut into chunks of about ``CHUNK`` characters at a blank
    between two atoms, so every later copy stays in the CPU cache. Per chunk (ASCII by
    then, worked on as bytes, whose translate needs no setup and whose replacements are
@@ -39,7 +39,10 @@ piece before it marks with no quote left over (a cut inside a string would leave
    joined as JSON strings instead. The string contents go in place of the markers.
 4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector held off: the
    decoder makes about 50,000 lists a megabyte, none of them garbage, and the
-   collections they would trigger cost more than the decoding.
+   collections they would trigger cost more than the decoding. msgspec decodes the
+   UTF-8 bytes as they are (the standard library's decoder would want a ``str`` copy of
+   them first, and is slower); only a text with lone surrogates, which UTF-8 cannot
+   hold, goes to the standard library's.
 
 Limits are checked before decoding with counts that bound what the careful parser
 would count, so the fast path declines whatever the careful parser would refuse.
@@ -55,6 +58,8 @@ from collections.abc import Iterable, Iterator
 from itertools import chain, repeat
 from operator import and_, itemgetter
 from typing import TYPE_CHECKING, TypeAlias
+
+import msgspec
 
 from aioxend.sxp._text import _from_bytes
 
@@ -114,7 +119,13 @@ _LAST = itemgetter(slice(-1, None))
 _ONES = repeat(1)
 _CUT = re.compile(r"(?<=[^ \t\n\v\f\r()])[ \t\n\v\f\r]+(?=[^ \t\n\v\f\r()])")
 _ATOM_ENDS = re.compile(r"[\s()]+")
-_DECODE = json.JSONDecoder(strict=False).decode
+_DECODE = msgspec.json.Decoder().decode
+_DECODE_TEXT = json.JSONDecoder().decode  # for lone surrogates, which msgspec refuses
+_SURROGATE = b"\xed"  # how a lone surrogate starts in UTF-8 with surrogatepass
+# The control characters a strict JSON string may not hold, with and without _SQ, which
+# separates the bodies while they are decoded together.
+_CONTROLS = re.compile("[\x00-\x1f]")
+_CONTROLS_BUT_SQ = re.compile("[\x00\x02-\x1f]")
 # Replacements and searches of _to_json that a regex does two to three times faster than
 # bytes.replace and ``in`` (measured on 128 KiB chunks); the others are faster as replace.
 _LIBVIRT = re.compile(rb"\)\(").sub
@@ -213,7 +224,7 @@ def _json_strings(bodies: list[str], hidden: bool) -> list[bytes] | None:
         if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the separator
             pieces = blob.split("\x01")
             decoded = [codecs.escape_decode(piece.encode("utf-8"))[0] for piece in pieces]
-            return [_json_safe(_from_bytes(body), _RESERVED).encode() for body in decoded]
+            return [_json_safe(_from_bytes(body), _CONTROLS).encode() for body in decoded]
         try:
             blob = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -221,17 +232,17 @@ def _json_strings(bodies: list[str], hidden: bool) -> list[bytes] | None:
     return _json_safe(blob).encode("utf-8", "surrogatepass").split(b"\x01")
 
 
-def _json_safe(text: str, markers: str = _DQ) -> str:
-    """Text that may sit inside a JSON string as it is (the decoder is not strict); a
-    marker character (only an escape spells one) in JSON's spelling, so it marks
-    nothing. The bodies joined by ``_SQ`` keep their separators: ``markers=_DQ``."""
+def _json_safe(text: str, controls: re.Pattern[str] = _CONTROLS_BUT_SQ) -> str:
+    """Text that may sit inside a strict JSON string: backslashes, quotes and the
+    ``controls`` in JSON's spelling (a marker character, which only an escape spells,
+    among them, so it marks nothing). The bodies joined by ``_SQ`` keep their
+    separators: the default ``controls`` leave ``_SQ`` out."""
     if "\\" in text:
         text = text.replace("\\", "\\\\")
     if '"' in text:
         text = text.replace('"', '\\"')
-    for marker in markers:
-        if marker in text:
-            text = text.replace(marker, f"\\u{ord(marker):04x}")
+    for char in set(controls.findall(text)):
+        text = text.replace(char, f"\\u{ord(char):04x}")
     return text
 
 
@@ -316,7 +327,12 @@ def _build(doc: bytearray) -> list[Expr] | None:
     if paused:
         gc.disable()
     try:
-        result = _DECODE(doc.decode("utf-8", "surrogatepass"))
+        try:
+            result = _DECODE(doc)
+        except msgspec.DecodeError:
+            if _SURROGATE not in doc:
+                raise
+            result = _DECODE_TEXT(doc.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
         return None
     finally:

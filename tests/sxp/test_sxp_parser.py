@@ -356,6 +356,8 @@ def test_fast_path_declines_what_it_cannot_prove(text: str) -> None:
         r"(d '\x01' '\001' '\1')",  # escapes that spell the fast path's marker
         r"(d 'caf\xe9' '\xc3\xa9')",  # not UTF-8: that atom is latin-1
         "(d '\ud800 x' \"\udfff\")",  # lone surrogates in str input pass through as they are
+        "(d 'tab\there' \"a\tb\" '\\0\\37\\x7f' 'x\\ny')",  # control characters, raw and escaped
+        "(d '\\x02 \\x01' \"\\002\")",  # the markers, escaped in both kinds of string
         r"""(d '' "" '\\\\')""",
         "0()0",  # an empty list between two atoms with no blank
         "(a())",
@@ -458,7 +460,7 @@ def test_gc_is_held_off_while_the_lists_are_built(monkeypatch: pytest.MonkeyPatc
     seen: list[bool] = []
     decode = _fast._DECODE
 
-    def watching(doc: str) -> object:
+    def watching(doc: bytearray) -> object:
         seen.append(gc.isenabled())
         return decode(doc)
 
@@ -475,7 +477,7 @@ def test_gc_is_held_off_while_the_lists_are_built(monkeypatch: pytest.MonkeyPatc
 def test_gc_is_enabled_again_on_every_exit(
     error: type[BaseException], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(doc: str) -> object:
+    def failing(doc: bytearray) -> object:
         assert not gc.isenabled()
         raise error("stop")
 
