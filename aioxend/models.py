@@ -71,14 +71,21 @@ def _fields(record: list[Expr]) -> dict[str, str | None]:
     """Each key of ``record`` mapped to its first value as ``sxp.value`` reads it: the
     first child list with that head wins, and its value is ``None`` unless an atom.
 
-    One comprehension over the children, last to first so the first child with a key is
-    the one kept, instead of one ``sxp.value`` scan per key.
+    One pass over the children, last to first so the first child with a key is the one
+    kept, instead of one ``sxp.value`` scan per key; a ``(key value)`` pair, nearly every
+    child, is unpacked at once.
     """
-    return {
-        child[0]: child[1] if len(child) > 1 and isinstance(child[1], str) else None
-        for child in reversed(record)
-        if isinstance(child, list) and child and isinstance(child[0], str)
-    }
+    found: dict[str, str | None] = {}
+    for child in reversed(record):
+        if type(child) is list and len(child) == 2:
+            key, first = child
+            if type(key) is str:
+                found[key] = first if isinstance(first, str) else None
+                continue
+        if isinstance(child, list) and child and isinstance(child[0], str):
+            value = child[1] if len(child) > 1 else None
+            found[child[0]] = value if isinstance(value, str) else None
+    return found
 
 
 def _maker(cls: type[_T]) -> Callable[..., _T]:
@@ -226,12 +233,7 @@ class Device:
     @classmethod
     def from_sxp(cls, expr: object) -> Device:
         """A device from ``(device (vbd ...))`` or from the inner ``(vbd ...)``."""
-        record = _record(expr, "device")
-        if record[0] == "device" and len(record) > 1 and isinstance(record[1], list):
-            record = _record(record[1], "device")
-        make: Callable[..., Device] = _make_device if cls is Device else cls
-        # The fields in their order: kind, the keys of _DEVICE_KEYS, sxp.
-        return make(record[0], *map(_fields(record).get, _DEVICE_KEYS), record)
+        return _device(_record(expr, "device"), _make_device if cls is Device else cls)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """Any key of the device's configuration, as text."""
@@ -277,19 +279,31 @@ class DomainInfo:
         """Read a ``(domain ...)`` record (a ``(vm ...)`` config reads the same way)."""
         record = _record(expr, "domain")
         found: dict[str, str | None] = {}
-        devices: list[Device] = []
-        image = kernel = ramdisk = args = None
-        # One pass: each key's first value as _fields reads it, each device, the image.
-        for child in record:
+        nodes: list[list[Expr]] = []  # the devices, last first
+        image_node = None
+        # One pass, last child to first, so the first child with a key is the one kept:
+        # each key's first value as _fields reads it, the devices, the first image node.
+        for child in reversed(record):
+            if type(child) is list and len(child) == 2:
+                key, first = child
+                if type(key) is str and type(first) is str:  # (key value): nearly all
+                    found[key] = first
+                    if key == "device":
+                        nodes.append(child)
+                    continue
             if isinstance(child, list) and child:
                 key = child[0]
                 if key == "device":
-                    devices.append(Device.from_sxp(child))
-                if isinstance(key, str) and key not in found:
-                    first = child[1] if len(child) > 1 else None
-                    found[key] = first if isinstance(first, str) else None
+                    nodes.append(child)
+                if isinstance(key, str):
+                    value = child[1] if len(child) > 1 else None
+                    found[key] = value if isinstance(value, str) else None
                     if key == "image":
-                        image, kernel, ramdisk, args = _image(child)
+                        image_node = child
+        devices = tuple([_device(node, _make_device) for node in reversed(nodes)])
+        image = kernel = ramdisk = args = None
+        if image_node is not None and found["image"] is None:  # not after an (image atom)
+            image, kernel, ramdisk, args = _image(image_node)
         get = found.get
         domid, memory, maxmem, vcpus, online_vcpus, cpu_weight, cpu_cap, status = map(
             _as_int, map(get, _INT_KEYS)
@@ -314,7 +328,7 @@ class DomainInfo:
             ramdisk,
             args,
             get("bootloader"),
-            tuple(devices),
+            devices,
             cpu_weight,
             cpu_cap,
             get("on_poweroff"),
@@ -347,6 +361,14 @@ _INT_KEYS = (
     "status",
 )
 _as_int: Callable[[str | None], int | None] = sxp.as_int
+
+
+def _device(record: list[Expr], make: Callable[..., Device]) -> Device:
+    """``Device.from_sxp`` of a record ``_record`` has checked, made by ``make``."""
+    if record[0] == "device" and len(record) > 1 and isinstance(record[1], list):
+        record = _record(record[1], "device")
+    # The fields in their order: kind, the keys of _DEVICE_KEYS, sxp.
+    return make(record[0], *map(_fields(record).get, _DEVICE_KEYS), record)
 
 
 def _image(node: list[Expr]) -> tuple[str | None, str | None, str | None, str | None]:
