@@ -252,8 +252,10 @@ class XmlRpcBackend(Backend):
             raise
 
     def _decoder(self, leaves: bool) -> xmlrpc.Decoder:
-        leaf = sxp.from_xmlrpc if leaves else None
-        return xmlrpc.Decoder(self.limits or _DEFAULT_LIMITS, leaf=leaf)
+        if not leaves:
+            return xmlrpc.Decoder(self.limits or _DEFAULT_LIMITS)
+        # from_xmlrpc spells an int as str(int): the decoder may keep canonical digits.
+        return xmlrpc.Decoder(self.limits or _DEFAULT_LIMITS, leaf=sxp.from_xmlrpc, int_text=True)
 
 
 # Answers of at most _SMALL bytes that decoded to one immutable scalar, by their bytes.

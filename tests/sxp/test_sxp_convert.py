@@ -174,11 +174,27 @@ _wire_values = st.recursive(
 )
 
 
-@given(st.lists(_wire_values, max_size=5))
-def test_converting_while_decoding_equals_from_xmlrpc(value: list[object]) -> None:
+@given(st.lists(_wire_values, max_size=5), st.booleans())
+def test_converting_while_decoding_equals_from_xmlrpc(value: list[object], ints: bool) -> None:
     # The XML-RPC backend decodes array answers with from_xmlrpc as the decoder's hook
-    # and uses the result as it is: it must be what from_xmlrpc makes of the value.
+    # (int_text: its ints spelled by the decoder) and uses the result as it is: it must
+    # be what from_xmlrpc makes of the value.
     body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
-    decoder = aioxend.xmlrpc.Decoder(leaf=from_xmlrpc)
+    decoder = aioxend.xmlrpc.Decoder(leaf=from_xmlrpc, int_text=ints)
     decoder.feed(body)
     assert decoder.close()[0][0] == from_xmlrpc(value)
+
+
+@pytest.mark.parametrize("digits", ["0", "7", "123456789", "+7", "007", "00", "-0", "-5", "-05"])
+@pytest.mark.parametrize("tag", ["int", "i4"])
+def test_ints_spelled_by_the_decoder_are_what_from_xmlrpc_spells(digits: str, tag: str) -> None:
+    # int_text keeps a pair's digits only where they are str(int)'s spelling.
+    pair = f"<value><string>k</string></value><value><{tag}>{digits}</{tag}></value>"
+    body = (
+        "<methodResponse><params><param><value><array><data>"
+        f"<value><array><data>{pair}</data></array></value>"
+        "</data></array></value></param></params></methodResponse>"
+    ).encode()
+    decoder = aioxend.xmlrpc.Decoder(leaf=from_xmlrpc, int_text=True)
+    decoder.feed(body)
+    assert decoder.close()[0][0] == [["k", str(int(digits))]]
