@@ -124,8 +124,8 @@ _DECODE_TEXT = json.JSONDecoder().decode  # for lone surrogates, which msgspec r
 _SURROGATE = b"\xed"  # how a lone surrogate starts in UTF-8 with surrogatepass
 # The control characters a strict JSON string may not hold, with and without _SQ, which
 # separates the bodies while they are decoded together.
-_CONTROLS = re.compile("[\x00-\x1f]")
-_CONTROLS_BUT_SQ = re.compile("[\x00\x02-\x1f]")
+_CONTROLS = [(bytes((code,)), b"\\u%04x" % code) for code in range(0x20)]
+_CONTROLS_BUT_SQ = [control for control in _CONTROLS if control[0] != _SQB]
 # Replacements and searches of _to_json that a regex does two to three times faster than
 # bytes.replace and ``in`` (measured on 128 KiB chunks); the others are faster as replace.
 _LIBVIRT = re.compile(rb"\)\(").sub
@@ -224,26 +224,32 @@ def _json_strings(bodies: list[str], hidden: bool) -> list[bytes] | None:
         if raw.count(b"\x01") != len(bodies) - 1:  # an escape spelled the separator
             pieces = blob.split("\x01")
             decoded = [codecs.escape_decode(piece.encode("utf-8"))[0] for piece in pieces]
-            return [_json_safe(_from_bytes(body), _CONTROLS).encode() for body in decoded]
+            return [_json_safe(_from_bytes(body), _CONTROLS) for body in decoded]
         try:
             blob = raw.decode("utf-8")
         except UnicodeDecodeError:
             blob = "\x01".join([_from_bytes(piece) for piece in raw.split(b"\x01")])
-    return _json_safe(blob).encode("utf-8", "surrogatepass").split(b"\x01")
+    return _json_safe(blob).split(_SQB)
 
 
-def _json_safe(text: str, controls: re.Pattern[str] = _CONTROLS_BUT_SQ) -> str:
-    """Text that may sit inside a strict JSON string: backslashes, quotes and the
-    ``controls`` in JSON's spelling (a marker character, which only an escape spells,
-    among them, so it marks nothing). The bodies joined by ``_SQ`` keep their
-    separators: the default ``controls`` leave ``_SQ`` out."""
+def _json_safe(text: str, controls: list[tuple[bytes, bytes]] = _CONTROLS_BUT_SQ) -> bytes:
+    """The UTF-8 (lone surrogates passed through) of text that may sit inside a strict
+    JSON string: backslashes, quotes and the ``controls`` in JSON's spelling (a marker
+    character, which only an escape spells, among them, so it marks nothing). The bodies
+    joined by ``_SQ`` keep their separators: the default ``controls`` leave ``_SQ`` out.
+
+    The control characters are looked for one by one (``in`` on bytes is a ``memchr``),
+    which costs a twentieth of one regex search for the lot.
+    """
     if "\\" in text:
         text = text.replace("\\", "\\\\")
     if '"' in text:
         text = text.replace('"', '\\"')
-    for char in set(controls.findall(text)):
-        text = text.replace(char, f"\\u{ord(char):04x}")
-    return text
+    data = text.encode("utf-8", "surrogatepass")
+    for char, spelling in controls:
+        if char in data:
+            data = data.replace(char, spelling)
+    return data
 
 
 def _chunks(marked: str) -> list[str]:
