@@ -28,10 +28,13 @@ Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that async
 ``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults for
 every answer, however small. So while answers are small the transport talks to a
 ``_SmallReads``, an ``asyncio.BufferedProtocol`` reading into one buffer per thread and
-copying what came; a large body streams through the plain protocol, copy-free, in reads
-of up to ``_BULK_RECV`` (the selector transport's ``max_size``, raised from 256 KiB):
-every read costs a loop pass, a wake-up of the reading task and its trip through the
-parser, so a body taken in fewer, larger reads costs the client less CPU a byte.
+copying what came; a large body streams through the plain protocol, copy-free. Every
+read costs a loop pass, a wake-up of the reading task and its trip through the parser,
+so while reads fill the selector transport's ``max_size`` (256 KiB) it is raised to
+``_BULK_RECV``: a body that waits in the socket (the client being the slower side) is
+taken in fewer, larger reads. A read that does not fill it puts it back: a large
+``bytes`` that ``recv`` shrinks to a small read leaves a hole in glibc's heap, and
+those made the resident set grow by megabytes.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ import select
 import socket
 import sys
 import threading
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -68,8 +70,7 @@ _BULK_READ = 65536
 _buffer = threading.local()
 """Each thread's read buffer, shared by its connections (see the module docstring)."""
 _BULK_RECV = 1 << 20
-"""The most one read of a large body takes from the socket (glibc keeps a block this size
-in its heap once one is freed, so it costs no ``mmap``)."""
+"""The most one read takes while reads fill ``_READ_SIZE`` (see the module docstring)."""
 _HIGH_WATER = 1 << 20
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
 
@@ -102,6 +103,8 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._small = _SmallReads(self)
         self._bulk = True
         """Whether the transport hands reads to this object itself (see ``_SmallReads``)."""
+        self._sized: Any = None
+        """The transport whose ``max_size`` the reads adapt, if it has one."""
 
     # asyncio.Protocol callbacks
 
@@ -110,14 +113,19 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self.transport = transport
         self.sock = transport.get_extra_info("socket")
         self._bulk = transport.get_protocol() is not self._small
-        # The plain protocol's read size on the selector transport (no effect on TLS,
-        # whose SSLProtocol reads for itself; a transport without the attribute keeps
-        # its own).
-        with suppress(AttributeError):
-            transport.max_size = _BULK_RECV  # type: ignore[attr-defined]
+        # The selector transport's read size, to adapt (TLS's SSLProtocol reads for
+        # itself, and other loops' transports have none)
+        if type(getattr(transport, "max_size", None)) is int:
+            self._sized = transport
 
     def data_received(self, data: bytes) -> None:
         """Keep ``data`` for the next ``receive`` (``_SmallReads`` hands it here too)."""
+        sized = self._sized
+        if sized is not None:  # larger reads while they fill (see the module docstring)
+            if len(data) >= sized.max_size:
+                sized.max_size = _BULK_RECV
+            elif sized.max_size != _READ_SIZE:
+                sized.max_size = _READ_SIZE
         self._chunks.append(data)
         self._size += len(data)
         if self._size > _HIGH_WATER and not self._paused and self.transport is not None:

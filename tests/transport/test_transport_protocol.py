@@ -155,6 +155,30 @@ async def test_a_large_body_is_read_in_reads_larger_than_asyncios_own(sock_dir: 
     assert max(reads) <= _BULK_RECV
 
 
+class _SizedTransport(asyncio.Transport):
+    """A transport with asyncio's selector ``max_size``, reading nothing itself."""
+
+    max_size = 262144
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return asyncio.Protocol()
+
+
+async def test_reads_grow_while_they_fill_and_shrink_back_when_one_does_not() -> None:
+    stream = ProtocolStream(asyncio.get_running_loop())
+    transport = _SizedTransport()
+    stream.connection_made(transport)
+    sizes = []
+    for size in (262144, _BULK_RECV, _BULK_RECV, 300_000, 100, 262144):
+        stream.data_received(bytes(size))
+        sizes.append(transport.max_size)
+        await stream.receive()
+    assert sizes == [_BULK_RECV, _BULK_RECV, _BULK_RECV, 262144, 262144, _BULK_RECV]
+
+
 @pytest.mark.parametrize("where", ["tcp", "unix"])
 async def test_small_answers_are_read_into_the_shared_buffer_large_ones_are_not(
     sock_dir: str, where: str
