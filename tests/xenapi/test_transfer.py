@@ -541,19 +541,24 @@ class _Held(io.RawIOBase):
         return len(piece)
 
 
-async def test_a_download_goes_on_receiving_while_its_file_writes(pool: XenAPIServer) -> None:
+async def test_a_download_goes_on_receiving_while_its_file_writes(
+    pool: XenAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aioxend.xenapi import _transfer
+
+    monkeypatch.setattr(_transfer, "_AHEAD", 64 << 20)  # room for the whole body
     image = os.urandom(4 * 1024 * 1024)
     local, _ = srs(pool)
     held = _Held()
 
     def progress(done: int, total: int | None) -> None:
-        if done >= 3 * 1024 * 1024 // 2 and not held.data:  # 1.5 MiB in, none written
+        if done == len(image):
             held.release.set()
 
     async with login(pool.url) as xapi:
         vdi = await xapi.import_raw_vdi(io.BytesIO(image), sr=local)
         got = await xapi.export_raw_vdi(vdi, cast("BinaryIO", held), progress=progress)
-    assert held.waited is True  # the first write was still blocked 1.5 MiB later
+    assert held.waited is True  # all of it came while the first write was held
     assert got == len(image)
     assert bytes(held.data) == image
     assert writer_threads() == []
