@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 import uuid
 import xmlrpc.client
 from typing import Any, cast
@@ -567,6 +569,8 @@ def test_records_made_fast_are_records_in_every_respect() -> None:
     assert info == made
     assert hash(info) == hash(made)
     assert repr(info) == repr(made)
+    assert pickle.loads(pickle.dumps(info)) == info
+    assert copy.deepcopy(info) == info
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.devices[0].uname = "x"  # type: ignore[misc]
     with pytest.raises(AttributeError):

@@ -108,13 +108,16 @@ def as_int(text: Expr) -> int: ...
 def as_int(text: Expr | None) -> int | None:
     """An atom as an integer, by the module's integer rule (decimal digits, or a float
     with an integral value); ``None`` passes."""
-    if type(text) is str and text.isdigit() and text.isascii():
+    if type(text) is str and text.isdigit() and text.isascii() and len(text) < 256:
         return int(text)  # nearly every number xend sends
     if text is None:
         return None
     atom = _atom_text(text, "an integer")
     if _INT.fullmatch(atom) is not None:
-        return int(atom, 10)
+        try:
+            return int(atom, 10)
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            raise SXPValueError(f"not an integer Python reads: {len(atom)} digits") from None
     if _FLOAT.fullmatch(atom) is not None:
         number = float(atom)
         if number.is_integer():

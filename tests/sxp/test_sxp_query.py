@@ -95,6 +95,12 @@ def test_as_int_refuses_what_xend_never_writes_as_an_integer(text: str) -> None:
         as_int(text)
 
 
+def test_as_int_refuses_more_digits_than_python_reads_with_its_own_error() -> None:
+    assert as_int("9" * 300) == int("9" * 300)  # past the fast path's length, still read
+    with pytest.raises(SXPValueError, match="not an integer"):  # not int()'s ValueError
+        as_int("1" * 5000)
+
+
 @pytest.mark.parametrize(
     ("text", "number"),
     [("1.5", 1.5), ("-3", -3.0), ("1e+20", 1e20), (".5", 0.5), ("2.", 2.0), ("7", 7.0)],
