@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, cast
 
 import anyio
 
@@ -232,7 +232,7 @@ class XenAPIClient(Namespace, Transfers):
             target = None if login or not params else params[0]
             work = self._call(method, params, timeout, read)
             return await self._observer.run(method, target, work, extra, secret_result=login)
-        return await self._call(method, params, timeout, read)
+        return cast("XmlRpcValue", await self._route(method, params, timeout, read))
 
     async def _call(
         self,
@@ -241,17 +241,26 @@ class XenAPIClient(Namespace, Transfers):
         timeout: TimeoutArg,  # noqa: ASYNC109 (call()'s, passed on)
         read: bool,
     ) -> XmlRpcValue:
+        """``_route``'s call as one coroutine, for the observer to run (a misuse such as
+        a call on a closed client is then its failure too)."""
+        return cast("XmlRpcValue", await self._route(method, params, timeout, read))
+
+    def _route(
+        self,
+        method: str,
+        params: tuple[object, ...],
+        timeout: TimeoutArg,
+        read: bool,
+    ) -> Coroutine[Any, Any, object]:
+        """The coroutine of the call's path: a login's (no session), the failover's, or a
+        session call's. A plain function: a call awaits one coroutine frame fewer."""
         wire = self._open_wire()
         timeouts = self._timeouts(timeout)
         if method in NO_SESSION:
-            value = await wire.call(
-                method, params, timeouts=timeouts, read=read, hidden=self._hidden()
-            )
-        elif self._failover is not None:
-            value = await self._failover.call(self, method, params, timeouts, read)
-        else:
-            value = await self._session_call(method, params, timeouts, read)
-        return cast("XmlRpcValue", value)
+            return wire.call(method, params, timeouts=timeouts, read=read, hidden=self._hidden())
+        if self._failover is not None:
+            return self._failover.call(self, method, params, timeouts, read)
+        return self._session_call(method, params, timeouts, read)
 
     async def _session_call(
         self, method: str, params: tuple[object, ...], timeouts: Timeouts, read: bool
