@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from math import isfinite
 from typing import Any, NoReturn
 
+from markupsafe import escape as markup_escape
+
 from aioxend.errors import Fault, LocalProtocolError
 from aioxend.xmlrpc._chars import NOT_XML_CHAR, has_control
 from aioxend.xmlrpc._limits import Limits
@@ -149,18 +151,34 @@ class _Document:
             self.flush()
 
     def long_string(self, text: str) -> str:
-        """Append the start of a long string's ``<value>``; its end is returned."""
-        if "&" in text or "<" in text or ">" in text or "\r" in text:
-            text = escape(text)
+        """Append the start of a long string's ``<value>``; its end is returned.
+
+        ``&<>`` are escaped by MarkupSafe's one C pass when the text has no quote (which
+        it would escape too), by ``str.replace`` otherwise; a CR is left to ``_text``,
+        which replaces them all in the text flushed (markup and other pieces have none).
+        """
+        if "&" in text or "<" in text or ">" in text:
+            if "'" in text or '"' in text:
+                text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            else:
+                text = markup_escape(text)
         self.append("<value><string>")
         self.append(text)
         self.unchecked = True
         self.count(len(text))
         return "</string></value>"
 
-    def flush(self) -> io.BytesIO:
-        """Move the pieces into the buffer as UTF-8; ``_Refused`` if XML cannot carry them."""
+    def _text(self) -> bytes:
+        """The pieces as UTF-8, long strings' CRs as ``&#13;``; ``_Refused`` if XML cannot
+        carry them."""
         data = _utf8("".join(self.pieces), self.unchecked)
+        if self.unchecked and b"\r" in data:
+            data = data.replace(b"\r", b"&#13;")
+        return data
+
+    def flush(self) -> io.BytesIO:
+        """Move the pieces into the buffer; ``_Refused`` if XML cannot carry them."""
+        data = self._text()
         self.pieces.clear()
         self.pending = 0
         self.unchecked = False
@@ -172,7 +190,7 @@ class _Document:
     def finish(self, tail: str) -> bytes:
         self.append(tail)
         if self.buffer is None:  # the usual, small document: joined and encoded once
-            return _utf8("".join(self.pieces), self.unchecked)
+            return self._text()
         return self.flush().getvalue()
 
 

@@ -356,3 +356,19 @@ def test_sxp_records_encode_alike_on_every_call(records: list[Any], response: bo
     assert bodies[0] == bodies[1]
     if not bodies[0].startswith(b"cannot encode"):
         assert stdlib_loads(bodies[0])[0] == (value,)
+
+
+@pytest.mark.parametrize("unit", ["a&b <c> d\r\n", 'it\'s "q" & <x>\r', "\r\r", "caf\u00e9 & \r"])
+def test_long_strings_are_escaped_as_short_ones(unit: str) -> None:
+    """A long string's ``&<>`` (MarkupSafe's pass, or replaces when it holds a quote) and
+    CR (replaced in the flushed text) come out as a short string's would: quotes as they
+    are, CR as ``&#13;``."""
+    text = unit * 40
+    body = dumps(([text, unit],), methodresponse=True)
+    assert stdlib_loads(body)[0] == ([text, unit],)
+    assert b"&#39;" not in body
+    assert b"&#34;" not in body
+    assert b"\r" not in body
+    short = dumps((unit,), methodresponse=True)
+    piece = short[short.index(b"<string>") + 8 : short.index(b"</string>")]
+    assert body.count(piece) == 41
