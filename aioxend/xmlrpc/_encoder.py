@@ -294,25 +294,28 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
                 if tx is str:
                     append(string_piece(x) or new_string_piece(x))
                     continue
-                if tx is int and -2147483648 <= x <= 2147483647:
+                if tx is int and -(2**31) <= x < 2**31:
                     append(int_piece(x) or _int_piece(ints, x))
                     continue
-                if (tx is list or tx is tuple) and x and type(x[0]) is str and depth < MAX_DEPTH:
+                if tx is list or tx is tuple:
                     # An SXP list in one: its tag is kept; a (tag string-or-int) pair inline.
-                    head = tag_piece(x[0]) or (_new_tag(x[0]) if tagged else None)
-                    if head is not None and len(x) == 2:
-                        y = x[1]
-                        ty = type(y)
-                        if ty is str:
-                            append(head)
-                            append(string_piece(y) or new_string_piece(y))
-                            append("</data></array></value>")
-                            continue
-                        if ty is int and -2147483648 <= y <= 2147483647:
-                            append(head)
-                            append(int_piece(y) or _int_piece(ints, y))
-                            append("</data></array></value>")
-                            continue
+                    if len(x) == 2:
+                        tag, y = x
+                        if type(tag) is str and depth < MAX_DEPTH:
+                            head = tag_piece(tag) or (_new_tag(tag) if tagged else None)
+                            ty = type(y)
+                            if head is not None and ty is str:
+                                append(head)
+                                append(string_piece(y) or new_string_piece(y))
+                                append("</data></array></value>")
+                                continue
+                            if head is not None and ty is int and -(2**31) <= y < 2**31:
+                                append(head)
+                                append(int_piece(y) or _int_piece(ints, y))
+                                append("</data></array></value>")
+                                continue
+                    elif tagged and x and type(x[0]) is str and x[0] not in _TAGS:
+                        _new_tag(x[0])
                 enc(x, depth)
             append("</data></array></value>")
         elif t is str:
