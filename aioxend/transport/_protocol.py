@@ -71,7 +71,7 @@ _buffer = threading.local()
 """Each thread's read buffer, shared by its connections (see the module docstring)."""
 _BULK_RECV = 1 << 20
 """The most one read takes while reads fill ``_READ_SIZE`` (see the module docstring)."""
-_HIGH_WATER = 1 << 20
+_HIGH_WATER = 262144
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
 
 

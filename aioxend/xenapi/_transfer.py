@@ -93,8 +93,8 @@ Source = str | os.PathLike[str] | BinaryIO | AsyncIterable[bytes]
 Destination = str | os.PathLike[str] | BinaryIO | AsyncWriter
 
 _REDIRECTS: Final = 3
-_AHEAD: Final = 2 << 20
-"""Bytes of a download received and not yet written to its file, at most (about)."""
+_AHEAD: Final = 1 << 20
+"""Bytes of a download received and not yet written to its file past which the loop waits."""
 
 
 # --- the task -------------------------------------------------------------------------------
@@ -303,8 +303,8 @@ class _FileWriter:
 
     Each chunk goes to the thread's queue as it came (no copy) and the loop goes on
     receiving while the thread writes: the two overlap, where one worker-thread hop per
-    batch made the loop wait for each write. At most ``_AHEAD`` bytes wait unwritten;
-    past that the loop waits (one hop) until the thread is down to half of it. A write's
+    batch made the loop wait for each write. Once more than ``_AHEAD`` bytes wait
+    unwritten the loop waits (one hop) until the thread is down to half of it. A write's
     error is raised by the next ``put`` or by ``close``; ``abort`` drops what is queued.
     """
 

@@ -166,6 +166,12 @@ class _SizedTransport(asyncio.Transport):
     def get_protocol(self) -> asyncio.BaseProtocol:
         return asyncio.Protocol()
 
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
 
 async def test_reads_grow_while_they_fill_and_shrink_back_when_one_does_not() -> None:
     stream = ProtocolStream(asyncio.get_running_loop())
