@@ -734,8 +734,8 @@ def test_plain_containers_read_as_the_standard_library(value: str) -> None:
         (Limits(max_string=3), _array("abc", "abcd"), "max_string"),
         (Limits(max_string=3), "<struct>" + _member("abcd", "a") + "</struct>", "max_string"),
         (Limits(max_elements=3), _array("a", "b", "c"), "max_elements"),
-        # A record (xapi's: plain texts, sets, maps, scalars) is read in one match; what it
-        # declines goes the general way and fails as it would there.
+        # A record's members (xapi's: plain texts, sets, maps, scalars) are read one match
+        # each; what that declines goes the general way and fails as it would there.
         (Limits(max_depth=1), _record(_member("a", _array("x"))), "max_depth"),
         (
             Limits(max_depth=1),
@@ -786,7 +786,7 @@ def test_records_at_the_limits_pass() -> None:
     ],
 )
 def test_a_bad_scalar_in_a_record_is_reported_where_it_stands(value: str, at: str) -> None:
-    # At its end tag, whole (a record declined, read by the fast path) or byte by byte.
+    # At its end tag, whole (the member declined, read by the fast path) or byte by byte.
     doc = one(_record(_member("a", "x"), _member("b", value), _member("c", _array("y"))))
     for chunks in ([doc], [doc[i : i + 1] for i in range(len(doc))]):
         with pytest.raises(ProtocolError) as info:
