@@ -273,70 +273,85 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
         piece = strings[text] = f"<value><string>{_checked(text)}</string></value>"
         return piece
 
+    def enc_array(v: Any, depth: int) -> None:
+        """An array; its strings, small ints and SXP pairs inline (a call costs more)."""
+        if depth >= MAX_DEPTH:
+            raise _Refused
+        depth += 1
+        items: Any = v
+        tagged = type(v[0]) is str if v else False  # an SXP list: (tag item...)
+        head = tag_piece(v[0]) if tagged else None
+        if head is None:
+            append("<value><array><data>")
+        else:  # a known tag, written with the list's opening
+            append(head)
+            items = iter(v)
+            next(items)
+        for x in items:
+            tx = type(x)
+            if tx is str:
+                append(string_piece(x) or new_string_piece(x))
+                continue
+            if tx is int and -(2**31) <= x < 2**31:
+                append(int_piece(x) or _int_piece(ints, x))
+                continue
+            if tx is not list and tx is not tuple:
+                enc(x, depth)
+                continue
+            # An SXP list in one: its tag is kept; a (tag string-or-int) pair inline.
+            if len(x) == 2:
+                tag, y = x
+                if type(tag) is str and depth < MAX_DEPTH:
+                    head = tag_piece(tag) or (_new_tag(tag) if tagged else None)
+                    ty = type(y)
+                    if head is not None and ty is str:
+                        append(head)
+                        append(string_piece(y) or new_string_piece(y))
+                        append("</data></array></value>")
+                        continue
+                    if head is not None and ty is int and -(2**31) <= y < 2**31:
+                        append(head)
+                        append(int_piece(y) or _int_piece(ints, y))
+                        append("</data></array></value>")
+                        continue
+            elif tagged and x and type(x[0]) is str and x[0] not in _TAGS:
+                _new_tag(x[0])
+            enc_array(x, depth)
+        append("</data></array></value>")
+
+    def enc_struct(v: dict[Any, Any], depth: int) -> None:
+        """A struct; its string values inline (xapi's records are mostly strings)."""
+        if depth >= MAX_DEPTH:
+            raise _Refused
+        append("<value><struct>")
+        depth += 1
+        for k, x in v.items():
+            if type(k) is not str:
+                if not isinstance(k, str):
+                    raise _Refused
+                k = str.__str__(k)
+            append(name_piece(k) or _name_piece(k))
+            tx = type(x)
+            if tx is str:
+                append(string_piece(x) or new_string_piece(x))
+            elif tx is list or tx is tuple:
+                enc_array(x, depth)
+            elif tx is dict:
+                enc_struct(x, depth)
+            else:
+                enc(x, depth)
+            append("</member>")
+        append("</struct></value>")
+
     def enc(v: Any, depth: int) -> None:
+        """Any value: containers by their walks, scalars here."""
         t = type(v)
         if t is list or t is tuple:
-            if depth >= MAX_DEPTH:
-                raise _Refused
-            depth += 1
-            items: Any = v
-            tagged = type(v[0]) is str if v else False  # an SXP list: (tag item...)
-            head = tag_piece(v[0]) if tagged else None
-            if head is None:
-                append("<value><array><data>")
-            else:  # a known tag, written with the list's opening
-                append(head)
-                items = iter(v)
-                next(items)
-            for x in items:
-                # The commonest items inline: a call per item costs more than this.
-                tx = type(x)
-                if tx is str:
-                    append(string_piece(x) or new_string_piece(x))
-                    continue
-                if tx is int and -(2**31) <= x < 2**31:
-                    append(int_piece(x) or _int_piece(ints, x))
-                    continue
-                if tx is list or tx is tuple:
-                    # An SXP list in one: its tag is kept; a (tag string-or-int) pair inline.
-                    if len(x) == 2:
-                        tag, y = x
-                        if type(tag) is str and depth < MAX_DEPTH:
-                            head = tag_piece(tag) or (_new_tag(tag) if tagged else None)
-                            ty = type(y)
-                            if head is not None and ty is str:
-                                append(head)
-                                append(string_piece(y) or new_string_piece(y))
-                                append("</data></array></value>")
-                                continue
-                            if head is not None and ty is int and -(2**31) <= y < 2**31:
-                                append(head)
-                                append(int_piece(y) or _int_piece(ints, y))
-                                append("</data></array></value>")
-                                continue
-                    elif tagged and x and type(x[0]) is str and x[0] not in _TAGS:
-                        _new_tag(x[0])
-                enc(x, depth)
-            append("</data></array></value>")
+            enc_array(v, depth)
         elif t is str:
             append(string_piece(v) or new_string_piece(v))
         elif t is dict:
-            if depth >= MAX_DEPTH:
-                raise _Refused
-            append("<value><struct>")
-            depth += 1
-            for k, x in v.items():
-                if type(k) is not str:
-                    if not isinstance(k, str):
-                        raise _Refused
-                    k = str.__str__(k)
-                append(name_piece(k) or _name_piece(k))
-                if type(x) is str:  # xapi's records are mostly strings: inline
-                    append(string_piece(x) or new_string_piece(x))
-                else:
-                    enc(x, depth)
-                append("</member>")
-            append("</struct></value>")
+            enc_struct(v, depth)
         elif t is int:
             if _INT32_MIN <= v <= _INT32_MAX:
                 append(f"<value><int>{v}</int></value>")
