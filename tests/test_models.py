@@ -519,20 +519,23 @@ _WELL_FORMED = {  # each key of a record with a value it may well have
     "uuid": st.uuids().map(str),
     "state": st.sampled_from(["r-----", "-b----", "--p---", "------"]),
 }
-_DEVICE = st.builds(
-    lambda kind, texts: ["device", [kind, *([k, v] for k, v in texts.items())]],
+_DEVICE = st.builds(  # keys may repeat, with other values: the first one's is the field
+    lambda kind, pairs: ["device", [kind, *([k, f"{v}{i}"] for i, (k, v) in enumerate(pairs))]],
     st.sampled_from(["vbd", "vif", "tap"]),
-    st.dictionaries(
-        st.sampled_from(
-            ["uname", "dev", "mode", "mac", "bridge", "script", "ip", "model", "uuid", "other"]
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["uname", "dev", "mode", "mac", "bridge", "script", "ip", "model", "uuid", "other"]
+            ),
+            st.text(max_size=4),
         ),
-        st.text(max_size=4),
+        max_size=12,
     ),
 )
 _IMAGE = st.builds(
-    lambda kind, texts: ["image", [kind, *([k, v] for k, v in texts.items())]],
+    lambda kind, pairs: ["image", [kind, *([k, f"{v}{i}"] for i, (k, v) in enumerate(pairs))]],
     st.sampled_from(["linux", "hvm"]),
-    st.dictionaries(st.sampled_from(["kernel", "ramdisk", "args"]), st.text(max_size=4)),
+    st.lists(st.tuples(st.sampled_from(["kernel", "ramdisk", "args"]), st.text(max_size=4))),
 )
 _RECORDS = st.builds(
     lambda fields, extra: [*([k, v] for k, v in fields.items()), *extra],
