@@ -1,5 +1,6 @@
 """The garbage-collector policy for large answers: the one module above the codecs that
-touches ``gc`` (``aioxend.sxp``'s fast path pauses it around one C call of its own).
+touches ``gc`` (``aioxend.sxp``'s fast path pauses it while it reads a long text, a
+call with no await, and enables it again on every exit).
 
 Decoding a large answer builds hundreds of thousands of lists, and CPython 3.11 runs a
 full collection each time the objects that survived young collections grow by a

@@ -8,10 +8,13 @@ runs instead, so both always agree (property tests hold them to it); the careful
 is the definition of the language and the only place errors are raised.
 
 A text longer than two ``PIECE``s is first cut into pieces (``_marked_pieces``) that go
-through steps 1-3 one after the other, each let go before the next is marked, their JSON
-added to one ``bytearray``: no pass runs over the whole text and no copy of it is held
-whole, so the throughput stays flat from 1 KB to 64 MB. A cut is taken only where the
-piece before it marks with no quote left over (a cut inside a string would leave one).
+through steps 1-4 one after the other, each let go before the next is marked: no pass
+runs over the whole text and no copy of it is held whole, not even its JSON, so the
+throughput stays flat from 1 KB to 64 MB (memory the process has not used before costs a
+page fault a page, and at 64 MB the JSON was 82 MB of it). A piece's JSON closes the
+lists left open at its end, the next one's opens them again, and its values are added
+to the open lists (``_read_pieces``). A cut is taken only where the piece before it
+marks with no quote left over (a cut inside a string would leave one).
 
 1. Strings (``_marked``). Escaped backslashes and quotes are hidden first (one regex
    substitution, only when the text has a backslash), so every quote left opens or
@@ -37,15 +40,17 @@ piece before it marks with no quote left over (a cut inside a string would leave
    other layout leaves an empty ``""`` or invalid JSON, which also catches unbalanced
    parentheses; a chunk in another layout (``xm list -l``'s) is split into tokens and
    joined as JSON strings instead. The string contents go in place of the markers.
-4. Lists. ``_build`` decodes the JSON with the cyclic garbage collector held off: the
-   decoder makes about 50,000 lists a megabyte, none of them garbage, and the
-   collections they would trigger cost more than the decoding. msgspec decodes the
-   UTF-8 bytes as they are (the standard library's decoder would want a ``str`` copy of
-   them first, and is slower); only a text with lone surrogates, which UTF-8 cannot
+4. Lists. ``_build`` decodes the JSON, the cyclic garbage collector held off while a
+   long text is read: the decoder makes about 50,000 lists a megabyte, none of them
+   garbage, and the collections they would trigger cost more than the decoding (and
+   between two pieces, would go over the lists of the pieces before). msgspec decodes
+   the UTF-8 bytes as they are (the standard library's decoder would want a ``str`` copy
+   of them first, and is slower); only a text with lone surrogates, which UTF-8 cannot
    hold, goes to the standard library's.
 
-Limits are checked before decoding with counts that bound what the careful parser
-would count, so the fast path declines whatever the careful parser would refuse.
+Limits are checked before each piece is decoded, with counts that bound what the careful
+parser would count, so the fast path declines whatever the careful parser would refuse
+(a later piece's refusal leaves the lists decoded before it to be freed).
 """
 
 from __future__ import annotations
@@ -320,19 +325,13 @@ def _splice(doc: bytes, marker: bytes, contents: list[bytes], start: int) -> tup
     return b"".join(spliced) + pieces[-1], end
 
 
-def _build(doc: bytearray) -> list[Expr] | None:
-    """Decode the JSON, the cyclic garbage collector held off; ``None`` if invalid.
+def _build(doc: bytes) -> list[Expr] | None:
+    """Decode the JSON; ``None`` if invalid.
 
-    The decoder makes about 50,000 lists a megabyte, none of them garbage, and the
-    young-generation collections they would trigger cost more than the decoding and
-    grow with the heap. A collector that was enabled is enabled again on every exit
-    (``finally``: an exception, a ``KeyboardInterrupt``); one that was off (the caller's
-    own hold, or another thread's) is left off. The block has no await, so cancellation
-    cannot end it half way. The lists are then young objects like any others.
+    ``fast_loads`` holds the cyclic garbage collector off meanwhile: the decoder makes
+    about 50,000 lists a megabyte, none of them garbage, and the young-generation
+    collections they would trigger cost more than the decoding and grow with the heap.
     """
-    paused = len(doc) >= _GC_PAUSE_FROM and gc.isenabled()
-    if paused:
-        gc.disable()
     try:
         try:
             result = _DECODE(doc)
@@ -342,9 +341,6 @@ def _build(doc: bytearray) -> list[Expr] | None:
             result = _DECODE_TEXT(doc.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError):
         return None
-    finally:
-        if paused:
-            gc.enable()
     assert isinstance(result, list)
     return result
 
@@ -384,21 +380,28 @@ _Marked: TypeAlias = tuple[str, list[bytes], list[bytes], int]
 
 
 def fast_loads(text: str, limits: Limits) -> list[Expr] | None:
-    """Parse clean text with C-level string operations; ``None`` when unsure."""
+    """Parse clean text with C-level string operations; ``None`` when unsure.
+
+    The cyclic garbage collector is held off while a long text is read (``_build``
+    says why). A collector that was enabled is enabled again on every exit
+    (``finally``: an exception, a ``KeyboardInterrupt``); one that was off (the
+    caller's own hold, or another thread's) is left off. The call has no await, so
+    cancellation cannot end it half way. The lists are then young objects like any
+    others.
+    """
     if any(char in text for char in _RESERVED):
         return None
     if not text.strip(_BLANKS):
         return []  # (not isspace(): it also holds for \x1c-\x1f, which xend's reader refuses)
-    doc = bytearray()
-    # A text of n characters holds at most n values: only a longer one is counted.
-    spelled = _spell_pieces(_marked_pieces(text), len(text) > limits.max_items, limits, doc)
-    if spelled is None:
-        return None
-    items, parens = spelled
-    # One more "(" and one more level than the text has: the list of top-level values.
-    if items > limits.max_items or not _shallow(b"".join(parens), limits.max_depth + 1):
-        return None
-    return _build(doc)
+    paused = len(text) >= _GC_PAUSE_FROM and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        # A text of n characters holds at most n values: only a longer one is counted.
+        return _read_pieces(_marked_pieces(text), len(text) > limits.max_items, limits)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _marked_pieces(text: str) -> Iterator[tuple[_Marked, bool] | None]:
@@ -459,42 +462,123 @@ def _marked_piece(piece: str) -> _Marked | None:
     return whole, sq, dq, len(piece)
 
 
-def _spell_pieces(
-    pieces: Iterable[tuple[_Marked, bool] | None], count: bool, limits: Limits, doc: bytearray
-) -> tuple[int, list[bytes]] | None:
-    """The JSON of each chunk of each piece added to ``doc``, a bound on the values
-    (counted only if ``count``), and the parentheses; ``None`` when a piece holds what
-    the fast path cannot read."""
-    parens: list[bytes] = []
+def _read_pieces(
+    pieces: Iterable[tuple[_Marked, bool] | None], count: bool, limits: Limits
+) -> list[Expr] | None:
+    """The top-level values of the marked pieces, each piece decoded on its own and its
+    values added to the lists the pieces before left open; ``None`` when a piece holds
+    what the fast path cannot read or crosses a limit.
+
+    A piece's JSON closes the lists still open at its end (one ``]`` each) and the next
+    piece's JSON opens as many again, before a ``"`` that makes its leading ``","`` an
+    empty string: a list holding its continuation, down to the innermost, which starts
+    with that ``""`` (``_stitch``). The limits are checked on each piece before it is
+    decoded: the values counted so far, and the depth of its parentheses after the
+    lists open before it.
+    """
+    values: list[Expr] = []
+    spine: list[list[Expr]] = []  # the lists open at the end of the last piece, outermost first
     items = 0
-    first = True
     for marked in pieces:
         if marked is None:
             return None
         (whole, sq, dq, size), last = marked
         if size > limits.max_atom and max(map(len, sq + dq), default=0) > limits.max_atom:
             return None
-        chunks = _chunks(whole)
-        if first:  # the top-level values, in a list of their own
-            chunks[0] = "(" + chunks[0]
-        if last:
-            chunks[-1] += ")"
-        used = [0, 0]
-        for index, chunk in enumerate(chunks):
-            spelled = _spell(chunk, first and index == 0, last and index == len(chunks) - 1, count)
-            if spelled is None or (
-                len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom
-            ):
+        depth = len(spine)
+        parts = [b"[" * depth + b'"'] if spine else []
+        spelled = _spell_piece(whole, sq, dq, not spine, last, count, limits, parts)
+        if spelled is None:
+            return None
+        piece_items, parens = spelled
+        items += piece_items
+        left = 0  # the lists still open (a text read whole: its balance is the decoder's)
+        if spine or not last:
+            left = depth + 2 * parens.count(b"(") - len(parens)
+            if left != 0 if last else left < 1:
                 return None
-            json_doc, values, chunk_parens = spelled
-            items += values
-            parens.append(chunk_parens)
-            for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
-                if contents:
-                    json_doc, used[kind] = _splice(json_doc, marker, contents, used[kind])
-            doc += json_doc
-        first = False
-    return items, parens
+            parens = b"(" * depth + parens + b")" * left
+        # One more "(" and one more level than the text has: the list of top-level values.
+        if items > limits.max_items or not _shallow(parens, limits.max_depth + 1):
+            return None
+        if not last:
+            parts.append(b'"' + b"]" * left)
+        doc = b"".join(parts)
+        del parts
+        tree = _build(doc)
+        del doc
+        if tree is None:
+            return None
+        if spine:
+            _stitch(spine, tree)
+        else:
+            values = tree
+        open_lists = _open_lists(values, left)
+        if open_lists is None:
+            return None
+        spine = open_lists
+    return values
+
+
+def _spell_piece(
+    whole: str,
+    sq: list[bytes],
+    dq: list[bytes],
+    first: bool,
+    last: bool,
+    count: bool,
+    limits: Limits,
+    parts: list[bytes],
+) -> tuple[int, bytes] | None:
+    """The JSON of each chunk of one marked piece appended to ``parts``, a bound on the
+    values (counted only if ``count``), and the parentheses; ``None`` when a chunk holds
+    what the fast path cannot read."""
+    chunks = _chunks(whole)
+    if first:  # the top-level values, in a list of their own
+        chunks[0] = "(" + chunks[0]
+    if last:
+        chunks[-1] += ")"
+    parens: list[bytes] = []
+    items = 0
+    used = [0, 0]
+    for index, chunk in enumerate(chunks):
+        spelled = _spell(chunk, first and index == 0, last and index == len(chunks) - 1, count)
+        if spelled is None or (len(chunk) > limits.max_atom and _longest(chunk) > limits.max_atom):
+            return None
+        json_doc, values, chunk_parens = spelled
+        items += values
+        parens.append(chunk_parens)
+        for kind, (marker, contents) in enumerate(((_SQB, sq), (_DQB, dq))):
+            if contents:
+                json_doc, used[kind] = _splice(json_doc, marker, contents, used[kind])
+        parts.append(json_doc)
+    return items, b"".join(parens)
+
+
+def _stitch(spine: list[list[Expr]], tree: list[Expr]) -> None:
+    """Add a piece's values to the lists ``spine`` the pieces before left open.
+
+    ``tree`` is the continuation of the outermost; the first value of each continuation
+    is the continuation of the next list in, and that of the innermost is the ``""``
+    its JSON opened with, so each open list takes all but the first.
+    """
+    continued: Expr = tree
+    for open_list in spine:
+        assert isinstance(continued, list)
+        open_list.extend(continued[1:])
+        continued = continued[0]
+
+
+def _open_lists(values: list[Expr], left: int) -> list[list[Expr]] | None:
+    """The ``left`` lists open at the end of the values read so far, outermost first:
+    each is the last value of the one before (``None`` if one is not a list)."""
+    spine = [values] if left else []
+    while len(spine) < left:
+        inner = spine[-1][-1] if spine[-1] else None
+        if not isinstance(inner, list):
+            return None
+        spine.append(inner)
+    return spine
 
 
 def _longest(chunk: str) -> int:

@@ -458,6 +458,80 @@ def test_a_cut_inside_a_string_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> 
     }
 
 
+@pytest.mark.parametrize("piece", [1, 3, 64])
+def test_each_piece_is_decoded_on_its_own(piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No JSON as long as the text is held: each piece's is decoded before the next
+    # piece is marked, and its values are added to the lists the pieces before left
+    # open, at every depth (the cuts fall inside records, devices and empty lists).
+    records = [
+        ["domain", ["name", f"vm {i}"], ["cpus", [[], []]], ["device", ["vif", ["mac", "m"]]]]
+        for i in range(30)
+    ]
+    text = dumps(records)
+    docs: list[int] = []
+    marked: list[int] = []
+    decode, marked_piece = _fast._DECODE, _fast._marked_piece
+
+    def decoding(doc: bytes) -> object:
+        docs.append(len(doc))
+        return decode(doc)
+
+    def marking(piece: str) -> object:
+        found = marked_piece(piece)
+        if found is not None:  # (a cut inside a string is marked in vain)
+            marked.append(len(docs))
+        return found
+
+    monkeypatch.setattr(_fast, "_DECODE", decoding)
+    monkeypatch.setattr(_fast, "_marked_piece", marking)
+    monkeypatch.setattr(_fast, "PIECE", piece)
+    assert fast_loads(text, DEFAULT_LIMITS) == careful(text) == [records]
+    assert len(docs) == len(marked) > 10
+    assert marked == list(range(len(marked)))  # one decode after each marking
+    assert max(docs) < len(text) / 5
+    assert fast_loads(dumps(records, pretty=True), DEFAULT_LIMITS) == [records]
+
+
+@pytest.mark.parametrize(
+    ("tail", "limits", "limit"),
+    [
+        ("(a (b (c (d (e)))))", Limits(max_depth=5), "max_depth"),
+        (" ".join(["x"] * 60), Limits(max_items=340), "max_items"),
+        ("(a b))) (c", DEFAULT_LIMITS, None),  # a ")" too many in the last piece
+    ],
+)
+def test_a_later_piece_is_held_to_the_limits(
+    tail: str, limits: Limits, limit: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pieces before were decoded already; the fast path declines all the same, and
+    # the careful parser raises what it raises on the whole.
+    text = "(" + " ".join(f"(d{i} (v {i}))" for i in range(60)) + " " + tail + ")"
+    decoded: list[int] = []
+    decode = _fast._DECODE
+
+    def decoding(doc: bytes) -> object:
+        decoded.append(len(doc))
+        return decode(doc)
+
+    monkeypatch.setattr(_fast, "_DECODE", decoding)
+    monkeypatch.setattr(_fast, "PIECE", 16)
+    assert fast_loads(text, limits) is None
+    assert len(decoded) > 10
+    expected = LimitExceeded if limit else ProtocolError
+    with pytest.raises(expected) as info:
+        careful_limited(text, limits)
+    with pytest.raises(expected) as fast_info:
+        loads(text, limits=limits)
+    assert (fast_info.value.offset, str(fast_info.value)) == (info.value.offset, str(info.value))
+
+
+def careful_limited(text: str, limits: Limits) -> list[Expr]:
+    """The careful parser alone, with ``limits``."""
+    parser = Parser(limits=limits)
+    with mock.patch.object(parser, "_fast_ready", return_value=False):
+        return parser.feed(text) + parser.close()
+
+
 def big_text() -> str:
     return dumps([["domain", ["name", f"vm{i}"], ["cpus", [[], []]]] for i in range(3000)])
 
@@ -466,7 +540,7 @@ def test_gc_is_held_off_while_the_lists_are_built(monkeypatch: pytest.MonkeyPatc
     seen: list[bool] = []
     decode = _fast._DECODE
 
-    def watching(doc: bytearray) -> object:
+    def watching(doc: bytes) -> object:
         seen.append(gc.isenabled())
         return decode(doc)
 
@@ -483,7 +557,7 @@ def test_gc_is_held_off_while_the_lists_are_built(monkeypatch: pytest.MonkeyPatc
 def test_gc_is_enabled_again_on_every_exit(
     error: type[BaseException], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(doc: bytearray) -> object:
+    def failing(doc: bytes) -> object:
         assert not gc.isenabled()
         raise error("stop")
 
