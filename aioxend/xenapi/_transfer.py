@@ -99,20 +99,59 @@ _AHEAD: Final = 1 << 20
 
 # --- the task -------------------------------------------------------------------------------
 @asynccontextmanager
-async def _task(client: XenAPIClient, method: str, decode: _v.Decoder[T]) -> AsyncIterator[Task[T]]:
+async def _task(
+    client: XenAPIClient,
+    method: str,
+    decode: _v.Decoder[T],
+    beside: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIterator[tuple[Task[T], object]]:
     """A ``Task`` made for one transfer (``task.create``); awaiting it destroys it, and
     leaving with an error or a cancellation cancels (if still running) and destroys it,
-    shielded, within ``CLEANUP_SECONDS``."""
-    ref = str(await client.call("task.create", f"aioxend {method}", ""))
-    task = Task(client, ref, method, decode)
+    shielded, within ``CLEANUP_SECONDS``.
+
+    ``beside`` is a call the transfer needs before it starts, made at the same time as
+    ``task.create`` (one round trip fewer); its answer comes with the task (``None``
+    without it). If either fails, the first failure is raised as itself (the other's
+    in its notes), and a task made meanwhile is destroyed.
+    """
+    made: list[Task[T]] = []
+    found: list[object] = [None]
+    failures: list[Exception] = []
+
+    async def create() -> None:
+        ref = str(await client.call("task.create", f"aioxend {method}", ""))
+        made.append(Task(client, ref, method, decode))
+
+    async def other(call: Callable[[], Awaitable[object]]) -> None:
+        try:
+            found[0] = await call()
+        except Exception as exc:
+            failures.append(exc)
+
     try:
-        yield task
+        if beside is None:
+            await create()
+        else:
+            async with anyio.create_task_group() as group:
+                group.start_soon(other, beside)
+                try:
+                    await create()
+                except Exception as exc:
+                    failures.insert(0, exc)
+            if failures:
+                first = failures[0]
+                for also in failures[1:]:
+                    first.add_note(f"also failed: {type(also).__name__}: {also}")
+                raise first
+        yield made[0], found[0]
     except BaseException:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
-            if task.status == "pending":
-                with suppress(XendError):  # OPERATION_NOT_ALLOWED: it ended meanwhile
-                    await task.cancel()
-            await task.destroy()
+        if made:
+            task = made[0]
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
+                if task.status == "pending":
+                    with suppress(XendError):  # OPERATION_NOT_ALLOWED: it ended meanwhile
+                        await task.cancel()
+                await task.destroy()
         raise
 
 
@@ -258,7 +297,7 @@ async def _upload(
     ``probe`` overrides query parameters of the probe (so that it cannot make anything).
     """
     _checked_length(length)
-    async with _opened(source, length) as (body, size), _task(client, method, decode) as task:
+    async with _opened(source, length) as (body, size), _task(client, method, decode) as (task, _):
         query = {"session_id": str(client.session_id), **query}
         probed = _target(path, {**query, **probe})
         location = await _probe(client, client._open_wire().transport, probed)
@@ -454,11 +493,13 @@ async def _download(
     path: str,
     query: dict[str, str],
     dest: Destination,
-    total: int | None,
+    size: Callable[[], Awaitable[int]] | None,
     progress: Progress | None,
 ) -> int:
-    """``GET`` ``path`` under a new task into ``dest``; the bytes written."""
-    async with _sink(dest) as sink, _task(client, method, _v.void) as task:
+    """``GET`` ``path`` under a new task into ``dest``; the bytes written. ``size`` reads
+    how many bytes are to come (while the task is made), where the answer does not say."""
+    async with _sink(dest) as sink, _task(client, method, _v.void, size) as (task, known):
+        total = known if isinstance(known, int) else None
         query = {"session_id": str(client.session_id), "task_id": task.ref, **query}
         request = Request(
             "GET",
@@ -685,9 +726,13 @@ class Transfers:
         client = cast("XenAPIClient", self)
         async with _operation(client, "export_raw_vdi"):
             query = {"vdi": _ref_text(vdi, "vdi"), "format": _format(format)}
-            total = None
+            size: Callable[[], Awaitable[int]] | None = None
             if format == "raw":
-                size = await client.call("VDI.get_virtual_size", vdi, read=True)
-                total = int(str(size))
+
+                async def virtual_size() -> int:
+                    return int(str(await client.call("VDI.get_virtual_size", vdi, read=True)))
+
+                size = virtual_size
+
             path = "/export_raw_vdi"
-            return await _download(client, "VDI.export_raw_vdi", path, query, dest, total, progress)
+            return await _download(client, "VDI.export_raw_vdi", path, query, dest, size, progress)

@@ -728,3 +728,30 @@ async def test_a_transfer_is_one_observed_call_with_its_bytes(pool: XenAPIServer
     assert f"export_raw_vdi {vdi} <- 200" in lines
     assert "import_raw_vdi <- 200" in lines
     assert session not in lines
+
+
+async def test_the_size_read_beside_the_tasks_creation_fails_as_itself(
+    pool: XenAPIServer, tmp_path: Path
+) -> None:
+    # A raw export reads the disk's size while it makes its task: a refused read is the
+    # export's error (not an exception group), and the task made beside it is destroyed.
+    record = {"name_label": "sized", "SR": srs(pool)[0], "virtual_size": 4096, "type": "user"}
+    async with login(pool.url) as xapi:
+        vdi = await xapi.VDI.create(record)
+        before = task_count(pool)
+        pool.fail_next(1, "HANDLE_INVALID", "VDI", vdi, method="VDI.get_virtual_size")
+        path = tmp_path / "sized.raw"
+        with pytest.raises(errors.HandleInvalid):
+            await xapi.export_raw_vdi(vdi, path)
+        assert not path.exists()
+        assert task_count(pool) == before
+        pool.fail_next(1, "INTERNAL_ERROR", "no task today", method="task.create")
+        sink = Digest()
+        with pytest.raises(errors.XenAPIError) as refused:
+            await xapi.export_raw_vdi(vdi, sink)
+        assert refused.value.code == "INTERNAL_ERROR"
+        assert sink.size == 0
+        assert task_count(pool) == before
+        assert await xapi.export_raw_vdi(vdi, Digest()) == 4096  # both answered: it runs
+        assert task_count(pool) == before
+        await xapi.VDI.destroy(vdi)
