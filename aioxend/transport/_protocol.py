@@ -6,8 +6,11 @@ the loop reads for us: an ``asyncio.Protocol`` keeps what arrives in a list unti
 connection asks for it, so a receive that finds bytes waiting costs no system call and
 no watcher change. Flow control is bounded: past ``_HIGH_WATER`` unclaimed bytes the
 protocol pauses reading until a receive takes them, so a large body streams through a
-buffer of fixed size. Writes go through ``transport.write`` (one ``send`` when the
-kernel takes it all) and wait only when the transport's buffer passes its high mark.
+buffer of fixed size; a read that finds a receive waiting does not pause (it is taken
+on the loop's next pass, before any other read), so a consumer that keeps up costs no
+watcher change per read either. Writes go through ``transport.write`` (one ``send``
+when the kernel takes it all) and wait only when the transport's buffer passes its high
+mark.
 
 ``ProtocolStream`` is a ``Stream`` (``_stream``): an ``OSError`` for a broken
 connection, ``anyio.ClosedResourceError`` after our own close, ``b""`` at end of
@@ -128,10 +131,14 @@ class ProtocolStream(asyncio.Protocol, Stream):
                 sized.max_size = _READ_SIZE
         self._chunks.append(data)
         self._size += len(data)
-        if self._size > _HIGH_WATER and not self._paused and self.transport is not None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            # A receive waits: it takes all this on the loop's next pass, before the next
+            # read (so pausing, two epoll_ctl calls a read, would bound nothing more)
+            waiter.set_result(None)
+        elif self._size > _HIGH_WATER and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
-        self._wake()
 
     def eof_received(self) -> bool:
         self._eof = True
