@@ -383,13 +383,21 @@ def _encode(doc: _Document, values: Any, allow_none: bool, *, as_params: bool) -
         else:
             enc(_plain(v), depth)
 
-    for item in values:
-        if as_params:
-            append("<param>")
-            enc(item, 0)
-            append("</param>")
-        else:
-            enc(item, 0)
+    try:
+        for item in values:
+            if as_params:
+                append("<param>")
+                enc(item, 0)
+                append("</param>")
+            else:
+                enc(item, 0)
+    finally:
+        # The walks reach each other through their closure's cells: a cycle, which would
+        # keep this call's pieces, its cache of strings (a secret among them, maybe) and
+        # its buffer alive until the garbage collector's next pass. Emptied, they go now.
+        for walk in (enc, enc_array, enc_struct):
+            for cell in walk.__closure__ or ():
+                cell.cell_contents = None
 
 
 def _plain(v: Any) -> Any:

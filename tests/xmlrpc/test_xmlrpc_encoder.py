@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import gc
 import xmlrpc.client
 from collections import OrderedDict
 from typing import Any
@@ -298,6 +299,24 @@ def test_no_value_outlives_its_call_in_a_cache(monkeypatch: pytest.MonkeyPatch) 
         assert cached_text(secret) == []
     assert set(_encoder._NAMES) == {"password", "cfg", "chap", "k"}
     assert set(_encoder._TAGS) == {"vncpasswd"}
+
+
+def test_a_call_leaves_nothing_for_the_garbage_collector() -> None:
+    """What a call made (its pieces, its strings' cache, a large document's buffer) is
+    freed when it returns or refuses, not kept in a reference cycle until a collection."""
+    value = [{"password": "hunter2secret", "k": ["x" * 100, 1]}, large_value()]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        dumps((value,), methodresponse=True)
+        dumps((value, "y"), "m")
+        with pytest.raises(LocalProtocolError):
+            dumps(([1, object()],), "m")
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def test_tags_are_kept_across_calls_and_forgotten_when_full(
