@@ -730,7 +730,8 @@ class Transfers:
             if format == "raw":
 
                 async def virtual_size() -> int:
-                    return int(str(await client.call("VDI.get_virtual_size", vdi, read=True)))
+                    answer = await client.call("VDI.get_virtual_size", vdi, read=True)
+                    return _v.result("VDI.get_virtual_size", _v.integer, answer)
 
                 size = virtual_size
 

@@ -28,6 +28,7 @@ from aioxend.emulator.xenapi._xva import generated_xva, make_xva
 from aioxend.errors import (
     HTTPStatusError,
     LocalProtocolError,
+    ProtocolError,
     ReadError,
     ReadTimeout,
     XendError,
@@ -755,3 +756,20 @@ async def test_the_size_read_beside_the_tasks_creation_fails_as_itself(
         assert await xapi.export_raw_vdi(vdi, Digest()) == 4096  # both answered: it runs
         assert task_count(pool) == before
         await xapi.VDI.destroy(vdi)
+
+
+async def test_a_size_that_is_no_integer_is_a_protocol_error(
+    pool: XenAPIServer, tmp_path: Path
+) -> None:
+    # The disk's size comes from the server: an answer that is no integer is refused by
+    # name, as a ProtocolError, and the task made beside it is destroyed.
+    record = {"name_label": "odd", "SR": srs(pool)[0], "virtual_size": 4096, "type": "user"}
+    async with login(pool.url) as xapi:
+        vdi = await xapi.VDI.create(record)
+        before = task_count(pool)
+        pool.pool.objects["VDI"][vdi]["virtual_size"] = "lots"
+        path = tmp_path / "odd.raw"
+        with pytest.raises(ProtocolError, match=r"VDI\.get_virtual_size returned a bad"):
+            await xapi.export_raw_vdi(vdi, path)
+        assert not path.exists()
+        assert task_count(pool) == before
