@@ -131,12 +131,11 @@ class ProtocolStream(asyncio.Protocol, Stream):
                 sized.max_size = _READ_SIZE
         self._chunks.append(data)
         self._size += len(data)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            # A receive waits: it takes all this on the loop's next pass, before the next
-            # read (so pausing, two epoll_ctl calls a read, would bound nothing more)
-            waiter.set_result(None)
-        elif self._size > _HIGH_WATER and not self._paused and self.transport is not None:
+        # A receive that waits takes all this on the loop's next pass, before the next read
+        # (so pausing, two epoll_ctl calls a read, would bound nothing more)
+        if self._wake() or self._paused or self.transport is None:
+            return
+        if self._size > _HIGH_WATER:
             self._paused = True
             self.transport.pause_reading()
 
@@ -161,10 +160,13 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._writes_paused = False
         self._end_drain()
 
-    def _wake(self) -> None:
+    def _wake(self) -> bool:
+        """Wake a waiting receive; whether one was waiting."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is None or waiter.done():
+            return False
+        waiter.set_result(None)
+        return True
 
     def _end_drain(self) -> None:
         drain, self._drain = self._drain, None
