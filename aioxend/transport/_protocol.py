@@ -31,7 +31,11 @@ Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that async
 ``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults for
 every answer, however small. So while answers are small the transport talks to a
 ``_SmallReads``, an ``asyncio.BufferedProtocol`` reading into one buffer per thread and
-copying what came; a large body streams through the plain protocol, copy-free. Every
+copying what came; a large body streams through the plain protocol, copy-free. Over TLS
+the transport stays with ``_SmallReads`` whatever the size: asyncio's ``SSLProtocol``
+decrypts straight into a buffered protocol's buffer, where for a plain one it reads each
+16 KiB record into a new 256 KiB ``bytes`` (allocated, shrunk, freed: some 100,000 page
+faults per 256 MiB) and joins them, a copy too. Every
 read costs a loop pass, a wake-up of the reading task and its trip through the parser,
 so while reads fill the selector transport's ``max_size`` (256 KiB) it is raised to
 ``_BULK_RECV``: a body that waits in the socket (the client being the slower side) is
@@ -107,7 +111,8 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._bulk = True
         """Whether the transport hands reads to this object itself (see ``_SmallReads``)."""
         self._sized: Any = None
-        """The transport whose ``max_size`` the reads adapt, if it has one."""
+        """The transport whose ``max_size`` the reads adapt, if it has one: a selector
+        transport, whose own reads are ``bytes`` objects (so a bulk read needs no copy)."""
 
     # asyncio.Protocol callbacks
 
@@ -311,9 +316,10 @@ class _SmallReads(asyncio.BufferedProtocol):
     The loop reads into the thread's shared buffer (``get_buffer``, then at once
     ``buffer_updated``: connections may share it) and the bytes go to the stream as a
     small copy. A read of ``_BULK_READ`` bytes or more means a large body is streaming:
-    the transport is handed the stream itself, whose reads are ``bytes`` objects the
-    loop's ``recv`` made (no copy), until the stream's next request hands it back.
-    Every other callback is the stream's own.
+    a selector transport is handed the stream itself, whose reads are ``bytes`` objects
+    the loop's ``recv`` made (no copy), until the stream's next request hands it back;
+    a TLS transport keeps this protocol (see the module docstring). Every other
+    callback is the stream's own.
     """
 
     __slots__ = ("stream", "view")
@@ -335,10 +341,10 @@ class _SmallReads(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         stream = self.stream
         stream.data_received(bytes(self.view[:nbytes]))
-        transport = stream.transport
-        if nbytes >= _BULK_READ and transport is not None and not stream._bulk:
+        sized = stream._sized
+        if nbytes >= _BULK_READ and sized is not None and not stream._bulk:
             stream._bulk = True
-            transport.set_protocol(stream)
+            sized.set_protocol(stream)
 
     def eof_received(self) -> bool:
         return self.stream.eof_received()

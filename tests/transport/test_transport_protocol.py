@@ -1,7 +1,8 @@
 """The raw transport's asyncio fast path: plain sockets ride an ``asyncio.Protocol``.
 
-Which connections take it (TCP and UNIX on asyncio; never TLS or trio), that a large
-body streams through a bounded buffer, and the stream's own failure signals.
+Which connections take it (TCP, UNIX and TLS on asyncio; never trio), that a large
+body streams through a bounded buffer (over TLS, on the buffered protocol), and the
+stream's own failure signals.
 """
 
 from __future__ import annotations
@@ -209,6 +210,25 @@ async def test_small_answers_are_read_into_the_shared_buffer_large_ones_are_not(
     assert modes == [False, True, False]
     server.join(10)
     assert not server.is_alive()
+
+
+async def test_a_large_body_over_tls_stays_on_the_buffered_protocol(
+    start: Start, client_ssl: ssl.SSLContext
+) -> None:
+    # asyncio's SSLProtocol decrypts into a buffered protocol's buffer; a plain one would
+    # get each TLS record as a new 256 KiB bytes, shrunk (page faults), and joined.
+    big = bytes(range(256)) * 4_000  # ~1 MB
+    server = start(serve(lambda r: response(big if r.target == "/big" else b"small")), "tls")
+    modes = []
+    async with RawTransport(server.url(), ssl_context=client_ssl) as t:
+        for target, expected in (("/", b"small"), ("/big", big), ("/", b"small")):
+            async with t.stream(Request("POST", target, body=b"x")) as resp:
+                assert await resp.aread() == expected
+                stream = _protocol_stream(resp)
+                assert stream.transport is not None
+                modes.append(stream.transport.get_protocol() is stream)
+    assert modes == [False, False, False]
+    assert server.connections == 1
 
 
 async def test_stream_signals(start: Start) -> None:
