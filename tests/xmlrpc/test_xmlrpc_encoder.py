@@ -377,17 +377,33 @@ def test_sxp_records_encode_alike_on_every_call(records: list[Any], response: bo
         assert stdlib_loads(bodies[0])[0] == (value,)
 
 
-@pytest.mark.parametrize("unit", ["a&b <c> d\r\n", 'it\'s "q" & <x>\r', "\r\r", "caf\u00e9 & \r"])
-def test_long_strings_are_escaped_as_short_ones(unit: str) -> None:
-    """A long string's ``&<>`` (MarkupSafe's pass, or replaces when it holds a quote) and
-    CR (replaced in the flushed text) come out as a short string's would: quotes as they
-    are, CR as ``&#13;``."""
+@pytest.mark.parametrize(
+    "unit", ["a&b <c> d\r\n", 'it\'s "q" & <x>\r', "\r\r", "caf\u00e9 & \r", "x]]>y]]]>>"]
+)
+def test_long_strings_with_markup_go_into_cdata(unit: str) -> None:
+    """A long string holding ``&<>`` or CR is written unescaped in a CDATA section: a
+    ``]]>`` split over two sections, a CR as ``&#13;`` between two (never raw, which a
+    reader would turn into a newline), quotes as they are. The standard library's
+    reader and ours get the exact string back; a short string keeps its entities."""
     text = unit * 40
     body = dumps(([text, unit],), methodresponse=True)
     assert stdlib_loads(body)[0] == ([text, unit],)
+    assert loads(body)[0] == ([text, unit],)
+    assert b"\r" not in body
     assert b"&#39;" not in body
     assert b"&#34;" not in body
-    assert b"\r" not in body
+    long_value = body[body.index(b"<string>") + 8 : body.index(b"</string>")]
+    assert long_value.startswith(b"<![CDATA[")
+    assert long_value.endswith(b"]]>")
+    assert b"&amp;" not in long_value
+    assert long_value.count(b"&#13;") == text.count("\r")
     short = dumps((unit,), methodresponse=True)
-    piece = short[short.index(b"<string>") + 8 : short.index(b"</string>")]
-    assert body.count(piece) == 41
+    assert b"CDATA" not in short
+
+
+def test_long_plain_strings_need_no_cdata() -> None:
+    """A long string with nothing to escape is written as it is."""
+    text = "plain text, tabs\tand newlines\n" * 10
+    body = dumps(([text],), methodresponse=True)
+    assert b"CDATA" not in body
+    assert f"<string>{text}</string>".encode() in body
