@@ -370,6 +370,26 @@ def test_fast_path_takes_the_shapes_xend_writes(text: str) -> None:
     assert fast == careful(text)
 
 
+@pytest.mark.parametrize("few", [0, 1 << 15])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(d 'tab\there' \"a\tb\" '\\0\\37\\x7f' 'x\\ny')",
+        "(d 'plain' \"words\" 'x\\x01y')",
+        "(d '" + "x" * 40_000 + "\t' 'y')",
+    ],
+)
+def test_fast_path_finds_control_characters_both_ways(
+    text: str, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strings shorter than _FEW_CONTROLS are first looked over by one translate, longer
+    ones by a search per control character: both spell every one, in either kind."""
+    monkeypatch.setattr(_fast, "_FEW_CONTROLS", few)
+    fast = fast_loads(text, DEFAULT_LIMITS)
+    assert fast is not None
+    assert fast == careful(text)
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
 def test_fast_path_cut_in_chunks_reads_the_same(
     chunk: int, monkeypatch: pytest.MonkeyPatch
