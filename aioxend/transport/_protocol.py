@@ -28,20 +28,24 @@ and stops and restarts reading around each. Pipes and trio keep anyio's streams.
 
 Reads. A plain ``asyncio.Protocol`` gets each read as a new ``bytes`` that asyncio's
 ``recv(256 KiB)`` made: glibc serves a block that large with ``mmap``, shrinks it with
-``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults for
-every answer, however small. So while answers are small the transport talks to a
+``mremap`` and frees it with ``munmap``, three system calls and a fresh page's faults
+for every answer, however small. So while answers are small the transport talks to a
 ``_SmallReads``, an ``asyncio.BufferedProtocol`` reading into one buffer per thread and
 copying what came; a large body streams through the plain protocol, copy-free. Over TLS
 the transport stays with ``_SmallReads`` whatever the size: asyncio's ``SSLProtocol``
 decrypts straight into a buffered protocol's buffer, where for a plain one it reads each
 16 KiB record into a new 256 KiB ``bytes`` (allocated, shrunk, freed: some 100,000 page
-faults per 256 MiB) and joins them, a copy too. Every
-read costs a loop pass, a wake-up of the reading task and its trip through the parser,
-so while reads fill the selector transport's ``max_size`` (256 KiB) it is raised to
-``_BULK_RECV``: a body that waits in the socket (the client being the slower side) is
-taken in fewer, larger reads. A read that does not fill it puts it back: a large
-``bytes`` that ``recv`` shrinks to a small read leaves a hole in glibc's heap, and
-those made the resident set grow by megabytes.
+faults per 256 MiB) and joins them, a copy too. Every read costs a loop pass, a wake-up
+of the reading task and its trip through the parser, so while reads fill the selector
+transport's ``max_size`` (256 KiB) it is raised to ``_BULK_RECV``: a body that waits in
+the socket (the client being the slower side) is taken in fewer, larger reads. A read
+that does not fill it puts it back: a large ``bytes`` that ``recv`` shrinks to a small
+read leaves a hole in glibc's heap, and those made the resident set grow by megabytes.
+Over TLS a bulk read raises the ``SSLProtocol``'s own read size (its ``max_size``, 256
+KiB) to ``_BULK_RECV`` for the rest of the connection, and the thread's buffer grows to
+hold all one read decrypts (``_TLS_PASS``), so each pass of the loop, of the decryption
+and of the parser carries four times more; its buffers are fixed, so no hole is left to
+shrink back for.
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ _BULK_RECV = 1 << 20
 """The most one read takes while reads fill ``_READ_SIZE`` (see the module docstring)."""
 _HIGH_WATER = 262144
 """Unclaimed received bytes past which the protocol stops reading from the socket."""
+_TLS_PASS = _BULK_RECV + 65536
+"""The most one pass of asyncio's ``SSLProtocol`` asks to decrypt into the buffer: one
+read of ``_BULK_RECV`` bytes and the part of a record left before it."""
 
 
 class ProtocolStream(asyncio.Protocol, Stream):
@@ -113,6 +120,9 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._sized: Any = None
         """The transport whose ``max_size`` the reads adapt, if it has one: a selector
         transport, whose own reads are ``bytes`` objects (so a bulk read needs no copy)."""
+        self._tls: Any = None
+        """asyncio's ``SSLProtocol`` under a TLS transport, whose read size a bulk read
+        raises (see the module docstring)."""
 
     # asyncio.Protocol callbacks
 
@@ -125,6 +135,9 @@ class ProtocolStream(asyncio.Protocol, Stream):
         # itself, and other loops' transports have none)
         if type(getattr(transport, "max_size", None)) is int:
             self._sized = transport
+        tls = getattr(transport, "_ssl_protocol", None)  # asyncio.sslproto's own
+        if type(getattr(tls, "max_size", None)) is int:
+            self._tls = tls
 
     def data_received(self, data: bytes) -> None:
         """Keep ``data`` for the next ``receive`` (``_SmallReads`` hands it here too)."""
@@ -332,19 +345,25 @@ class _SmallReads(asyncio.BufferedProtocol):
         self.stream.connection_made(transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        """The thread's buffer: ``_READ_SIZE`` bytes, or ``_TLS_PASS`` once a TLS pass
+        has asked for more (``SSLProtocol``'s hint is what it holds to decrypt), so
+        that one pass decrypts all a read brought."""
         view = getattr(_buffer, "view", None)
-        if view is None:
-            view = _buffer.view = memoryview(bytearray(_READ_SIZE))
+        if view is None or len(view) < min(sizehint, _TLS_PASS):
+            size = _READ_SIZE if sizehint <= _READ_SIZE else _TLS_PASS
+            view = _buffer.view = memoryview(bytearray(size))
         self.view = view
         return view
 
     def buffer_updated(self, nbytes: int) -> None:
         stream = self.stream
         stream.data_received(bytes(self.view[:nbytes]))
-        sized = stream._sized
-        if nbytes >= _BULK_READ and sized is not None and not stream._bulk:
-            stream._bulk = True
-            sized.set_protocol(stream)
+        if nbytes >= _BULK_READ and not stream._bulk:
+            if stream._sized is not None:
+                stream._bulk = True
+                stream._sized.set_protocol(stream)
+            elif stream._tls is not None:
+                stream._tls.max_size = _BULK_RECV
 
     def eof_received(self) -> bool:
         return self.stream.eof_received()

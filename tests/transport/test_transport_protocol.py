@@ -217,9 +217,10 @@ async def test_a_large_body_over_tls_stays_on_the_buffered_protocol(
 ) -> None:
     # asyncio's SSLProtocol decrypts into a buffered protocol's buffer; a plain one would
     # get each TLS record as a new 256 KiB bytes, shrunk (page faults), and joined.
-    big = bytes(range(256)) * 4_000  # ~1 MB
+    # A bulk read raises the SSLProtocol's read size for the rest of the connection.
+    big = bytes(range(256)) * 20_000  # ~5 MB
     server = start(serve(lambda r: response(big if r.target == "/big" else b"small")), "tls")
-    modes = []
+    modes, sizes = [], []
     async with RawTransport(server.url(), ssl_context=client_ssl) as t:
         for target, expected in (("/", b"small"), ("/big", big), ("/", b"small")):
             async with t.stream(Request("POST", target, body=b"x")) as resp:
@@ -227,7 +228,9 @@ async def test_a_large_body_over_tls_stays_on_the_buffered_protocol(
                 stream = _protocol_stream(resp)
                 assert stream.transport is not None
                 modes.append(stream.transport.get_protocol() is stream)
+                sizes.append(stream._tls.max_size)
     assert modes == [False, False, False]
+    assert sizes == [262144, _BULK_RECV, _BULK_RECV]
     assert server.connections == 1
 
 
