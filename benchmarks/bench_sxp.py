@@ -13,7 +13,9 @@ against our own careful scanner instead. A second table gives the MB/s of ``load
 KB to 64 MB, which should stay flat: every run of it reads about 64 MB at each size (64
 batches of 856 calls of 1 KB, 64 calls of 1 MB, one of 64 MB), each batch's values freed
 with the clock stopped (so the young-generation pass that the GC hold over a long text
-defers is in no row), and it gives the best run and the median one.
+defers is in no row), and it gives the best run and the median one. A last row keeps the
+values of 64 calls of 1 MB, as much memory as one 64 MB value makes: dropped, a 1 MB
+value's memory is reused by the next call while still in the CPU's cache.
 
 Usage: ``python benchmarks/bench_sxp.py [--quick] [--only shapes|sizes] [--markdown FILE]``.
 """
@@ -29,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TypeAlias
 from unittest import mock
 
 import sexpdata
@@ -253,9 +256,18 @@ def best_times(rounds: int, funcs: Sequence[tuple[Callable[[], object], int]]) -
     return [min(runs) for runs in run_times(rounds, funcs)]
 
 
-def loads_repeatedly(text: str, times: int) -> list[sxp.Expr]:
-    """``loads`` ``times`` times over, so a small text is timed over many runs."""
-    return [sxp.loads(text, limits=BIG) for _ in range(times)]
+def loads_repeatedly(text: str, times: int, *, gc_off: bool = False) -> list[sxp.Expr]:
+    """``loads`` ``times`` times over, every value kept, so a small text is timed over many
+    runs; ``gc_off`` holds the collector off across the calls (as ``loads`` holds it
+    within each call of a long text), so no call runs the young-generation pass over
+    the values of the calls before."""
+    if not gc_off:
+        return [sxp.loads(text, limits=BIG) for _ in range(times)]
+    gc.disable()
+    try:
+        return [sxp.loads(text, limits=BIG) for _ in range(times)]
+    finally:
+        gc.enable()
 
 
 def chunked_parse(text: str, *, strict: bool = True) -> list[sxp.Expr]:
@@ -318,26 +330,38 @@ def shape_table(rounds: int) -> tuple[Table, bool]:
     return table, worst >= TARGET
 
 
-def throughput_texts() -> list[tuple[str, str, int, int]]:
-    """Each size's label, text (xend's printer's output), the calls a timed batch makes
-    and the batches a run adds up, so that every run reads about 64 MB.
+Batch: TypeAlias = tuple[str, str, int, int, bool]
+"""A row of the throughput table: label, text, calls a timed batch makes, batches a run
+adds up, and whether a batch keeps its values with the GC off (``loads_repeatedly``)."""
+
+
+def throughput_texts() -> list[Batch]:
+    """The rows of the throughput table (``Batch``), every run reading about 64 MB.
 
     A batch reads about 1 MB or more: at 1 KB as many calls as make 1 MB, else one (with
     two 1 MB calls a batch, the young-generation pass the first call's hold deferred fell
     inside the second's time: the 1 MB row paid half of one, the 64 MB row none). Runs
     of one length: the fastest of many 20 ms runs on a shared machine is a lucky one,
     which the fastest of 3 s runs cannot be, so equal runs leave both the same luck.
+
+    One call's values freed before the next, 1 MB calls reuse the memory the last one
+    freed, still in the CPU's cache (a megabyte's value is some 11 MB); a 64 MB value
+    cannot. The last row makes 64 calls of 1 MB in one batch and keeps all their values,
+    about as much memory as one 64 MB value: it tells the reader's own cost of a size
+    from what fresh memory costs.
     """
     megabyte = sxp.dumps(sxp.from_xmlrpc(records(with_cpus, 1_000_000)))[1:-1]
     longest = SIZES[-1][1]
-    texts: list[tuple[str, str, int, int]] = []
+    texts: list[Batch] = []
     for label, size in SIZES:
         if size < 1_000_000:
             text = sxp.dumps(sxp.from_xmlrpc(with_cpus(0)))  # one record, not a list
         else:  # the megabyte's records over again, so building 64 MB takes no time
             text = "(" + " ".join([megabyte] * (size // 1_000_000)) + ")"
         calls = max(1, 1_000_000 // len(text))
-        texts.append((label, text, calls, max(1, round(longest / (calls * len(text))))))
+        texts.append((label, text, calls, max(1, round(longest / (calls * len(text)))), False))
+    one = texts[1][1]
+    texts.append(("1 MB, 64 values kept", one, round(longest / len(one)), 1, True))
     return texts
 
 
@@ -357,11 +381,14 @@ def throughput_table(rounds: int) -> tuple[Table, bool]:
     texts = throughput_texts()
     batches = run_times(
         rounds,
-        [(partial(loads_repeatedly, text, calls), 2 * runs) for _, text, calls, runs in texts],
+        [
+            (partial(loads_repeatedly, text, calls, gc_off=kept), 2 * runs)
+            for _, text, calls, runs, kept in texts
+        ],
     )
     best: list[float] = []
     median: list[float] = []
-    for (label, text, calls, runs), times in zip(texts, batches, strict=True):
+    for (label, text, calls, runs, _), times in zip(texts, batches, strict=True):
         seconds = [sum(times[start : start + runs]) for start in range(0, len(times), runs)]
         mb = len(text.encode()) / 1e6 * calls * runs
         best.append(mb / min(seconds))
@@ -375,14 +402,18 @@ def throughput_table(rounds: int) -> tuple[Table, bool]:
     gc.collect(0)
     deferred = (time.process_time() - start) * 1e3 / (len(megabyte) / 1e6)
     del value
-    flat = best[-1] / best[1]
+    flat = best[2] / best[1]
     verdict = "met" if flat >= FLAT else "NOT met"
     table.note(
-        f"MB/s at 64 MB / MB/s at 1 MB: {flat:.2f} best, {median[-1] / median[1]:.2f} median "
+        f"MB/s at 64 MB / MB/s at 1 MB: {flat:.2f} best, {median[2] / median[1]:.2f} median "
         f"(target >= {FLAT} on the best: {verdict}); at 1 KB / 1 MB: {best[0] / best[1]:.2f}"
     )
     table.note(
-        f"{2 * rounds} runs a size, the sizes in turn; a run reads about 64 MB: "
+        f"MB/s at 64 MB / MB/s of 1 MB calls whose values are kept: {best[2] / best[3]:.2f} "
+        f"best, {median[2] / median[3]:.2f} median (as much memory made in both)"
+    )
+    table.note(
+        f"{2 * rounds} runs a row, the rows in turn; a run reads about 64 MB: "
         f"{texts[0][3]} batches of {texts[0][2]} calls at 1 KB, {texts[1][3]} calls at 1 MB, "
         "one at 64 MB; each batch's values freed with the clock stopped"
     )
