@@ -114,7 +114,6 @@ class ProtocolStream(asyncio.Protocol, Stream):
         self._writes_paused = False
         self._poller: Any = None
         """A ``select.poll`` on the socket, made on the first reuse (see ``reusable``)."""
-        self._small = _SmallReads(self)
         self._bulk = True
         """Whether the transport hands reads to this object itself (see ``_SmallReads``)."""
         self._sized: Any = None
@@ -130,7 +129,7 @@ class ProtocolStream(asyncio.Protocol, Stream):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.sock = transport.get_extra_info("socket")
-        self._bulk = transport.get_protocol() is not self._small
+        self._bulk = type(transport.get_protocol()) is not _SmallReads
         # The selector transport's read size, to adapt (TLS's SSLProtocol reads for
         # itself, and other loops' transports have none)
         if type(getattr(transport, "max_size", None)) is int:
@@ -212,7 +211,7 @@ class ProtocolStream(asyncio.Protocol, Stream):
             return
         if self._bulk:  # a request: its answer is most likely small again
             self._bulk = False
-            transport.set_protocol(self._small)
+            transport.set_protocol(_SmallReads(self))
         transport.write(data)
         while transport.is_closing() or self._writes_paused:
             if self._lost:
@@ -333,6 +332,12 @@ class _SmallReads(asyncio.BufferedProtocol):
     the loop's ``recv`` made (no copy), until the stream's next request hands it back;
     a TLS transport keeps this protocol (see the module docstring). Every other
     callback is the stream's own.
+
+    Only the transport holds it (a new one is made to hand it back), and it lets go of
+    the stream at the connection's end: the reference cycles a stream and its own one
+    made kept a closed connection's buffers (over TLS the ``SSLProtocol``'s, 1 MiB
+    after a large body) until the garbage collector's next full pass, where now they
+    go with the connection.
     """
 
     __slots__ = ("stream", "view")
@@ -369,7 +374,12 @@ class _SmallReads(asyncio.BufferedProtocol):
         return self.stream.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.stream.connection_lost(exc)
+        # The transport's last call: let go of the stream, since over TLS the SSLProtocol
+        # keeps this object's bound methods (get_buffer, buffer_updated) after the end
+        # while the stream holds the SSLProtocol (through its transport): a cycle.
+        stream = self.stream
+        del self.stream
+        stream.connection_lost(exc)
 
     def pause_writing(self) -> None:
         self.stream.pause_writing()
@@ -406,7 +416,7 @@ async def dial_asyncio(
         try:
             sock.setblocking(False)
             await connect_unix(sock, endpoint.socket_path)
-            await loop.create_unix_connection(lambda: protocol._small, sock=sock)
+            await loop.create_unix_connection(lambda: _SmallReads(protocol), sock=sock)
         except OSError as exc:
             sock.close()
             raise ConnectError(f"cannot connect to {endpoint.display}: {reason_of(exc)}") from exc
@@ -429,7 +439,7 @@ async def dial_asyncio(
             sock.setblocking(False)
             await loop.sock_connect(sock, address)
             await loop.create_connection(
-                lambda: protocol._small,
+                lambda: _SmallReads(protocol),
                 sock=sock,
                 ssl=ssl_context,
                 server_hostname=endpoint.host if ssl_context is not None else None,

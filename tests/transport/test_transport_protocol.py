@@ -8,9 +8,11 @@ stream's own failure signals.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import ssl
 import struct
+import weakref
 from threading import Thread
 
 import anyio
@@ -232,6 +234,28 @@ async def test_a_large_body_over_tls_stays_on_the_buffered_protocol(
     assert modes == [False, False, False]
     assert sizes == [262144, _BULK_RECV, _BULK_RECV]
     assert server.connections == 1
+
+
+@pytest.mark.parametrize("where", ["tcp", "tls"])
+async def test_a_closed_connection_is_freed_without_the_garbage_collector(
+    start: Start, client_ssl: ssl.SSLContext, where: str
+) -> None:
+    # Over TLS the SSLProtocol keeps the protocol's bound methods after the end: the
+    # protocol lets go of the stream then, so no cycle keeps its buffers (1 MiB each).
+    big = bytes(range(256)) * 4_000  # ~1 MB: the bulk path, and TLS's larger reads
+    server = start(serve(lambda r: response(big)), where)
+    gc.disable()
+    try:
+        async with RawTransport(server.url(), ssl_context=client_ssl) as t:
+            async with t.stream(Request("POST", "/", body=b"x")) as resp:
+                assert await resp.aread() == big
+                stream = weakref.ref(_protocol_stream(resp))
+            del resp
+        for _ in range(5):  # connection_lost comes on the loop's next passes
+            await asyncio.sleep(0)
+        assert stream() is None
+    finally:
+        gc.enable()
 
 
 async def test_stream_signals(start: Start) -> None:
