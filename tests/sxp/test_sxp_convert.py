@@ -7,7 +7,7 @@ import xmlrpc.client
 from typing import Any, cast
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import aioxend.xmlrpc
@@ -129,13 +129,14 @@ def _has_special(value: object) -> bool:
 
 
 @given(struct_values)
+@example({"k": "a\ufffe"})  # XML forbids it: the stdlib writes it, our reader refuses it
 def test_structs_become_pair_lists_that_survive_the_wire(value: object) -> None:
     expr = from_xmlrpc(value)
     assert loads(dumps(expr)) == expr
     if isinstance(value, dict):
         assert isinstance(expr, list)
         assert [pair[0] for pair in expr] == list(value)
-    if _xml_safe(value):  # the stdlib encoder writes control characters XML forbids
+    if _xml_safe(value):  # the stdlib encoder writes characters XML forbids
         body = xmlrpc.client.dumps((cast(Any, value),), methodresponse=True, allow_none=True)
         params, _ = aioxend.xmlrpc.loads(body)
         assert from_xmlrpc(params[0]) == expr
@@ -143,7 +144,10 @@ def test_structs_become_pair_lists_that_survive_the_wire(value: object) -> None:
 
 def _xml_safe(value: object) -> bool:
     if isinstance(value, str):
-        return all(c in "\t\n" or (c >= " " and not "\ud800" <= c <= "\udfff") for c in value)
+        return all(
+            c in "\t\n" or (c >= " " and not "\ud800" <= c <= "\udfff" and c not in "\ufffe\uffff")
+            for c in value
+        )
     if isinstance(value, list):
         return all(_xml_safe(item) for item in value)
     if isinstance(value, dict):
